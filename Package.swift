@@ -1,0 +1,75 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "SkillRelay",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "skillrelay", targets: ["SkillRelayCLI"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // SHA-256 for token hashes (and HMAC for callbacks later): not something to write by hand.
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+    ],
+    targets: [
+        // The domain: models, rules, ports. No I/O and no framework imports.
+        .target(name: "SkillRelayDomain"),
+        // The skills directory in SQLite through GRDB.
+        .target(
+            name: "SkillRelayStore",
+            dependencies: [
+                "SkillRelayDomain",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The HTTP API on Hummingbird 2.
+        .target(
+            name: "SkillRelayServer",
+            dependencies: [
+                "SkillRelayDomain",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources/openapi.yaml")]
+        ),
+        // The `skillrelay` command: parses arguments and hands off.
+        .executableTarget(
+            name: "SkillRelayCLI",
+            dependencies: [
+                "SkillRelayDomain",
+                "SkillRelayStore",
+                "SkillRelayServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(name: "SkillRelayDomainTests", dependencies: ["SkillRelayDomain"]),
+        .testTarget(
+            name: "SkillRelayStoreTests",
+            dependencies: ["SkillRelayDomain", "SkillRelayStore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "SkillRelayServerTests",
+            dependencies: [
+                "SkillRelayDomain",
+                "SkillRelayStore",
+                "SkillRelayServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "SkillRelayCLITests",
+            dependencies: ["SkillRelayCLI"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
