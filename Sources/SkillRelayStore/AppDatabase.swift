@@ -1,0 +1,38 @@
+import Foundation
+import GRDB
+
+/// The SQLite database: opened in WAL mode, migrated to the current schema on open.
+public struct AppDatabase: Sendable {
+    /// Access to the database; every public store method is one transaction on it.
+    public let writer: any DatabaseWriter
+
+    /// Wraps a database connection and migrates it.
+    public init(_ writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    /// Opens (creating if needed) the database file at `path`, with a pool of readers beside the writer.
+    public static func open(path: String) throws -> AppDatabase {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        return try AppDatabase(DatabasePool(path: path, configuration: makeConfiguration()))
+    }
+
+    /// An empty in-memory database with the production configuration, for tests.
+    public static func inMemory() throws -> AppDatabase {
+        try AppDatabase(DatabaseQueue(configuration: makeConfiguration()))
+    }
+
+    /// The configuration every connection uses.
+    public static func makeConfiguration() -> Configuration {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        // Writers wait for each other instead of failing at once with SQLITE_BUSY.
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        return configuration
+    }
+}

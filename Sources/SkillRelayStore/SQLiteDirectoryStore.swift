@@ -1,0 +1,118 @@
+import Foundation
+import GRDB
+import SkillRelayDomain
+
+/// The skills directory kept in SQLite. Each public method is one transaction that checks `DirectoryPolicy` against
+/// the facts it reads, so a rule cannot be raced past.
+public struct SQLiteDirectoryStore: DirectoryStore {
+    let database: AppDatabase
+    let clock: any WallClock
+
+    public init(database: AppDatabase, clock: any WallClock = SystemWallClock()) {
+        self.database = database
+        self.clock = clock
+    }
+
+    var writer: any DatabaseWriter { database.writer }
+
+    // MARK: - Shared lookups
+
+    /// The employee with a handle, or `employeeNotFound`.
+    static func employeeRecord(_ db: Database, handle: String) throws -> EmployeeRecord {
+        guard let record = try EmployeeRecord.filter(EmployeeRecord.Columns.handle == handle).fetchOne(db) else {
+            throw DirectoryError.employeeNotFound(handle)
+        }
+        return record
+    }
+
+    /// The topic named by a slug or alias (case-insensitive), or `topicNotFound`.
+    static func topicRecord(_ db: Database, slugOrAlias: String) throws -> TopicRecord {
+        let key = slugOrAlias.lowercased()
+        let record = try TopicRecord.fetchOne(
+            db,
+            sql: """
+                SELECT * FROM topic WHERE slug = ?
+                UNION ALL
+                SELECT topic.* FROM topicAlias JOIN topic ON topic.id = topicAlias.topicId WHERE topicAlias.alias = ?
+                LIMIT 1
+                """, arguments: [key, key])
+        guard let record else { throw DirectoryError.topicNotFound(slugOrAlias) }
+        return record
+    }
+
+    /// Whether a name is in use as a topic's slug or alias.
+    static func isTopicNameTaken(_ db: Database, _ name: String) throws -> Bool {
+        try Bool.fetchOne(
+            db,
+            sql: "SELECT EXISTS (SELECT 1 FROM topic WHERE slug = ?) OR EXISTS (SELECT 1 FROM topicAlias WHERE alias = ?)",
+            arguments: [name, name]) ?? false
+    }
+
+    /// How `target` stands to the caller in the org chart.
+    static func relation(_ db: Database, of target: EmployeeRecord, to caller: Caller) throws -> DirectoryPolicy.Relation {
+        guard let handle = caller.handle else { return .unrelated }
+        if handle == target.handle { return .themselves }
+        guard let targetID = target.id else { return .unrelated }
+        // UNION (not UNION ALL) stops at a repeated row, so even a corrupt chart with a cycle ends.
+        let isBelow = try Bool.fetchOne(
+            db,
+            sql: """
+                WITH RECURSIVE chain(id) AS (
+                    SELECT managerId FROM employee WHERE id = ?
+                    UNION
+                    SELECT employee.managerId FROM employee JOIN chain ON employee.id = chain.id
+                )
+                SELECT EXISTS (SELECT 1 FROM chain JOIN employee ON employee.id = chain.id WHERE employee.handle = ?)
+                """, arguments: [targetID, handle])
+        return isBelow == true ? .belowCaller : .unrelated
+    }
+
+    /// The ids of everyone above an employee, nearest first.
+    static func managerChain(_ db: Database, startingAt managerID: Int64?) throws -> [Int64] {
+        guard let managerID else { return [] }
+        return try Int64.fetchAll(
+            db,
+            sql: """
+                WITH RECURSIVE chain(id, depth) AS (
+                    SELECT ?, 0
+                    UNION
+                    SELECT employee.managerId, chain.depth + 1 FROM employee JOIN chain ON employee.id = chain.id
+                    WHERE employee.managerId IS NOT NULL AND chain.depth < 10000
+                )
+                SELECT id FROM chain ORDER BY depth
+                """, arguments: [managerID])
+    }
+
+    /// The ids of a topic and everything above it, nearest first.
+    static func topicAncestry(_ db: Database, startingAt topicID: Int64?) throws -> [Int64] {
+        guard let topicID else { return [] }
+        return try Int64.fetchAll(
+            db,
+            sql: """
+                WITH RECURSIVE chain(id, depth) AS (
+                    SELECT ?, 0
+                    UNION
+                    SELECT topic.parentId, chain.depth + 1 FROM topic JOIN chain ON topic.id = chain.id
+                    WHERE topic.parentId IS NOT NULL AND chain.depth < 10000
+                )
+                SELECT id FROM chain ORDER BY depth
+                """, arguments: [topicID])
+    }
+
+    /// Records a change in the audit table.
+    func audit(
+        _ db: Database, by caller: Caller, entity: String, key: String, action: String, before: [String: String]?,
+        after: [String: String]?
+    ) throws {
+        var entry = AuditRecord(
+            at: clock.now(), actor: caller.auditName, entity: entity, entityKey: key, action: action,
+            before: try before.map(Self.json), after: try after.map(Self.json))
+        try entry.insert(db)
+    }
+
+    private static func json(_ snapshot: [String: String]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(snapshot), as: UTF8.self)
+    }
+}
