@@ -1,5 +1,8 @@
 /// The skills directory: every read and change, each change one transaction that enforces `DirectoryPolicy`.
 public protocol DirectoryStore: Sendable {
+    /// Throws unless the database answers.
+    func checkHealth() async throws
+
     /// The caller a bearer secret stands for, or `nil` when the secret is unknown, revoked or its owner inactive.
     func authenticate(secret: String) async throws -> Caller?
 

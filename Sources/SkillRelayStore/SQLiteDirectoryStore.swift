@@ -15,6 +15,10 @@ public struct SQLiteDirectoryStore: DirectoryStore {
 
     var writer: any DatabaseWriter { database.writer }
 
+    public func checkHealth() async throws {
+        _ = try await writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
     // MARK: - Shared lookups
 
     /// The employee with a handle, or `employeeNotFound`.
@@ -114,5 +118,12 @@ public struct SQLiteDirectoryStore: DirectoryStore {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         return String(decoding: try encoder.encode(snapshot), as: UTF8.self)
+    }
+}
+
+extension SQLiteDirectoryStore {
+    /// Whether the directory has no employees and no topics yet: a first start.
+    public func isEmpty() async throws -> Bool {
+        try await writer.read { db in try EmployeeRecord.fetchCount(db) == 0 && TopicRecord.fetchCount(db) == 0 }
     }
 }

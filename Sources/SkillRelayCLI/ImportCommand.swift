@@ -1,0 +1,23 @@
+import ArgumentParser
+import SkillRelayDomain
+import SkillRelayStore
+
+/// `skillrelay import DIR`: upserts the CSV files in DIR, all or nothing.
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import employees.csv, topics.csv and skills.csv from a directory, all or nothing.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Argument(help: "A directory holding any of employees.csv, topics.csv and skills.csv.")
+    var directory: String
+
+    func run() async throws {
+        try await CLIErrors.reporting {
+            let store = SQLiteDirectoryStore(database: try AppDatabase.open(path: database.db))
+            let summary = try await store.importDirectory(try ImportFiles.read(directory: directory), by: .cliOperator)
+            print("Imported \(summary.employees) employees, \(summary.topics) topics and \(summary.skills) skills into \(database.db).")
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import SkillRelayDomain
+import SkillRelayServer
+import SkillRelayStore
+
+/// `skillrelay serve`: migrates the database, loads the sample data on a first start, and serves until SIGINT/SIGTERM.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the SkillRelay server.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "The address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "The port to listen on.")
+    var port: Int = 8080
+
+    @Option(help: "The directory of CSV files loaded when the database is empty.")
+    var data: String = "Data"
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = logLevel
+            return handler
+        }
+        let logger = Logger(label: "skillrelay")
+        let store = SQLiteDirectoryStore(database: try AppDatabase.open(path: database.db))
+        if try await store.isEmpty() {
+            try await loadSampleData(into: store, logger: logger)
+        }
+        let app = buildApplication(store: store, configuration: ServerConfiguration(host: host, port: port), logger: logger)
+        try await app.runService()
+    }
+
+    private func loadSampleData(into store: SQLiteDirectoryStore, logger: Logger) async throws {
+        guard FileManager.default.fileExists(atPath: data) else {
+            logger.warning("empty database and no sample data", metadata: ["skillrelay.data": "\(data)"])
+            return
+        }
+        let summary = try await CLIErrors.reporting {
+            try await store.importDirectory(try ImportFiles.read(directory: data), by: .cliOperator)
+        }
+        logger.info(
+            "first start: loaded the sample directory",
+            metadata: [
+                "skillrelay.data": "\(data)", "skillrelay.employees": "\(summary.employees)", "skillrelay.topics": "\(summary.topics)",
+                "skillrelay.skills": "\(summary.skills)",
+            ])
+        logger.info("make a token to call the API: skillrelay token create --db \(database.db) --employee HANDLE")
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

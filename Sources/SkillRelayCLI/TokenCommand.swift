@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import SkillRelayDomain
+import SkillRelayStore
+
+/// `skillrelay token create | list | revoke`.
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "Create, list and revoke API tokens.",
+        subcommands: [Create.self, List.self, Revoke.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a token; its secret is printed once.")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(help: "The handle of the employee the token speaks for.")
+        var employee: String?
+
+        @Option(help: "The name of a bot: a token with no employee behind it.")
+        var bot: String?
+
+        func validate() throws {
+            guard (employee == nil) != (bot == nil) else { throw ValidationError("Give exactly one of --employee and --bot.") }
+        }
+
+        func run() async throws {
+            try await CLIErrors.reporting {
+                let store = SQLiteDirectoryStore(database: try AppDatabase.open(path: database.db))
+                let owner: APIToken.Owner = if let employee { .employee(employee) } else { .bot(bot!) }
+                let issued = try await store.createToken(for: owner, by: .cliOperator)
+                print(issued.secret)
+                FileHandle.standardError.write(Data("Token \(issued.token.id) created; the secret above is shown only this once.\n".utf8))
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tokens, newest first.")
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            try await CLIErrors.reporting {
+                let store = SQLiteDirectoryStore(database: try AppDatabase.open(path: database.db))
+                for token in try await store.tokens(by: .cliOperator) {
+                    print(Self.line(token))
+                }
+            }
+        }
+
+        static func line(_ token: APIToken) -> String {
+            let owner =
+                switch token.owner {
+                case .employee(let handle): "employee \(handle)"
+                case .bot(let name): "bot \(name)"
+                }
+            let format = ISO8601DateFormatter()
+            let state = token.revokedAt.map { "revoked \(format.string(from: $0))" } ?? "active"
+            let used = token.lastUsedAt.map { "last used \(format.string(from: $0))" } ?? "never used"
+            return "\(token.id)\t\(owner)\tcreated \(format.string(from: token.createdAt))\t\(state)\t\(used)"
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token by its id (tok_…).")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Argument(help: "The token's id, as `token list` shows it.")
+        var id: String
+
+        func run() async throws {
+            try await CLIErrors.reporting {
+                let store = SQLiteDirectoryStore(database: try AppDatabase.open(path: database.db))
+                let token = try await store.revokeToken(id, by: .cliOperator)
+                print("Revoked \(token.id).")
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import Hummingbird
+import Logging
+import SkillRelayDomain
+
+/// Where and how the HTTP server listens.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 8080) {
+        self.host = host
+        self.port = port
+    }
+}
+
+/// The router with every route and middleware: what the server runs and what the tests drive.
+public func buildRouter(store: any DirectoryStore) -> Router<APIRequestContext> {
+    let router = Router(context: APIRequestContext.self)
+    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: LogRequestsMiddleware(.debug))
+    SystemController(store: store).addRoutes(to: router)
+    let v1 = router.group("v1").add(middleware: AuthenticationMiddleware(store: store))
+    EmployeesController(store: store).addRoutes(to: v1)
+    TopicsController(store: store).addRoutes(to: v1)
+    TokensController(store: store).addRoutes(to: v1)
+    return router
+}
+
+/// The whole application: the router on a server, with the given services running beside it.
+public func buildApplication(
+    store: any DirectoryStore, configuration: ServerConfiguration, logger: Logger
+) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(store: store),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "SkillRelay"),
+        logger: logger)
+}

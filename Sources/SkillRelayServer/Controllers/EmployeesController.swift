@@ -1,0 +1,73 @@
+import Hummingbird
+import SkillRelayDomain
+
+/// Employees and their skills. Who may see or change what is the store's and the policy's business.
+struct EmployeesController {
+    let store: any DirectoryStore
+
+    func addRoutes(to group: RouterGroup<APIRequestContext>) {
+        group.get("me", use: me)
+        group.post("employees", use: create)
+        group.get("employees/:handle", use: show)
+        group.patch("employees/:handle", use: update)
+        group.delete("employees/:handle", use: deactivate)
+        group.put("employees/:handle/skills/:topic", use: setSkill)
+        group.delete("employees/:handle/skills/:topic", use: removeSkill)
+    }
+
+    @Sendable func me(_ request: Request, context: APIRequestContext) async throws -> MeResponse {
+        let caller = try context.requireCaller()
+        let roles = caller.roles.map(\.rawValue)
+        switch caller.identity {
+        case .employee(let handle):
+            return MeResponse(roles: roles, employee: EmployeeResponse(try await store.employee(handle, by: caller)))
+        case .bot(let name):
+            return MeResponse(roles: roles, bot: name)
+        case .operator:
+            return MeResponse(roles: roles)
+        }
+    }
+
+    @Sendable func show(_ request: Request, context: APIRequestContext) async throws -> EmployeeResponse {
+        EmployeeResponse(try await store.employee(try context.parameters.require("handle"), by: try context.requireCaller()))
+    }
+
+    @Sendable func create(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<EmployeeResponse> {
+        let caller = try context.requireCaller()
+        try DirectoryPolicy.authorize(caller, to: .editEmployees)
+        let body = try await request.decodeJSON(as: CreateEmployeeRequest.self, context: context)
+        let profile = try await store.createEmployee(body.employee, by: caller)
+        return EditedResponse(
+            status: .created, headers: [.location: "/v1/employees/\(profile.employee.handle)"], response: EmployeeResponse(profile))
+    }
+
+    @Sendable func update(_ request: Request, context: APIRequestContext) async throws -> EmployeeResponse {
+        let caller = try context.requireCaller()
+        try DirectoryPolicy.authorize(caller, to: .editEmployees)
+        let body = try await request.decodeJSON(as: UpdateEmployeeRequest.self, context: context)
+        return EmployeeResponse(try await store.updateEmployee(try context.parameters.require("handle"), with: body.patch, by: caller))
+    }
+
+    /// Employees are deactivated, never deleted: their history stays.
+    @Sendable func deactivate(_ request: Request, context: APIRequestContext) async throws -> EmployeeResponse {
+        let caller = try context.requireCaller()
+        let profile = try await store.updateEmployee(
+            try context.parameters.require("handle"), with: EmployeePatch(isActive: false), by: caller)
+        return EmployeeResponse(profile)
+    }
+
+    @Sendable func setSkill(_ request: Request, context: APIRequestContext) async throws -> SkillResponse {
+        let caller = try context.requireCaller()
+        if case .bot = caller.identity { try DirectoryPolicy.authorize(caller, to: .tagSkill(.unrelated, existing: nil)) }
+        let body = try await request.decodeJSON(as: SetSkillRequest.self, context: context)
+        let skill = try await store.setSkill(
+            of: try context.parameters.require("handle"), topic: try context.parameters.require("topic"), level: body.level, by: caller)
+        return SkillResponse(skill)
+    }
+
+    @Sendable func removeSkill(_ request: Request, context: APIRequestContext) async throws -> HTTPResponse.Status {
+        let caller = try context.requireCaller()
+        try await store.removeSkill(of: try context.parameters.require("handle"), topic: try context.parameters.require("topic"), by: caller)
+        return .noContent
+    }
+}
