@@ -47,7 +47,6 @@ let package = Package(
                 "SkillRelayServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
@@ -68,7 +67,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SkillRelayCLITests",
-            dependencies: ["SkillRelayCLI"]
+            dependencies: []
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SkillRelayDomain
+import SkillRelayStore
 
 /// Turns the errors a command can meet into a message on standard error and exit status 1.
 enum CLIErrors {

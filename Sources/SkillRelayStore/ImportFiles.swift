@@ -2,13 +2,14 @@ import Foundation
 import SkillRelayDomain
 
 /// Reads an import directory's CSV files.
-enum ImportFiles {
-    struct ReadError: Error {
-        var message: String
+public enum ImportFiles {
+    /// A directory or file that cannot be read.
+    public struct ReadError: Error, Sendable {
+        public var message: String
     }
 
     /// Parses whichever of `employees.csv`, `topics.csv` and `skills.csv` the directory holds.
-    static func read(directory: String) throws -> ImportBatch {
+    public static func read(directory: String) throws -> ImportBatch {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ReadError(message: "'\(directory)' is not a directory.")
