@@ -67,7 +67,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SkillRelayCLITests",
-            dependencies: []
+            dependencies: ["SkillRelayDomain", "SkillRelayStore"]
         ),
     ],
     swiftLanguageModes: [.v6]

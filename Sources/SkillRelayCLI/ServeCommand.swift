@@ -22,12 +22,19 @@ struct ServeCommand: AsyncParsableCommand {
     var data: String = "Data"
 
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: Logger.Level = .info
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.")
+        }
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be from 1 to 65535.") }
+    }
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = logLevel
+            handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
             return handler
         }
         let logger = Logger(label: "skillrelay")
@@ -56,5 +63,3 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("make a token to call the API: skillrelay token create --db \(database.db) --employee HANDLE")
     }
 }
-
-extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -22,7 +22,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case let error as HTTPError:
             return APIError(error)
         case is NIOTooManyBytesError:
-            return APIError(.contentTooLarge, code: "body_too_large", message: "The request body is larger than \(APIRequestContext.bodyLimit) bytes.")
+            return APIError(
+                .contentTooLarge, code: "body_too_large", message: "The request body is larger than \(APIRequestContext.bodyLimit) bytes.")
         case let error as ImportFailure:
             return APIError(.unprocessableContent, code: "import_failed", message: error.description)
         default:

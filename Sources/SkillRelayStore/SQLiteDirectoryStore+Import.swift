@@ -49,7 +49,9 @@ private struct ImportRun {
                     isAdmin = excluded.isAdmin, isActive = excluded.isActive, updatedAt = excluded.updatedAt
                 """)
         var imIDOwner = Dictionary(
-            try Row.fetchAll(db, sql: "SELECT handle, imId FROM employee WHERE imId IS NOT NULL").map { ($0["imId"] as String, $0["handle"] as String) },
+            try Row.fetchAll(db, sql: "SELECT handle, imId FROM employee WHERE imId IS NOT NULL").map {
+                ($0["imId"] as String, $0["handle"] as String)
+            },
             uniquingKeysWith: { first, _ in first })
         for row in rows {
             let employee = row.employee
@@ -77,7 +79,9 @@ private struct ImportRun {
         }
         // With every manager set, walk up from each imported employee: coming back to them is a cycle.
         let managerOf = Dictionary(
-            try Row.fetchAll(db, sql: "SELECT id, managerId FROM employee WHERE managerId IS NOT NULL").map { ($0["id"] as Int64, $0["managerId"] as Int64) },
+            try Row.fetchAll(db, sql: "SELECT id, managerId FROM employee WHERE managerId IS NOT NULL").map {
+                ($0["id"] as Int64, $0["managerId"] as Int64)
+            },
             uniquingKeysWith: { first, _ in first })
         for row in rows {
             guard let id = ids[row.employee.handle], Self.isOnCycle(id, parentOf: managerOf) else { continue }
@@ -114,7 +118,9 @@ private struct ImportRun {
             try setParent.execute(arguments: [parentID, id])
         }
         let parentOf = Dictionary(
-            try Row.fetchAll(db, sql: "SELECT id, parentId FROM topic WHERE parentId IS NOT NULL").map { ($0["id"] as Int64, $0["parentId"] as Int64) },
+            try Row.fetchAll(db, sql: "SELECT id, parentId FROM topic WHERE parentId IS NOT NULL").map {
+                ($0["id"] as Int64, $0["parentId"] as Int64)
+            },
             uniquingKeysWith: { first, _ in first })
         for row in rows {
             guard let id = ids[row.topic.slug], Self.isOnCycle(id, parentOf: parentOf) else { continue }
@@ -178,7 +184,8 @@ private struct ImportRun {
     // MARK: - Helpers
 
     private func employeeIDs() throws -> [String: Int64] {
-        Dictionary(try Row.fetchAll(db, sql: "SELECT handle, id FROM employee").map { ($0["handle"], $0["id"]) }, uniquingKeysWith: { first, _ in first })
+        Dictionary(
+            try Row.fetchAll(db, sql: "SELECT handle, id FROM employee").map { ($0["handle"], $0["id"]) }, uniquingKeysWith: { first, _ in first })
     }
 
     private func topicIDs() throws -> [String: Int64] {

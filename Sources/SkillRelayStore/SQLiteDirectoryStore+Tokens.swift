@@ -14,7 +14,8 @@ extension SQLiteDirectoryStore {
             if let botName = token.botName { return (token, Caller(identity: .bot(botName))) }
             guard let employeeID = token.employeeId, let employee = try EmployeeRecord.fetchOne(db, key: employeeID), employee.isActive
             else { return nil }
-            let isManager = try EmployeeRecord.filter(EmployeeRecord.Columns.managerId == employeeID && EmployeeRecord.Columns.isActive)
+            let isManager =
+                try EmployeeRecord.filter(EmployeeRecord.Columns.managerId == employeeID && EmployeeRecord.Columns.isActive)
                 .isEmpty(db) == false
             return (token, Caller(identity: .employee(employee.handle), isAdmin: employee.isAdmin, isManager: isManager))
         }

@@ -70,7 +70,9 @@ extension SQLiteDirectoryStore {
             record.updatedAt = clock.now()
             try record.update(db)
             let detail = try Self.topicDetail(db, record: record)
-            try audit(db, by: caller, entity: "topic", key: record.slug, action: "update", before: Self.snapshot(before), after: Self.snapshot(detail.topic))
+            try audit(
+                db, by: caller, entity: "topic", key: record.slug, action: "update", before: Self.snapshot(before), after: Self.snapshot(detail.topic)
+            )
             return detail
         }
     }
@@ -93,7 +95,8 @@ extension SQLiteDirectoryStore {
         let alias = alias.lowercased()
         return try await writer.write { db in
             let record = try Self.topicRecord(db, slugOrAlias: slugOrAlias)
-            let removed = try TopicAliasRecord
+            let removed =
+                try TopicAliasRecord
                 .filter(TopicAliasRecord.Columns.alias == alias && TopicAliasRecord.Columns.topicId == record.id!)
                 .deleteAll(db)
             guard removed == 1 else { throw DirectoryError.aliasNotFound(alias: alias, topic: record.slug) }

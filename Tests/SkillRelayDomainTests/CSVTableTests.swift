@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct CSVTableTests {
     @Test func readsQuotedFieldsWithCommasQuotesAndLineBreaks() throws {
-        let table = try CSVTable(parsing: "\u{FEFF}slug,description\r\nk8s,\"Clusters, pods and \"\"operators\"\"\"\r\nml,\"two\nlines\"\n\nsql,plain\n")
+        let table = try CSVTable(
+            parsing: "\u{FEFF}slug,description\r\nk8s,\"Clusters, pods and \"\"operators\"\"\"\r\nml,\"two\nlines\"\n\nsql,plain\n")
         #expect(table.header == ["slug", "description"])
         #expect(table.records.map(\.fields) == [["k8s", "Clusters, pods and \"operators\""], ["ml", "two\nlines"], ["sql", "plain"]])
         #expect(table.records.map(\.line) == [2, 3, 6])

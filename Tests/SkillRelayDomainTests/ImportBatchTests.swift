@@ -5,15 +5,21 @@ import Testing
 @Suite struct ImportBatchTests {
     @Test func parsesEveryFileIntoRowsWithTheirLines() throws {
         let batch = try ImportBatch.parse(files: [
-            .employees: "handle,name,email,im_id,manager,admin,active\nada,Ada Lovelace,ada@example.org,@ada:localhost,,true,\nbob,Bob,bob@example.org,,ada,,false\n",
-            .topics: "slug,name,parent,aliases,description\ninfra,Infrastructure,,,\"Servers, networks\"\nkubernetes,Kubernetes,infra,k8s;kube,Clusters\n",
+            .employees:
+                "handle,name,email,im_id,manager,admin,active\nada,Ada Lovelace,ada@example.org,@ada:localhost,,true,\nbob,Bob,bob@example.org,,ada,,false\n",
+            .topics:
+                "slug,name,parent,aliases,description\ninfra,Infrastructure,,,\"Servers, networks\"\nkubernetes,Kubernetes,infra,k8s;kube,Clusters\n",
             .skills: "handle,topic,level\nbob,k8s,4\n",
         ])
         #expect(batch.employees.map(\.line) == [2, 3])
-        #expect(batch.employees[0].employee == Employee(handle: "ada", name: "Ada Lovelace", email: "ada@example.org", imID: "@ada:localhost", isAdmin: true))
+        #expect(
+            batch.employees[0].employee
+                == Employee(handle: "ada", name: "Ada Lovelace", email: "ada@example.org", imID: "@ada:localhost", isAdmin: true))
         #expect(batch.employees[1].employee.managerHandle == "ada")
         #expect(batch.employees[1].employee.isActive == false)
-        #expect(batch.topics[1].topic == Topic(slug: "kubernetes", name: "Kubernetes", description: "Clusters", parentSlug: "infra", aliases: ["k8s", "kube"]))
+        #expect(
+            batch.topics[1].topic
+                == Topic(slug: "kubernetes", name: "Kubernetes", description: "Clusters", parentSlug: "infra", aliases: ["k8s", "kube"]))
         #expect(batch.topics[0].topic.description == "Servers, networks")
         #expect(batch.skills == [ImportBatch.SkillRow(line: 2, handle: "bob", topic: "k8s", level: 4)])
     }
@@ -21,7 +27,8 @@ import Testing
     @Test func listsEveryFormatProblemByFileAndLine() throws {
         let failure = #expect(throws: ImportFailure.self) {
             try ImportBatch.parse(files: [
-                .employees: "handle,name,email,manager\nAda!,Ada,ada@example.org,\neve,Eve,not-an-email,\ncy,Cy,cy@example.org\nbob,Bob,bob@example.org,\nbob,Bob,bob@example.org,\n",
+                .employees:
+                    "handle,name,email,manager\nAda!,Ada,ada@example.org,\neve,Eve,not-an-email,\ncy,Cy,cy@example.org\nbob,Bob,bob@example.org,\nbob,Bob,bob@example.org,\n",
                 .skills: "handle,topic,level\nbob,k8s,7\nbob,k8s,x\n",
                 .topics: "slug,name\n",
             ])
@@ -40,9 +47,10 @@ import Testing
         let failure = #expect(throws: ImportFailure.self) {
             try ImportBatch.parse(files: [.skills: "handle,topic\nbob,k8s\n", .topics: "slug,name,colour\nx,X,red\n"])
         }
-        #expect(try #require(failure).problems.map(\.description) == [
-            "skills.csv:1: missing column(s): level", "topics.csv:1: unknown column 'colour'",
-        ])
+        #expect(
+            try #require(failure).problems.map(\.description) == [
+                "skills.csv:1: missing column(s): level", "topics.csv:1: unknown column 'colour'",
+            ])
     }
 
     @Test func refusesAnEmptyImport() {

@@ -58,7 +58,9 @@ import Testing
     @Test func anIssuedTokenWorksAndItsSecretIsNeverListed() async throws {
         let fixture = try await Fixture.make()
         try await fixture.test { client in
-            let secret = try await client.execute(uri: "/v1/tokens", method: .post, headers: fixture.headers(.admin), body: ByteBuffer(string: #"{"employee":"pr"}"#)) {
+            let secret = try await client.execute(
+                uri: "/v1/tokens", method: .post, headers: fixture.headers(.admin), body: ByteBuffer(string: #"{"employee":"pr"}"#)
+            ) {
                 response in
                 #expect(response.status == .created)
                 let json = try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])

@@ -23,7 +23,9 @@ import Testing
 
     static let cases: [Case] = {
         var cases: [Case] = []
-        func add(_ who: Who, _ method: HTTPRequest.Method, _ path: String, _ body: String? = nil, _ status: HTTPResponse.Status, _ expect: String? = nil) {
+        func add(
+            _ who: Who, _ method: HTTPRequest.Method, _ path: String, _ body: String? = nil, _ status: HTTPResponse.Status, _ expect: String? = nil
+        ) {
             cases.append(Case(who: who, method: method, path: path, body: body, status: status, expectBody: expect))
         }
         // Topics: everyone reads; only admins write.

@@ -46,23 +46,23 @@ import Testing
         let before = try await snapshot(store)
         let bad = try batch([
             .employees: """
-                handle,name,email,manager
-                new.hire,New Hire,new.hire@example.org,nobody.here
-                lena.weber,Lena Weber,lena.weber@northwind.example,new.person
-                new.person,New Person,new.person@example.org,lena.weber
-                """,
+            handle,name,email,manager
+            new.hire,New Hire,new.hire@example.org,nobody.here
+            lena.weber,Lena Weber,lena.weber@northwind.example,new.person
+            new.person,New Person,new.person@example.org,lena.weber
+            """,
             .topics: """
-                slug,name,parent,aliases
-                quantum,Quantum,physics,
-                kubernetes,Kubernetes,infrastructure,k8s;kube;py
-                """,
+            slug,name,parent,aliases
+            quantum,Quantum,physics,
+            kubernetes,Kubernetes,infrastructure,k8s;kube;py
+            """,
             .skills: """
-                handle,topic,level
-                ghost,python,3
-                lin.chen,astrology,2
-                lin.chen,k8s,3
-                lin.chen,kubernetes,4
-                """,
+            handle,topic,level
+            ghost,python,3
+            lin.chen,astrology,2
+            lin.chen,k8s,3
+            lin.chen,kubernetes,4
+            """,
         ])
         let failure = await #expect(throws: ImportFailure.self) { try await store.importDirectory(bad, by: .cliOperator) }
         let problems = try #require(failure).problems.map(\.description)

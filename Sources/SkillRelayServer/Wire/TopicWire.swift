@@ -68,7 +68,9 @@ struct CreateTopicRequest: Decodable {
     var aliases: [String]?
 
     var topic: Topic {
-        Topic(slug: slug.lowercased(), name: name, description: description ?? "", parentSlug: parent?.lowercased(), aliases: (aliases ?? []).map { $0.lowercased() })
+        Topic(
+            slug: slug.lowercased(), name: name, description: description ?? "", parentSlug: parent?.lowercased(),
+            aliases: (aliases ?? []).map { $0.lowercased() })
     }
 }
 
