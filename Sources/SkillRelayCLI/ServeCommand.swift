@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import SkillRelayDomain
 import SkillRelayServer
 import SkillRelayStore
@@ -43,7 +44,10 @@ struct ServeCommand: AsyncParsableCommand {
             try await loadSampleData(into: store, logger: logger)
         }
         let app = buildApplication(store: store, configuration: ServerConfiguration(host: host, port: port), logger: logger)
-        try await app.runService()
+        let services = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await services.run()
+        logger.info("stopped")
     }
 
     private func loadSampleData(into store: SQLiteDirectoryStore, logger: Logger) async throws {
