@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         // SHA-256 for token hashes (and HMAC for callbacks later): not something to write by hand.
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // The domain: models, rules, ports. No I/O and no framework imports.
@@ -28,6 +29,17 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The embedded `local` IM: presence and inboxes inside SkillRelay itself.
+        .target(name: "SkillRelayLocalIM", dependencies: ["SkillRelayDomain"]),
+        // Signed POSTs to bots' callback URLs.
+        .target(
+            name: "SkillRelayCallbacks",
+            dependencies: [
+                "SkillRelayDomain",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // The HTTP API on Hummingbird 2.
         .target(
             name: "SkillRelayServer",
@@ -35,6 +47,7 @@ let package = Package(
                 "SkillRelayDomain",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("Resources/openapi.yaml")]
         ),
@@ -45,16 +58,23 @@ let package = Package(
                 "SkillRelayDomain",
                 "SkillRelayStore",
                 "SkillRelayServer",
+                "SkillRelayLocalIM",
+                "SkillRelayCallbacks",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "SkillRelayDomainTests", dependencies: ["SkillRelayDomain"]),
+        // Test doubles shared by the test targets: a settable clock and in-process fakes, each named as such.
+        .target(name: "SkillRelayTestSupport", dependencies: ["SkillRelayDomain"], path: "Tests/SkillRelayTestSupport"),
+        .testTarget(name: "SkillRelayDomainTests", dependencies: ["SkillRelayDomain", "SkillRelayTestSupport"]),
         .testTarget(
             name: "SkillRelayStoreTests",
-            dependencies: ["SkillRelayDomain", "SkillRelayStore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "SkillRelayDomain", "SkillRelayStore", "SkillRelayTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(
             name: "SkillRelayServerTests",
@@ -62,6 +82,9 @@ let package = Package(
                 "SkillRelayDomain",
                 "SkillRelayStore",
                 "SkillRelayServer",
+                "SkillRelayLocalIM",
+                "SkillRelayCallbacks",
+                "SkillRelayTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

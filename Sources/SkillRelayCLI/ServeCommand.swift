@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import SkillRelayDomain
+import SkillRelayLocalIM
 import SkillRelayServer
 import SkillRelayStore
 
@@ -22,6 +23,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The directory of CSV files loaded when the database is empty.")
     var data: String = "Data"
 
+    @Option(help: "The secret that signs callbacks to bots (default: SKILLRELAY_CALLBACK_SECRET, else one made and kept in the database).")
+    var callbackSecret: String?
+
+    @OptionGroup var questionOptions: QuestionOptions
+
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -29,7 +35,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.")
         }
-        guard (1...65535).contains(port) else { throw ValidationError("--port must be from 1 to 65535.") }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535.") }
+        _ = try questionOptions.settings()
     }
 
     func run() async throws {
@@ -39,11 +46,18 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "skillrelay")
-        let store = SQLiteDirectoryStore(database: try AppDatabase.open(path: database.db))
+        let appDatabase = try AppDatabase.open(path: database.db)
+        let store = SQLiteDirectoryStore(database: appDatabase)
         if try await store.isEmpty() {
             try await loadSampleData(into: store, logger: logger)
         }
-        let app = buildApplication(store: store, configuration: ServerConfiguration(host: host, port: port), logger: logger)
+        let secret =
+            try callbackSecret ?? ProcessInfo.processInfo.environment["SKILLRELAY_CALLBACK_SECRET"]
+            ?? appDatabase.setting("callbackSecret") { IdentifierGenerator.make(prefix: "whsec") }
+        let wiring = try Wiring.local(database: appDatabase, settings: try questionOptions.settings(), callbackSecret: secret)
+        let app = buildApplication(
+            store: store, questions: wiring.questions, pump: wiring.pump, configuration: ServerConfiguration(host: host, port: port),
+            logger: logger)
         let services = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await services.run()

@@ -22,6 +22,17 @@ public enum DirectoryError: Error, Sendable, Equatable {
     case topicHasChildren(String)
     case aliasNotFound(alias: String, topic: String)
     case lastAdmin(String)
+    case questionNotFound(String)
+    case deliveryNotFound(String)
+    case answerNotFound(Int)
+    case unknownTopic(String?)
+    case ambiguousTopic([TopicReference])
+    case noSpecialists(String)
+    case policyViolation(String)
+    case rateLimited(retryAfterSeconds: Int)
+    case deliveryAlreadyAnswered
+    case questionClosed(String)
+    case invalidCallbackURL(String)
 
     /// How the error is to be understood, independent of any protocol.
     public enum Kind: Sendable {
@@ -35,6 +46,8 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case conflict
         /// The request is well-formed but breaks a rule of the directory.
         case invalid
+        /// The caller asks too often; try again later.
+        case rateLimited
     }
 
     /// The error's kind.
@@ -42,8 +55,12 @@ public enum DirectoryError: Error, Sendable, Equatable {
         switch self {
         case .unauthenticated: .unauthenticated
         case .forbidden: .forbidden
-        case .employeeNotFound, .topicNotFound, .tokenNotFound, .skillNotFound, .aliasNotFound: .notFound
-        case .handleTaken, .slugTaken, .imIDTaken: .conflict
+        case .employeeNotFound, .topicNotFound, .tokenNotFound, .skillNotFound, .aliasNotFound, .questionNotFound, .deliveryNotFound,
+            .answerNotFound:
+            .notFound
+        case .handleTaken, .slugTaken, .imIDTaken, .deliveryAlreadyAnswered, .questionClosed: .conflict
+        case .rateLimited: .rateLimited
+        case .unknownTopic, .ambiguousTopic, .noSpecialists, .policyViolation, .invalidCallbackURL: .invalid
         case .aliasTaken, .invalidHandle, .invalidSlug, .invalidAlias, .invalidLevel, .invalidField, .unknownManager,
             .unknownParent, .managerCycle, .topicCycle, .topicHasChildren, .lastAdmin:
             .invalid
@@ -75,6 +92,17 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case .topicCycle: "topic_cycle"
         case .topicHasChildren: "topic_has_children"
         case .lastAdmin: "last_admin"
+        case .questionNotFound: "question_not_found"
+        case .deliveryNotFound: "delivery_not_found"
+        case .answerNotFound: "answer_not_found"
+        case .unknownTopic: "unknown_topic"
+        case .ambiguousTopic: "ambiguous_topic"
+        case .noSpecialists: "no_specialists"
+        case .policyViolation: "policy_violation"
+        case .rateLimited: "rate_limited"
+        case .deliveryAlreadyAnswered: "already_answered_by_you"
+        case .questionClosed: "question_closed"
+        case .invalidCallbackURL: "invalid_callback_url"
         }
     }
 
@@ -103,6 +131,19 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case .topicCycle(let slug): "Making that change would make '\(slug)' its own ancestor."
         case .topicHasChildren(let slug): "'\(slug)' still has subtopics."
         case .lastAdmin(let handle): "'\(handle)' is the last active admin; make someone else admin first."
+        case .questionNotFound(let id): "No question '\(id)'."
+        case .deliveryNotFound(let id): "No question '\(id)' in your inbox."
+        case .answerNotFound(let rank): "The question has no relayed answer \(rank)."
+        case .unknownTopic(let topic?): "No topic with slug or alias '\(topic)'."
+        case .unknownTopic(nil): "No topic matches the question's text; name a topic."
+        case .ambiguousTopic(let topics):
+            "The text fits several topics; ask again naming one of: \(topics.map(\.slug).joined(separator: ", "))."
+        case .noSpecialists(let topic): "Nobody is tagged with '\(topic)' yet."
+        case .policyViolation(let rule): "The text breaks the content policy (\(rule)); remove it and try again."
+        case .rateLimited(let seconds): "Too many questions; try again in \(seconds) s."
+        case .deliveryAlreadyAnswered: "You have already answered this question."
+        case .questionClosed(let id): "The question '\(id)' is closed."
+        case .invalidCallbackURL(let url): "'\(url)' is not an http or https URL."
         }
     }
 }

@@ -17,7 +17,7 @@ public struct Topic: Sendable, Equatable {
 }
 
 /// A topic's slug and name, as shown for parents and children.
-public struct TopicReference: Sendable, Equatable {
+public struct TopicReference: Sendable, Equatable, Hashable, Codable {
     public var slug: String
     public var name: String
 

@@ -8,6 +8,8 @@ public struct APIError: HTTPResponseError, Sendable {
     public var code: String
     public var message: String
     public var headers: HTTPFields
+    /// Topics to choose from, for `ambiguous_topic`.
+    var suggestions: [TopicReferenceResponse]?
 
     public init(_ status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:]) {
         self.status = status
@@ -22,7 +24,7 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = try JSONEncoder().encode(ErrorBody(error: .init(code: code, message: message)))
+        let body = try JSONEncoder().encode(ErrorBody(error: .init(code: code, message: message, suggestions: suggestions)))
         var headers = self.headers
         headers[.contentType] = "application/json; charset=utf-8"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
@@ -32,6 +34,7 @@ public struct APIError: HTTPResponseError, Sendable {
         struct Detail: Encodable {
             var code: String
             var message: String
+            var suggestions: [TopicReferenceResponse]?
         }
         var error: Detail
     }
@@ -47,10 +50,16 @@ extension APIError {
             case .notFound: .notFound
             case .conflict: .conflict
             case .invalid: .unprocessableContent
+            case .rateLimited: .tooManyRequests
             }
-        self.init(
-            status, code: error.code, message: error.message,
-            headers: error.kind == .unauthenticated ? [.wwwAuthenticate: "Bearer"] : [:])
+        var headers: HTTPFields = [:]
+        switch error {
+        case .unauthenticated: headers[.wwwAuthenticate] = "Bearer"
+        case .rateLimited(let seconds): headers[.retryAfter] = String(seconds)
+        default: break
+        }
+        self.init(status, code: error.code, message: error.message, headers: headers)
+        if case .ambiguousTopic(let topics) = error { suggestions = topics.map(TopicReferenceResponse.init) }
     }
 
     /// The API's view of an error raised by Hummingbird itself (no route, body too large, …).

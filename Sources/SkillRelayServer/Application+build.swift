@@ -14,7 +14,7 @@ public struct ServerConfiguration: Sendable {
 }
 
 /// The router with every route and middleware: what the server runs and what the tests drive.
-public func buildRouter(store: any DirectoryStore) -> Router<APIRequestContext> {
+public func buildRouter(store: any DirectoryStore, questions: QuestionService) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
@@ -23,15 +23,18 @@ public func buildRouter(store: any DirectoryStore) -> Router<APIRequestContext> 
     EmployeesController(store: store).addRoutes(to: v1)
     TopicsController(store: store).addRoutes(to: v1)
     TokensController(store: store).addRoutes(to: v1)
+    QuestionsController(questions: questions).addRoutes(to: v1)
+    InboxController(questions: questions).addRoutes(to: v1)
     return router
 }
 
-/// The whole application: the router on a server, with the given services running beside it.
+/// The whole application: the router on a server, with the question worker running beside it.
 public func buildApplication(
-    store: any DirectoryStore, configuration: ServerConfiguration, logger: Logger
+    store: any DirectoryStore, questions: QuestionService, pump: OutboxPump, configuration: ServerConfiguration, logger: Logger
 ) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(store: store),
+        router: buildRouter(store: store, questions: questions),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "SkillRelay"),
+        services: [QuestionWorker(questions: questions, pump: pump, logger: logger)],
         logger: logger)
 }

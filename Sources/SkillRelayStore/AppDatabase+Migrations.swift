@@ -86,6 +86,102 @@ extension AppDatabase {
                     END;
                     """)
         }
+        migrator.registerMigration("v2 questions") { db in
+            try db.alter(table: "employee") { t in t.add(column: "pausedUntil", .datetime) }
+            try db.execute(
+                sql: """
+                    CREATE TABLE question (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        publicId TEXT NOT NULL UNIQUE,
+                        askerEmployeeId INTEGER REFERENCES employee(id) ON DELETE RESTRICT,
+                        askerBotName TEXT,
+                        askerKey TEXT NOT NULL,
+                        topicId INTEGER NOT NULL REFERENCES topic(id) ON DELETE RESTRICT,
+                        text TEXT NOT NULL,
+                        maxAnswers INTEGER NOT NULL CHECK (maxAnswers BETWEEN 1 AND 10),
+                        status TEXT NOT NULL CHECK (status IN ('open', 'answered', 'expired', 'cancelled')),
+                        channel TEXT NOT NULL CHECK (channel IN ('api', 'im')),
+                        callbackUrl TEXT,
+                        idempotencyKey TEXT,
+                        waves INTEGER NOT NULL DEFAULT 0,
+                        relayed INTEGER NOT NULL DEFAULT 0,
+                        createdAt DATETIME NOT NULL,
+                        expiresAt DATETIME NOT NULL,
+                        nextActionAt DATETIME,
+                        closedAt DATETIME,
+                        CHECK ((askerEmployeeId IS NULL) <> (askerBotName IS NULL))
+                    );
+                    CREATE UNIQUE INDEX questionByIdempotencyKey ON question(askerKey, idempotencyKey) WHERE idempotencyKey IS NOT NULL;
+                    -- The scheduler's question: which open questions are due.
+                    CREATE INDEX questionDue ON question(nextActionAt) WHERE status = 'open';
+                    CREATE TABLE delivery (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        publicId TEXT NOT NULL UNIQUE,
+                        questionId INTEGER NOT NULL REFERENCES question(id) ON DELETE CASCADE,
+                        specialistId INTEGER NOT NULL REFERENCES employee(id) ON DELETE RESTRICT,
+                        number INTEGER NOT NULL,
+                        wave INTEGER NOT NULL,
+                        level INTEGER NOT NULL,
+                        state TEXT NOT NULL CHECK (state IN ('pending', 'answered', 'passed', 'closed')),
+                        deliveredAt DATETIME NOT NULL,
+                        respondedAt DATETIME,
+                        imReference TEXT,
+                        UNIQUE (questionId, specialistId),
+                        UNIQUE (questionId, number)
+                    );
+                    CREATE INDEX deliveryBySpecialist ON delivery(specialistId, deliveredAt);
+                    CREATE TABLE answer (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        questionId INTEGER NOT NULL REFERENCES question(id) ON DELETE CASCADE,
+                        deliveryId INTEGER NOT NULL UNIQUE REFERENCES delivery(id) ON DELETE CASCADE,
+                        text TEXT NOT NULL,
+                        receivedAt DATETIME NOT NULL,
+                        rank INTEGER,
+                        helpful BOOLEAN,
+                        ratedAt DATETIME,
+                        UNIQUE (questionId, rank)
+                    );
+                    -- Each specialist's record, kept as counters so ranking reads one row per candidate.
+                    CREATE TABLE specialistRecord (
+                        employeeId INTEGER PRIMARY KEY REFERENCES employee(id) ON DELETE CASCADE,
+                        delivered INTEGER NOT NULL DEFAULT 0,
+                        answered INTEGER NOT NULL DEFAULT 0,
+                        helpful INTEGER NOT NULL DEFAULT 0,
+                        unhelpful INTEGER NOT NULL DEFAULT 0,
+                        lastDeliveredAt DATETIME
+                    );
+                    CREATE TABLE localPresence (
+                        employeeId INTEGER PRIMARY KEY REFERENCES employee(id) ON DELETE CASCADE,
+                        status TEXT NOT NULL CHECK (status IN ('available', 'away', 'busy', 'offline')),
+                        updatedAt DATETIME NOT NULL
+                    );
+                    CREATE TABLE complianceEntry (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        at DATETIME NOT NULL,
+                        direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+                        kind TEXT NOT NULL,
+                        sender TEXT NOT NULL,
+                        recipient TEXT NOT NULL,
+                        questionId TEXT,
+                        deliveryId TEXT,
+                        text TEXT
+                    );
+                    CREATE INDEX complianceEntryByTime ON complianceEntry(at);
+                    CREATE TABLE outbox (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        message TEXT NOT NULL,
+                        createdAt DATETIME NOT NULL,
+                        nextAttemptAt DATETIME NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        sentAt DATETIME,
+                        failedAt DATETIME,
+                        lastError TEXT
+                    );
+                    CREATE INDEX outboxPending ON outbox(nextAttemptAt) WHERE sentAt IS NULL AND failedAt IS NULL;
+                    -- Values SkillRelay makes once and keeps, such as the callback signing secret.
+                    CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                    """)
+        }
         return migrator
     }
 }

@@ -35,4 +35,14 @@ public struct AppDatabase: Sendable {
         }
         return configuration
     }
+
+    /// A kept value, made by `make` and stored the first time it is asked for.
+    public func setting(_ key: String, makingWith make: @Sendable () -> String) throws -> String {
+        try writer.write { db in
+            if let value = try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [key]) { return value }
+            let value = make()
+            try db.execute(sql: "INSERT INTO setting (key, value) VALUES (?, ?)", arguments: [key, value])
+            return value
+        }
+    }
 }

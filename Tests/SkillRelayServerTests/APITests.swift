@@ -78,7 +78,9 @@ import Testing
 
     @Test func healthAnswersOverARealSocket() async throws {
         let fixture = try await Fixture.make()
-        let app = buildApplication(store: fixture.store, configuration: .init(host: "127.0.0.1", port: 0), logger: .init(label: "test"))
+        let app = buildApplication(
+            store: fixture.store, questions: fixture.questions, pump: fixture.pump, configuration: .init(host: "127.0.0.1", port: 0),
+            logger: .init(label: "test"))
         try await app.test(.live) { client in
             try await client.execute(uri: "/health", method: .get) { response in
                 #expect(response.status == .ok)

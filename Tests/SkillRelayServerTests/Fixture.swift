@@ -2,8 +2,10 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import SkillRelayDomain
+import SkillRelayLocalIM
 import SkillRelayServer
 import SkillRelayStore
+import SkillRelayTestSupport
 
 /// A small company for API tests:
 ///
@@ -25,9 +27,16 @@ struct Fixture {
     let store: SQLiteDirectoryStore
     let tokens: [Who: String]
     let tokenIDs: [Who: String]
+    let questions: QuestionService
+    let questionStore: SQLiteQuestionStore
+    let pump: OutboxPump
+    let clock: TestClock
+    let callbacks: FakeCallbackSender
 
-    static func make() async throws -> Fixture {
-        let store = SQLiteDirectoryStore(database: try AppDatabase.inMemory())
+    static func make(settings: QuestionSettings = QuestionSettings(), callbackFailures: Int = 0, path: String? = nil) async throws -> Fixture {
+        let clock = TestClock()
+        let database = try path.map { try AppDatabase.open(path: $0) } ?? AppDatabase.inMemory()
+        let store = SQLiteDirectoryStore(database: database, clock: clock)
         let op = Caller.cliOperator
         func add(_ handle: String, manager: String?, admin: Bool = false) async throws {
             _ = try await store.createEmployee(
@@ -56,12 +65,49 @@ struct Fixture {
             tokens[who] = issued.secret
             ids[who] = issued.token.id
         }
-        return Fixture(store: store, tokens: tokens, tokenIDs: ids)
+        let questionStore = SQLiteQuestionStore(database: database, clock: clock)
+        let events = QuestionEvents()
+        let callbacks = FakeCallbackSender(failures: callbackFailures)
+        let pump = OutboxPump(
+            dispatcher: OutboxDispatcher(
+                store: questionStore, messenger: LocalMessenger(events: events, clock: clock), callbacks: callbacks, clock: clock))
+        let questions = try QuestionService(
+            store: questionStore, presence: LocalPresenceSource(store: questionStore), settings: settings, clock: clock, events: events,
+            outboxChanged: { Task { await pump.kick() } })
+        return Fixture(
+            store: store, tokens: tokens, tokenIDs: ids, questions: questions, questionStore: questionStore, pump: pump, clock: clock,
+            callbacks: callbacks)
     }
 
     /// Runs requests against the router in process.
     func test<Value: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
-        try await Application(router: buildRouter(store: store)).test(.router, body)
+        try await Application(router: buildRouter(store: store, questions: questions)).test(.router, body)
+    }
+
+    /// Adds Kubernetes specialists `kube.specialist.01`… (levels 5, 4, 3, 5, 4, 3 …), each with a token and the given
+    /// presence; returns their tokens by handle.
+    func addSpecialists(_ count: Int, presence: Presence = .available) async throws -> [String: String] {
+        var tokens: [String: String] = [:]
+        for index in 1...count {
+            let handle = String(format: "kube.specialist.%02d", index)
+            _ = try await store.createEmployee(
+                Employee(
+                    handle: handle, name: "Specialist \(index) Person", email: "\(handle)@example.org", imID: "@\(handle):localhost",
+                    managerHandle: "m"),
+                by: .cliOperator)
+            _ = try await store.setSkill(of: handle, topic: "kubernetes", level: 5 - (index - 1) % 3, by: .cliOperator)
+            tokens[handle] = try await store.createToken(for: .employee(handle), by: .cliOperator).secret
+            if presence != .offline { try await questionStore.setLocalPresence(presence, of: handle, now: clock.now()) }
+        }
+        return tokens
+    }
+
+    /// A caller as the API would see them.
+    func caller(_ handle: String) async throws -> Caller {
+        guard let caller = try await store.authenticate(secret: try await store.createToken(for: .employee(handle), by: .cliOperator).secret) else {
+            throw DirectoryError.unauthenticated
+        }
+        return caller
     }
 
     func headers(_ who: Who?) -> HTTPFields {
@@ -69,6 +115,18 @@ struct Fixture {
         if let who { headers[.authorization] = "Bearer \(tokens[who]!)" }
         return headers
     }
+}
+
+/// Headers with a bearer token.
+func bearer(_ token: String) -> HTTPFields {
+    [.authorization: "Bearer \(token)", .contentType: "application/json"]
+}
+
+/// Decodes a response body as JSON of the given type.
+func decode<T: Decodable>(_ type: T.Type, _ response: TestResponse) throws -> T {
+    let decoder = JSONDecoder()
+    decoder.dateDecodingStrategy = .iso8601
+    return try decoder.decode(T.self, from: Data(buffer: response.body))
 }
 
 /// The JSON error body every failure carries.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SkillRelayDomain
+import SkillRelayTestSupport
 import Testing
 
 @testable import SkillRelayStore

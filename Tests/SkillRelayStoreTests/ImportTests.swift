@@ -1,5 +1,6 @@
 import GRDB
 import SkillRelayDomain
+import SkillRelayTestSupport
 import Testing
 
 @testable import SkillRelayStore

@@ -1,19 +1,7 @@
 import Foundation
 import SkillRelayDomain
 import SkillRelayStore
-
-/// A clock the test sets by hand.
-final class TestClock: WallClock, @unchecked Sendable {
-    // @unchecked: the lock guards `current`, the only state.
-    private let lock = NSLock()
-    private var current: Date
-
-    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { current = start }
-
-    func now() -> Date { lock.withLock { current } }
-
-    func advance(by seconds: TimeInterval) { lock.withLock { current += seconds } }
-}
+import SkillRelayTestSupport
 
 /// The sample company shipped in `Data/`.
 let sampleDataDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import SkillRelayDomain
+
+/// Settings of the question flow: a JSON config file, then flags, each over the defaults.
+struct QuestionOptions: ParsableArguments {
+    @Option(help: "A JSON file of question settings (see the README); flags override it.")
+    var config: String?
+
+    @Option(help: "Specialists per wave (default 5).")
+    var waveSize: Int?
+
+    @Option(help: "Seconds between waves (default 120).")
+    var waveInterval: Int?
+
+    @Option(help: "Waves at most (default 3).")
+    var maxWaves: Int?
+
+    @Option(help: "Seconds until a question expires (default 1800).")
+    var deadline: Int?
+
+    @Option(help: "Answers relayed when the asker does not say (default 3).")
+    var maxAnswers: Int?
+
+    @Option(help: "Questions a specialist receives per hour at most (default 4).")
+    var hourlyBudget: Int?
+
+    @Option(help: "Questions one caller may ask per minute (default 30).")
+    var asksPerMinute: Int?
+
+    @Option(help: "Days the compliance log keeps an entry (default 365).")
+    var retentionDays: Int?
+
+    @Flag(help: "Let away specialists receive questions from the second wave on.")
+    var allowAway = false
+
+    /// The settings these options describe, checked.
+    func settings() throws -> QuestionSettings {
+        var settings = QuestionSettings()
+        if let config {
+            guard let data = FileManager.default.contents(atPath: config) else { throw ValidationError("Cannot read the config file '\(config)'.") }
+            do {
+                settings = try JSONDecoder().decode(QuestionSettings.self, from: data)
+            } catch {
+                throw ValidationError("The config file '\(config)' is not valid: \(error)")
+            }
+        }
+        if let waveSize { settings.waveSize = waveSize }
+        if let waveInterval { settings.waveIntervalSeconds = waveInterval }
+        if let maxWaves { settings.maxWaves = maxWaves }
+        if let deadline { settings.deadlineSeconds = deadline }
+        if let maxAnswers { settings.defaultMaxAnswers = maxAnswers }
+        if let hourlyBudget { settings.hourlyBudget = hourlyBudget }
+        if let asksPerMinute { settings.asksPerMinute = asksPerMinute }
+        if let retentionDays { settings.retentionDays = retentionDays }
+        if allowAway { settings.allowAwayInLaterWaves = true }
+        do {
+            return try settings.validated()
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+
+/// Someone tagged with a question's topic, with what the ranking needs to know about them.
+public struct Candidate: Sendable, Equatable {
+    public var handle: String
+    public var imID: String?
+    /// Their best level in the topic or a subtopic.
+    public var level: Int
+    /// Who vouched for that level.
+    public var source: SkillSource
+    public var isActive: Bool
+    public var pausedUntil: Date?
+    /// When they last received a question.
+    public var lastInterruptedAt: Date?
+    /// Questions they received in the past hour.
+    public var deliveriesLastHour: Int
+    public var record: AnswerRecord
+
+    public init(
+        handle: String, imID: String? = nil, level: Int, source: SkillSource = .manager, isActive: Bool = true, pausedUntil: Date? = nil,
+        lastInterruptedAt: Date? = nil, deliveriesLastHour: Int = 0, record: AnswerRecord = AnswerRecord()
+    ) {
+        self.handle = handle
+        self.imID = imID
+        self.level = level
+        self.source = source
+        self.isActive = isActive
+        self.pausedUntil = pausedUntil
+        self.lastInterruptedAt = lastInterruptedAt
+        self.deliveriesLastHour = deliveriesLastHour
+        self.record = record
+    }
+}
+
+/// Who gets a question, and in which order: pure rules, no I/O.
+public enum Matcher {
+    /// The candidates who may be interrupted at all, best first: active, not paused, not the asker, within their hourly
+    /// budget; ranked by level, vouched-for before self-declared, least recently interrupted, then answer rate.
+    public static func rank(_ candidates: [Candidate], asker: Asker, now: Date, settings: QuestionSettings) -> [Candidate] {
+        let askerHandle: String? = if case .employee(let handle) = asker { handle } else { nil }
+        return candidates.filter { candidate in
+            candidate.isActive && candidate.handle != askerHandle && candidate.level >= settings.minimumLevel
+                && (candidate.pausedUntil.map { $0 <= now } ?? true) && candidate.deliveriesLastHour < settings.hourlyBudget
+        }
+        .sorted(by: isRankedBefore)
+    }
+
+    /// Whether `a` comes before `b`.
+    static func isRankedBefore(_ a: Candidate, _ b: Candidate) -> Bool {
+        if a.level != b.level { return a.level > b.level }
+        let aVouched = a.source != .selfDeclared
+        let bVouched = b.source != .selfDeclared
+        if aVouched != bVouched { return aVouched }
+        switch (a.lastInterruptedAt, b.lastInterruptedAt) {
+        case (nil, .some): return true
+        case (.some, nil): return false
+        case (let x?, let y?) where x != y: return x < y
+        default: break
+        }
+        if a.record.answerRate != b.record.answerRate { return a.record.answerRate > b.record.answerRate }
+        return a.handle < b.handle
+    }
+
+    /// The next wave: the best `waveSize` ranked candidates not yet asked whose presence allows it in wave `wave` (1-based).
+    public static func planWave(
+        ranked: [Candidate], presence: [String: Presence], alreadyAsked: Set<String>, wave: Int, settings: QuestionSettings
+    ) -> [Candidate] {
+        let fresh = ranked.filter { !alreadyAsked.contains($0.handle) }
+        let available = fresh.filter { presence[$0.handle] == .available }
+        // Away people come after every available one, each group in rank order.
+        let away = wave > 1 && settings.allowAwayInLaterWaves ? fresh.filter { presence[$0.handle] == .away } : []
+        return Array((available + away).prefix(settings.waveSize))
+    }
+
+    /// The candidates whose presence a wave needs: the best `poolSize` ranked not yet asked.
+    public static func presencePool(ranked: [Candidate], alreadyAsked: Set<String>, poolSize: Int) -> [PresenceQuery] {
+        ranked.lazy.filter { !alreadyAsked.contains($0.handle) }.prefix(poolSize).map { PresenceQuery(handle: $0.handle, imID: $0.imID) }
+    }
+}

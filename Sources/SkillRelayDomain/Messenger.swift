@@ -1,0 +1,101 @@
+/// A person messages go to: their directory handle and, for IM servers that need it, their IM id.
+public struct Recipient: Sendable, Equatable, Codable {
+    public var handle: String
+    public var imID: String?
+
+    public init(handle: String, imID: String?) {
+        self.handle = handle
+        self.imID = imID
+    }
+}
+
+/// A question on its way to a specialist: topic and text, never the asker.
+public struct QuestionMessage: Sendable, Equatable, Codable {
+    public var deliveryID: String
+    public var recipient: Recipient
+    public var topic: TopicReference
+    public var text: String
+    public var maxAnswers: Int
+
+    public init(deliveryID: String, recipient: Recipient, topic: TopicReference, text: String, maxAnswers: Int) {
+        self.deliveryID = deliveryID
+        self.recipient = recipient
+        self.topic = topic
+        self.text = text
+        self.maxAnswers = maxAnswers
+    }
+}
+
+/// A relayed answer on its way to the asker: an alias, never the specialist.
+public struct AnswerMessage: Sendable, Equatable, Codable {
+    public var questionID: String
+    public var asker: Recipient
+    public var answer: RelayedAnswer
+    public var maxAnswers: Int
+
+    public init(questionID: String, asker: Recipient, answer: RelayedAnswer, maxAnswers: Int) {
+        self.questionID = questionID
+        self.asker = asker
+        self.answer = answer
+        self.maxAnswers = maxAnswers
+    }
+}
+
+/// Tells a specialist still holding a question that it closed.
+public struct ClosedMessage: Sendable, Equatable, Codable {
+    public var deliveryID: String
+    public var recipient: Recipient
+    public var topic: TopicReference
+    public var reason: CloseReason
+
+    public init(deliveryID: String, recipient: Recipient, topic: TopicReference, reason: CloseReason) {
+        self.deliveryID = deliveryID
+        self.recipient = recipient
+        self.topic = topic
+        self.reason = reason
+    }
+}
+
+/// Tells an asker their question closed, and how.
+public struct AskerNotice: Sendable, Equatable, Codable {
+    public var questionID: String
+    public var asker: Recipient
+    public var topic: TopicReference
+    public var reason: CloseReason
+    public var answerCount: Int
+
+    public init(questionID: String, asker: Recipient, topic: TopicReference, reason: CloseReason, answerCount: Int) {
+        self.questionID = questionID
+        self.asker = asker
+        self.topic = topic
+        self.reason = reason
+        self.answerCount = answerCount
+    }
+}
+
+/// What an IM server's users send SkillRelay.
+public enum InboundEvent: Sendable, Equatable {
+    /// A specialist answers a question delivered to them.
+    case answer(deliveryID: String, text: String)
+    /// A specialist passes on a question.
+    case pass(deliveryID: String)
+    /// An employee asks a question, with or without naming the topic.
+    case ask(imID: String, topic: String?, text: String)
+}
+
+/// Sends messages to people through an IM server and hears what they send back.
+///
+/// Every send carries a key that is the same when the same message is retried, so an adapter can make retries
+/// idempotent (Matrix transaction ids).
+public protocol Messenger: Sendable {
+    /// Delivers a question to a specialist.
+    func deliverQuestion(_ message: QuestionMessage, key: String) async throws
+    /// Delivers a relayed answer to an asker who asked through the IM.
+    func deliverAnswer(_ message: AnswerMessage, key: String) async throws
+    /// Tells a specialist the question they hold is closed.
+    func notifyClosed(_ message: ClosedMessage, key: String) async throws
+    /// Tells an asker who asked through the IM that their question closed.
+    func notifyAsker(_ message: AskerNotice, key: String) async throws
+    /// What people send; an adapter whose inbound path is the HTTP API returns a stream that finishes at once.
+    func inboundEvents() -> AsyncStream<InboundEvent>
+}

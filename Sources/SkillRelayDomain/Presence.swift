@@ -1,0 +1,31 @@
+/// Whether a person can be interrupted right now, as their IM server sees it.
+public enum Presence: String, Sendable, Equatable, Codable, CaseIterable {
+    /// Online and active: may receive a question in any wave.
+    case available
+    /// Idle or away: only in later waves, and only if the policy allows.
+    case away
+    /// Do not disturb: never.
+    case busy
+    /// Not signed in: never.
+    case offline
+    /// The IM server did not say (error, timeout, no IM id): never.
+    case unknown
+}
+
+/// Someone whose presence is wanted: the directory handle and, where the IM server needs it, the IM id.
+public struct PresenceQuery: Sendable, Equatable, Hashable {
+    public var handle: String
+    public var imID: String?
+
+    public init(handle: String, imID: String?) {
+        self.handle = handle
+        self.imID = imID
+    }
+}
+
+/// Reads presence from an IM server. One call for a whole batch, so an adapter can use a batch endpoint or fan out.
+public protocol PresenceSource: Sendable {
+    /// Each person's presence by handle; anyone the server cannot vouch for is `unknown`. Never throws: a failing
+    /// server means nobody is known to be available.
+    func presence(of people: [PresenceQuery]) async -> [String: Presence]
+}

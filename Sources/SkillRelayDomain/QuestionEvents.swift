@@ -1,0 +1,68 @@
+import Foundation
+import Synchronization
+
+/// Something that happened to a question, as its asker's event stream shows it.
+public enum AskerEvent: Sendable, Equatable {
+    /// A wave went out: its number and how many specialists hold the question now.
+    case wave(number: Int, deliveredTo: Int)
+    case answer(RelayedAnswer)
+    case closed(CloseReason)
+}
+
+/// Something that happened in a specialist's inbox.
+public enum InboxEvent: Sendable, Equatable {
+    case delivered(InboxItem)
+    case closed(deliveryID: String, reason: CloseReason)
+}
+
+/// Live events for server-sent event streams: one channel per question (the asker) and per specialist (the inbox).
+/// Nothing is kept: a stream that connects late reads the past from the store first.
+public final class QuestionEvents: Sendable {
+    private let askers = Channel<AskerEvent>()
+    private let inboxes = Channel<InboxEvent>()
+
+    public init() {}
+
+    /// Events of one question, from now on.
+    public func askerEvents(question id: String) -> AsyncStream<AskerEvent> { askers.subscribe(id) }
+
+    /// Events of one specialist's inbox, from now on.
+    public func inboxEvents(handle: String) -> AsyncStream<InboxEvent> { inboxes.subscribe(handle) }
+
+    /// Publishes to a question's streams.
+    public func publish(_ event: AskerEvent, question id: String) { askers.publish(event, to: id) }
+
+    /// Publishes to a specialist's inbox streams.
+    public func publish(_ event: InboxEvent, handle: String) { inboxes.publish(event, to: handle) }
+}
+
+/// Subscribers by key; each gets every event published to its key after it subscribed.
+private final class Channel<Event: Sendable>: Sendable {
+    private struct State {
+        var next = 0
+        var continuations: [String: [Int: AsyncStream<Event>.Continuation]] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    func subscribe(_ key: String) -> AsyncStream<Event> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(256))
+        let id = state.withLock { state in
+            state.next += 1
+            state.continuations[key, default: [:]][state.next] = continuation
+            return state.next
+        }
+        continuation.onTermination = { [weak self] _ in
+            self?.state.withLock { state in
+                state.continuations[key]?[id] = nil
+                if state.continuations[key]?.isEmpty == true { state.continuations[key] = nil }
+            }
+        }
+        return stream
+    }
+
+    func publish(_ event: Event, to key: String) {
+        let targets = state.withLock { Array(($0.continuations[key] ?? [:]).values) }
+        for continuation in targets { continuation.yield(event) }
+    }
+}

@@ -1,0 +1,235 @@
+import Foundation
+
+/// The question's life: asking, waves, answers, closing. Coordinates the store, presence and the live event streams;
+/// the outbox dispatcher carries the messages the store queued.
+public struct QuestionService: Sendable {
+    let store: any QuestionStore
+    let presence: any PresenceSource
+    let settings: QuestionSettings
+    let policy: ContentPolicy
+    let clock: any WallClock
+    let events: QuestionEvents
+    let rateLimiter: RateLimiter
+    /// Called after a change queued outbox messages, so the dispatcher sends them now rather than on its next round.
+    let outboxChanged: @Sendable () -> Void
+
+    public init(
+        store: any QuestionStore, presence: any PresenceSource, settings: QuestionSettings, clock: any WallClock = SystemWallClock(),
+        events: QuestionEvents = QuestionEvents(), outboxChanged: @escaping @Sendable () -> Void = {}
+    ) throws(DirectoryError) {
+        self.store = store
+        self.presence = presence
+        self.settings = try settings.validated()
+        self.policy = try ContentPolicy(rules: settings.contentRules)
+        self.clock = clock
+        self.events = events
+        self.rateLimiter = RateLimiter(limit: settings.asksPerMinute)
+        self.outboxChanged = outboxChanged
+    }
+
+    /// The live event streams this service publishes to.
+    public var eventStreams: QuestionEvents { events }
+
+    // MARK: - Asking
+
+    /// What the asker learns at once.
+    public struct Asked: Sendable, Equatable {
+        public var id: String
+        public var status: QuestionStatus
+        public var topic: TopicReference
+        public var deliveredTo: Int
+        public var expiresAt: Date
+        /// `false` when an idempotency key returned an earlier question.
+        public var created: Bool
+    }
+
+    /// Asks a question: checks it, finds its topic, stores it and sends the first wave.
+    public func ask(_ draft: QuestionDraft) async throws -> Asked {
+        let now = clock.now()
+        let text = try checkText(draft.text, field: "text")
+        if let key = draft.idempotencyKey, key.isEmpty || key.count > 200 {
+            throw DirectoryError.invalidField("Idempotency-Key", "must be 1 to 200 characters")
+        }
+        if let url = draft.callbackURL { try Self.checkCallbackURL(url) }
+        let maxAnswers = draft.maxAnswers ?? settings.defaultMaxAnswers
+        guard (1...10).contains(maxAnswers) else { throw DirectoryError.invalidField("maxAnswers", "must be from 1 to 10") }
+        if let rule = policy.violation(in: text) {
+            try await store.logPolicyViolation(sender: Self.name(draft.asker), rule: rule, kind: "question", now: now)
+            throw DirectoryError.policyViolation(rule)
+        }
+        try rateLimiter.acquire(Self.name(draft.asker), now: now)
+        let topic = try await resolveTopic(draft.topic, text: text)
+        let tagged = try await store.candidates(forTopic: topic.slug, now: now)
+        let askerHandle: String? = if case .employee(let handle) = draft.asker { handle } else { nil }
+        guard tagged.contains(where: { $0.isActive && $0.handle != askerHandle && $0.level >= settings.minimumLevel }) else {
+            throw DirectoryError.noSpecialists(topic.slug)
+        }
+        let question = NewQuestion(
+            id: IdentifierGenerator.make(prefix: "q"), asker: draft.asker, topic: topic, text: text, maxAnswers: maxAnswers,
+            idempotencyKey: draft.idempotencyKey, callbackURL: draft.callbackURL, channel: draft.channel, createdAt: now,
+            expiresAt: now.addingTimeInterval(TimeInterval(settings.deadlineSeconds)))
+        let (id, created) = try await store.createQuestion(question)
+        if created { try await runWave(id) }
+        let view = try await store.questionView(id, for: draft.asker, isAdmin: false)
+        return Asked(id: id, status: view.status, topic: view.topic, deliveredTo: view.deliveredTo, expiresAt: view.expiresAt, created: created)
+    }
+
+    private func resolveTopic(_ given: String?, text: String) async throws -> TopicReference {
+        if let given {
+            guard let topic = try await store.resolveTopic(given) else { throw DirectoryError.unknownTopic(given) }
+            return topic
+        }
+        let matches = try await store.topicMatches(forText: text)
+        return try TopicResolution.choose(exact: matches.exact, hits: matches.hits)
+    }
+
+    // MARK: - Waves and expiry
+
+    /// Sends the next wave of a question if it is due, or expires it at its deadline.
+    func runWave(_ id: String) async throws {
+        guard let context = try await store.waveContext(question: id) else { return }
+        let now = clock.now()
+        if now >= context.expiresAt {
+            if try await store.expireQuestion(id, now: now) { closed(id, .expired) }
+            return
+        }
+        guard context.relayed < context.maxAnswers, context.waves < settings.maxWaves else {
+            // Every wave went out: nothing more to do until the deadline.
+            _ = try await store.recordWave(question: id, after: context.waves, to: [], nextActionAt: context.expiresAt, now: now)
+            return
+        }
+        let ranked = Matcher.rank(
+            try await store.candidates(forTopic: context.topic.slug, now: now), asker: context.asker, now: now, settings: settings)
+        let pool = Matcher.presencePool(ranked: ranked, alreadyAsked: context.alreadyAsked, poolSize: settings.presencePoolSize)
+        let presence = pool.isEmpty ? [:] : await presence.presence(of: pool)
+        let chosen = Matcher.planWave(
+            ranked: ranked, presence: presence, alreadyAsked: context.alreadyAsked, wave: context.waves + 1, settings: settings)
+        let next = min(now.addingTimeInterval(TimeInterval(settings.waveIntervalSeconds)), context.expiresAt)
+        guard let outcome = try await store.recordWave(question: id, after: context.waves, to: chosen, nextActionAt: next, now: now),
+            outcome.newDeliveries > 0
+        else { return }
+        events.publish(.wave(number: outcome.wave, deliveredTo: outcome.deliveredTo), question: id)
+        outboxChanged()
+    }
+
+    /// Runs every wave and expiry that is due; returns how many questions it looked at.
+    @discardableResult
+    public func tick() async throws -> Int {
+        let due = try await store.dueQuestions(now: clock.now(), limit: 200)
+        for id in due { try await runWave(id) }
+        return due.count
+    }
+
+    /// Deletes compliance entries past the retention period; returns how many.
+    @discardableResult
+    public func purgeExpiredComplianceEntries() async throws -> Int {
+        try await store.purgeCompliance(before: clock.now().addingTimeInterval(-Double(settings.retentionDays) * 86_400))
+    }
+
+    // MARK: - The asker
+
+    /// The question for its asker or an admin; anyone else learns nothing, not even that it exists.
+    public func question(_ id: String, by caller: Caller) async throws -> QuestionView {
+        try await store.questionView(id, for: Asker(caller), isAdmin: caller.isAdmin)
+    }
+
+    /// The asker (or an admin) cancels; every specialist holding it is told.
+    public func cancel(_ id: String, by caller: Caller) async throws {
+        try await store.cancelQuestion(id, by: Asker(caller), isAdmin: caller.isAdmin, now: clock.now())
+        closed(id, .cancelled)
+    }
+
+    /// The asker rates a relayed answer.
+    public func rate(_ id: String, rank: Int, helpful: Bool, by caller: Caller) async throws {
+        try await store.rateAnswer(question: id, rank: rank, helpful: helpful, by: Asker(caller), isAdmin: caller.isAdmin, now: clock.now())
+    }
+
+    // MARK: - The specialist
+
+    /// What was delivered to the calling employee.
+    public func inbox(of caller: Caller, limit: Int = 100) async throws -> [InboxItem] {
+        try await store.inbox(of: try Self.employeeHandle(caller), limit: limit)
+    }
+
+    /// A specialist answers: relayed if among the first K, kept either way.
+    public func answer(delivery id: String, text: String, by caller: Caller) async throws -> AnswerOutcome {
+        let handle = try Self.employeeHandle(caller)
+        let now = clock.now()
+        let text = try checkText(text, field: "text")
+        if let rule = policy.violation(in: text) {
+            try await store.logPolicyViolation(sender: "employee:\(handle)", rule: rule, kind: "answer", now: now)
+            throw DirectoryError.policyViolation(rule)
+        }
+        let result = try await store.recordAnswer(delivery: id, by: handle, text: text, now: now)
+        if let relayed = result.relayed { events.publish(.answer(relayed), question: result.questionID) }
+        if result.closedQuestion { closed(result.questionID, .answered) }
+        outboxChanged()
+        return result.outcome
+    }
+
+    /// A specialist passes; when nobody holding the question is still pending, the next wave goes out now.
+    public func pass(delivery id: String, by caller: Caller) async throws {
+        let (questionID, nonePending) = try await store.recordPass(delivery: id, by: try Self.employeeHandle(caller), now: clock.now())
+        if nonePending { try await runWave(questionID) }
+    }
+
+    /// Sets the caller's presence in the embedded `local` IM.
+    public func setPresence(_ presence: Presence, by caller: Caller) async throws {
+        guard presence != .unknown else { throw DirectoryError.invalidField("status", "must be available, away, busy or offline") }
+        try await store.setLocalPresence(presence, of: try Self.employeeHandle(caller), now: clock.now())
+    }
+
+    /// Pauses the caller until a time in the future, or resumes them with `nil`.
+    public func setPause(until: Date?, by caller: Caller) async throws {
+        let now = clock.now()
+        if let until, until <= now { throw DirectoryError.invalidField("until", "must be in the future") }
+        try await store.setPause(of: try Self.employeeHandle(caller), until: until, now: now)
+    }
+
+    // MARK: - Inbound IM events
+
+    /// Acts on what someone sent through the IM server.
+    public func handle(_ event: InboundEvent, from caller: Caller) async throws {
+        switch event {
+        case .answer(let deliveryID, let text): _ = try await answer(delivery: deliveryID, text: text, by: caller)
+        case .pass(let deliveryID): try await pass(delivery: deliveryID, by: caller)
+        case .ask(_, let topic, let text):
+            guard let asker = Asker(caller) else { throw DirectoryError.forbidden("Only employees and bots ask.") }
+            _ = try await ask(QuestionDraft(asker: asker, topic: topic, text: text, channel: .im))
+        }
+    }
+
+    // MARK: - Helpers
+
+    private func closed(_ id: String, _ reason: CloseReason) {
+        events.publish(.closed(reason), question: id)
+        outboxChanged()
+    }
+
+    private func checkText(_ text: String, field: String) throws(DirectoryError) -> String {
+        let trimmed = text.trimmingWhitespace()
+        guard !trimmed.isEmpty else { throw .invalidField(field, "must not be empty") }
+        guard trimmed.count <= settings.maxTextLength else { throw .invalidField(field, "must be at most \(settings.maxTextLength) characters") }
+        return trimmed
+    }
+
+    static func employeeHandle(_ caller: Caller) throws(DirectoryError) -> String {
+        guard let handle = caller.handle else { throw .forbidden("Only employees receive and answer questions.") }
+        return handle
+    }
+
+    static func name(_ asker: Asker) -> String {
+        switch asker {
+        case .employee(let handle): "employee:\(handle)"
+        case .bot(let name): "bot:\(name)"
+        }
+    }
+
+    static func checkCallbackURL(_ url: String) throws(DirectoryError) {
+        let lower = url.lowercased()
+        guard url.count <= 2000, lower.hasPrefix("http://") || lower.hasPrefix("https://"),
+            url.dropFirst(lower.hasPrefix("https") ? 8 : 7).first.map({ $0 != "/" }) == true,
+            !url.contains(where: \.isWhitespace)
+        else { throw .invalidCallbackURL(url) }
+    }
+}

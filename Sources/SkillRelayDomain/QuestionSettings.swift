@@ -1,0 +1,69 @@
+/// How questions are routed: every number a setting with a default, read from the config file and flags.
+public struct QuestionSettings: Sendable, Equatable, Codable {
+    /// Specialists per wave (N).
+    public var waveSize: Int = 5
+    /// Seconds between waves while fewer than K answers came.
+    public var waveIntervalSeconds: Int = 120
+    /// Waves at most (W).
+    public var maxWaves: Int = 3
+    /// Seconds from asking until the question expires.
+    public var deadlineSeconds: Int = 1800
+    /// Answers relayed when the asker does not say (K).
+    public var defaultMaxAnswers: Int = 3
+    /// Whether `away` specialists may receive a question from the second wave on.
+    public var allowAwayInLaterWaves: Bool = false
+    /// Questions a specialist receives per hour at most: their interruption budget.
+    public var hourlyBudget: Int = 4
+    /// How many of the best candidates not yet asked have their presence checked for a wave.
+    public var presencePoolSize: Int = 50
+    /// Lowest skill level that makes someone a candidate.
+    public var minimumLevel: Int = 1
+    /// Questions one caller may ask per minute.
+    public var asksPerMinute: Int = 30
+    /// Longest question or answer, in characters.
+    public var maxTextLength: Int = 4000
+    /// Days the compliance log keeps an entry.
+    public var retentionDays: Int = 365
+    /// Content rules: a name and a regular expression; a question or answer matching one is refused.
+    public var contentRules: [ContentRule] = ContentRule.defaults
+
+    public init() {}
+
+    /// Checks that every number makes sense, naming the first that does not.
+    public func validated() throws(DirectoryError) -> QuestionSettings {
+        let positive: [(String, Int)] = [
+            ("waveSize", waveSize), ("waveIntervalSeconds", waveIntervalSeconds), ("maxWaves", maxWaves), ("deadlineSeconds", deadlineSeconds),
+            ("hourlyBudget", hourlyBudget), ("presencePoolSize", presencePoolSize), ("asksPerMinute", asksPerMinute),
+            ("maxTextLength", maxTextLength), ("retentionDays", retentionDays),
+        ]
+        for (name, value) in positive where value < 1 { throw .invalidField(name, "must be at least 1") }
+        guard (1...10).contains(defaultMaxAnswers) else { throw .invalidField("defaultMaxAnswers", "must be from 1 to 10") }
+        guard DirectoryValidation.levels.contains(minimumLevel) else { throw .invalidLevel(minimumLevel) }
+        _ = try ContentPolicy(rules: contentRules)
+        return self
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case waveSize, waveIntervalSeconds, maxWaves, deadlineSeconds, defaultMaxAnswers, allowAwayInLaterWaves, hourlyBudget, presencePoolSize
+        case minimumLevel, asksPerMinute, maxTextLength, retentionDays, contentRules
+    }
+
+    /// Reads a config file's settings: a key left out keeps its default.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = QuestionSettings()
+        waveSize = try container.decodeIfPresent(Int.self, forKey: .waveSize) ?? defaults.waveSize
+        waveIntervalSeconds = try container.decodeIfPresent(Int.self, forKey: .waveIntervalSeconds) ?? defaults.waveIntervalSeconds
+        maxWaves = try container.decodeIfPresent(Int.self, forKey: .maxWaves) ?? defaults.maxWaves
+        deadlineSeconds = try container.decodeIfPresent(Int.self, forKey: .deadlineSeconds) ?? defaults.deadlineSeconds
+        defaultMaxAnswers = try container.decodeIfPresent(Int.self, forKey: .defaultMaxAnswers) ?? defaults.defaultMaxAnswers
+        allowAwayInLaterWaves = try container.decodeIfPresent(Bool.self, forKey: .allowAwayInLaterWaves) ?? defaults.allowAwayInLaterWaves
+        hourlyBudget = try container.decodeIfPresent(Int.self, forKey: .hourlyBudget) ?? defaults.hourlyBudget
+        presencePoolSize = try container.decodeIfPresent(Int.self, forKey: .presencePoolSize) ?? defaults.presencePoolSize
+        minimumLevel = try container.decodeIfPresent(Int.self, forKey: .minimumLevel) ?? defaults.minimumLevel
+        asksPerMinute = try container.decodeIfPresent(Int.self, forKey: .asksPerMinute) ?? defaults.asksPerMinute
+        maxTextLength = try container.decodeIfPresent(Int.self, forKey: .maxTextLength) ?? defaults.maxTextLength
+        retentionDays = try container.decodeIfPresent(Int.self, forKey: .retentionDays) ?? defaults.retentionDays
+        contentRules = try container.decodeIfPresent([ContentRule].self, forKey: .contentRules) ?? defaults.contentRules
+    }
+}

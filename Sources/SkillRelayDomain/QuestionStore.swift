@@ -1,0 +1,216 @@
+import Foundation
+
+/// A question ready to be stored: its topic resolved, its id and deadline fixed.
+public struct NewQuestion: Sendable, Equatable {
+    public var id: String
+    public var asker: Asker
+    public var topic: TopicReference
+    public var text: String
+    public var maxAnswers: Int
+    public var idempotencyKey: String?
+    public var callbackURL: String?
+    public var channel: QuestionChannel
+    public var createdAt: Date
+    public var expiresAt: Date
+
+    public init(
+        id: String, asker: Asker, topic: TopicReference, text: String, maxAnswers: Int, idempotencyKey: String?, callbackURL: String?,
+        channel: QuestionChannel, createdAt: Date, expiresAt: Date
+    ) {
+        self.id = id
+        self.asker = asker
+        self.topic = topic
+        self.text = text
+        self.maxAnswers = maxAnswers
+        self.idempotencyKey = idempotencyKey
+        self.callbackURL = callbackURL
+        self.channel = channel
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
+}
+
+/// What a wave needs to know about an open question.
+public struct WaveContext: Sendable, Equatable {
+    public var id: String
+    public var asker: Asker
+    public var topic: TopicReference
+    /// Waves sent so far.
+    public var waves: Int
+    /// Handles of everyone who already received the question.
+    public var alreadyAsked: Set<String>
+    public var relayed: Int
+    public var maxAnswers: Int
+    public var expiresAt: Date
+
+    public init(
+        id: String, asker: Asker, topic: TopicReference, waves: Int, alreadyAsked: Set<String>, relayed: Int, maxAnswers: Int, expiresAt: Date
+    ) {
+        self.id = id
+        self.asker = asker
+        self.topic = topic
+        self.waves = waves
+        self.alreadyAsked = alreadyAsked
+        self.relayed = relayed
+        self.maxAnswers = maxAnswers
+        self.expiresAt = expiresAt
+    }
+}
+
+/// A wave that went out.
+public struct WaveOutcome: Sendable, Equatable {
+    public var wave: Int
+    public var newDeliveries: Int
+    /// Everyone holding the question now, this wave included.
+    public var deliveredTo: Int
+
+    public init(wave: Int, newDeliveries: Int, deliveredTo: Int) {
+        self.wave = wave
+        self.newDeliveries = newDeliveries
+        self.deliveredTo = deliveredTo
+    }
+}
+
+/// What an answer did.
+public struct AnswerResult: Sendable, Equatable {
+    public var outcome: AnswerOutcome
+    public var questionID: String
+    /// The answer as relayed, when it was.
+    public var relayed: RelayedAnswer?
+    /// Set when this answer was the K-th and closed the question.
+    public var closedQuestion: Bool
+
+    public init(outcome: AnswerOutcome, questionID: String, relayed: RelayedAnswer?, closedQuestion: Bool) {
+        self.outcome = outcome
+        self.questionID = questionID
+        self.relayed = relayed
+        self.closedQuestion = closedQuestion
+    }
+}
+
+/// A line of the compliance log: who (internal ids), what, when.
+public struct ComplianceEntry: Sendable, Equatable, Codable {
+    public var at: Date
+    /// `in` (to SkillRelay) or `out` (from it).
+    public var direction: String
+    /// question, delivery, answer, relay, pass, cancel, notice, rating, policy_violation.
+    public var kind: String
+    /// Who sent it: `employee:<id>`, `bot:<name>` or `skillrelay`.
+    public var sender: String
+    /// Who received it, in the same form.
+    public var recipient: String
+    public var questionID: String?
+    public var deliveryID: String?
+    public var text: String?
+
+    public init(
+        at: Date, direction: String, kind: String, sender: String, recipient: String, questionID: String?, deliveryID: String?, text: String?
+    ) {
+        self.at = at
+        self.direction = direction
+        self.kind = kind
+        self.sender = sender
+        self.recipient = recipient
+        self.questionID = questionID
+        self.deliveryID = deliveryID
+        self.text = text
+    }
+}
+
+/// A signed JSON POST to a bot's callback URL.
+public struct CallbackMessage: Sendable, Equatable, Codable {
+    public var questionID: String
+    public var url: String
+    /// The JSON body, exactly as signed and sent.
+    public var body: String
+
+    public init(questionID: String, url: String, body: String) {
+        self.questionID = questionID
+        self.url = url
+        self.body = body
+    }
+}
+
+/// A message waiting in the outbox: written in the transaction that caused it, sent after.
+public enum OutboxMessage: Sendable, Equatable, Codable {
+    case question(QuestionMessage)
+    case answer(AnswerMessage)
+    case closed(ClosedMessage)
+    case askerNotice(AskerNotice)
+    case callback(CallbackMessage)
+}
+
+/// An outbox row.
+public struct OutboxItem: Sendable, Equatable {
+    public var id: Int64
+    public var message: OutboxMessage
+    public var attempts: Int
+
+    public init(id: Int64, message: OutboxMessage, attempts: Int) {
+        self.id = id
+        self.message = message
+        self.attempts = attempts
+    }
+
+    /// The same for every retry of this message, so a receiver can drop duplicates.
+    public var key: String { "skillrelay-\(id)" }
+}
+
+/// Questions, deliveries, answers, the local IM's presence, the compliance log and the outbox. Each method is one
+/// transaction; every state change writes its compliance entries and outbox messages in that same transaction.
+public protocol QuestionStore: Sendable {
+    /// The topic a slug or alias names, or `nil`.
+    func resolveTopic(_ slugOrAlias: String) async throws -> TopicReference?
+    /// Topics whose slug or alias is a word of the text, and full-text hits for the text, best first.
+    func topicMatches(forText text: String) async throws -> (exact: [TopicReference], hits: [TopicHit])
+    /// Everyone tagged with the topic or a subtopic, with what the ranking needs.
+    func candidates(forTopic slug: String, now: Date) async throws -> [Candidate]
+
+    /// Stores a question, or returns the one this asker already made with the same idempotency key.
+    func createQuestion(_ question: NewQuestion) async throws -> (id: String, created: Bool)
+    /// An open question's wave state, or `nil` once it is closed.
+    func waveContext(question id: String) async throws -> WaveContext?
+    /// Delivers to `specialists` as wave `waves + 1`, unless another wave or a close got there first (then `nil`).
+    /// With no specialists, only moves the next action to `nextActionAt`.
+    func recordWave(question id: String, after waves: Int, to specialists: [Candidate], nextActionAt: Date, now: Date) async throws -> WaveOutcome?
+    /// Closes an open question past its deadline; `false` if it was not open.
+    func expireQuestion(_ id: String, now: Date) async throws -> Bool
+    /// Open questions whose next wave or expiry is due.
+    func dueQuestions(now: Date, limit: Int) async throws -> [String]
+
+    /// Records a specialist's answer; ranks it, in the same transaction, among the first K or not.
+    func recordAnswer(delivery id: String, by handle: String, text: String, now: Date) async throws -> AnswerResult
+    /// Records a pass; returns the question's id and whether nobody holding it is still pending.
+    func recordPass(delivery id: String, by handle: String, now: Date) async throws -> (questionID: String, nonePending: Bool)
+    /// Cancels an open question for its asker or an admin.
+    func cancelQuestion(_ id: String, by asker: Asker?, isAdmin: Bool, now: Date) async throws
+    /// Rates relayed answer `rank` for the asker or an admin.
+    func rateAnswer(question id: String, rank: Int, helpful: Bool, by asker: Asker?, isAdmin: Bool, now: Date) async throws
+    /// The question as its asker sees it; `questionNotFound` for anyone else but an admin.
+    func questionView(_ id: String, for asker: Asker?, isAdmin: Bool) async throws -> QuestionView
+    /// A specialist's inbox, newest first.
+    func inbox(of handle: String, limit: Int) async throws -> [InboxItem]
+
+    /// Sets someone's presence in the embedded `local` IM.
+    func setLocalPresence(_ presence: Presence, of handle: String, now: Date) async throws
+    /// Presence in the embedded `local` IM; anyone who never set it is offline.
+    func localPresence(of handles: [String]) async throws -> [String: Presence]
+    /// Pauses someone until a time, or resumes them with `nil`.
+    func setPause(of handle: String, until: Date?, now: Date) async throws
+
+    /// Logs a refused question or answer (without its text).
+    func logPolicyViolation(sender: String, rule: String, kind: String, now: Date) async throws
+    /// Compliance entries from `since` (and before `until`), oldest first.
+    func complianceEntries(since: Date, until: Date?) async throws -> [ComplianceEntry]
+    /// Deletes compliance entries older than `before`; returns how many.
+    func purgeCompliance(before: Date) async throws -> Int
+
+    /// Outbox messages due for a (re)try.
+    func pendingOutbox(now: Date, limit: Int) async throws -> [OutboxItem]
+    /// Marks a message sent.
+    func markOutboxSent(_ id: Int64, now: Date) async throws
+    /// Records a failed try; `retryAt` nil gives up on the message.
+    func markOutboxFailed(_ id: Int64, error: String, retryAt: Date?) async throws
+    /// When the earliest open question or outbox message is next due, if any.
+    func nextDueTime() async throws -> Date?
+}

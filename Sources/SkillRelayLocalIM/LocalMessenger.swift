@@ -1,0 +1,34 @@
+import SkillRelayDomain
+
+/// The embedded `local` IM: a specialist's inbox is read through the API, live through server-sent events; askers read
+/// answers through the API and their question's event stream, which the question service feeds itself.
+public struct LocalMessenger: Messenger {
+    let events: QuestionEvents
+    let clock: any WallClock
+
+    public init(events: QuestionEvents, clock: any WallClock = SystemWallClock()) {
+        self.events = events
+        self.clock = clock
+    }
+
+    public func deliverQuestion(_ message: QuestionMessage, key: String) async throws {
+        let item = InboxItem(
+            id: message.deliveryID, topic: message.topic, text: message.text, state: .pending, questionStatus: .open, deliveredAt: clock.now())
+        events.publish(.delivered(item), handle: message.recipient.handle)
+    }
+
+    public func notifyClosed(_ message: ClosedMessage, key: String) async throws {
+        events.publish(.closed(deliveryID: message.deliveryID, reason: message.reason), handle: message.recipient.handle)
+    }
+
+    /// Nothing to send: questions asked through the API are answered there.
+    public func deliverAnswer(_ message: AnswerMessage, key: String) async throws {}
+
+    /// Nothing to send: the asker's event stream already says the question closed.
+    public func notifyAsker(_ message: AskerNotice, key: String) async throws {}
+
+    /// The local IM's inbound path is the HTTP API itself.
+    public func inboundEvents() -> AsyncStream<InboundEvent> {
+        AsyncStream { $0.finish() }
+    }
+}

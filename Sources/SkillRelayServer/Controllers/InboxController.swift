@@ -1,0 +1,81 @@
+import Foundation
+import Hummingbird
+import SkillRelayDomain
+
+/// The specialist's side: the inbox, answering and passing, and their own presence and pause.
+struct InboxController {
+    let questions: QuestionService
+
+    func addRoutes(to group: RouterGroup<APIRequestContext>) {
+        group.get("inbox", use: inbox)
+        group.get("inbox/events", use: events)
+        group.post("inbox/:delivery/answer", use: answer)
+        group.post("inbox/:delivery/pass", use: pass)
+        group.put("me/presence", use: setPresence)
+        group.put("me/pause", use: pause)
+        group.delete("me/pause", use: resume)
+    }
+
+    @Sendable func inbox(_ request: Request, context: APIRequestContext) async throws -> InboxResponse {
+        let limit = try request.queryInteger("limit", default: 100, in: 1...500)
+        return InboxResponse(items: try await questions.inbox(of: try context.requireCaller(), limit: limit).map(InboxItemResponse.init))
+    }
+
+    @Sendable func answer(_ request: Request, context: APIRequestContext) async throws -> AnswerResponse {
+        let caller = try context.requireCaller()
+        let body = try await request.decodeJSON(as: AnswerRequest.self, context: context)
+        return AnswerResponse(try await questions.answer(delivery: try context.parameters.require("delivery"), text: body.text, by: caller))
+    }
+
+    @Sendable func pass(_ request: Request, context: APIRequestContext) async throws -> HTTPResponse.Status {
+        try await questions.pass(delivery: try context.parameters.require("delivery"), by: try context.requireCaller())
+        return .noContent
+    }
+
+    /// `delivery` and `closed` events for the caller's inbox, until they disconnect.
+    @Sendable func events(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        guard let handle = caller.handle else { throw DirectoryError.forbidden("Only employees receive and answer questions.") }
+        let live = questions.eventStreams.inboxEvents(handle: handle)
+        let events = AsyncStream<ServerSentEvent> { continuation in
+            let task = Task {
+                for await event in live { continuation.yield(EventEncoding.encode(event)) }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+        return Response.eventStream(past: [], live: events) { _ in false }
+    }
+
+    @Sendable func setPresence(_ request: Request, context: APIRequestContext) async throws -> StatusResponse {
+        let caller = try context.requireCaller()
+        let body = try await request.decodeJSON(as: PresenceRequest.self, context: context)
+        guard let presence = Presence(rawValue: body.status), presence != .unknown else {
+            throw DirectoryError.invalidField("status", "must be available, away, busy or offline")
+        }
+        try await questions.setPresence(presence, by: caller)
+        return StatusResponse(status: presence.rawValue)
+    }
+
+    @Sendable func pause(_ request: Request, context: APIRequestContext) async throws -> StatusResponse {
+        let caller = try context.requireCaller()
+        let body = try await request.decodeJSON(as: PauseRequest.self, context: context)
+        guard let until = Self.parseDate(body.until) else {
+            throw APIError.badRequest("The field 'until' must be an ISO-8601 time such as 2026-12-01T09:00:00Z.", code: "invalid_field")
+        }
+        try await questions.setPause(until: until, by: caller)
+        return StatusResponse(status: "paused", until: until)
+    }
+
+    @Sendable func resume(_ request: Request, context: APIRequestContext) async throws -> StatusResponse {
+        try await questions.setPause(until: nil, by: try context.requireCaller())
+        return StatusResponse(status: "active")
+    }
+
+    static func parseDate(_ text: String) -> Date? {
+        let plain = ISO8601DateFormatter()
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return plain.date(from: text) ?? fractional.date(from: text)
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import SkillRelayDomain
+
+/// Asking: employees and bots ask, and only the asker (or an admin) ever sees the question again.
+struct QuestionsController {
+    let questions: QuestionService
+
+    func addRoutes(to group: RouterGroup<APIRequestContext>) {
+        group.post("questions", use: ask)
+        group.get("questions/:id", use: show)
+        group.delete("questions/:id", use: cancel)
+        group.get("questions/:id/events", use: events)
+        group.post("questions/:id/ratings", use: rate)
+    }
+
+    @Sendable func ask(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<AskResponse> {
+        let caller = try context.requireCaller()
+        guard let asker = Asker(caller) else { throw DirectoryError.forbidden("Only employees and bots ask questions.") }
+        let body = try await request.decodeJSON(as: AskRequest.self, context: context)
+        let asked = try await questions.ask(
+            QuestionDraft(
+                asker: asker, topic: body.topic, text: body.text, maxAnswers: body.maxAnswers,
+                idempotencyKey: request.headers[.idempotencyKey], callbackURL: body.callbackUrl))
+        let response = AskResponse(
+            id: asked.id, status: asked.status.rawValue, topic: TopicReferenceResponse(asked.topic), deliveredTo: asked.deliveredTo,
+            expiresAt: asked.expiresAt)
+        return EditedResponse(status: asked.created ? .created : .ok, headers: [.location: "/v1/questions/\(asked.id)"], response: response)
+    }
+
+    @Sendable func show(_ request: Request, context: APIRequestContext) async throws -> QuestionResponse {
+        QuestionResponse(try await questions.question(try context.parameters.require("id"), by: try context.requireCaller()))
+    }
+
+    @Sendable func cancel(_ request: Request, context: APIRequestContext) async throws -> QuestionResponse {
+        let caller = try context.requireCaller()
+        let id = try context.parameters.require("id")
+        try await questions.cancel(id, by: caller)
+        return QuestionResponse(try await questions.question(id, by: caller))
+    }
+
+    @Sendable func rate(_ request: Request, context: APIRequestContext) async throws -> QuestionResponse {
+        let caller = try context.requireCaller()
+        let id = try context.parameters.require("id")
+        let body = try await request.decodeJSON(as: RateRequest.self, context: context)
+        try await questions.rate(id, rank: body.rank, helpful: body.helpful, by: caller)
+        return QuestionResponse(try await questions.question(id, by: caller))
+    }
+
+    /// `answer`, `wave` and `closed` events; answers already relayed come first, and the stream ends at `closed`.
+    @Sendable func events(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let caller = try context.requireCaller()
+        let id = try context.parameters.require("id")
+        // Subscribe before reading the past, so nothing falls between the two; answers seen in the past are skipped live.
+        let live = questions.eventStreams.askerEvents(question: id)
+        let view = try await questions.question(id, by: caller)
+        let lastRank = view.answers.last?.rank ?? 0
+        var past = view.answers.map { EventEncoding.answer($0) }
+        if view.status != .open, let reason = CloseReason(view.status) { past.append(EventEncoding.closed(reason)) }
+        let liveEvents = AsyncStream<ServerSentEvent> { continuation in
+            let task = Task {
+                for await event in live {
+                    if case .answer(let answer) = event, answer.rank <= lastRank { continue }
+                    continuation.yield(EventEncoding.encode(event))
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+        return Response.eventStream(past: past, live: view.status == .open ? liveEvents : nil) { $0.event == "closed" }
+    }
+}
+
+extension CloseReason {
+    /// The reason a closed question closed.
+    init?(_ status: QuestionStatus) {
+        switch status {
+        case .open: return nil
+        case .answered: self = .answered
+        case .expired: self = .expired
+        case .cancelled: self = .cancelled
+        }
+    }
+}
+
+/// The JSON of each event type.
+enum EventEncoding {
+    static func encode(_ event: AskerEvent) -> ServerSentEvent {
+        switch event {
+        case .answer(let relayed): answer(relayed)
+        case .wave(let number, let deliveredTo): ServerSentEvent(event: "wave", data: json(Wave(wave: number, deliveredTo: deliveredTo)))
+        case .closed(let reason): closed(reason)
+        }
+    }
+
+    static func encode(_ event: InboxEvent) -> ServerSentEvent {
+        switch event {
+        case .delivered(let item): ServerSentEvent(event: "delivery", data: json(InboxItemResponse(item)), id: item.id)
+        case .closed(let deliveryID, let reason): ServerSentEvent(event: "closed", data: json(InboxClosed(id: deliveryID, reason: reason.rawValue)))
+        }
+    }
+
+    static func answer(_ answer: RelayedAnswer) -> ServerSentEvent {
+        ServerSentEvent(event: "answer", data: json(RelayedAnswerResponse(answer)), id: String(answer.rank))
+    }
+
+    static func closed(_ reason: CloseReason) -> ServerSentEvent {
+        ServerSentEvent(event: "closed", data: json(Closed(reason: reason.rawValue)))
+    }
+
+    private struct Wave: Encodable {
+        var wave: Int
+        var deliveredTo: Int
+    }
+
+    private struct Closed: Encodable {
+        var reason: String
+    }
+
+    private struct InboxClosed: Encodable {
+        var id: String
+        var reason: String
+    }
+
+    static func json(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: (try? encoder.encode(value)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}
+
+extension HTTPField.Name {
+    /// Same asker, same key: the same question, not a second one.
+    public static let idempotencyKey = Self("Idempotency-Key")!
+}

@@ -1,0 +1,50 @@
+import Logging
+import ServiceLifecycle
+import SkillRelayDomain
+
+/// The question flow's clock: every `interval` it sends due waves, expires questions past their deadline, drains the
+/// outbox and, once an hour, purges the compliance log past its retention. Everything it acts on is in the database,
+/// so after a restart it picks up exactly where the last process stopped.
+public struct QuestionWorker: Service {
+    let questions: QuestionService
+    let pump: OutboxPump
+    let interval: Duration
+    let logger: Logger
+
+    public init(questions: QuestionService, pump: OutboxPump, interval: Duration = .milliseconds(500), logger: Logger) {
+        self.questions = questions
+        self.pump = pump
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await loop() }
+    }
+
+    private func loop() async {
+        let clock = ContinuousClock()
+        var lastPurge: ContinuousClock.Instant?
+        while !Task.isCancelled {
+            do {
+                try await questions.tick()
+            } catch {
+                logger.error("question tick failed", metadata: ["skillrelay.error": "\(error)"])
+            }
+            await pump.kick()
+            if let error = await pump.takeLastError() {
+                logger.warning("outbox drain failed", metadata: ["skillrelay.error": "\(error)"])
+            }
+            if lastPurge.map({ $0.duration(to: clock.now) >= .seconds(3600) }) ?? true {
+                do {
+                    let purged = try await questions.purgeExpiredComplianceEntries()
+                    if purged > 0 { logger.info("compliance log purged", metadata: ["skillrelay.purged": "\(purged)"]) }
+                } catch {
+                    logger.error("compliance purge failed", metadata: ["skillrelay.error": "\(error)"])
+                }
+                lastPurge = clock.now
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+}

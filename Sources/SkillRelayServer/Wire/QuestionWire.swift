@@ -1,0 +1,142 @@
+import Foundation
+import Hummingbird
+import SkillRelayDomain
+
+/// `POST /v1/questions`.
+struct AskRequest: Decodable {
+    var topic: String?
+    var text: String
+    var maxAnswers: Int?
+    var callbackUrl: String?
+}
+
+/// What the asker learns at once.
+struct AskResponse: ResponseEncodable {
+    var id: String
+    var status: String
+    var topic: TopicReferenceResponse
+    var deliveredTo: Int
+    var expiresAt: Date
+}
+
+/// An answer as the asker sees it: alias, topic and level, never who.
+struct RelayedAnswerResponse: ResponseEncodable {
+    var rank: Int
+    var alias: String
+    var topic: String
+    var level: Int
+    var text: String
+    var receivedAt: Date
+    var helpful: Bool?
+
+    init(_ answer: RelayedAnswer) {
+        rank = answer.rank
+        alias = answer.alias
+        topic = answer.topic
+        level = answer.level
+        text = answer.text
+        receivedAt = answer.receivedAt
+        helpful = answer.helpful
+    }
+}
+
+/// `GET /v1/questions/{id}`.
+struct QuestionResponse: ResponseEncodable {
+    var id: String
+    var status: String
+    var topic: TopicReferenceResponse
+    var text: String
+    var maxAnswers: Int
+    var deliveredTo: Int
+    var waves: Int
+    var createdAt: Date
+    var expiresAt: Date
+    var closedAt: Date?
+    var answers: [RelayedAnswerResponse]
+
+    init(_ view: QuestionView) {
+        id = view.id
+        status = view.status.rawValue
+        topic = TopicReferenceResponse(view.topic)
+        text = view.text
+        maxAnswers = view.maxAnswers
+        deliveredTo = view.deliveredTo
+        waves = view.waves
+        createdAt = view.createdAt
+        expiresAt = view.expiresAt
+        closedAt = view.closedAt
+        answers = view.answers.map(RelayedAnswerResponse.init)
+    }
+}
+
+/// `POST /v1/questions/{id}/ratings`.
+struct RateRequest: Decodable {
+    var rank: Int
+    var helpful: Bool
+}
+
+/// A question in a specialist's inbox: never the asker.
+struct InboxItemResponse: ResponseEncodable {
+    var id: String
+    var topic: TopicReferenceResponse
+    var text: String
+    var state: String
+    var questionStatus: String
+    var deliveredAt: Date
+
+    init(_ item: InboxItem) {
+        id = item.id
+        topic = TopicReferenceResponse(item.topic)
+        text = item.text
+        state = item.state.rawValue
+        questionStatus = item.questionStatus.rawValue
+        deliveredAt = item.deliveredAt
+    }
+}
+
+/// `GET /v1/inbox`.
+struct InboxResponse: ResponseEncodable {
+    var items: [InboxItemResponse]
+}
+
+/// `POST /v1/inbox/{deliveryId}/answer`.
+struct AnswerRequest: Decodable {
+    var text: String
+}
+
+/// Whether the answer reached the asker.
+struct AnswerResponse: ResponseEncodable {
+    var relayed: Bool
+    var rank: Int?
+    var reason: String?
+
+    init(_ outcome: AnswerOutcome) {
+        switch outcome {
+        case .relayed(let rank):
+            relayed = true
+            self.rank = rank
+        case .alreadyAnswered:
+            relayed = false
+            reason = "already_answered"
+        case .closed:
+            relayed = false
+            reason = "closed"
+        }
+    }
+}
+
+/// `PUT /v1/me/presence`.
+struct PresenceRequest: Decodable {
+    var status: String
+}
+
+/// `PUT /v1/me/pause`.
+struct PauseRequest: Decodable {
+    var until: String
+}
+
+/// The caller's presence or pause as now set.
+struct StatusResponse: ResponseEncodable {
+    var status: String
+    var until: Date?
+}

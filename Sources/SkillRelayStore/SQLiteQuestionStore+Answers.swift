@@ -1,0 +1,206 @@
+import Foundation
+import GRDB
+import SkillRelayDomain
+
+extension SQLiteQuestionStore {
+    public func recordAnswer(delivery id: String, by handle: String, text: String, now: Date) async throws -> AnswerResult {
+        try await writer.write { db in
+            let delivery = try Self.delivery(db, id, of: handle)
+            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM answer WHERE deliveryId = ?)", arguments: [delivery.id]) == true {
+                throw DirectoryError.deliveryAlreadyAnswered
+            }
+            guard let question = try QuestionRow.fetch(db, id: delivery.questionId) else { throw DirectoryError.deliveryNotFound(id) }
+            try db.execute(
+                sql: "INSERT INTO answer (questionId, deliveryId, text, receivedAt) VALUES (?, ?, ?, ?)",
+                arguments: [question.id, delivery.id, text, now])
+            let answerID = db.lastInsertedRowID
+            try db.execute(sql: "UPDATE delivery SET state = 'answered', respondedAt = ? WHERE id = ?", arguments: [now, delivery.id])
+            try db.execute(sql: "UPDATE specialistRecord SET answered = answered + 1 WHERE employeeId = ?", arguments: [delivery.specialistId])
+            try Self.log(
+                db, at: now, direction: "in", kind: "answer", sender: "employee:\(delivery.specialistId)", recipient: "skillrelay",
+                questionID: question.publicId, deliveryID: id, text: text)
+            // The rank is decided here, inside the write transaction: two answers racing cannot both become answer K.
+            guard question.status == .open, question.relayed < question.maxAnswers else {
+                return AnswerResult(
+                    outcome: question.status == .answered ? .alreadyAnswered : .closed, questionID: question.publicId, relayed: nil,
+                    closedQuestion: false)
+            }
+            let rank = question.relayed + 1
+            try db.execute(sql: "UPDATE answer SET rank = ? WHERE id = ?", arguments: [rank, answerID])
+            try db.execute(sql: "UPDATE question SET relayed = ? WHERE id = ?", arguments: [rank, question.id])
+            let relayed = RelayedAnswer(
+                rank: rank, alias: "specialist \(delivery.number)", topic: question.topic.slug, level: delivery.level, text: text, receivedAt: now)
+            try Self.log(
+                db, at: now, direction: "out", kind: "relay", sender: "skillrelay", recipient: try Self.party(db, question.asker),
+                questionID: question.publicId, deliveryID: nil, text: text)
+            if question.channel == .im, let asker = try Self.recipient(db, question.asker) {
+                try Self.enqueue(
+                    db, .answer(AnswerMessage(questionID: question.publicId, asker: asker, answer: relayed, maxAnswers: question.maxAnswers)),
+                    now: now)
+            }
+            if let url = question.callbackURL {
+                try Self.enqueue(
+                    db, .callback(CallbackMessage(questionID: question.publicId, url: url, body: CallbackBody.answer(question.publicId, relayed))),
+                    now: now)
+            }
+            let closes = rank == question.maxAnswers
+            if closes {
+                var updated = question
+                updated.relayed = rank
+                try Self.close(db, updated, reason: .answered, now: now)
+            }
+            return AnswerResult(outcome: .relayed(rank: rank), questionID: question.publicId, relayed: relayed, closedQuestion: closes)
+        }
+    }
+
+    public func recordPass(delivery id: String, by handle: String, now: Date) async throws -> (questionID: String, nonePending: Bool) {
+        try await writer.write { db in
+            let delivery = try Self.delivery(db, id, of: handle)
+            guard let question = try QuestionRow.fetch(db, id: delivery.questionId) else { throw DirectoryError.deliveryNotFound(id) }
+            guard delivery.state == .pending else {
+                if delivery.state == .closed { throw DirectoryError.questionClosed(id) }
+                throw DirectoryError.deliveryAlreadyAnswered
+            }
+            try db.execute(sql: "UPDATE delivery SET state = 'passed', respondedAt = ? WHERE id = ?", arguments: [now, delivery.id])
+            try Self.log(
+                db, at: now, direction: "in", kind: "pass", sender: "employee:\(delivery.specialistId)", recipient: "skillrelay",
+                questionID: question.publicId, deliveryID: id, text: nil)
+            let pending =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM delivery WHERE questionId = ? AND state = 'pending'", arguments: [question.id]) ?? 0
+            let nonePending = pending == 0 && question.status == .open
+            if nonePending {
+                // Everyone holding it passed or answered: the next wave need not wait for the interval.
+                try db.execute(sql: "UPDATE question SET nextActionAt = ? WHERE id = ?", arguments: [now, question.id])
+            }
+            return (question.publicId, nonePending)
+        }
+    }
+
+    public func inbox(of handle: String, limit: Int) async throws -> [InboxItem] {
+        try await writer.read { db in
+            let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: handle)
+            return try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT delivery.publicId, delivery.state, delivery.deliveredAt, question.text, question.status, topic.slug, topic.name
+                    FROM delivery JOIN question ON question.id = delivery.questionId JOIN topic ON topic.id = question.topicId
+                    WHERE delivery.specialistId = ? ORDER BY delivery.deliveredAt DESC, delivery.id DESC LIMIT ?
+                    """, arguments: [employee.id!, limit]
+            ).map { row in
+                InboxItem(
+                    id: row["publicId"], topic: TopicReference(slug: row["slug"], name: row["name"]), text: row["text"],
+                    state: DeliveryState(rawValue: row["state"]) ?? .closed, questionStatus: QuestionStatus(rawValue: row["status"]) ?? .open,
+                    deliveredAt: row["deliveredAt"])
+            }
+        }
+    }
+
+    // MARK: - Presence and pause
+
+    public func setLocalPresence(_ presence: Presence, of handle: String, now: Date) async throws {
+        try await writer.write { db in
+            let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: handle)
+            try db.execute(
+                sql: """
+                    INSERT INTO localPresence (employeeId, status, updatedAt) VALUES (?, ?, ?)
+                    ON CONFLICT (employeeId) DO UPDATE SET status = excluded.status, updatedAt = excluded.updatedAt
+                    """, arguments: [employee.id!, presence.rawValue, now])
+        }
+    }
+
+    public func localPresence(of handles: [String]) async throws -> [String: Presence] {
+        guard !handles.isEmpty else { return [:] }
+        return try await writer.read { db in
+            var result = Dictionary(uniqueKeysWithValues: handles.map { ($0, Presence.offline) })
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT employee.handle, localPresence.status FROM localPresence JOIN employee ON employee.id = localPresence.employeeId
+                    WHERE employee.handle IN (\(databaseQuestionMarks(count: handles.count)))
+                    """, arguments: StatementArguments(handles))
+            for row in rows { result[row["handle"]] = Presence(rawValue: row["status"]) ?? .offline }
+            return result
+        }
+    }
+
+    public func setPause(of handle: String, until: Date?, now: Date) async throws {
+        try await writer.write { db in
+            let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: handle)
+            try db.execute(sql: "UPDATE employee SET pausedUntil = ?, updatedAt = ? WHERE id = ?", arguments: [until, now, employee.id!])
+        }
+    }
+
+    // MARK: - Compliance
+
+    public func logPolicyViolation(sender: String, rule: String, kind: String, now: Date) async throws {
+        try await writer.write { db in
+            try Self.log(
+                db, at: now, direction: "in", kind: "policy_violation", sender: try Self.internalName(db, sender), recipient: "skillrelay",
+                questionID: nil, deliveryID: nil, text: "\(kind) refused by rule '\(rule)'; text not kept")
+        }
+    }
+
+    public func complianceEntries(since: Date, until: Date?) async throws -> [ComplianceEntry] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM complianceEntry WHERE at >= ? AND (? IS NULL OR at < ?) ORDER BY at, id",
+                arguments: [since, until, until]
+            ).map { row in
+                ComplianceEntry(
+                    at: row["at"], direction: row["direction"], kind: row["kind"], sender: row["sender"], recipient: row["recipient"],
+                    questionID: row["questionId"], deliveryID: row["deliveryId"], text: row["text"])
+            }
+        }
+    }
+
+    public func purgeCompliance(before: Date) async throws -> Int {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM complianceEntry WHERE at < ?", arguments: [before])
+            return db.changesCount
+        }
+    }
+
+    // MARK: - Outbox
+
+    public func pendingOutbox(now: Date, limit: Int) async throws -> [OutboxItem] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT id, message, attempts FROM outbox WHERE sentAt IS NULL AND failedAt IS NULL AND nextAttemptAt <= ? ORDER BY id LIMIT ?",
+                arguments: [now, limit]
+            ).compactMap { row in
+                guard let message = try? JSONDecoder().decode(OutboxMessage.self, from: Data((row["message"] as String).utf8)) else { return nil }
+                return OutboxItem(id: row["id"], message: message, attempts: row["attempts"])
+            }
+        }
+    }
+
+    public func markOutboxSent(_ id: Int64, now: Date) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE outbox SET sentAt = ?, attempts = attempts + 1 WHERE id = ?", arguments: [now, id])
+        }
+    }
+
+    public func markOutboxFailed(_ id: Int64, error: String, retryAt: Date?) async throws {
+        let now = clock.now()
+        try await writer.write { db in
+            if let retryAt {
+                try db.execute(
+                    sql: "UPDATE outbox SET attempts = attempts + 1, lastError = ?, nextAttemptAt = ? WHERE id = ?", arguments: [error, retryAt, id])
+            } else {
+                try db.execute(
+                    sql: "UPDATE outbox SET attempts = attempts + 1, lastError = ?, failedAt = ? WHERE id = ?", arguments: [error, now, id])
+            }
+        }
+    }
+
+    public func nextDueTime() async throws -> Date? {
+        try await writer.read { db in
+            let question = try Date.fetchOne(db, sql: "SELECT min(nextActionAt) FROM question WHERE status = 'open'")
+            let outbox = try Date.fetchOne(db, sql: "SELECT min(nextAttemptAt) FROM outbox WHERE sentAt IS NULL AND failedAt IS NULL")
+            return [question, outbox].compactMap { $0 }.min()
+        }
+    }
+}
