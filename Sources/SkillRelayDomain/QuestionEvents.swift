@@ -34,6 +34,12 @@ public final class QuestionEvents: Sendable {
 
     /// Publishes to a specialist's inbox streams.
     public func publish(_ event: InboxEvent, handle: String) { inboxes.publish(event, to: handle) }
+
+    /// Ends every stream, so open event-stream responses finish (on shutdown).
+    public func finishAll() {
+        askers.finishAll()
+        inboxes.finishAll()
+    }
 }
 
 /// Subscribers by key; each gets every event published to its key after it subscribed.
@@ -59,6 +65,14 @@ private final class Channel<Event: Sendable>: Sendable {
             }
         }
         return stream
+    }
+
+    func finishAll() {
+        let all = state.withLock { state in
+            defer { state.continuations = [:] }
+            return state.continuations.values.flatMap(\.values)
+        }
+        for continuation in all { continuation.finish() }
     }
 
     func publish(_ event: Event, to key: String) {

@@ -20,6 +20,8 @@ public struct QuestionWorker: Service {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown { await loop() }
+        // Open event streams would keep their responses (and so the server) alive: end them.
+        questions.eventStreams.finishAll()
     }
 
     private func loop() async {

@@ -134,11 +134,140 @@ import Testing
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
     }
 
+    struct Timeout: Error {}
+
     static func get(_ url: String, token: String? = nil) async throws -> (Int, String) {
         var request = URLRequest(url: URL(string: url)!)
         request.timeoutInterval = 5
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
         let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// SkillRelay killed with SIGKILL mid-question and started again: waves and expiry happen on time, and no answer is lost
+/// or relayed twice. Real processes, real time (a few seconds), bounded waits.
+@Suite struct DurabilityTests {
+    /// A running `skillrelay serve` on a scratch database.
+    final class Server {
+        let db: String
+        let port = Int.random(in: 20_000...40_000)
+        var process: Process?
+
+        init(db: String) { self.db = db }
+
+        func start() async throws {
+            let process = Process()
+            process.executableURL = CLITests.binary
+            process.arguments = [
+                "serve", "--db", db, "--port", String(port), "--data", CLITests.dataDirectory, "--wave-size", "1", "--wave-interval", "2",
+                "--deadline", "8",
+            ]
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            self.process = process
+            for _ in 0..<100 {
+                if (try? await CLITests.get("http://127.0.0.1:\(port)/health").0) == 200 { return }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            throw CLITests.Timeout()
+        }
+
+        func kill() {
+            guard let process else { return }
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            self.process = nil
+        }
+
+        deinit { if let process, process.isRunning { process.terminate() } }
+
+        func token(_ handle: String) throws -> String {
+            try CLITests.run(["token", "create", "--db", db, "--employee", handle]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        func call(_ method: String, _ path: String, token: String, body: String? = nil) async throws -> (Int, [String: Any]) {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+            request.httpMethod = method
+            request.timeoutInterval = 5
+            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+            request.httpBody = body.map { Data($0.utf8) }
+            let (data, response) = try await URLSession.shared.data(for: request)
+            let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, json)
+        }
+
+        /// Polls until `condition` holds on the question, for at most `seconds`.
+        func waitFor(_ id: String, token: String, seconds: Double, _ condition: ([String: Any]) -> Bool) async throws -> [String: Any] {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                let (_, question) = try await call("GET", "/v1/questions/\(id)", token: token)
+                if condition(question) { return question }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            return try await call("GET", "/v1/questions/\(id)", token: token).1
+        }
+    }
+
+    @Test func wavesExpiryAndAnswersSurviveSIGKILL() async throws {
+        let scratch = try CLITests.Scratch()
+        let server = Server(db: scratch.db)
+        try await server.start()
+        defer { server.kill() }
+        let asker = try server.token("lena.weber")
+        let specialists = ["nikos.nikolaidis", "henrik.andersen"]
+        var tokens: [String: String] = [:]
+        for handle in specialists {
+            tokens[handle] = try server.token(handle)
+            _ = try await server.call("PUT", "/v1/me/presence", token: tokens[handle]!, body: #"{"status":"available"}"#)
+        }
+        let (status, asked) = try await server.call(
+            "POST", "/v1/questions", token: asker, body: #"{"topic":"k8s","text":"Node drain hangs","maxAnswers":2}"#)
+        #expect(status == 201)
+        let id = try #require(asked["id"] as? String)
+        #expect(asked["deliveredTo"] as? Int == 1)
+        // Nobody in the tax team ever set a presence: this question waits for its deadline.
+        let (_, waiting) = try await server.call("POST", "/v1/questions", token: asker, body: #"{"topic":"tax","text":"VAT on training?"}"#)
+        let waitingID = try #require(waiting["id"] as? String)
+
+        // Killed before wave 2 is due; wave 2 goes out after the restart.
+        server.kill()
+        try await Task.sleep(for: .seconds(2.5))
+        try await server.start()
+        let afterRestart = try await server.waitFor(id, token: asker, seconds: 5) { ($0["deliveredTo"] as? Int) == 2 }
+        #expect(afterRestart["deliveredTo"] as? Int == 2)
+
+        // The first answer is relayed; killed again, it is neither lost nor relayed twice.
+        var deliveries: [String: String] = [:]
+        for handle in specialists {
+            let (_, inbox) = try await server.call("GET", "/v1/inbox", token: tokens[handle]!)
+            deliveries[handle] = ((inbox["items"] as? [[String: Any]])?.first?["id"] as? String)
+        }
+        let (_, first) = try await server.call(
+            "POST", "/v1/inbox/\(try #require(deliveries[specialists[0]]))/answer", token: tokens[specialists[0]]!, body: #"{"text":"Check PDBs."}"#)
+        #expect(first["rank"] as? Int == 1)
+        server.kill()
+        try await server.start()
+        let (_, reloaded) = try await server.call("GET", "/v1/questions/\(id)", token: asker)
+        #expect((reloaded["answers"] as? [[String: Any]])?.count == 1)
+        let (_, second) = try await server.call(
+            "POST", "/v1/inbox/\(try #require(deliveries[specialists[1]]))/answer", token: tokens[specialists[1]]!,
+            body: #"{"text":"Evict pods first."}"#)
+        #expect(second["rank"] as? Int == 2)
+        let (_, done) = try await server.call("GET", "/v1/questions/\(id)", token: asker)
+        #expect(done["status"] as? String == "answered")
+        #expect((done["answers"] as? [[String: Any]])?.compactMap { $0["rank"] as? Int } == [1, 2])
+
+        // The waiting question expires on time even though the process that asked it is gone.
+        server.kill()
+        try await Task.sleep(for: .seconds(1))
+        try await server.start()
+        let expired = try await server.waitFor(waitingID, token: asker, seconds: 10) { ($0["status"] as? String) == "expired" }
+        #expect(expired["status"] as? String == "expired")
+
+        let log = try CLITests.run(["log", "export", "--db", scratch.db, "--since", "2000-01-01"])
+        #expect(log.status == 0)
+        let relays = log.stdout.split(separator: "\n").filter { $0.contains(#""kind":"relay""#) && $0.contains(id) }
+        #expect(relays.count == 2)
     }
 }
