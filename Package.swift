@@ -31,6 +31,16 @@ let package = Package(
         ),
         // The embedded `local` IM: presence and inboxes inside SkillRelay itself.
         .target(name: "SkillRelayLocalIM", dependencies: ["SkillRelayDomain"]),
+        // Matrix: presence, questions and answers through a homeserver's client-server API.
+        .target(
+            name: "SkillRelayMatrix",
+            dependencies: [
+                "SkillRelayDomain",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Signed POSTs to bots' callback URLs.
         .target(
             name: "SkillRelayCallbacks",
@@ -59,6 +69,7 @@ let package = Package(
                 "SkillRelayStore",
                 "SkillRelayServer",
                 "SkillRelayLocalIM",
+                "SkillRelayMatrix",
                 "SkillRelayCallbacks",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

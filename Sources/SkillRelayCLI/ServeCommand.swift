@@ -28,6 +28,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var questionOptions: QuestionOptions
 
+    @Option(help: "The IM server: local (embedded) or matrix.")
+    var im: String = "local"
+
+    @Option(help: "The Matrix homeserver URL (with --im matrix); the bot's token comes from the config or SKILLRELAY_MATRIX_TOKEN.")
+    var matrixHomeserver: String?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -37,6 +43,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535.") }
         _ = try questionOptions.settings()
+        guard ["local", "matrix"].contains(im) else { throw ValidationError("--im must be local or matrix.") }
+        if im == "matrix" {
+            _ = try MatrixSettings.resolve(
+                homeserver: matrixHomeserver, configPath: questionOptions.config, environment: ProcessInfo.processInfo.environment)
+        }
     }
 
     func run() async throws {
@@ -54,10 +65,20 @@ struct ServeCommand: AsyncParsableCommand {
         let secret =
             try callbackSecret ?? ProcessInfo.processInfo.environment["SKILLRELAY_CALLBACK_SECRET"]
             ?? appDatabase.setting("callbackSecret") { IdentifierGenerator.make(prefix: "whsec") }
-        let wiring = try Wiring.local(database: appDatabase, settings: try questionOptions.settings(), callbackSecret: secret)
+        let settings = try questionOptions.settings()
+        let wiring: Wiring
+        if im == "matrix" {
+            let matrix = try MatrixSettings.resolve(
+                homeserver: matrixHomeserver, configPath: questionOptions.config, environment: ProcessInfo.processInfo.environment)
+            logger.info("IM: matrix", metadata: ["skillrelay.matrix.homeserver": "\(matrix.homeserver)"])
+            wiring = try Wiring.matrix(
+                database: appDatabase, directory: store, settings: settings, callbackSecret: secret, matrix: matrix, logger: logger)
+        } else {
+            wiring = try Wiring.local(database: appDatabase, settings: settings, callbackSecret: secret)
+        }
         let app = buildApplication(
-            store: store, questions: wiring.questions, pump: wiring.pump, configuration: ServerConfiguration(host: host, port: port),
-            logger: logger)
+            store: store, questions: wiring.questions, pump: wiring.pump, services: wiring.services,
+            configuration: ServerConfiguration(host: host, port: port), logger: logger)
         let services = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await services.run()

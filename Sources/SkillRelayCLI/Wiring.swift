@@ -1,13 +1,18 @@
 import AsyncHTTPClient
+import Logging
+import ServiceLifecycle
 import SkillRelayCallbacks
 import SkillRelayDomain
 import SkillRelayLocalIM
+import SkillRelayMatrix
 import SkillRelayStore
 
 /// The one place concrete types meet: the store, an IM adapter and the callback sender behind the domain's ports.
 struct Wiring {
     let questions: QuestionService
     let pump: OutboxPump
+    /// Services the IM adapter runs beside the server (Matrix: the sync loop).
+    var services: [any Service] = []
 
     /// The embedded `local` IM: presence and inboxes inside SkillRelay.
     static func local(database: AppDatabase, settings: QuestionSettings, callbackSecret: String) throws -> Wiring {
@@ -21,5 +26,28 @@ struct Wiring {
             store: store, presence: LocalPresenceSource(store: store), settings: settings, events: events,
             outboxChanged: { Task { await pump.kick() } })
         return Wiring(questions: questions, pump: pump)
+    }
+
+    /// A Matrix homeserver: presence, questions and answers through the bot account.
+    static func matrix(
+        database: AppDatabase, directory: any DirectoryStore, settings: QuestionSettings, callbackSecret: String, matrix: MatrixSettings,
+        logger: Logger
+    ) throws -> Wiring {
+        let store = SQLiteQuestionStore(database: database)
+        let state = SQLiteIMState(database: database)
+        let client = MatrixClient(http: HTTPClient.shared, homeserver: matrix.homeserver, accessToken: matrix.accessToken)
+        let rooms = MatrixRooms(client: client, state: state)
+        let presence = MatrixPresenceSource(
+            client: client, rooms: rooms, concurrency: matrix.presenceConcurrency, timeout: .milliseconds(Int64(matrix.presenceTimeoutMilliseconds)),
+            cacheTTL: Double(matrix.presenceCacheSeconds))
+        let dispatcher = OutboxDispatcher(
+            store: store, messenger: MatrixMessenger(client: client, rooms: rooms, state: state),
+            callbacks: HTTPCallbackSender(client: HTTPClient.shared, secret: callbackSecret))
+        let pump = OutboxPump(dispatcher: dispatcher)
+        let questions = try QuestionService(
+            store: store, presence: presence, settings: settings, outboxChanged: { Task { await pump.kick() } })
+        let conversation = IMConversation(questions: questions, directory: directory, state: state)
+        let sync = MatrixSyncService(client: client, state: state, conversation: conversation, logger: logger)
+        return Wiring(questions: questions, pump: pump, services: [sync])
     }
 }

@@ -73,17 +73,8 @@ public struct AskerNotice: Sendable, Equatable, Codable {
     }
 }
 
-/// What an IM server's users send SkillRelay.
-public enum InboundEvent: Sendable, Equatable {
-    /// A specialist answers a question delivered to them.
-    case answer(deliveryID: String, text: String)
-    /// A specialist passes on a question.
-    case pass(deliveryID: String)
-    /// An employee asks a question, with or without naming the topic.
-    case ask(imID: String, topic: String?, text: String)
-}
-
-/// Sends messages to people through an IM server and hears what they send back.
+/// Sends messages to people through an IM server. (What people send back reaches `IMConversation` from the adapter's
+/// own inbound loop; the `local` IM's inbound path is the HTTP API.)
 ///
 /// Every send carries a key that is the same when the same message is retried, so an adapter can make retries
 /// idempotent (Matrix transaction ids).
@@ -96,6 +87,4 @@ public protocol Messenger: Sendable {
     func notifyClosed(_ message: ClosedMessage, key: String) async throws
     /// Tells an asker who asked through the IM that their question closed.
     func notifyAsker(_ message: AskerNotice, key: String) async throws
-    /// What people send; an adapter whose inbound path is the HTTP API returns a stream that finishes at once.
-    func inboundEvents() -> AsyncStream<InboundEvent>
 }

@@ -186,19 +186,6 @@ public struct QuestionService: Sendable {
         try await store.setPause(of: try Self.employeeHandle(caller), until: until, now: now)
     }
 
-    // MARK: - Inbound IM events
-
-    /// Acts on what someone sent through the IM server.
-    public func handle(_ event: InboundEvent, from caller: Caller) async throws {
-        switch event {
-        case .answer(let deliveryID, let text): _ = try await answer(delivery: deliveryID, text: text, by: caller)
-        case .pass(let deliveryID): try await pass(delivery: deliveryID, by: caller)
-        case .ask(_, let topic, let text):
-            guard let asker = Asker(caller) else { throw DirectoryError.forbidden("Only employees and bots ask.") }
-            _ = try await ask(QuestionDraft(asker: asker, topic: topic, text: text, channel: .im))
-        }
-    }
-
     // MARK: - Helpers
 
     private func closed(_ id: String, _ reason: CloseReason) {

@@ -26,9 +26,4 @@ public struct LocalMessenger: Messenger {
 
     /// Nothing to send: the asker's event stream already says the question closed.
     public func notifyAsker(_ message: AskerNotice, key: String) async throws {}
-
-    /// The local IM's inbound path is the HTTP API itself.
-    public func inboundEvents() -> AsyncStream<InboundEvent> {
-        AsyncStream { $0.finish() }
-    }
 }

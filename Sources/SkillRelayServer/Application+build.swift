@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import SkillRelayDomain
 
 /// Where and how the HTTP server listens.
@@ -28,13 +29,15 @@ public func buildRouter(store: any DirectoryStore, questions: QuestionService) -
     return router
 }
 
-/// The whole application: the router on a server, with the question worker running beside it.
+/// The whole application: the router on a server, with the question worker (and an IM adapter's inbound loop, if
+/// it has one) running beside it.
 public func buildApplication(
-    store: any DirectoryStore, questions: QuestionService, pump: OutboxPump, configuration: ServerConfiguration, logger: Logger
+    store: any DirectoryStore, questions: QuestionService, pump: OutboxPump, services: [any Service] = [], configuration: ServerConfiguration,
+    logger: Logger
 ) -> some ApplicationProtocol {
     Application(
         router: buildRouter(store: store, questions: questions),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "SkillRelay"),
-        services: [QuestionWorker(questions: questions, pump: pump, logger: logger)],
+        services: [QuestionWorker(questions: questions, pump: pump, logger: logger)] + services,
         logger: logger)
 }

@@ -182,6 +182,22 @@ extension AppDatabase {
                     CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                     """)
         }
+        migrator.registerMigration("v3 im state") { db in
+            try db.execute(
+                sql: """
+                    -- One direct conversation (a Matrix room) per person.
+                    CREATE TABLE imConversation (
+                        imId TEXT PRIMARY KEY,
+                        conversation TEXT NOT NULL UNIQUE
+                    );
+                    -- Inbound events already handled, so a replayed sync never acts twice.
+                    CREATE TABLE imHandledEvent (
+                        eventId TEXT PRIMARY KEY,
+                        handledAt DATETIME NOT NULL
+                    );
+                    CREATE INDEX deliveryByIMReference ON delivery(imReference) WHERE imReference IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 }

@@ -24,6 +24,7 @@ struct Fixture {
         case admin, boss, m, p, r, pr, deep, bot
     }
 
+    let database: AppDatabase
     let store: SQLiteDirectoryStore
     let tokens: [Who: String]
     let tokenIDs: [Who: String]
@@ -75,7 +76,8 @@ struct Fixture {
             store: questionStore, presence: LocalPresenceSource(store: questionStore), settings: settings, clock: clock, events: events,
             outboxChanged: { Task { await pump.kick() } })
         return Fixture(
-            store: store, tokens: tokens, tokenIDs: ids, questions: questions, questionStore: questionStore, pump: pump, clock: clock,
+            database: database, store: store, tokens: tokens, tokenIDs: ids, questions: questions, questionStore: questionStore, pump: pump,
+            clock: clock,
             callbacks: callbacks)
     }
 

@@ -1,0 +1,40 @@
+import SkillRelayDomain
+
+/// Questions, answers and notices as messages in each person's direct room with the bot. The outbox key is the
+/// transaction id, so a retried send never posts twice; a question's event id is kept with its delivery so a reply
+/// to it can be recognised as the answer.
+public struct MatrixMessenger: Messenger {
+    let client: MatrixClient
+    let rooms: MatrixRooms
+    let state: any IMStateStore
+
+    public init(client: MatrixClient, rooms: MatrixRooms, state: any IMStateStore) {
+        self.client = client
+        self.rooms = rooms
+        self.state = state
+    }
+
+    public func deliverQuestion(_ message: QuestionMessage, key: String) async throws {
+        guard let eventID = try await send(IMConversation.questionText(message), to: message.recipient, key: key) else { return }
+        try await state.setMessageReference(eventID, forDelivery: message.deliveryID)
+    }
+
+    public func deliverAnswer(_ message: AnswerMessage, key: String) async throws {
+        _ = try await send(IMConversation.answerText(message), to: message.asker, key: key)
+    }
+
+    public func notifyClosed(_ message: ClosedMessage, key: String) async throws {
+        _ = try await send(IMConversation.closedText(message), to: message.recipient, key: key)
+    }
+
+    public func notifyAsker(_ message: AskerNotice, key: String) async throws {
+        _ = try await send(IMConversation.askerNoticeText(message), to: message.asker, key: key)
+    }
+
+    /// Sends to a person's direct room; someone without an IM id is not on Matrix and reads the API instead.
+    private func send(_ text: String, to recipient: Recipient, key: String) async throws -> String? {
+        guard let userID = recipient.imID else { return nil }
+        let room = try await rooms.room(for: userID)
+        return try await client.send(TextMessage(text), to: room, transactionID: key)
+    }
+}

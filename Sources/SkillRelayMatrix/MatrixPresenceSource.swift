@@ -1,0 +1,113 @@
+import Foundation
+import NIOCore
+import SkillRelayDomain
+import Synchronization
+
+/// Presence from a Matrix homeserver: one `GET /presence/{userId}/status` per person, at most `concurrency` at a
+/// time, each under `timeout`, behind a cache of `cacheTTL`. A server that keeps failing trips a breaker: for
+/// `breakerCooldown` nobody is known to be available, so questions wait instead of going out blindly.
+public final class MatrixPresenceSource: PresenceSource, Sendable {
+    let client: MatrixClient
+    let rooms: MatrixRooms
+    let concurrency: Int
+    let timeout: TimeAmount
+    let cacheTTL: TimeInterval
+    let breakerThreshold: Int
+    let breakerCooldown: TimeInterval
+    let clock: any WallClock
+
+    private struct State {
+        var cache: [String: (presence: Presence, at: Date)] = [:]
+        var consecutiveFailures = 0
+        var openUntil: Date?
+        var requests = 0
+    }
+
+    private let state = Mutex(State())
+
+    public init(
+        client: MatrixClient, rooms: MatrixRooms, concurrency: Int = 16, timeout: TimeAmount = .seconds(1), cacheTTL: TimeInterval = 15,
+        breakerThreshold: Int = 5, breakerCooldown: TimeInterval = 30, clock: any WallClock = SystemWallClock()
+    ) {
+        self.client = client
+        self.rooms = rooms
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.cacheTTL = cacheTTL
+        self.breakerThreshold = breakerThreshold
+        self.breakerCooldown = breakerCooldown
+        self.clock = clock
+    }
+
+    /// Presence requests sent so far (for tests and benchmarks).
+    public var requestCount: Int { state.withLock { $0.requests } }
+
+    public func presence(of people: [PresenceQuery]) async -> [String: Presence] {
+        let now = clock.now()
+        var result: [String: Presence] = [:]
+        var toFetch: [(handle: String, userID: String)] = []
+        let breakerOpen = state.withLock { state in
+            if let until = state.openUntil, until > now { return true }
+            for person in people {
+                guard let userID = person.imID else {
+                    result[person.handle] = .unknown
+                    continue
+                }
+                if let cached = state.cache[userID], now.timeIntervalSince(cached.at) < cacheTTL {
+                    result[person.handle] = cached.presence
+                } else {
+                    toFetch.append((person.handle, userID))
+                }
+            }
+            return false
+        }
+        if breakerOpen { return Dictionary(uniqueKeysWithValues: people.map { ($0.handle, .unknown) }) }
+        await withTaskGroup(of: (String, String, Presence?).self) { group in
+            var next = toFetch.makeIterator()
+            func addNext() -> Bool {
+                guard let person = next.next() else { return false }
+                group.addTask { (person.handle, person.userID, await self.fetch(person.userID)) }
+                return true
+            }
+            for _ in 0..<concurrency where !addNext() { break }
+            while let (handle, userID, presence) = await group.next() {
+                result[handle] = presence ?? .unknown
+                state.withLock { state in
+                    if let presence {
+                        state.cache[userID] = (presence, now)
+                        state.consecutiveFailures = 0
+                    } else {
+                        state.consecutiveFailures += 1
+                        if state.consecutiveFailures >= breakerThreshold { state.openUntil = now.addingTimeInterval(breakerCooldown) }
+                    }
+                }
+                _ = addNext()
+            }
+        }
+        return result
+    }
+
+    /// One person's presence; `nil` when the server failed (error, timeout), `.unknown` when it refused to say.
+    private func fetch(_ userID: String) async -> Presence? {
+        state.withLock { $0.requests += 1 }
+        do {
+            return Self.map(try await client.presence(of: userID, timeout: timeout))
+        } catch let failure as MatrixClient.Failure where failure.status == 403 || failure.status == 404 {
+            // Not shown to the bot: no shared joined room yet. Make one (they must join it) and treat them as unknown.
+            _ = try? await rooms.room(for: userID)
+            return .unknown
+        } catch {
+            return nil
+        }
+    }
+
+    /// online → available, unavailable → away, offline → offline; anything else unknown.
+    static func map(_ status: PresenceStatus) -> Presence {
+        switch status.presence {
+        case "online": .available
+        case "unavailable": .away
+        case "offline": .offline
+        default: .unknown
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Logging
+import ServiceLifecycle
+import SkillRelayDomain
+
+/// The inbound side: a `/sync` long-poll loop. Its `since` token is kept in the database, events are handled once
+/// (by event id), the bot's own messages are ignored, invitations are accepted, and every message a person sends is
+/// handed to `IMConversation`, whose replies go back to the same room.
+public struct MatrixSyncService: Service {
+    let client: MatrixClient
+    let state: any IMStateStore
+    let conversation: IMConversation
+    let logger: Logger
+    let pollMilliseconds: Int
+
+    public init(client: MatrixClient, state: any IMStateStore, conversation: IMConversation, logger: Logger, pollMilliseconds: Int = 30_000) {
+        self.client = client
+        self.state = state
+        self.conversation = conversation
+        self.logger = logger
+        self.pollMilliseconds = pollMilliseconds
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await loop() }
+    }
+
+    private func loop() async {
+        var bot: String?
+        var filter: String?
+        var backoff: Duration = .seconds(1)
+        while !Task.isCancelled {
+            do {
+                if bot == nil { bot = try await client.whoAmI() }
+                if filter == nil { filter = try await client.createFilter(for: bot!, filter: SyncFilter()) }
+                let since = try await state.inboundCursor()
+                let response = try await client.sync(since: since, filter: filter, timeoutMilliseconds: since == nil ? 0 : pollMilliseconds)
+                // The first sync ever only marks where SkillRelay starts: history from before is not acted on.
+                try await handle(response, bot: bot!, actOnMessages: since != nil)
+                try await state.setInboundCursor(response.next_batch)
+                backoff = .seconds(1)
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("matrix sync failed; retrying", metadata: ["skillrelay.error": "\(error)", "skillrelay.retry_in": "\(backoff)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(30))
+            }
+        }
+    }
+
+    /// Handles one sync batch.
+    func handle(_ response: SyncResponse, bot: String, actOnMessages: Bool) async throws {
+        for (room, invited) in response.rooms?.invite ?? [:] {
+            let inviter = invited.invite_state?.events?.first { $0.type == "m.room.member" && $0.state_key == bot }?.sender
+            do {
+                try await client.join(room)
+                if let inviter, try await state.conversation(with: inviter) == nil { try await state.setConversation(room, with: inviter) }
+            } catch {
+                logger.warning(
+                    "could not join a room the bot was invited to", metadata: ["skillrelay.room": "\(room)", "skillrelay.error": "\(error)"])
+            }
+        }
+        for (room, joined) in response.rooms?.join ?? [:] {
+            for event in joined.timeline?.events ?? [] where event.type == "m.room.message" && event.sender != bot {
+                guard try await state.markHandled(event: event.event_id), actOnMessages else { continue }
+                guard let content = event.content, content.msgtype == "m.text" || content.msgtype == "m.notice", let body = content.body else {
+                    continue
+                }
+                if try await state.conversation(with: event.sender) == nil { try await state.setConversation(room, with: event.sender) }
+                let message = IncomingMessage(
+                    imID: event.sender, text: Self.stripReplyFallback(body), inReplyTo: content.relatesTo?.inReplyTo?.event_id)
+                let replies = await conversation.handle(message)
+                for (index, reply) in replies.enumerated() {
+                    // Derived from the event, so a retried reply is not posted twice.
+                    _ = try await client.send(TextMessage(reply), to: room, transactionID: "reply-\(event.event_id)-\(index)")
+                }
+            }
+        }
+    }
+
+    /// Drops the quoted lines (`> …`) some clients put before a reply's own text.
+    static func stripReplyFallback(_ body: String) -> String {
+        let lines = body.split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.first?.hasPrefix("> ") == true else { return body }
+        let rest = lines.drop { $0.hasPrefix(">") }.drop { $0.trimmingCharacters(in: .whitespaces).isEmpty }
+        return rest.joined(separator: "\n")
+    }
+}

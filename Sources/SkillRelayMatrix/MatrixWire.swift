@@ -1,0 +1,154 @@
+// Matrix client-server API payloads, named as the specification names their fields.
+// swift-format-ignore-file
+
+/// `GET /presence/{userId}/status`.
+public struct PresenceStatus: Codable, Sendable, Equatable {
+    public var presence: String
+    public var currently_active: Bool?
+    public var last_active_ago: Int?
+}
+
+struct WhoAmI: Decodable {
+    var user_id: String
+}
+
+struct CreateRoom: Encodable {
+    var is_direct: Bool
+    var invite: [String]
+    var preset: String
+}
+
+struct RoomID: Decodable {
+    var room_id: String
+}
+
+struct EventID: Decodable {
+    var event_id: String
+}
+
+struct FilterID: Decodable {
+    var filter_id: String
+}
+
+/// An `m.room.message` of type `m.text`, with an HTML rendering.
+public struct TextMessage: Codable, Sendable, Equatable {
+    public var msgtype = "m.text"
+    public var body: String
+    public var format: String?
+    public var formatted_body: String?
+
+    /// A message from plain text; the HTML version escapes it and keeps its line breaks.
+    public init(_ text: String) {
+        body = text
+        format = "org.matrix.custom.html"
+        formatted_body = text
+            .replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+            .replacingOccurrences(of: "\n", with: "<br>")
+    }
+}
+
+/// A `/sync` filter: message events in rooms, nothing else.
+public struct SyncFilter: Encodable, Sendable {
+    struct EventFilter: Encodable {
+        var types: [String]?
+        var limit: Int?
+        var not_types: [String]?
+    }
+
+    struct RoomFilter: Encodable {
+        var timeline = EventFilter(types: ["m.room.message"], limit: 50)
+        var state = EventFilter(types: ["m.room.member"], limit: nil)
+        var ephemeral = EventFilter(types: [], limit: nil)
+        var account_data = EventFilter(types: [], limit: nil)
+    }
+
+    var room = RoomFilter()
+    var presence = EventFilter(types: [], limit: nil)
+    var account_data = EventFilter(types: [], limit: nil)
+
+    public init() {}
+}
+
+/// The parts of a `/sync` answer SkillRelay reads.
+public struct SyncResponse: Decodable, Sendable {
+    public var next_batch: String
+    public var rooms: Rooms?
+
+    public struct Rooms: Decodable, Sendable {
+        public var join: [String: JoinedRoom]?
+        public var invite: [String: InvitedRoom]?
+    }
+
+    public struct JoinedRoom: Decodable, Sendable {
+        public var timeline: Timeline?
+    }
+
+    public struct Timeline: Decodable, Sendable {
+        public var events: [RoomEvent]?
+
+        /// One malformed event from some other client must not stop the whole sync: it is skipped.
+        public init(from decoder: any Decoder) throws {
+            struct Lossy: Decodable {
+                var event: RoomEvent?
+                init(from decoder: any Decoder) throws { event = try? RoomEvent(from: decoder) }
+            }
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            events = try container.decodeIfPresent([Lossy].self, forKey: .events)?.compactMap(\.event)
+        }
+
+        enum CodingKeys: String, CodingKey { case events }
+    }
+
+    public struct InvitedRoom: Decodable, Sendable {
+        public var invite_state: InviteState?
+    }
+
+    public struct InviteState: Decodable, Sendable {
+        public var events: [StrippedEvent]?
+    }
+
+    public struct StrippedEvent: Decodable, Sendable {
+        public var type: String
+        public var sender: String
+        public var state_key: String?
+    }
+}
+
+/// A timeline event; `content` is read as a message.
+public struct RoomEvent: Decodable, Sendable {
+    public var type: String
+    public var event_id: String
+    public var sender: String
+    public var content: MessageContent?
+
+    public struct MessageContent: Decodable, Sendable {
+        public var msgtype: String?
+        public var body: String?
+        public var relatesTo: RelatesTo?
+
+        enum CodingKeys: String, CodingKey {
+            case msgtype, body
+            case relatesTo = "m.relates_to"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            msgtype = try? container.decodeIfPresent(String.self, forKey: .msgtype)
+            body = try? container.decodeIfPresent(String.self, forKey: .body)
+            relatesTo = try? container.decodeIfPresent(RelatesTo.self, forKey: .relatesTo)
+        }
+    }
+
+    public struct RelatesTo: Decodable, Sendable {
+        public var inReplyTo: InReplyTo?
+
+        enum CodingKeys: String, CodingKey {
+            case inReplyTo = "m.in_reply_to"
+        }
+    }
+
+    public struct InReplyTo: Decodable, Sendable {
+        public var event_id: String?
+    }
+}
