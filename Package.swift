@@ -101,6 +101,17 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "SkillRelayMatrixTests",
+            dependencies: [
+                "SkillRelayDomain",
+                "SkillRelayMatrix",
+                "SkillRelayTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
             name: "SkillRelayCLITests",
             dependencies: ["SkillRelayDomain", "SkillRelayStore"]
         ),

@@ -269,7 +269,7 @@ cmd_up() {
         sleep 0.25
     done
     if [ "$code" != "200" ]; then
-        log "synapse did not answer 200 on $url/_matrix/client/versions within 60 s"
+        log "synapse not ready: no 200 from $url/_matrix/client/versions (last: ${code:-none}, limit 60 s)"
         log "--- tail $data/synapse.out"
         tail -n 40 "$data/synapse.out" >&2 2>/dev/null || true
         log "--- tail $data/homeserver.log"

@@ -1,0 +1,111 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import SkillRelayDomain
+import SkillRelayTestSupport
+import Testing
+
+@testable import SkillRelayMatrix
+
+/// The Matrix presence source against an in-process fake homeserver.
+@Suite struct MatrixPresenceSourceTests {
+    /// An in-memory IM state: enough for the rooms the presence source makes.
+    final class MemoryIMState: IMStateStore, @unchecked Sendable {
+        // @unchecked: every access goes through the lock.
+        private let lock = NSLock()
+        private var rooms: [String: String] = [:]
+        func conversation(with imID: String) async throws -> String? { lock.withLock { rooms[imID] } }
+        func setConversation(_ conversation: String, with imID: String) async throws { lock.withLock { rooms[imID] = conversation } }
+        func inboundCursor() async throws -> String? { nil }
+        func setInboundCursor(_ cursor: String) async throws {}
+        func markHandled(event id: String) async throws -> Bool { true }
+        func setMessageReference(_ reference: String, forDelivery deliveryID: String) async throws {}
+        func delivery(forMessageReference reference: String) async throws -> String? { nil }
+        func caller(forIMID imID: String) async throws -> Caller? { nil }
+    }
+
+    func withSource(
+        concurrency: Int = 16, timeout: TimeAmount = .seconds(1), clock: TestClock = TestClock(),
+        _ body: @Sendable @escaping (FakeMatrixHomeserver, MatrixPresenceSource) async throws -> Void
+    ) async throws {
+        let fake = FakeMatrixHomeserver()
+        let app = Application(router: fake.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let matrix = MatrixClient(http: HTTPClient.shared, homeserver: "http://127.0.0.1:\(port)", accessToken: "secret")
+            let source = MatrixPresenceSource(
+                client: matrix, rooms: MatrixRooms(client: matrix, state: MemoryIMState()), concurrency: concurrency, timeout: timeout, clock: clock)
+            try await body(fake, source)
+        }
+    }
+
+    static func people(_ ids: [String]) -> [PresenceQuery] { ids.map { PresenceQuery(handle: $0, imID: "@\($0):fake") } }
+
+    @Test func mapsOnlineUnavailableOfflineAndRefusalsToUnknown() async throws {
+        try await withSource { fake, source in
+            fake.set("@a:fake", .presence("online"))
+            fake.set("@b:fake", .presence("unavailable"))
+            fake.set("@c:fake", .presence("offline"))
+            fake.set("@d:fake", .status(403))
+            let result = await source.presence(of: Self.people(["a", "b", "c", "d"]) + [PresenceQuery(handle: "e", imID: nil)])
+            #expect(result == ["a": .available, "b": .away, "c": .offline, "d": .unknown, "e": .unknown])
+            // Not shown to the bot: a direct room is made so the person can join it.
+            #expect(fake.roomsCreated == 1)
+        }
+    }
+
+    @Test func requestsRunConcurrentlyButNeverMoreThanTheLimit() async throws {
+        try await withSource(concurrency: 4) { fake, source in
+            fake.setFallback(.slow("online", .milliseconds(40)))
+            let start = ContinuousClock.now
+            let result = await source.presence(of: Self.people((1...20).map { "user\($0)" }))
+            let elapsed = ContinuousClock.now - start
+            #expect(result.values.allSatisfy { $0 == .available } && result.count == 20)
+            #expect(fake.maxInFlight <= 4 && fake.maxInFlight >= 2)
+            #expect(elapsed < .milliseconds(20 * 40))
+        }
+    }
+
+    @Test func aRepeatWithinTheCacheTimeAsksNothing() async throws {
+        let clock = TestClock()
+        try await withSource(clock: clock) { fake, source in
+            fake.setFallback(.presence("online"))
+            _ = await source.presence(of: Self.people(["a", "b"]))
+            #expect(fake.presenceRequests == 2)
+            clock.advance(by: 10)
+            _ = await source.presence(of: Self.people(["a", "b"]))
+            #expect(fake.presenceRequests == 2)
+            clock.advance(by: 6)
+            _ = await source.presence(of: Self.people(["a", "b"]))
+            #expect(fake.presenceRequests == 4)
+        }
+    }
+
+    @Test func aSlowServerIsUnknownWithinTheDeadline() async throws {
+        try await withSource(timeout: .milliseconds(100)) { fake, source in
+            fake.set("@slow:fake", .slow("online", .seconds(2)))
+            let start = ContinuousClock.now
+            #expect(await source.presence(of: Self.people(["slow"])) == ["slow": .unknown])
+            #expect(ContinuousClock.now - start < .seconds(1))
+        }
+    }
+
+    @Test func aFailingServerTripsTheBreakerAndNobodyIsAvailable() async throws {
+        let clock = TestClock()
+        try await withSource(clock: clock) { fake, source in
+            fake.setFallback(.status(500))
+            let first = await source.presence(of: Self.people((1...6).map { "user\($0)" }))
+            #expect(first.values.allSatisfy { $0 == .unknown })
+            let asked = fake.presenceRequests
+            fake.setFallback(.presence("online"))
+            // Open: nobody is asked, nobody is available.
+            #expect(await source.presence(of: Self.people(["user7"])) == ["user7": .unknown])
+            #expect(fake.presenceRequests == asked)
+            // After the cool-down the server is tried again.
+            clock.advance(by: 31)
+            #expect(await source.presence(of: Self.people(["user7"])) == ["user7": .available])
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+
+@testable import SkillRelayMatrix
+
+@Suite struct MatrixWireTests {
+    @Test func aReplysQuotedFallbackIsDropped() {
+        #expect(MatrixSyncService.stripReplyFallback("> <@bot:localhost> A colleague asks…\n> more\n\nUse kubectl drain.") == "Use kubectl drain.")
+        #expect(MatrixSyncService.stripReplyFallback("plain answer\n> not a fallback") == "plain answer\n> not a fallback")
+    }
+
+    @Test func theHTMLBodyEscapesWhatPeopleTyped() {
+        let message = TextMessage("<script>alert(1)</script> & \"x\"\nnext")
+        #expect(message.body == "<script>alert(1)</script> & \"x\"\nnext")
+        #expect(message.formatted_body == "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;<br>next")
+    }
+
+    @Test func oneMalformedEventDoesNotSpoilASync() throws {
+        let json = """
+            {"next_batch":"s2","rooms":{"join":{"!r:localhost":{"timeline":{"events":[
+              {"type":"m.room.message","event_id":"$1","sender":"@a:localhost","content":{"msgtype":"m.text","body":42}},
+              {"type":"m.room.message","sender":"@a:localhost","content":{}},
+              {"type":"m.room.message","event_id":"$3","sender":"@a:localhost",
+               "content":{"msgtype":"m.text","body":"pass","m.relates_to":{"m.in_reply_to":{"event_id":"$q"}}}}
+            ]}}}}}
+            """
+        let sync = try JSONDecoder().decode(SyncResponse.self, from: Data(json.utf8))
+        let events = try #require(sync.rooms?.join?["!r:localhost"]?.timeline?.events)
+        #expect(events.map(\.event_id) == ["$1", "$3"])
+        #expect(events[0].content?.body == nil)
+        #expect(events[1].content?.relatesTo?.inReplyTo?.event_id == "$q")
+    }
+
+    @Test func pathSegmentsAreEscaped() {
+        #expect(MatrixClient.escape("@alice:localhost") == "%40alice%3Alocalhost")
+        #expect(MatrixClient.escape("!room/x:localhost") == "%21room%2Fx%3Alocalhost")
+    }
+}
