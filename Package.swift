@@ -111,6 +111,11 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
+        // Against a real Synapse (Scripts/synapse.sh) and a real SkillRelay process.
+        .testTarget(
+            name: "SkillRelayIntegrationTests",
+            dependencies: [.product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
         .testTarget(
             name: "SkillRelayCLITests",
             dependencies: ["SkillRelayDomain", "SkillRelayStore"]

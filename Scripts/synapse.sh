@@ -6,6 +6,7 @@
 #   Scripts/synapse.sh register USER PASSWORD [admin]
 #                                                  prints an access token for USER
 #   Scripts/synapse.sh down                        stop it, remove the tmpfs data dir
+#   Scripts/synapse.sh stop / start                stop and start again on the same data (outage tests)
 #   Scripts/synapse.sh status                      "running ..." (exit 0) / "not running" (exit 1)
 #
 # Environment:
@@ -217,6 +218,44 @@ federation_rr_transactions_per_room_per_second: 10000
 EOF
 }
 
+launch() {
+    # Starts Synapse on an existing data dir and waits until it answers; exits 1 (after showing the logs) if not.
+    local data="$1"
+    log "starting synapse on http://$HOST:$PORT"
+    # Spawned by Python with close_fds and a new session: the server must not inherit any descriptor of its caller
+    # (a test runner's or CI's pipes), or the caller would wait for the server to exit before seeing EOF.
+    local pid
+    pid="$(cd "$data" && "$VENV_PY" -I -c '
+import subprocess, sys
+out = open(sys.argv[1], "ab")
+server = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=out, stderr=out, close_fds=True, start_new_session=True)
+print(server.pid)
+' "$data/synapse.out" "$VENV_PY" -I -m synapse.app.homeserver -c "$data/homeserver.yaml" -c "$data/overrides.yaml" </dev/null)"
+    printf '%s\n' "$pid" >"$PID_FILE"
+
+    local url="http://$HOST:$PORT" code="" deadline=$((SECONDS + 60))
+    while [ $SECONDS -lt $deadline ]; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            log "synapse exited during startup"
+            break
+        fi
+        code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+            "$url/_matrix/client/versions" 2>/dev/null || true)"
+        [ "$code" = "200" ] && break
+        sleep 0.25
+    done
+    if [ "$code" != "200" ]; then
+        log "synapse not ready: no 200 from $url/_matrix/client/versions (last: ${code:-none}, limit 60 s)"
+        log "--- tail $data/synapse.out"
+        tail -n 40 "$data/synapse.out" >&2 2>/dev/null || true
+        log "--- tail $data/homeserver.log"
+        tail -n 40 "$data/homeserver.log" >&2 2>/dev/null || true
+        stop_server
+        exit 1
+    fi
+
+}
+
 cmd_up() {
     # A fresh server every time: stop whatever we ran before.
     cmd_down
@@ -245,50 +284,21 @@ cmd_up() {
     write_log_config "$data"
     write_overrides "$data" "$secret"
 
-    log "starting synapse on http://$HOST:$PORT"
-    local pid setsid=""
-    command -v setsid >/dev/null && setsid="setsid"
-    pid="$(cd "$data" && {
-        # setsid: own session, so a Ctrl-C or hang-up of the caller does not reach it.
-        $setsid "$VENV_PY" -I -m synapse.app.homeserver \
-            -c "$data/homeserver.yaml" -c "$data/overrides.yaml" \
-            </dev/null >"$data/synapse.out" 2>&1 &
-        echo $!
-    })"
-    printf '%s\n' "$pid" >"$PID_FILE"
+    launch "$data"
 
-    local url="http://$HOST:$PORT" code="" deadline=$((SECONDS + 60))
-    while [ $SECONDS -lt $deadline ]; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            log "synapse exited during startup"
-            break
-        fi
-        code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
-            "$url/_matrix/client/versions" 2>/dev/null || true)"
-        [ "$code" = "200" ] && break
-        sleep 0.25
-    done
-    if [ "$code" != "200" ]; then
-        log "synapse not ready: no 200 from $url/_matrix/client/versions (last: ${code:-none}, limit 60 s)"
-        log "--- tail $data/synapse.out"
-        tail -n 40 "$data/synapse.out" >&2 2>/dev/null || true
-        log "--- tail $data/homeserver.log"
-        tail -n 40 "$data/homeserver.log" >&2 2>/dev/null || true
-        cmd_down
-        exit 1
-    fi
-
+    local url="http://$HOST:$PORT"
     umask 077
     cat >"$ENV_FILE" <<EOF
 SYNAPSE_URL=$url
 SYNAPSE_SHARED_SECRET=$secret
 SYNAPSE_SERVER_NAME=$SERVER_NAME
 EOF
-    log "synapse is up (pid $pid, data $data)"
+    log "synapse is up (pid $(running_pid), data $data)"
     cat "$ENV_FILE"
 }
 
-cmd_down() {
+stop_server() {
+    # Stops the running Synapse by its PID (SIGTERM, then SIGKILL after 10 s); keeps its data.
     local pid
     if pid="$(running_pid)"; then
         log "stopping synapse (pid $pid)"
@@ -307,13 +317,33 @@ cmd_down() {
             done
         fi
     fi
-    rm -f "$PID_FILE" "$ENV_FILE"
+    rm -f "$PID_FILE"
+}
+
+cmd_down() {
+    stop_server
+    rm -f "$ENV_FILE"
     local data
     data="$(current_data_dir)"
     case "$data" in
         /dev/shm/*) wipe_data_dir "$data" ;;
     esac
     rm -f "$DATA_DIR_FILE"
+}
+
+cmd_stop() {
+    # Stops the server but keeps its data, users and rooms, for `start` (tests of an outage).
+    stop_server
+}
+
+cmd_start() {
+    # Starts the server stopped by `stop`, on the same data.
+    local data
+    data="$(current_data_dir)"
+    [ -n "$data" ] && [ -f "$data/homeserver.yaml" ] || die "nothing to start: run up first"
+    running_pid >/dev/null && { log "already running"; return 0; }
+    launch "$data"
+    log "synapse is up again (data $data)"
 }
 
 cmd_status() {
@@ -391,10 +421,12 @@ print(body["access_token"])
 case "${1:-}" in
     up) shift; cmd_up "$@" ;;
     down) shift; cmd_down "$@" ;;
+    stop) shift; cmd_stop "$@" ;;
+    start) shift; cmd_start "$@" ;;
     status) shift; cmd_status "$@" ;;
     register) shift; cmd_register "$@" ;;
     *)
-        echo "usage: $0 {up|down|status|register USER PASSWORD [admin]}" >&2
+        echo "usage: $0 {up|down|stop|start|status|register USER PASSWORD [admin]}" >&2
         exit 2
         ;;
 esac

@@ -168,7 +168,7 @@ extension IMConversation {
 
     /// The text of an answer relayed to an asker.
     public static func answerText(_ message: AnswerMessage) -> String {
-        "Answer \(message.answer.rank) of \(message.maxAnswers), from a \(message.answer.alias) in \(message.answer.topic) (level \(message.answer.level)):\n\n\(message.answer.text)"
+        "Answer \(message.answer.rank) of \(message.maxAnswers), from \(message.answer.alias) (\(message.answer.topic), level \(message.answer.level)):\n\n\(message.answer.text)"
     }
 
     /// The text telling a specialist a question closed.
