@@ -71,36 +71,33 @@ public struct SQLiteDirectoryStore: DirectoryStore {
         return isBelow == true ? .belowCaller : .unrelated
     }
 
-    /// The ids of everyone above an employee, nearest first.
+    /// The ids of everyone above an employee, nearest first, starting with `managerID` itself.
     static func managerChain(_ db: Database, startingAt managerID: Int64?) throws -> [Int64] {
-        guard let managerID else { return [] }
-        return try Int64.fetchAll(
-            db,
-            sql: """
-                WITH RECURSIVE chain(id, depth) AS (
-                    SELECT ?, 0
-                    UNION
-                    SELECT employee.managerId, chain.depth + 1 FROM employee JOIN chain ON employee.id = chain.id
-                    WHERE employee.managerId IS NOT NULL AND chain.depth < 10000
-                )
-                SELECT id FROM chain ORDER BY depth
-                """, arguments: [managerID])
+        try chain(db, table: "employee", parent: "managerId", startingAt: managerID)
     }
 
     /// The ids of a topic and everything above it, nearest first.
     static func topicAncestry(_ db: Database, startingAt topicID: Int64?) throws -> [Int64] {
-        guard let topicID else { return [] }
+        try chain(db, table: "topic", parent: "parentId", startingAt: topicID)
+    }
+
+    /// A row and its ancestors through a parent column, nearest first; stops at a repeated row (a corrupt cycle).
+    private static func chain(_ db: Database, table: String, parent: String, startingAt id: Int64?) throws -> [Int64] {
+        guard let id else { return [] }
+        let table = SQL(sql: table.quotedDatabaseIdentifier)
+        let parent = SQL(sql: parent.quotedDatabaseIdentifier)
         return try Int64.fetchAll(
             db,
-            sql: """
-                WITH RECURSIVE chain(id, depth) AS (
-                    SELECT ?, 0
-                    UNION
-                    SELECT topic.parentId, chain.depth + 1 FROM topic JOIN chain ON topic.id = chain.id
-                    WHERE topic.parentId IS NOT NULL AND chain.depth < 10000
-                )
-                SELECT id FROM chain ORDER BY depth
-                """, arguments: [topicID])
+            SQLRequest(
+                literal: """
+                    WITH RECURSIVE chain(id, depth) AS (
+                        SELECT \(id), 0
+                        UNION
+                        SELECT \(table).\(parent), chain.depth + 1 FROM \(table) JOIN chain ON \(table).id = chain.id
+                        WHERE \(table).\(parent) IS NOT NULL AND chain.depth < 10000
+                    )
+                    SELECT id FROM chain ORDER BY depth
+                    """))
     }
 
     /// Records a change in the audit table.
