@@ -50,8 +50,8 @@ public struct SQLiteQuestionStore: QuestionStore {
         }
     }
 
-    /// The words of a question worth searching for: lowercased, three letters or more (or a known short form such as
-    /// `k8s`), common English words left out.
+    /// The words of a question worth searching for: lowercased, two characters or more (so `go`, `ml` and `k8s`
+    /// count), common English words left out.
     static func words(of text: String) -> [String] {
         var seen: Set<String> = []
         return text.lowercased().split { !($0.isLetter || $0.isNumber || $0 == "-") }.map(String.init)

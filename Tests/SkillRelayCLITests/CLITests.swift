@@ -271,3 +271,17 @@ import Testing
         #expect(relays.count == 2)
     }
 }
+
+@Suite struct GenerateCommandTests {
+    @Test func aGeneratedCompanyImports() throws {
+        let scratch = try CLITests.Scratch()
+        let directory = scratch.url.appendingPathComponent("company").path
+        let generated = try CLITests.run(["generate", "--employees", "500", "--topics", "30", "--skills", "3000", directory])
+        #expect(generated.status == 0, "\(generated.stderr)")
+        let imported = try CLITests.run(["import", "--db", scratch.db, directory])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.hasPrefix("Imported 500 employees, 30 topics and 3000 skills"))
+        let refused = try CLITests.run(["generate", "--employees", "2", "--topics", "2", "--skills", "9", directory])
+        #expect(refused.status != 0)
+    }
+}
