@@ -5,7 +5,8 @@ let package = Package(
     name: "SkillRelay",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "skillrelay", targets: ["SkillRelayCLI"])
+        .executable(name: "skillrelay", targets: ["SkillRelayCLI"]),
+        .executable(name: "skillrelay-bench", targets: ["SkillRelayBenchmarks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -80,6 +81,21 @@ let package = Package(
         ),
         // Test doubles shared by the test targets: a settable clock and in-process fakes, each named as such.
         .target(name: "SkillRelayTestSupport", dependencies: ["SkillRelayDomain"], path: "Tests/SkillRelayTestSupport"),
+        // Benchmarks: each figure next to a baseline measured in the same run (see BENCHMARKS.md).
+        .executableTarget(
+            name: "SkillRelayBenchmarks",
+            dependencies: [
+                "SkillRelayDomain",
+                "SkillRelayStore",
+                "SkillRelayMatrix",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(name: "SkillRelayDomainTests", dependencies: ["SkillRelayDomain", "SkillRelayTestSupport"]),
         .testTarget(
             name: "SkillRelayStoreTests",

@@ -116,7 +116,7 @@ extension SQLiteDirectoryStore {
 
     /// Who has topic ?1 or a subtopic at level ?2 or above, best first, at most ?3: the skill rows come from the
     /// `skillByTopicLevel` index alone.
-    static let specialistsSQL = """
+    package static let specialistsSQL = """
         WITH RECURSIVE subtree(id) AS (
             SELECT ?1
             UNION

@@ -1,0 +1,61 @@
+import Foundation
+
+/// Timings and the figures made of them.
+enum Measurement {
+    /// Runs `body` and returns how long it took.
+    static func time(_ body: () async throws -> Void) async rethrows -> Duration {
+        let clock = ContinuousClock()
+        let start = clock.now
+        try await body()
+        return clock.now - start
+    }
+
+    static func median(_ values: [Duration]) -> Duration { percentile(values, 50) }
+
+    static func percentile(_ values: [Duration], _ p: Double) -> Duration {
+        guard !values.isEmpty else { return .zero }
+        let sorted = values.sorted()
+        let index = min(sorted.count - 1, Int((Double(sorted.count - 1) * p / 100).rounded()))
+        return sorted[index]
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    static func format(_ duration: Duration) -> String {
+        let value = seconds(duration)
+        if value >= 1 { return String(format: "%.2f s", value) }
+        if value >= 0.001 { return String(format: "%.2f ms", value * 1000) }
+        return String(format: "%.1f µs", value * 1_000_000)
+    }
+
+    static func ratio(_ a: Duration, _ b: Duration) -> String {
+        String(format: "%.2f×", seconds(a) / max(seconds(b), 1e-12))
+    }
+
+    /// Peak resident set size of this process (VmHWM), in MiB.
+    static func peakRSS() -> Double? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return nil }
+        return kilobytes / 1024
+    }
+}
+
+/// A results table printed as Markdown, ready for BENCHMARKS.md.
+struct ResultTable {
+    var title: String
+    var header: [String]
+    var rows: [[String]] = []
+
+    mutating func add(_ row: [String]) { rows.append(row) }
+
+    func print() {
+        Swift.print("\n### \(title)\n")
+        Swift.print("| " + header.joined(separator: " | ") + " |")
+        Swift.print("|" + header.map { _ in " --- " }.joined(separator: "|") + "|")
+        for row in rows { Swift.print("| " + row.joined(separator: " | ") + " |") }
+    }
+}

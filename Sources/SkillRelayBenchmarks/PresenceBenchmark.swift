@@ -1,0 +1,50 @@
+import AsyncHTTPClient
+import Foundation
+import SkillRelayDomain
+import SkillRelayMatrix
+
+/// Figure 4: presence for a pool of specialists through the Matrix adapter against a fake homeserver with a fixed
+/// latency, cold (empty cache) and warm, next to one round trip to the same fake.
+enum PresenceBenchmark {
+    struct Result {
+        var roundTrip: [Duration] = []
+        var cold: [Duration] = []
+        var coldRequests: [Int] = []
+        var warm: [Duration] = []
+        var warmRequests: [Int] = []
+    }
+
+    /// Rooms already known for everyone: the benchmark measures presence, not room creation.
+    final class KnownRooms: IMStateStore, @unchecked Sendable {
+        // @unchecked: immutable after init.
+        func conversation(with imID: String) async throws -> String? { "!room:fake" }
+        func setConversation(_ conversation: String, with imID: String) async throws {}
+        func inboundCursor() async throws -> String? { nil }
+        func setInboundCursor(_ cursor: String) async throws {}
+        func markHandled(event id: String) async throws -> Bool { true }
+        func setMessageReference(_ reference: String, forDelivery deliveryID: String) async throws {}
+        func delivery(forMessageReference reference: String) async throws -> String? { nil }
+        func caller(forIMID imID: String) async throws -> Caller? { nil }
+    }
+
+    static func run(homeserver: String, fake: FakeIMServer, pool: Int, repetitions: Int) async throws -> Result {
+        var result = Result()
+        let client = MatrixClient(http: HTTPClient.shared, homeserver: homeserver, accessToken: "bench")
+        let people = (0..<pool).map { PresenceQuery(handle: "e\($0)", imID: "@e\($0):fake") }
+        for _ in 0..<repetitions {
+            result.roundTrip.append(try await Measurement.time { _ = try await client.presence(of: "@e0:fake", timeout: .seconds(1)) })
+        }
+        for _ in 0..<repetitions {
+            let source = MatrixPresenceSource(client: client, rooms: MatrixRooms(client: client, state: KnownRooms()))
+            var before = fake.requestCount
+            var answers: [String: Presence] = [:]
+            result.cold.append(await Measurement.time { answers = await source.presence(of: people) })
+            result.coldRequests.append(fake.requestCount - before)
+            guard answers.values.allSatisfy({ $0 == .available }) else { throw RawSQLite.Failure(description: "the fake did not answer") }
+            before = fake.requestCount
+            result.warm.append(await Measurement.time { _ = await source.presence(of: people) })
+            result.warmRequests.append(fake.requestCount - before)
+        }
+        return result
+    }
+}
