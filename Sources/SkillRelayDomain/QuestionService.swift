@@ -69,9 +69,15 @@ public struct QuestionService: Sendable {
             idempotencyKey: draft.idempotencyKey, callbackURL: draft.callbackURL, channel: draft.channel, createdAt: now,
             expiresAt: now.addingTimeInterval(TimeInterval(settings.deadlineSeconds)))
         let (id, created) = try await store.createQuestion(question)
-        if created { try await runWave(id) }
-        let view = try await store.questionView(id, for: draft.asker, isAdmin: false)
-        return Asked(id: id, status: view.status, topic: view.topic, deliveredTo: view.deliveredTo, expiresAt: view.expiresAt, created: created)
+        guard created else {
+            // The same idempotency key as before: that question, as it stands now.
+            let view = try await store.questionView(id, for: draft.asker, isAdmin: false)
+            return Asked(id: id, status: view.status, topic: view.topic, deliveredTo: view.deliveredTo, expiresAt: view.expiresAt, created: false)
+        }
+        // The first wave goes out now, ranked from the candidates already read.
+        let outcome = try await runWave(id, candidates: tagged)
+        return Asked(
+            id: id, status: .open, topic: topic, deliveredTo: outcome?.deliveredTo ?? 0, expiresAt: question.expiresAt, created: true)
     }
 
     private func resolveTopic(_ given: String?, text: String) async throws -> TopicReference {
@@ -85,21 +91,24 @@ public struct QuestionService: Sendable {
 
     // MARK: - Waves and expiry
 
-    /// Sends the next wave of a question if it is due, or expires it at its deadline.
-    func runWave(_ id: String) async throws {
-        guard let context = try await store.waveContext(question: id) else { return }
+    /// Sends the next wave of a question if it is due, or expires it at its deadline; returns the wave sent, if any.
+    /// `candidates`, when given, were read for this question a moment ago and are not read again.
+    @discardableResult
+    func runWave(_ id: String, candidates: [Candidate]? = nil) async throws -> WaveOutcome? {
+        guard let context = try await store.waveContext(question: id) else { return nil }
         let now = clock.now()
         if now >= context.expiresAt {
             if try await store.expireQuestion(id, now: now) { closed(id, .expired) }
-            return
+            return nil
         }
         guard context.relayed < context.maxAnswers, context.waves < settings.maxWaves else {
             // Every wave went out: nothing more to do until the deadline.
             _ = try await store.recordWave(question: id, after: context.waves, to: [], nextActionAt: context.expiresAt, now: now)
-            return
+            return nil
         }
-        let ranked = Matcher.rank(
-            try await store.candidates(forTopic: context.topic.slug, now: now), asker: context.asker, now: now, settings: settings)
+        var tagged = candidates ?? []
+        if candidates == nil { tagged = try await store.candidates(forTopic: context.topic.slug, now: now) }
+        let ranked = Matcher.rank(tagged, asker: context.asker, now: now, settings: settings)
         let pool = Matcher.presencePool(ranked: ranked, alreadyAsked: context.alreadyAsked, poolSize: settings.presencePoolSize)
         let presence = pool.isEmpty ? [:] : await presence.presence(of: pool)
         let chosen = Matcher.planWave(
@@ -107,9 +116,10 @@ public struct QuestionService: Sendable {
         let next = min(now.addingTimeInterval(TimeInterval(settings.waveIntervalSeconds)), context.expiresAt)
         guard let outcome = try await store.recordWave(question: id, after: context.waves, to: chosen, nextActionAt: next, now: now),
             outcome.newDeliveries > 0
-        else { return }
+        else { return nil }
         events.publish(.wave(number: outcome.wave, deliveredTo: outcome.deliveredTo), question: id)
         outboxChanged()
+        return outcome
     }
 
     /// Runs every wave and expiry that is due; returns how many questions it looked at.
