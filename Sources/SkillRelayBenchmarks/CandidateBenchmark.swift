@@ -22,7 +22,8 @@ enum CandidateBenchmark {
         let sample = Array(Set((0..<10).map { $0 % topics } + (0..<roots).prefix(10) + stride(from: roots, to: topics, by: max(1, topics / 20))))
             .sorted()
         let topicIDs = try await database.writer.read { db in
-            try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT slug, id FROM topic").map { ($0["slug"] as String, $0["id"] as Int64) })
+            try Dictionary(
+                uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT slug, id FROM topic").map { ($0["slug"] as String, $0["id"] as Int64) })
         }
         for _ in 0..<repetitions {
             for index in sample {

@@ -32,7 +32,9 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         print("# SkillRelay benchmarks")
-        print("\n\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB; company: \(employees) employees, \(topics) topics, \(skills) skills")
+        print(
+            "\n\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB; company: \(employees) employees, \(topics) topics, \(skills) skills"
+        )
 
         // The company, in the import's formats.
         let company = scratch.appendingPathComponent("company")
@@ -68,7 +70,9 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
             title: "2. Candidate selection: 50 best at level ≥ 3 for a topic and its subtopics (\(candidates.raw.count) queries)",
             header: ["what", "median", "p99", "vs raw C API"])
         let rawQuery = Measurement.median(candidates.raw)
-        candidateTable.add(["raw C API, same SQL", Measurement.format(rawQuery), Measurement.format(Measurement.percentile(candidates.raw, 99)), "1.00×"])
+        candidateTable.add([
+            "raw C API, same SQL", Measurement.format(rawQuery), Measurement.format(Measurement.percentile(candidates.raw, 99)), "1.00×",
+        ])
         candidateTable.add([
             "SkillRelay store (GRDB, async read)", Measurement.format(Measurement.median(candidates.store)),
             Measurement.format(Measurement.percentile(candidates.store, 99)), Measurement.ratio(Measurement.median(candidates.store), rawQuery),
