@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import SkillRelayDomain
+import SkillRelayStore
 
 /// `skillrelay-bench`: measures SkillRelay, each figure next to a baseline measured in the same run, and prints
 /// Markdown tables for BENCHMARKS.md.
@@ -38,15 +39,7 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
 
         // The company, in the import's formats.
         let company = scratch.appendingPathComponent("company")
-        try FileManager.default.createDirectory(at: company, withIntermediateDirectories: true)
-        let directory = try SyntheticDirectory(employees: employees, topics: topics, skills: skills)
-        for (name, produce) in [
-            ("employees.csv", directory.employeesCSV), ("topics.csv", directory.topicsCSV), ("skills.csv", directory.skillsCSV),
-        ] as [(String, ((String) -> Void) -> Void)] {
-            var text = ""
-            produce { text += $0 }
-            try text.write(to: company.appendingPathComponent(name), atomically: true, encoding: .utf8)
-        }
+        try ImportFiles.write(try SyntheticDirectory(employees: employees, topics: topics, skills: skills), to: company.path)
 
         // 1. Import.
         let imported = try await ImportBenchmark.run(directory: company.path, scratch: scratch, runs: importRuns)

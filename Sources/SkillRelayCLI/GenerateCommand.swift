@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SkillRelayDomain
+import SkillRelayStore
 
 /// `skillrelay generate`: a synthetic directory in the import's CSV formats, for benchmarks.
 struct GenerateCommand: ParsableCommand {
@@ -29,28 +30,7 @@ struct GenerateCommand: ParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
-        let url = URL(fileURLWithPath: directory)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        try Self.write(url.appendingPathComponent("employees.csv"), company.employeesCSV)
-        try Self.write(url.appendingPathComponent("topics.csv"), company.topicsCSV)
-        try Self.write(url.appendingPathComponent("skills.csv"), company.skillsCSV)
+        try ImportFiles.write(company, to: directory)
         print("Wrote \(employees) employees, \(topics) topics and \(skills) skills to \(directory).")
-    }
-
-    /// Streams a file in 1 MiB chunks rather than building it whole in memory.
-    static func write(_ url: URL, _ produce: ((String) -> Void) -> Void) throws {
-        FileManager.default.createFile(atPath: url.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: url)
-        defer { try? handle.close() }
-        var buffer = ""
-        buffer.reserveCapacity(1 << 20)
-        produce { line in
-            buffer += line
-            if buffer.utf8.count >= 1 << 20 {
-                handle.write(Data(buffer.utf8))
-                buffer.removeAll(keepingCapacity: true)
-            }
-        }
-        handle.write(Data(buffer.utf8))
     }
 }

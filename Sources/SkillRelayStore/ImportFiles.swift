@@ -25,3 +25,30 @@ public enum ImportFiles {
         return try ImportBatch.parse(files: files)
     }
 }
+
+extension ImportFiles {
+    /// Writes a synthetic company's three CSV files into a directory (created if needed), streaming them in 1 MiB chunks.
+    public static func write(_ company: SyntheticDirectory, to directory: String) throws {
+        let url = URL(fileURLWithPath: directory)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        try stream(to: url.appendingPathComponent(ImportBatch.File.employees.rawValue), company.employeesCSV)
+        try stream(to: url.appendingPathComponent(ImportBatch.File.topics.rawValue), company.topicsCSV)
+        try stream(to: url.appendingPathComponent(ImportBatch.File.skills.rawValue), company.skillsCSV)
+    }
+
+    private static func stream(to url: URL, _ produce: ((String) -> Void) -> Void) throws {
+        FileManager.default.createFile(atPath: url.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        var buffer = ""
+        buffer.reserveCapacity(1 << 20)
+        produce { line in
+            buffer += line
+            if buffer.utf8.count >= 1 << 20 {
+                handle.write(Data(buffer.utf8))
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        handle.write(Data(buffer.utf8))
+    }
+}
