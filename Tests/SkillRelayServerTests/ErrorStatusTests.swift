@@ -166,6 +166,8 @@ import Testing
         let targets: [(HTTPRequest.Method, String)] = [
             (.put, "/v1/employees/r/skills/terraform"), (.post, "/v1/topics"), (.patch, "/v1/topics/infra"),
             (.post, "/v1/topics/infra/aliases"), (.post, "/v1/employees"), (.patch, "/v1/employees/r"), (.post, "/v1/tokens"),
+            (.post, "/v1/questions"), (.post, "/v1/questions/q_x/ratings"), (.post, "/v1/inbox/d_x/answer"), (.put, "/v1/me/presence"),
+            (.put, "/v1/me/pause"),
         ]
         try await fixture.test { client in
             for (method, path) in targets {

@@ -256,3 +256,37 @@ import Testing
         }
     }
 }
+
+@Suite struct QuestionAPIEdgeTests {
+    @Test func whatOnlyEmployeesDoIsRefusedToBotsAndOddInputGets4xx() async throws {
+        let fixture = try await Fixture.make()
+        _ = try await fixture.addSpecialists(1)
+        try await fixture.test { client in
+            let cases: [(Fixture.Who, HTTPRequest.Method, String, String?, HTTPResponse.Status)] = [
+                (.bot, .put, "/v1/me/presence", #"{"status":"available"}"#, .forbidden),
+                (.bot, .put, "/v1/me/pause", #"{"until":"2099-01-01T00:00:00Z"}"#, .forbidden),
+                (.bot, .get, "/v1/inbox/events", nil, .forbidden),
+                (.bot, .post, "/v1/inbox/d_nothing/answer", #"{"text":"x"}"#, .forbidden),
+                (.deep, .get, "/v1/inbox?limit=0", nil, .badRequest),
+                (.deep, .post, "/v1/inbox/d_nothing/answer", #"{"text":"x"}"#, .notFound),
+                (.deep, .post, "/v1/inbox/d_nothing/pass", nil, .notFound),
+                (.deep, .post, "/v1/questions/q_nothing/ratings", #"{"rank":"first","helpful":true}"#, .badRequest),
+                (.deep, .get, "/v1/questions/q_nothing/events", nil, .notFound),
+                (.deep, .delete, "/v1/questions/q_nothing", nil, .notFound),
+            ]
+            for (who, method, path, body, status) in cases {
+                try await client.execute(uri: path, method: method, headers: fixture.headers(who), body: body.map { ByteBuffer(string: $0) }) {
+                    response in
+                    #expect(response.status == status, "\(who) \(method) \(path): \(response.text)")
+                    #expect(response.apiError != nil)
+                }
+            }
+            var headers = fixture.headers(.deep)
+            headers[.idempotencyKey] = String(repeating: "k", count: 201)
+            try await client.execute(uri: "/v1/questions", method: .post, headers: headers, body: ByteBuffer(string: #"{"topic":"k8s","text":"x"}"#))
+            {
+                #expect($0.status == .unprocessableContent)
+            }
+        }
+    }
+}
