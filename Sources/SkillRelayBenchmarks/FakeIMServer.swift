@@ -4,7 +4,7 @@ import Logging
 import Synchronization
 
 /// A fake Matrix homeserver for benchmarks (in process, named a fake): every presence request answers `online`
-/// after `latency`, and requests are counted.
+/// after `latency`, messages are accepted, `/sync` waits and returns nothing, and presence requests are counted.
 final class FakeIMServer: Sendable {
     let latency: Duration
     private let requests = Mutex(0)
@@ -18,12 +18,26 @@ final class FakeIMServer: Sendable {
         router.get("/_matrix/client/v3/presence/:user/status") { _, _ -> Response in
             self.requests.withLock { $0 += 1 }
             try await Task.sleep(for: self.latency)
-            return Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(string: #"{"presence":"online","currently_active":true}"#)))
+            return Self.json(#"{"presence":"online","currently_active":true}"#)
+        }
+        router.get("/_matrix/client/v3/account/whoami") { _, _ in Self.json(#"{"user_id":"@bot:fake"}"#) }
+        router.post("/_matrix/client/v3/user/:user/filter") { _, _ in Self.json(#"{"filter_id":"1"}"#) }
+        router.post("/_matrix/client/v3/createRoom") { _, _ in Self.json(#"{"room_id":"!room:fake"}"#) }
+        router.put("/_matrix/client/v3/rooms/:room/send/m.room.message/:txn") { _, context in
+            try await Task.sleep(for: self.latency)
+            return Self.json(#"{"event_id":"$\#(try context.parameters.require("txn"))"}"#)
+        }
+        router.get("/_matrix/client/v3/sync") { request, _ in
+            let timeout = request.uri.queryParameters["timeout"].flatMap { Int($0) } ?? 0
+            try await Task.sleep(for: .milliseconds(min(timeout, 5_000)))
+            return Self.json(#"{"next_batch":"s1"}"#)
         }
         var logger = Logger(label: "fake-im")
         logger.logLevel = .critical
         return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
+    }
+
+    static func json(_ text: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }

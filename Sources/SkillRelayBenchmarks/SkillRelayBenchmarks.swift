@@ -1,6 +1,8 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import NIOCore
 import SkillRelayDomain
 import SkillRelayStore
 
@@ -27,6 +29,12 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
 
     @Option(help: "Latency of the fake IM server, in milliseconds.")
     var fakeLatency: Int = 1
+
+    @Option(help: "Connections of the HTTP load (figure 3).")
+    var connections: Int = 64
+
+    @Option(help: "Seconds each HTTP load runs (figure 3).")
+    var loadSeconds: Double = 10
 
     func run() async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("skillrelay-bench-\(UUID().uuidString)")
@@ -72,33 +80,107 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
         ])
         candidateTable.print()
 
-        // 4. Presence for a 50-person pool against the fake IM server.
+        // 4. Presence for a 50-person pool, and 3 and 5, the ask path, both against the fake IM server.
         let fake = FakeIMServer(latency: .milliseconds(fakeLatency))
         let port = Int.random(in: 30_000...40_000)
-        let presenceResult = try await withThrowingTaskGroup(of: PresenceBenchmark.Result?.self) { group in
-            let app = fake.application(port: port)
-            group.addTask {
-                try await app.runService(gracefulShutdownSignals: [])
-                return nil
-            }
-            try await Task.sleep(for: .milliseconds(500))
-            let result = try await PresenceBenchmark.run(homeserver: "http://127.0.0.1:\(port)", fake: fake, pool: 50, repetitions: repetitions)
-            group.cancelAll()
-            return result
-        }
-        var presenceTable = ResultTable(
-            title: "4. Presence for a 50-person pool, fake IM server with \(fakeLatency) ms latency (median of \(repetitions))",
-            header: ["what", "wall time", "round trips to the IM server"])
-        presenceTable.add(["one round trip to the fake (baseline)", Measurement.format(Measurement.median(presenceResult.roundTrip)), "1"])
-        presenceTable.add([
-            "cold (empty cache), 16 in flight", Measurement.format(Measurement.median(presenceResult.cold)),
-            "\(presenceResult.coldRequests.sorted()[presenceResult.coldRequests.count / 2])",
-        ])
-        presenceTable.add([
-            "warm (within the 15 s cache)", Measurement.format(Measurement.median(presenceResult.warm)),
-            "\(presenceResult.warmRequests.sorted()[presenceResult.warmRequests.count / 2])",
-        ])
-        presenceTable.print()
+        let homeserver = "http://127.0.0.1:\(port)"
+        let (presenceResult, askResult) =
+            try await withThrowingTaskGroup(of: (PresenceBenchmark.Result, AskResult)?.self) { group in
+                let app = fake.application(port: port)
+                group.addTask {
+                    try await app.runService(gracefulShutdownSignals: [])
+                    return nil
+                }
+                try await Task.sleep(for: .milliseconds(500))
+                let presence = try await PresenceBenchmark.run(homeserver: homeserver, fake: fake, pool: 50, repetitions: repetitions)
+                let ask = try await askPath(database: database, homeserver: homeserver, scratch: scratch)
+                group.cancelAll()
+                return (presence, ask)
+            } ?? (PresenceBenchmark.Result(), AskResult())
+        var askTable = ResultTable(
+            title:
+                "3. HTTP at \(connections) connections for \(Int(loadSeconds)) s, real server process, fake IM server with \(fakeLatency) ms latency",
+            header: ["what", "req/s", "p50", "p99", "failed", "vs liveness route"])
+        askTable.add(askResult.liveness.row("GET /livez (hello world: no token, no database)", baseline: askResult.liveness))
+        askTable.add(askResult.ask.row("POST /v1/questions (bot token, topic by slug, presence, wave 1, deliveries)", baseline: askResult.liveness))
+        askTable.print()
+        if let rss = askResult.serverRSS { print(String(format: "\n5. Peak RSS of the server process after both loads: %.0f MiB", rss)) }
+
         if let rss = Measurement.peakRSS() { print(String(format: "\nPeak RSS of the benchmark process: %.0f MiB", rss)) }
+    }
+
+    struct AskResult {
+        var liveness = AskPathBenchmark.Load()
+        var ask = AskPathBenchmark.Load()
+        var serverRSS: Double?
+    }
+
+    /// Starts `skillrelay serve --im matrix` on the imported database and loads it.
+    func askPath(database: String, homeserver: String, scratch: URL) async throws -> AskResult {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("skillrelay").path
+        let token = try Self.output(binary, ["token", "create", "--db", database, "--bot", "bench"])
+        let serverPort = Int.random(in: 40_001...50_000)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: binary)
+        server.arguments = [
+            "serve", "--db", database, "--port", String(serverPort), "--im", "matrix", "--asks-per-minute", "100000000", "--hourly-budget",
+            "100000000", "--log-level", "error",
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["SKILLRELAY_MATRIX_HOMESERVER"] = homeserver
+        environment["SKILLRELAY_MATRIX_TOKEN"] = "bench"
+        server.environment = environment
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate() }
+        let base = "http://127.0.0.1:\(serverPort)"
+        for _ in 0..<100 {
+            if let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/livez"), timeout: .seconds(1)),
+                response.status == .ok
+            {
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        var result = AskResult()
+        result.liveness = await AskPathBenchmark.load(connections: connections, seconds: loadSeconds) { _ in
+            HTTPClientRequest(url: base + "/livez")
+        }
+        let topics = self.topics
+        result.ask = await AskPathBenchmark.load(connections: connections, seconds: loadSeconds) { sequence in
+            var request = HTTPClientRequest(url: base + "/v1/questions")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            request.headers.add(name: "Content-Type", value: "application/json")
+            let topic = SyntheticDirectory.slug(sequence % min(50, topics))
+            request.body = .bytes(ByteBuffer(string: #"{"topic":"\#(topic)","text":"Benchmark question \#(sequence)","maxAnswers":3}"#))
+            return request
+        }
+        result.serverRSS = AskPathBenchmark.peakRSS(pid: server.processIdentifier)
+        return result
+    }
+
+    static func output(_ binary: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+extension AskPathBenchmark.Load {
+    /// A table row for this load next to a baseline load.
+    func row(_ title: String, baseline: AskPathBenchmark.Load) -> [String] {
+        [
+            title, String(format: "%.0f", perSecond), Measurement.format(Measurement.median(latencies)),
+            Measurement.format(Measurement.percentile(latencies, 99)), "\(failures)",
+            String(format: "%.1f %%", 100 * perSecond / max(baseline.perSecond, 1e-9)),
+        ]
     }
 }

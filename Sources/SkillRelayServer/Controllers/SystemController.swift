@@ -8,6 +8,7 @@ struct SystemController {
 
     func addRoutes(to router: Router<APIRequestContext>) {
         router.get("health", use: health)
+        router.get("livez", use: liveness)
         router.get("openapi.yaml", use: openAPI)
     }
 
@@ -23,6 +24,11 @@ struct SystemController {
             context.logger.error("health check failed", metadata: ["skillrelay.error": "\(error)"])
             return EditedResponse(status: .serviceUnavailable, response: Health(status: "database unavailable"))
         }
+    }
+
+    /// Liveness: answers without touching the database (a process that is up but whose database is not is still alive).
+    @Sendable func liveness(_ request: Request, context: APIRequestContext) async throws -> Health {
+        Health(status: "ok")
     }
 
     @Sendable func openAPI(_ request: Request, context: APIRequestContext) async throws -> Response {

@@ -1,0 +1,63 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Figures 3 and 5: the ask path over HTTP on a real `skillrelay serve --im matrix` process (presence and messages
+/// answered by the fake IM server), against the liveness route of the same server, at a number of connections; and
+/// the server's peak RSS under that load.
+enum AskPathBenchmark {
+    struct Load {
+        var requests = 0
+        var failures = 0
+        var latencies: [Duration] = []
+        var elapsed: Duration = .zero
+
+        var perSecond: Double { Double(requests) / max(Measurement.seconds(elapsed), 1e-9) }
+    }
+
+    /// Runs `connections` loops for `seconds`, each sending `request()` and waiting for the answer.
+    static func load(connections: Int, seconds: Double, request: @escaping @Sendable (Int) -> HTTPClientRequest) async -> Load {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let end = start.advanced(by: .milliseconds(Int64(seconds * 1000)))
+        var total = Load()
+        await withTaskGroup(of: Load.self) { group in
+            for connection in 0..<connections {
+                group.addTask {
+                    var load = Load()
+                    var sequence = 0
+                    while clock.now < end {
+                        sequence += 1
+                        let began = clock.now
+                        do {
+                            let response = try await HTTPClient.shared.execute(request(connection * 1_000_000 + sequence), timeout: .seconds(10))
+                            _ = try await response.body.collect(upTo: 1 << 20)
+                            if (200..<300).contains(response.status.code) { load.requests += 1 } else { load.failures += 1 }
+                        } catch {
+                            load.failures += 1
+                        }
+                        load.latencies.append(clock.now - began)
+                    }
+                    return load
+                }
+            }
+            for await load in group {
+                total.requests += load.requests
+                total.failures += load.failures
+                total.latencies += load.latencies
+            }
+        }
+        total.elapsed = clock.now - start
+        return total
+    }
+
+    /// Peak resident set size of a process (VmHWM), in MiB.
+    static func peakRSS(pid: Int32) -> Double? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return nil }
+        return kilobytes / 1024
+    }
+}
