@@ -97,6 +97,19 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
                 group.cancelAll()
                 return (presence, ask)
             } ?? (PresenceBenchmark.Result(), AskResult())
+        var presenceTable = ResultTable(
+            title: "4. Presence for a 50-person pool, fake IM server with \(fakeLatency) ms latency (median of \(repetitions))",
+            header: ["what", "wall time", "round trips to the IM server"])
+        presenceTable.add(["one round trip to the fake (baseline)", Measurement.format(Measurement.median(presenceResult.roundTrip)), "1"])
+        presenceTable.add([
+            "cold (empty cache), 16 in flight", Measurement.format(Measurement.median(presenceResult.cold)),
+            "\(presenceResult.coldRequests.sorted()[presenceResult.coldRequests.count / 2])",
+        ])
+        presenceTable.add([
+            "warm (within the 15 s cache)", Measurement.format(Measurement.median(presenceResult.warm)),
+            "\(presenceResult.warmRequests.sorted()[presenceResult.warmRequests.count / 2])",
+        ])
+        presenceTable.print()
         var askTable = ResultTable(
             title:
                 "3. HTTP at \(connections) connections for \(Int(loadSeconds)) s, real server process, fake IM server with \(fakeLatency) ms latency",
