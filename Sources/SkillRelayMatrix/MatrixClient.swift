@@ -110,3 +110,11 @@ public struct MatrixClient: Sendable {
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 }
+
+// The access token must never reach a log: ServiceLifecycle logs each service with String(describing:), and the
+// default description of a struct prints every stored property.
+extension MatrixClient: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "MatrixClient(\(homeserver))" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["homeserver": homeserver]) }
+}

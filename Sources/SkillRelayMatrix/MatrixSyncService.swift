@@ -85,3 +85,8 @@ public struct MatrixSyncService: Service {
         return rest.joined(separator: "\n")
     }
 }
+
+extension MatrixSyncService: CustomStringConvertible {
+    /// How logs name the service: short, and without the client's credentials.
+    public var description: String { "MatrixSyncService(\(client))" }
+}

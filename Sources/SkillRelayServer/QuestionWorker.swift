@@ -50,3 +50,8 @@ public struct QuestionWorker: Service {
         }
     }
 }
+
+extension QuestionWorker: CustomStringConvertible {
+    /// How logs name the service.
+    public var description: String { "QuestionWorker" }
+}

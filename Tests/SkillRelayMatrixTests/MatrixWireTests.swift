@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Testing
 
@@ -34,5 +35,16 @@ import Testing
     @Test func pathSegmentsAreEscaped() {
         #expect(MatrixClient.escape("@alice:localhost") == "%40alice%3Alocalhost")
         #expect(MatrixClient.escape("!room/x:localhost") == "%21room%2Fx%3Alocalhost")
+    }
+}
+
+@Suite struct MatrixSecretTests {
+    @Test func theAccessTokenNeverAppearsInADescription() {
+        let client = MatrixClient(http: .shared, homeserver: "http://127.0.0.1:8008", accessToken: "syt_very_secret")
+        for text in [
+            String(describing: client), String(reflecting: client), "\(client)", String(describing: Mirror(reflecting: client).children.map(\.value)),
+        ] {
+            #expect(!text.contains("syt_very_secret"), "\(text)")
+        }
     }
 }
