@@ -51,13 +51,4 @@ enum AskPathBenchmark {
         total.elapsed = clock.now - start
         return total
     }
-
-    /// Peak resident set size of a process (VmHWM), in MiB.
-    static func peakRSS(pid: Int32) -> Double? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-            let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
-        else { return nil }
-        return kilobytes / 1024
-    }
 }

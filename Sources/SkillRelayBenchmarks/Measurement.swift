@@ -34,9 +34,9 @@ enum Measurement {
         String(format: "%.2f×", seconds(a) / max(seconds(b), 1e-12))
     }
 
-    /// Peak resident set size of this process (VmHWM), in MiB.
-    static func peakRSS() -> Double? {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+    /// Peak resident set size (VmHWM) of a process, this one by default, in MiB.
+    static func peakRSS(pid: String = "self") -> Double? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
             let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
         else { return nil }

@@ -169,7 +169,7 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
             request.body = .bytes(ByteBuffer(string: #"{"topic":"\#(topic)","text":"Benchmark question \#(sequence)","maxAnswers":3}"#))
             return request
         }
-        result.serverRSS = AskPathBenchmark.peakRSS(pid: server.processIdentifier)
+        result.serverRSS = Measurement.peakRSS(pid: String(server.processIdentifier))
         return result
     }
 

@@ -19,7 +19,6 @@ public enum DirectoryError: Error, Sendable, Equatable {
     case unknownParent(String)
     case managerCycle(String)
     case topicCycle(String)
-    case topicHasChildren(String)
     case aliasNotFound(alias: String, topic: String)
     case lastAdmin(String)
     case questionNotFound(String)
@@ -62,7 +61,7 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case .rateLimited: .rateLimited
         case .unknownTopic, .ambiguousTopic, .noSpecialists, .policyViolation, .invalidCallbackURL: .invalid
         case .aliasTaken, .invalidHandle, .invalidSlug, .invalidAlias, .invalidLevel, .invalidField, .unknownManager,
-            .unknownParent, .managerCycle, .topicCycle, .topicHasChildren, .lastAdmin:
+            .unknownParent, .managerCycle, .topicCycle, .lastAdmin:
             .invalid
         }
     }
@@ -90,7 +89,6 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case .unknownParent: "unknown_parent"
         case .managerCycle: "manager_cycle"
         case .topicCycle: "topic_cycle"
-        case .topicHasChildren: "topic_has_children"
         case .lastAdmin: "last_admin"
         case .questionNotFound: "question_not_found"
         case .deliveryNotFound: "delivery_not_found"
@@ -129,7 +127,6 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case .unknownParent(let slug): "The parent topic '\(slug)' does not exist."
         case .managerCycle(let handle): "Making that change would put '\(handle)' above themselves in the org chart."
         case .topicCycle(let slug): "Making that change would make '\(slug)' its own ancestor."
-        case .topicHasChildren(let slug): "'\(slug)' still has subtopics."
         case .lastAdmin(let handle): "'\(handle)' is the last active admin; make someone else admin first."
         case .questionNotFound(let id): "No question '\(id)'."
         case .deliveryNotFound(let id): "No question '\(id)' in your inbox."
