@@ -36,6 +36,14 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
     @Option(help: "Seconds each HTTP load runs (figure 3).")
     var loadSeconds: Double = 10
 
+    @Option(help: "The figures to measure, comma-separated (1: import, 2: candidates, 3 and 5: ask path and RSS, 4: presence).")
+    var figures: String = "1,2,3,4,5"
+
+    /// Whether figure `number` was asked for.
+    func wants(_ number: Int) -> Bool {
+        figures.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == String(number) }
+    }
+
     func run() async throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("skillrelay-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -49,7 +57,22 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
         let company = scratch.appendingPathComponent("company")
         try ImportFiles.write(try SyntheticDirectory(employees: employees, topics: topics, skills: skills), to: company.path)
 
-        // 1. Import.
+        // 1. Import; the later figures use the database the first SkillRelay import made.
+        let database = scratch.appendingPathComponent("import-insert-0.sqlite").path
+        if wants(1) {
+            try await importFigure(company: company, scratch: scratch)
+        } else {
+            _ = try await SQLiteDirectoryStore(database: try AppDatabase.open(path: database)).importDirectory(
+                try ImportFiles.read(directory: company.path), by: .cliOperator)
+        }
+        if wants(2) { try await candidateFigure(database: database) }
+        if wants(3) || wants(4) || wants(5) { try await imFigures(database: database, scratch: scratch) }
+
+        if let rss = Measurement.peakRSS() { print(String(format: "\nPeak RSS of the benchmark process: %.0f MiB", rss)) }
+    }
+
+    /// Figure 1: import, against the raw C API.
+    func importFigure(company: URL, scratch: URL) async throws {
         let imported = try await ImportBenchmark.run(directory: company.path, scratch: scratch, runs: importRuns)
         var importTable = ResultTable(title: "1. Import (median of \(importRuns))", header: ["what", "time", "vs raw C API"])
         let raw = Measurement.median(imported.raw)
@@ -64,8 +87,10 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
         ])
         importTable.print()
 
-        // 2. Candidate selection, on the database the first import made.
-        let database = scratch.appendingPathComponent("import-insert-0.sqlite").path
+    }
+
+    /// Figure 2: candidate selection, against the raw C API running the same SQL.
+    func candidateFigure(database: String) async throws {
         let candidates = try await CandidateBenchmark.run(path: database, topics: topics, repetitions: repetitions)
         var candidateTable = ResultTable(
             title: "2. Candidate selection: 50 best at level ≥ 3 for a topic and its subtopics (\(candidates.raw.count) queries)",
@@ -80,7 +105,10 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
         ])
         candidateTable.print()
 
-        // 4. Presence for a 50-person pool, and 3 and 5, the ask path, both against the fake IM server.
+    }
+
+    /// Figures 4 (presence), 3 and 5 (the ask path and the server's RSS), against the fake IM server.
+    func imFigures(database: String, scratch: URL) async throws {
         let fake = FakeIMServer(latency: .milliseconds(fakeLatency))
         let port = Int.random(in: 30_000...40_000)
         let homeserver = "http://127.0.0.1:\(port)"
@@ -92,11 +120,19 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
                     return nil
                 }
                 try await Task.sleep(for: .milliseconds(500))
-                let presence = try await PresenceBenchmark.run(homeserver: homeserver, fake: fake, pool: 50, repetitions: repetitions)
-                let ask = try await askPath(database: database, homeserver: homeserver, scratch: scratch)
+                let presence =
+                    wants(4)
+                    ? try await PresenceBenchmark.run(homeserver: homeserver, fake: fake, pool: 50, repetitions: repetitions)
+                    : PresenceBenchmark.Result()
+                let ask = wants(3) || wants(5) ? try await askPath(database: database, homeserver: homeserver, scratch: scratch) : AskResult()
                 group.cancelAll()
                 return (presence, ask)
             } ?? (PresenceBenchmark.Result(), AskResult())
+        if wants(4) { printPresence(presenceResult) }
+        if wants(3) || wants(5) { printAskPath(askResult) }
+    }
+
+    func printPresence(_ presenceResult: PresenceBenchmark.Result) {
         var presenceTable = ResultTable(
             title: "4. Presence for a 50-person pool, fake IM server with \(fakeLatency) ms latency (median of \(repetitions))",
             header: ["what", "wall time", "round trips to the IM server"])
@@ -110,6 +146,9 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
             "\(presenceResult.warmRequests.sorted()[presenceResult.warmRequests.count / 2])",
         ])
         presenceTable.print()
+    }
+
+    func printAskPath(_ askResult: AskResult) {
         var askTable = ResultTable(
             title:
                 "3. HTTP at \(connections) connections for \(Int(loadSeconds)) s, real server process, fake IM server with \(fakeLatency) ms latency",
@@ -119,7 +158,6 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
         askTable.print()
         if let rss = askResult.serverRSS { print(String(format: "\n5. Peak RSS of the server process after both loads: %.0f MiB", rss)) }
 
-        if let rss = Measurement.peakRSS() { print(String(format: "\nPeak RSS of the benchmark process: %.0f MiB", rss)) }
     }
 
     struct AskResult {
