@@ -37,9 +37,8 @@ public enum Matcher {
     /// The candidates who may be interrupted at all, best first: active, not paused, not the asker, within their hourly
     /// budget; ranked by level, vouched-for before self-declared, least recently interrupted, then answer rate.
     public static func rank(_ candidates: [Candidate], asker: Asker, now: Date, settings: QuestionSettings) -> [Candidate] {
-        let askerHandle: String? = if case .employee(let handle) = asker { handle } else { nil }
-        return candidates.filter { candidate in
-            candidate.isActive && candidate.handle != askerHandle && candidate.level >= settings.minimumLevel
+        candidates.filter { candidate in
+            candidate.isActive && candidate.handle != asker.handle && candidate.level >= settings.minimumLevel
                 && (candidate.pausedUntil.map { $0 <= now } ?? true) && candidate.deliveriesLastHour < settings.hourlyBudget
         }
         .sorted(by: isRankedBefore)

@@ -23,22 +23,69 @@ public struct OutboxDispatcher: Sendable {
         self.clock = clock
     }
 
-    /// Sends every message that is due; returns how many were sent.
+    /// Sends every message that is due; returns how many were sent. Messages to one recipient (a person, or a
+    /// callback URL) go one after another in the order they were queued; different recipients are served
+    /// concurrently, up to `concurrency` at a time, so one slow callback does not hold up everyone's IM messages.
     @discardableResult
-    public func drain(limit: Int = 100) async throws -> Int {
-        var sent = 0
-        for item in try await store.pendingOutbox(now: clock.now(), limit: limit) {
-            do {
-                try await send(item)
-                try await store.markOutboxSent(item.id, now: clock.now())
-                sent += 1
-            } catch {
-                let attempts = item.attempts + 1
-                let retryAt = attempts >= Self.maxAttempts ? nil : clock.now().addingTimeInterval(Self.backoff(afterAttempts: attempts))
-                try await store.markOutboxFailed(item.id, error: String(describing: error).prefix(500).description, retryAt: retryAt)
+    public func drain(limit: Int = 200, concurrency: Int = 16) async throws -> Int {
+        let items = try await store.pendingOutbox(now: clock.now(), limit: limit)
+        guard !items.isEmpty else { return 0 }
+        var queues: [String: [OutboxItem]] = [:]
+        var order: [String] = []
+        for item in items {
+            let key = Self.recipientKey(item.message)
+            if queues[key] == nil { order.append(key) }
+            queues[key, default: []].append(item)
+        }
+        var sent: [Int64] = []
+        var failed: [(OutboxItem, String)] = []
+        await withTaskGroup(of: (sent: [Int64], failed: [(OutboxItem, String)]).self) { group in
+            var next = order.makeIterator()
+            func startNext() -> Bool {
+                guard let key = next.next(), let queue = queues[key] else { return false }
+                group.addTask { await send(queue) }
+                return true
+            }
+            for _ in 0..<max(1, concurrency) where !startNext() { break }
+            while let result = await group.next() {
+                sent += result.sent
+                failed += result.failed
+                _ = startNext()
             }
         }
-        return sent
+        if !sent.isEmpty { try await store.markOutboxSent(sent, now: clock.now()) }
+        for (item, error) in failed {
+            let attempts = item.attempts + 1
+            let retryAt = attempts >= Self.maxAttempts ? nil : clock.now().addingTimeInterval(Self.backoff(afterAttempts: attempts))
+            try await store.markOutboxFailed(item.id, error: error, retryAt: retryAt)
+        }
+        return sent.count
+    }
+
+    /// Sends one recipient's messages in order.
+    private func send(_ queue: [OutboxItem]) async -> (sent: [Int64], failed: [(OutboxItem, String)]) {
+        var sent: [Int64] = []
+        var failed: [(OutboxItem, String)] = []
+        for item in queue {
+            do {
+                try await send(item)
+                sent.append(item.id)
+            } catch {
+                failed.append((item, String(describing: error).prefix(500).description))
+            }
+        }
+        return (sent, failed)
+    }
+
+    /// Who a message goes to: what must keep its order.
+    static func recipientKey(_ message: OutboxMessage) -> String {
+        switch message {
+        case .question(let message): "person:\(message.recipient.handle)"
+        case .closed(let message): "person:\(message.recipient.handle)"
+        case .answer(let message): "person:\(message.asker.handle)"
+        case .askerNotice(let message): "person:\(message.asker.handle)"
+        case .callback(let message): "callback:\(message.url)"
+        }
     }
 
     /// Seconds before the next try: 1, 2, 4 … up to five minutes.

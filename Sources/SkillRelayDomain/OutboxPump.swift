@@ -1,6 +1,11 @@
+import Synchronization
+
 /// Runs the outbox dispatcher one drain at a time, however many callers kick it: a kick during a drain asks for one
 /// more round instead of a second, concurrent drain (which could send a message twice).
 public actor OutboxPump {
+    /// Set while a nudge's task is on its way, so a burst of nudges starts one task, not one each.
+    private nonisolated let nudged = Mutex(false)
+
     private let dispatcher: OutboxDispatcher
     private var running = false
     private var again = false
@@ -9,6 +14,25 @@ public actor OutboxPump {
 
     public init(dispatcher: OutboxDispatcher) {
         self.dispatcher = dispatcher
+    }
+
+    /// Asks for a drain soon without waiting for it: what the question flow calls after queueing messages. Cheap
+    /// however often it is called.
+    public nonisolated func nudge() {
+        let first = nudged.withLock { pending in
+            defer { pending = true }
+            return !pending
+        }
+        guard first else { return }
+        Task {
+            await self.kickAfterNudge()
+        }
+    }
+
+    private func kickAfterNudge() async {
+        // Cleared before the drain, so that a message queued while it runs nudges again.
+        nudged.withLock { $0 = false }
+        await kick()
     }
 
     /// Drains the outbox; returns once a drain that started after this call has finished.

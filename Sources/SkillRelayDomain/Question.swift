@@ -23,6 +23,11 @@ public enum Asker: Sendable, Equatable, Hashable {
         case .operator: return nil
         }
     }
+
+    /// The employee's handle; `nil` for a bot.
+    public var handle: String? {
+        if case .employee(let handle) = self { handle } else { nil }
+    }
 }
 
 /// How the question came in, and so where its answers go besides the API.

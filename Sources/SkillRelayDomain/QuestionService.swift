@@ -59,25 +59,49 @@ public struct QuestionService: Sendable {
         }
         try rateLimiter.acquire(Self.name(draft.asker), now: now)
         let topic = try await resolveTopic(draft.topic, text: text)
-        let tagged = try await store.candidates(forTopic: topic.slug, now: now)
-        let askerHandle: String? = if case .employee(let handle) = draft.asker { handle } else { nil }
-        guard tagged.contains(where: { $0.isActive && $0.handle != askerHandle && $0.level >= settings.minimumLevel }) else {
-            throw DirectoryError.noSpecialists(topic.slug)
-        }
+        let query = candidateQuery(topic: topic.slug, excluding: draft.asker.handle, alreadyAsked: 0)
+        let tagged = try await store.candidates(query, now: now)
+        // Nobody tagged at all is an error; everybody busy is not: the question waits for a later wave.
+        if tagged.isEmpty, try await !store.hasSpecialists(query) { throw DirectoryError.noSpecialists(topic.slug) }
         let question = NewQuestion(
             id: IdentifierGenerator.make(prefix: "q"), asker: draft.asker, topic: topic, text: text, maxAnswers: maxAnswers,
             idempotencyKey: draft.idempotencyKey, callbackURL: draft.callbackURL, channel: draft.channel, createdAt: now,
             expiresAt: now.addingTimeInterval(TimeInterval(settings.deadlineSeconds)))
-        let (id, created) = try await store.createQuestion(question)
-        guard created else {
+        // The first wave is chosen before the question is stored, so that both take one transaction.
+        let firstWave = await planWave(candidates: tagged, asker: draft.asker, alreadyAsked: [], wave: 1, now: now)
+        let stored = try await store.createQuestion(
+            question, firstWave: firstWave, nextActionAt: nextAction(after: now, expiresAt: question.expiresAt))
+        guard stored.created else {
             // The same idempotency key as before: that question, as it stands now.
-            let view = try await store.questionView(id, for: draft.asker, isAdmin: false)
-            return Asked(id: id, status: view.status, topic: view.topic, deliveredTo: view.deliveredTo, expiresAt: view.expiresAt, created: false)
+            let view = try await store.questionView(stored.id, for: draft.asker, isAdmin: false)
+            return Asked(
+                id: stored.id, status: view.status, topic: view.topic, deliveredTo: view.deliveredTo, expiresAt: view.expiresAt, created: false)
         }
-        // The first wave goes out now, ranked from the candidates already read.
-        let outcome = try await runWave(id, candidates: tagged)
-        return Asked(
-            id: id, status: .open, topic: topic, deliveredTo: outcome?.deliveredTo ?? 0, expiresAt: question.expiresAt, created: true)
+        if stored.deliveredTo > 0 {
+            events.publish(.wave(number: 1, deliveredTo: stored.deliveredTo), question: stored.id)
+            outboxChanged()
+        }
+        return Asked(id: stored.id, status: .open, topic: topic, deliveredTo: stored.deliveredTo, expiresAt: question.expiresAt, created: true)
+    }
+
+    /// Whom to consider for a wave: enough people for the presence pool beside those already asked.
+    private func candidateQuery(topic: String, excluding asker: String?, alreadyAsked: Int) -> CandidateQuery {
+        CandidateQuery(
+            topic: topic, minimumLevel: settings.minimumLevel, hourlyBudget: settings.hourlyBudget, excluding: asker,
+            limit: 2 * settings.presencePoolSize + alreadyAsked)
+    }
+
+    /// Ranks the candidates, asks for the presence of the best not yet asked, and picks the wave.
+    private func planWave(candidates: [Candidate], asker: Asker, alreadyAsked: Set<String>, wave: Int, now: Date) async -> [Candidate] {
+        let ranked = Matcher.rank(candidates, asker: asker, now: now, settings: settings)
+        let pool = Matcher.presencePool(ranked: ranked, alreadyAsked: alreadyAsked, poolSize: settings.presencePoolSize)
+        let presence = pool.isEmpty ? [:] : await presence.presence(of: pool)
+        return Matcher.planWave(ranked: ranked, presence: presence, alreadyAsked: alreadyAsked, wave: wave, settings: settings)
+    }
+
+    /// When the next wave is due: a wave interval from now, but never after the deadline.
+    private func nextAction(after now: Date, expiresAt: Date) -> Date {
+        min(now.addingTimeInterval(TimeInterval(settings.waveIntervalSeconds)), expiresAt)
     }
 
     private func resolveTopic(_ given: String?, text: String) async throws -> TopicReference {
@@ -92,9 +116,8 @@ public struct QuestionService: Sendable {
     // MARK: - Waves and expiry
 
     /// Sends the next wave of a question if it is due, or expires it at its deadline; returns the wave sent, if any.
-    /// `candidates`, when given, were read for this question a moment ago and are not read again.
     @discardableResult
-    func runWave(_ id: String, candidates: [Candidate]? = nil) async throws -> WaveOutcome? {
+    func runWave(_ id: String) async throws -> WaveOutcome? {
         guard let context = try await store.waveContext(question: id) else { return nil }
         let now = clock.now()
         if now >= context.expiresAt {
@@ -106,15 +129,12 @@ public struct QuestionService: Sendable {
             _ = try await store.recordWave(question: id, after: context.waves, to: [], nextActionAt: context.expiresAt, now: now)
             return nil
         }
-        var tagged = candidates ?? []
-        if candidates == nil { tagged = try await store.candidates(forTopic: context.topic.slug, now: now) }
-        let ranked = Matcher.rank(tagged, asker: context.asker, now: now, settings: settings)
-        let pool = Matcher.presencePool(ranked: ranked, alreadyAsked: context.alreadyAsked, poolSize: settings.presencePoolSize)
-        let presence = pool.isEmpty ? [:] : await presence.presence(of: pool)
-        let chosen = Matcher.planWave(
-            ranked: ranked, presence: presence, alreadyAsked: context.alreadyAsked, wave: context.waves + 1, settings: settings)
-        let next = min(now.addingTimeInterval(TimeInterval(settings.waveIntervalSeconds)), context.expiresAt)
-        guard let outcome = try await store.recordWave(question: id, after: context.waves, to: chosen, nextActionAt: next, now: now),
+        let tagged = try await store.candidates(
+            candidateQuery(topic: context.topic.slug, excluding: context.asker.handle, alreadyAsked: context.alreadyAsked.count), now: now)
+        let chosen = await planWave(candidates: tagged, asker: context.asker, alreadyAsked: context.alreadyAsked, wave: context.waves + 1, now: now)
+        guard
+            let outcome = try await store.recordWave(
+                question: id, after: context.waves, to: chosen, nextActionAt: nextAction(after: now, expiresAt: context.expiresAt), now: now),
             outcome.newDeliveries > 0
         else { return nil }
         events.publish(.wave(number: outcome.wave, deliveredTo: outcome.deliveredTo), question: id)

@@ -30,6 +30,43 @@ public struct NewQuestion: Sendable, Equatable {
     }
 }
 
+/// Whom a wave may consider for a topic.
+public struct CandidateQuery: Sendable, Equatable {
+    /// The topic's slug; its subtopics count too.
+    public var topic: String
+    public var minimumLevel: Int
+    /// Nobody who already received this many questions in the past hour.
+    public var hourlyBudget: Int
+    /// The asker, never a candidate for their own question.
+    public var excluding: String?
+    /// At most this many people. Where more are tagged at the best levels, the store takes them from a rotating
+    /// starting point, so that over many questions everyone at a level gets their turn.
+    public var limit: Int
+
+    public init(topic: String, minimumLevel: Int = 1, hourlyBudget: Int = .max, excluding: String? = nil, limit: Int = 1000) {
+        self.topic = topic
+        self.minimumLevel = minimumLevel
+        self.hourlyBudget = hourlyBudget
+        self.excluding = excluding
+        self.limit = limit
+    }
+}
+
+/// A question just stored, or found by its idempotency key.
+public struct CreatedQuestion: Sendable, Equatable {
+    public var id: String
+    /// `false` when an idempotency key found an earlier question.
+    public var created: Bool
+    /// How many received the first wave, when `created`.
+    public var deliveredTo: Int
+
+    public init(id: String, created: Bool, deliveredTo: Int) {
+        self.id = id
+        self.created = created
+        self.deliveredTo = deliveredTo
+    }
+}
+
 /// What a wave needs to know about an open question.
 public struct WaveContext: Sendable, Equatable {
     public var id: String
@@ -163,11 +200,16 @@ public protocol QuestionStore: Sendable {
     func resolveTopic(_ slugOrAlias: String) async throws -> TopicReference?
     /// Topics whose slug or alias is a word of the text, and full-text hits for the text, best first.
     func topicMatches(forText text: String) async throws -> (exact: [TopicReference], hits: [TopicHit])
-    /// Everyone tagged with the topic or a subtopic, with what the ranking needs.
-    func candidates(forTopic slug: String, now: Date) async throws -> [Candidate]
+    /// People tagged with the topic or a subtopic who may be interrupted now (see `CandidateQuery`), with what the
+    /// ranking needs; the best levels first.
+    func candidates(_ query: CandidateQuery, now: Date) async throws -> [Candidate]
+    /// Whether anyone active but the excluded person is tagged with the topic or a subtopic at the minimum level,
+    /// whether or not they may be interrupted now.
+    func hasSpecialists(_ query: CandidateQuery) async throws -> Bool
 
-    /// Stores a question, or returns the one this asker already made with the same idempotency key.
-    func createQuestion(_ question: NewQuestion) async throws -> (id: String, created: Bool)
+    /// Stores a question and delivers it to its first wave (none: the first wave is tried again at `nextActionAt`), in
+    /// one transaction; or returns the one this asker already made with the same idempotency key, unchanged.
+    func createQuestion(_ question: NewQuestion, firstWave: [Candidate], nextActionAt: Date) async throws -> CreatedQuestion
     /// An open question's wave state, or `nil` once it is closed.
     func waveContext(question id: String) async throws -> WaveContext?
     /// Delivers to `specialists` as wave `waves + 1`, unless another wave or a close got there first (then `nil`).
@@ -207,8 +249,8 @@ public protocol QuestionStore: Sendable {
 
     /// Outbox messages due for a (re)try.
     func pendingOutbox(now: Date, limit: Int) async throws -> [OutboxItem]
-    /// Marks a message sent.
-    func markOutboxSent(_ id: Int64, now: Date) async throws
+    /// Marks messages sent, in one transaction.
+    func markOutboxSent(_ ids: [Int64], now: Date) async throws
     /// Records a failed try; `retryAt` nil gives up on the message.
     func markOutboxFailed(_ id: Int64, error: String, retryAt: Date?) async throws
     /// When the earliest open question or outbox message is next due, if any.

@@ -8,7 +8,8 @@ extension SQLiteDirectoryStore {
 
     public func authenticate(secret: String) async throws -> Caller? {
         let hash = TokenSecret.hash(secret)
-        let found = try await writer.read { db -> (token: APITokenRecord, caller: Caller)? in
+        // Every request comes here: a short blocking read, without the async read's thread hand-offs.
+        let found = try database.blockingRead { db -> (token: APITokenRecord, caller: Caller)? in
             guard let token = try APITokenRecord.filter(APITokenRecord.Columns.secretHash == hash).fetchOne(db), token.revokedAt == nil
             else { return nil }
             if let botName = token.botName { return (token, Caller(identity: .bot(botName))) }

@@ -177,9 +177,10 @@ extension SQLiteQuestionStore {
         }
     }
 
-    public func markOutboxSent(_ id: Int64, now: Date) async throws {
+    public func markOutboxSent(_ ids: [Int64], now: Date) async throws {
         try await writer.write { db in
-            try db.execute(sql: "UPDATE outbox SET sentAt = ?, attempts = attempts + 1 WHERE id = ?", arguments: [now, id])
+            let statement = try db.cachedStatement(sql: "UPDATE outbox SET sentAt = ?, attempts = attempts + 1 WHERE id = ?")
+            for id in ids { try statement.execute(arguments: [now, id]) }
         }
     }
 

@@ -160,22 +160,58 @@ extension SQLiteQuestionStore {
         }
     }
 
+    /// Delivers a question to `specialists` as wave `wave`, numbering them after the `numberedAfter` already holding it:
+    /// a delivery each, their records, compliance entries and outbox messages.
+    static func deliver(
+        _ db: Database, question: (id: Int64, publicId: String, topic: TopicReference, text: String, maxAnswers: Int), wave: Int,
+        numberedAfter: Int, to specialists: [Candidate], now: Date
+    ) throws {
+        let insertDelivery = try db.cachedStatement(
+            sql: """
+                INSERT INTO delivery (publicId, questionId, specialistId, number, wave, level, state, deliveredAt)
+                VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
+                """)
+        let countDelivery = try db.cachedStatement(
+            sql: """
+                INSERT INTO specialistRecord (employeeId, delivered, lastDeliveredAt) VALUES (?, 1, ?)
+                ON CONFLICT (employeeId) DO UPDATE SET delivered = delivered + 1, lastDeliveredAt = excluded.lastDeliveredAt
+                """)
+        for (offset, specialist) in specialists.enumerated() {
+            let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: specialist.handle)
+            let deliveryID = IdentifierGenerator.make(prefix: "d")
+            try insertDelivery.execute(arguments: [
+                deliveryID, question.id, employee.id!, numberedAfter + offset + 1, wave, specialist.level, now,
+            ])
+            try countDelivery.execute(arguments: [employee.id!, now])
+            try log(
+                db, at: now, direction: "out", kind: "delivery", sender: "skillrelay", recipient: "employee:\(employee.id!)",
+                questionID: question.publicId, deliveryID: deliveryID, text: question.text)
+            try enqueue(
+                db,
+                .question(
+                    QuestionMessage(
+                        deliveryID: deliveryID, recipient: Recipient(handle: employee.handle, imID: employee.imId), topic: question.topic,
+                        text: question.text, maxAnswers: question.maxAnswers)), now: now)
+        }
+    }
+
     /// Appends to the compliance log.
     static func log(
         _ db: Database, at: Date, direction: String, kind: String, sender: String, recipient: String, questionID: String?, deliveryID: String?,
         text: String?
     ) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO complianceEntry (at, direction, kind, sender, recipient, questionId, deliveryId, text)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [at, direction, kind, sender, recipient, questionID, deliveryID, text])
+                """
+        ).execute(arguments: [at, direction, kind, sender, recipient, questionID, deliveryID, text])
     }
 
     /// Queues a message, to be sent after the transaction commits.
     static func enqueue(_ db: Database, _ message: OutboxMessage, now: Date) throws {
         let json = String(decoding: try JSONEncoder().encode(message), as: UTF8.self)
-        try db.execute(sql: "INSERT INTO outbox (message, createdAt, nextAttemptAt) VALUES (?, ?, ?)", arguments: [json, now, now])
+        try db.cachedStatement(sql: "INSERT INTO outbox (message, createdAt, nextAttemptAt) VALUES (?, ?, ?)").execute(arguments: [json, now, now])
     }
 
     /// How the compliance log names an asker: by internal id, not handle.

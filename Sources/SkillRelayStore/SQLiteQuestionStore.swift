@@ -16,8 +16,9 @@ public struct SQLiteQuestionStore: QuestionStore {
 
     // MARK: - Topics and candidates
 
+    // The two topic lookups are on the ask path: short blocking reads, without the async read's thread hand-offs.
     public func resolveTopic(_ slugOrAlias: String) async throws -> TopicReference? {
-        try await writer.read { db in
+        try database.blockingRead { db in
             guard let record = try? SQLiteDirectoryStore.topicRecord(db, slugOrAlias: slugOrAlias) else { return nil }
             return TopicReference(slug: record.slug, name: record.name)
         }
@@ -26,7 +27,7 @@ public struct SQLiteQuestionStore: QuestionStore {
     public func topicMatches(forText text: String) async throws -> (exact: [TopicReference], hits: [TopicHit]) {
         let words = Self.words(of: text)
         guard !words.isEmpty else { return ([], []) }
-        return try await writer.read { db in
+        return try database.blockingRead { db in
             let exact = try Row.fetchAll(
                 db,
                 sql: """
@@ -66,53 +67,17 @@ public struct SQLiteQuestionStore: QuestionStore {
         "anyone", "someone", "know", "help", "need", "get", "any", "about", "into", "out", "there", "here", "some", "please", "thanks",
     ]
 
-    public func candidates(forTopic slug: String, now: Date) async throws -> [Candidate] {
-        try await writer.read { db in
-            guard let topic = try TopicRecord.filter(TopicRecord.Columns.slug == slug).fetchOne(db) else { return [] }
-            return try Row.fetchAll(
-                db,
-                sql: """
-                    WITH RECURSIVE subtree(id) AS (
-                        SELECT ? UNION SELECT topic.id FROM topic JOIN subtree ON topic.parentId = subtree.id
-                    ),
-                    best AS (
-                        -- level * 2, plus one when someone vouched for it: the best level, vouched-for first.
-                        SELECT employeeId, max(level * 2 + (source <> 'self')) AS score
-                        FROM skill WHERE topicId IN subtree GROUP BY employeeId
-                    )
-                    SELECT employee.handle, employee.imId, best.score, employee.isActive, employee.pausedUntil,
-                        ifnull(record.delivered, 0) AS delivered, ifnull(record.answered, 0) AS answered,
-                        ifnull(record.helpful, 0) AS helpful, ifnull(record.unhelpful, 0) AS unhelpful, record.lastDeliveredAt,
-                        (SELECT count(*) FROM delivery WHERE delivery.specialistId = employee.id AND delivery.deliveredAt > ?) AS lastHour
-                    FROM best
-                    JOIN employee ON employee.id = best.employeeId
-                    LEFT JOIN specialistRecord AS record ON record.employeeId = employee.id
-                    WHERE employee.isActive
-                    ORDER BY best.score DESC, employee.handle
-                    LIMIT 1000
-                    """, arguments: [topic.id!, now.addingTimeInterval(-3600)]
-            ).map { row in
-                let score: Int = row["score"]
-                return Candidate(
-                    handle: row["handle"], imID: row["imId"], level: score / 2, source: score % 2 == 1 ? .manager : .selfDeclared,
-                    isActive: row["isActive"], pausedUntil: row["pausedUntil"], lastInterruptedAt: row["lastDeliveredAt"],
-                    deliveriesLastHour: row["lastHour"],
-                    record: AnswerRecord(delivered: row["delivered"], answered: row["answered"], helpful: row["helpful"], unhelpful: row["unhelpful"])
-                )
-            }
-        }
-    }
-
     // MARK: - Questions
 
-    public func createQuestion(_ question: NewQuestion) async throws -> (id: String, created: Bool) {
-        try await writer.write { db in
+    public func createQuestion(_ question: NewQuestion, firstWave: [Candidate], nextActionAt: Date) async throws -> CreatedQuestion {
+        // One short blocking write: the ask path's only transaction.
+        try database.blockingWrite { db in
             let askerKey = Self.askerKey(question.asker)
             if let key = question.idempotencyKey,
                 let existing = try String.fetchOne(
                     db, sql: "SELECT publicId FROM question WHERE askerKey = ? AND idempotencyKey = ?", arguments: [askerKey, key])
             {
-                return (existing, false)
+                return CreatedQuestion(id: existing, created: false, deliveredTo: 0)
             }
             let topic = try SQLiteDirectoryStore.topicRecord(db, slugOrAlias: question.topic.slug)
             var employeeID: Int64?
@@ -121,20 +86,26 @@ public struct SQLiteQuestionStore: QuestionStore {
             case .employee(let handle): employeeID = try SQLiteDirectoryStore.employeeRecord(db, handle: handle).id
             case .bot(let name): botName = name
             }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO question (publicId, askerEmployeeId, askerBotName, askerKey, topicId, text, maxAnswers, status, channel,
                         callbackUrl, idempotencyKey, createdAt, expiresAt, nextActionAt)
                     VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    question.id, employeeID, botName, askerKey, topic.id!, question.text, question.maxAnswers, question.channel.rawValue,
-                    question.callbackURL, question.idempotencyKey, question.createdAt, question.expiresAt, question.createdAt,
-                ])
+                    """
+            ).execute(arguments: [
+                question.id, employeeID, botName, askerKey, topic.id!, question.text, question.maxAnswers, question.channel.rawValue,
+                question.callbackURL, question.idempotencyKey, question.createdAt, question.expiresAt, nextActionAt,
+            ])
+            let rowID = db.lastInsertedRowID
             try Self.log(
                 db, at: question.createdAt, direction: "in", kind: "question", sender: try Self.party(db, question.asker), recipient: "skillrelay",
                 questionID: question.id, deliveryID: nil, text: question.text)
-            return (question.id, true)
+            guard !firstWave.isEmpty else { return CreatedQuestion(id: question.id, created: true, deliveredTo: 0) }
+            try Self.deliver(
+                db, question: (rowID, question.id, question.topic, question.text, question.maxAnswers), wave: 1, numberedAfter: 0, to: firstWave,
+                now: question.createdAt)
+            try db.execute(sql: "UPDATE question SET waves = 1 WHERE id = ?", arguments: [rowID])
+            return CreatedQuestion(id: question.id, created: true, deliveredTo: firstWave.count)
         }
     }
 
@@ -161,30 +132,10 @@ public struct SQLiteQuestionStore: QuestionStore {
                 return WaveOutcome(wave: waves, newDeliveries: 0, deliveredTo: count)
             }
             let wave = waves + 1
-            for specialist in specialists {
-                let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: specialist.handle)
-                count += 1
-                let deliveryID = IdentifierGenerator.make(prefix: "d")
-                try db.execute(
-                    sql: """
-                        INSERT INTO delivery (publicId, questionId, specialistId, number, wave, level, state, deliveredAt)
-                        VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)
-                        """, arguments: [deliveryID, question.id, employee.id!, count, wave, specialist.level, now])
-                try db.execute(
-                    sql: """
-                        INSERT INTO specialistRecord (employeeId, delivered, lastDeliveredAt) VALUES (?, 1, ?)
-                        ON CONFLICT (employeeId) DO UPDATE SET delivered = delivered + 1, lastDeliveredAt = excluded.lastDeliveredAt
-                        """, arguments: [employee.id!, now])
-                try Self.log(
-                    db, at: now, direction: "out", kind: "delivery", sender: "skillrelay", recipient: "employee:\(employee.id!)", questionID: id,
-                    deliveryID: deliveryID, text: question.text)
-                try Self.enqueue(
-                    db,
-                    .question(
-                        QuestionMessage(
-                            deliveryID: deliveryID, recipient: Recipient(handle: employee.handle, imID: employee.imId), topic: question.topic,
-                            text: question.text, maxAnswers: question.maxAnswers)), now: now)
-            }
+            try Self.deliver(
+                db, question: (question.id, question.publicId, question.topic, question.text, question.maxAnswers), wave: wave, numberedAfter: count,
+                to: specialists, now: now)
+            count += specialists.count
             try db.execute(sql: "UPDATE question SET waves = ?, nextActionAt = ? WHERE id = ?", arguments: [wave, nextActionAt, question.id])
             return WaveOutcome(wave: wave, newDeliveries: specialists.count, deliveredTo: count)
         }

@@ -74,7 +74,7 @@ struct Fixture {
                 store: questionStore, messenger: LocalMessenger(events: events, clock: clock), callbacks: callbacks, clock: clock))
         let questions = try QuestionService(
             store: questionStore, presence: LocalPresenceSource(store: questionStore), settings: settings, clock: clock, events: events,
-            outboxChanged: { Task { await pump.kick() } })
+            outboxChanged: { pump.nudge() })
         return Fixture(
             database: database, store: store, tokens: tokens, tokenIDs: ids, questions: questions, questionStore: questionStore, pump: pump,
             clock: clock,

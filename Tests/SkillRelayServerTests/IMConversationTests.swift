@@ -61,12 +61,18 @@ import Testing
         let (fixture, conversation, _) = try await make()
         let paused = await conversation.handle(IncomingMessage(imID: "@kube.specialist.01:localhost", text: "pause 2h"))
         #expect(paused.first?.hasPrefix("Paused: no questions until") == true)
-        let candidates = try await fixture.questionStore.candidates(forTopic: "kubernetes", now: fixture.clock.now())
-        #expect(candidates.first { $0.handle == "kube.specialist.01" }?.pausedUntil == fixture.clock.now().addingTimeInterval(7200))
+        // Paused for exactly two hours: no candidate until then, one again after.
+        func isCandidate(at time: Date) async throws -> Bool {
+            try await fixture.questionStore.candidates(CandidateQuery(topic: "kubernetes"), now: time).contains { $0.handle == "kube.specialist.01" }
+        }
+        #expect(try await !isCandidate(at: fixture.clock.now()))
+        #expect(try await !isCandidate(at: fixture.clock.now().addingTimeInterval(7199)))
+        #expect(try await isCandidate(at: fixture.clock.now().addingTimeInterval(7200)))
         #expect(
             await conversation.handle(IncomingMessage(imID: "@kube.specialist.01:localhost", text: "resume")) == [
                 "Welcome back: you will get questions again."
             ])
+        #expect(try await isCandidate(at: fixture.clock.now()))
         #expect(
             await conversation.handle(IncomingMessage(imID: "@m:localhost", text: "tag r terraform 4")) == ["Tagged r with Terraform at level 4."])
         #expect(

@@ -200,13 +200,17 @@ import Testing
         _ = try await fixture.questions.answer(delivery: delivery.id, text: "yes", by: try await fixture.caller("kube.specialist.01"))
         try await fixture.questions.rate(asked.id, rank: 1, helpful: true, by: try await fixture.caller("boss"))
         let record = try #require(
-            try await fixture.questionStore.candidates(forTopic: "kubernetes", now: fixture.clock.now()).first { $0.handle == "kube.specialist.01" }?
-                .record)
+            try await fixture.questionStore.candidates(CandidateQuery(topic: "kubernetes"), now: fixture.clock.now()).first {
+                $0.handle == "kube.specialist.01"
+            }?
+            .record)
         #expect(record == AnswerRecord(delivered: 1, answered: 1, helpful: 1, unhelpful: 0))
         try await fixture.questions.rate(asked.id, rank: 1, helpful: false, by: try await fixture.caller("boss"))
         let changed = try #require(
-            try await fixture.questionStore.candidates(forTopic: "kubernetes", now: fixture.clock.now()).first { $0.handle == "kube.specialist.01" }?
-                .record)
+            try await fixture.questionStore.candidates(CandidateQuery(topic: "kubernetes"), now: fixture.clock.now()).first {
+                $0.handle == "kube.specialist.01"
+            }?
+            .record)
         #expect(changed == AnswerRecord(delivered: 1, answered: 1, helpful: 0, unhelpful: 1))
         await #expect(throws: DirectoryError.answerNotFound(2)) {
             try await fixture.questions.rate(asked.id, rank: 2, helpful: true, by: try await fixture.caller("boss"))

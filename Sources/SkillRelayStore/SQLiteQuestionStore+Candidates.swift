@@ -1,0 +1,102 @@
+import Foundation
+import GRDB
+import SkillRelayDomain
+
+// Candidates for a question: on the ask path, so read with a short blocking read (GRDB's async read costs more in
+// thread hand-offs than these queries take) and through cached statements.
+extension SQLiteQuestionStore {
+    public func candidates(_ query: CandidateQuery, now: Date) async throws -> [Candidate] {
+        try database.blockingRead { db in
+            guard query.limit > 0, let topics = try Self.subtree(db, of: query.topic) else { return [] }
+            let maxID = try Int64.fetchOne(db, sql: "SELECT max(id) FROM employee") ?? 0
+            return try Self.candidates(db, query, topics: topics, now: now, pivot: maxID > 0 ? Int64.random(in: 0...maxID) : 0)
+        }
+    }
+
+    public func hasSpecialists(_ query: CandidateQuery) async throws -> Bool {
+        try database.blockingRead { db in
+            guard let topics = try Self.subtree(db, of: query.topic) else { return false }
+            return try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT EXISTS (
+                        SELECT 1 FROM skill JOIN employee ON employee.id = skill.employeeId
+                        WHERE skill.topicId IN (\(databaseQuestionMarks(count: topics.count))) AND skill.level >= ?
+                            AND employee.isActive AND employee.handle IS NOT ?
+                    )
+                    """, arguments: StatementArguments(topics) + [query.minimumLevel, query.excluding]) ?? false
+        }
+    }
+
+    /// The ids of a topic (by slug or alias) and every topic below it, or `nil` for an unknown topic.
+    static func subtree(_ db: Database, of slugOrAlias: String) throws -> [Int64]? {
+        guard let topic = try? SQLiteDirectoryStore.topicRecord(db, slugOrAlias: slugOrAlias), let id = topic.id else { return nil }
+        return try Int64.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    WITH RECURSIVE subtree(id) AS (SELECT ? UNION SELECT topic.id FROM topic JOIN subtree ON topic.parentId = subtree.id)
+                    SELECT id FROM subtree
+                    """), arguments: [id])
+    }
+
+    /// Up to `query.limit` candidates, level by level from the best: each level's skill rows come from the
+    /// `skillByTopicLevel` index in employee order starting at `pivot` and wrapping around, so that where a level holds
+    /// more people than the limit, a different slice of them is considered each time. Who may not be interrupted now
+    /// (inactive, paused, the asker, over the hourly budget) is left out in the same scan, so the limit counts only
+    /// people a wave could ask. Each person comes once, at their best level in the subtree, vouched-for if any of
+    /// their tags at that level is.
+    static func candidates(_ db: Database, _ query: CandidateQuery, topics: [Int64], now: Date, pivot: Int64) throws -> [Candidate] {
+        let statement = try db.cachedStatement(sql: candidateSQL(topics: topics.count))
+        let budget = max(0, query.hourlyBudget)
+        var found: [Candidate] = []
+        var index: [Int64: Int] = [:]
+        for level in stride(from: 5, through: max(1, query.minimumLevel), by: -1) {
+            for (from, to) in [(pivot, Int64.max), (Int64.min, pivot)] {
+                guard found.count < query.limit else { return found }
+                let rows = try Row.fetchCursor(
+                    statement,
+                    arguments: [now.addingTimeInterval(-3600), budget] + StatementArguments(topics) + [
+                        level, from, to, now, query.excluding, budget, query.limit - found.count,
+                    ])
+                while let row = try rows.next() {
+                    let id: Int64 = row["employeeId"]
+                    let source = SkillSource(rawValue: row["source"]) ?? .selfDeclared
+                    if let seen = index[id] {
+                        // Tagged at this level on two topics of the subtree: vouched-for wins.
+                        if found[seen].level == level, found[seen].source == .selfDeclared { found[seen].source = source }
+                        continue
+                    }
+                    index[id] = found.count
+                    found.append(
+                        Candidate(
+                            handle: row["handle"], imID: row["imId"], level: level, source: source, isActive: true, pausedUntil: row["pausedUntil"],
+                            lastInterruptedAt: row["lastDeliveredAt"], deliveriesLastHour: row["lastHour"],
+                            record: AnswerRecord(
+                                delivered: row["delivered"], answered: row["answered"], helpful: row["helpful"], unhelpful: row["unhelpful"])))
+                }
+            }
+        }
+        return found
+    }
+
+    /// One level's slice of candidates in a subtree of `topics` topics. Arguments: an hour ago, the budget, the topic
+    /// ids, the level, the employee id range (from, to), now, the excluded handle, the budget, the limit.
+    static func candidateSQL(topics: Int) -> String {
+        """
+        SELECT skill.employeeId, skill.source, employee.handle, employee.imId, employee.pausedUntil,
+            ifnull(record.delivered, 0) AS delivered, ifnull(record.answered, 0) AS answered,
+            ifnull(record.helpful, 0) AS helpful, ifnull(record.unhelpful, 0) AS unhelpful, record.lastDeliveredAt,
+            -- Counted no further than the budget: only whether it is reached matters.
+            (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId AND delivery.deliveredAt > ?
+                LIMIT ?)) AS lastHour
+        FROM skill
+        JOIN employee ON employee.id = skill.employeeId
+        LEFT JOIN specialistRecord AS record ON record.employeeId = skill.employeeId
+        WHERE skill.topicId IN (\(databaseQuestionMarks(count: topics))) AND skill.level = ?
+            AND skill.employeeId >= ? AND skill.employeeId < ?
+            AND employee.isActive AND (employee.pausedUntil IS NULL OR employee.pausedUntil <= ?) AND employee.handle IS NOT ?
+            AND lastHour < ?
+        LIMIT ?
+        """
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import GRDB
+import SkillRelayDomain
+import SkillRelayTestSupport
+import Testing
+
+@testable import SkillRelayStore
+
+/// The ask path's candidate query: best levels first, everyone once, nobody who may not be interrupted, and a rotating
+/// slice where a level holds more people than asked for.
+@Suite struct CandidateQueryTests {
+    /// `boss` and forty experts `e01`…`e40` tagged with `infra` (self-declared, by import) at level 5; `sub` has
+    /// `kubernetes` (below `infra`) at 5 and `infra` at 2; `low` has `infra` at 2; `gone` is inactive at level 5.
+    func makeStore() async throws -> (SQLiteQuestionStore, SQLiteDirectoryStore, TestClock) {
+        let clock = TestClock()
+        let database = try AppDatabase.inMemory()
+        let directory = SQLiteDirectoryStore(database: database, clock: clock)
+        let experts = (1...40).map { String(format: "e%02d", $0) }
+        let people = ["boss"] + experts + ["sub", "low", "gone"]
+        var employees = "handle,name,email,im_id,manager,admin,active\n"
+        for person in people {
+            employees +=
+                "\(person),\(person),\(person)@example.org,@\(person):localhost,\(person == "boss" ? "" : "boss"),false,\(person != "gone")\n"
+        }
+        var skills = "handle,topic,level\n" + experts.map { "\($0),infra,5\n" }.joined()
+        skills += "sub,kubernetes,5\nsub,infra,2\nlow,infra,2\ngone,infra,5\n"
+        _ = try await directory.importDirectory(
+            try ImportBatch.parse(files: [
+                .employees: employees, .topics: "slug,name,parent,aliases,description\ninfra,Infrastructure,,,\nkubernetes,Kubernetes,infra,k8s,\n",
+                .skills: skills,
+            ]), by: .cliOperator)
+        return (SQLiteQuestionStore(database: database, clock: clock), directory, clock)
+    }
+
+    @Test func bestLevelsFirstEachPersonOnceAtTheirBestLevel() async throws {
+        let (store, _, clock) = try await makeStore()
+        let found = try await store.candidates(CandidateQuery(topic: "infra"), now: clock.now())
+        #expect(found.count == 42)
+        #expect(Set(found.map(\.handle)).count == found.count)
+        #expect(found.map(\.level) == found.map(\.level).sorted(by: >))
+        #expect(found.first { $0.handle == "sub" }?.level == 5)
+        #expect(found.last?.handle == "low")
+        #expect(!found.contains { $0.handle == "gone" })
+        // A subtopic alone holds only its own people; an alias names the same topic.
+        #expect(try await store.candidates(CandidateQuery(topic: "k8s"), now: clock.now()).map(\.handle) == ["sub"])
+        #expect(try await store.candidates(CandidateQuery(topic: "infra", minimumLevel: 3), now: clock.now()).count == 41)
+        #expect(try await store.candidates(CandidateQuery(topic: "nowhere"), now: clock.now()).isEmpty)
+    }
+
+    @Test func theAskerThePausedAndTheOverBudgetAreLeftOut() async throws {
+        let (store, _, clock) = try await makeStore()
+        try await store.setPause(of: "e01", until: clock.now().addingTimeInterval(600), now: clock.now())
+        // e02 received two questions in the past hour, e03 one an hour and a minute ago.
+        try await store.database.writer.write { db in
+            for (handle, minutesAgo, number) in [("e02", 10.0, 1), ("e02", 20.0, 2), ("e03", 61.0, 3)] {
+                let questionID = try Self.insertQuestion(db, number: number, at: clock.now())
+                try db.execute(
+                    sql: """
+                        INSERT INTO delivery (publicId, questionId, specialistId, number, wave, level, state, deliveredAt)
+                        VALUES (?, ?, (SELECT id FROM employee WHERE handle = ?), ?, 1, 5, 'pending', ?)
+                        """, arguments: ["d\(number)", questionID, handle, number, clock.now().addingTimeInterval(-60 * minutesAgo)])
+            }
+        }
+        let query = CandidateQuery(topic: "infra", minimumLevel: 5, hourlyBudget: 2, excluding: "e04")
+        let handles = Set(try await store.candidates(query, now: clock.now()).map(\.handle))
+        #expect(handles.isDisjoint(with: ["e01", "e02", "e04", "gone"]))
+        #expect(handles.isSuperset(of: ["e03", "e05", "sub"]))
+        #expect(handles.count == 38)
+        // The pause ends, and the budget counts only the past hour.
+        let later = clock.now().addingTimeInterval(3600)
+        #expect(Set(try await store.candidates(query, now: later).map(\.handle)).isSuperset(of: ["e01", "e02"]))
+        // Everybody busy still has specialists; nobody tagged has none.
+        #expect(try await store.hasSpecialists(query))
+        #expect(try await !store.hasSpecialists(CandidateQuery(topic: "kubernetes", excluding: "sub")))
+        #expect(try await store.hasSpecialists(CandidateQuery(topic: "kubernetes")))
+    }
+
+    @Test func aLevelLargerThanTheLimitIsTakenFromARotatingStart() async throws {
+        let (store, _, clock) = try await makeStore()
+        var seen: Set<String> = []
+        for _ in 0..<60 {
+            let slice = try await store.candidates(CandidateQuery(topic: "infra", minimumLevel: 5, limit: 10), now: clock.now())
+            #expect(slice.count == 10)
+            #expect(slice.allSatisfy { $0.level == 5 })
+            seen.formUnion(slice.map(\.handle))
+        }
+        // 41 people at level 5, ten at a time from a random start: after 60 questions everyone had their turn (the
+        // chance that any one of them never came up is below 41 × 0.76^60, about 3 in a million).
+        #expect(seen.count == 41)
+    }
+
+    @Test func theScanReadsSkillsFromTheCoveringIndex() async throws {
+        let (store, _, _) = try await makeStore()
+        let plan = try await store.database.writer.read { db in
+            // The statement for a subtree of two topics.
+            try Row.fetchAll(
+                db, sql: "EXPLAIN QUERY PLAN " + SQLiteQuestionStore.candidateSQL(topics: 2),
+                arguments: StatementArguments(Array(repeating: 1, count: 11))
+            ).map { $0["detail"] as String }
+        }
+        // The skill rows by index range (the row itself only for `source`), everything else by key.
+        #expect(plan.first == "SEARCH skill USING INDEX skillByTopicLevel (topicId=? AND level=? AND employeeId>? AND employeeId<?)", "plan: \(plan)")
+        #expect(plan.contains("SEARCH employee USING INTEGER PRIMARY KEY (rowid=?)"), "plan: \(plan)")
+        #expect(plan.contains("SEARCH delivery USING COVERING INDEX deliveryBySpecialist (specialistId=? AND deliveredAt>?)"), "plan: \(plan)")
+        #expect(!plan.contains { ["SCAN skill", "SCAN employee", "SCAN delivery", "SCAN record"].contains(where: $0.hasPrefix) }, "plan: \(plan)")
+    }
+
+    static func insertQuestion(_ db: Database, number: Int, at now: Date) throws -> Int64 {
+        try db.execute(
+            sql: """
+                INSERT INTO question (publicId, askerBotName, askerKey, topicId, text, maxAnswers, status, channel, createdAt, expiresAt)
+                VALUES (?, 'bot', 'bot:bot', 1, 'text', 3, 'open', 'api', ?, ?)
+                """, arguments: ["q\(number)", now, now.addingTimeInterval(1800)])
+        return db.lastInsertedRowID
+    }
+}

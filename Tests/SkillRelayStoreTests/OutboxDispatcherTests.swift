@@ -1,0 +1,63 @@
+import Foundation
+import SkillRelayDomain
+import SkillRelayTestSupport
+import Synchronization
+import Testing
+
+@testable import SkillRelayStore
+
+/// The outbox dispatcher: one recipient's messages in order, different recipients side by side.
+@Suite struct OutboxDispatcherTests {
+    /// A fake messenger that records what it sent, in order.
+    final class RecordingMessenger: Messenger, Sendable {
+        let sent = Mutex<[String]>([])
+        func deliverQuestion(_ message: QuestionMessage, key: String) async throws { record("question \(message.deliveryID)") }
+        func deliverAnswer(_ message: AnswerMessage, key: String) async throws { record("answer \(message.questionID)") }
+        func notifyClosed(_ message: ClosedMessage, key: String) async throws { record("closed \(message.deliveryID)") }
+        func notifyAsker(_ message: AskerNotice, key: String) async throws { record("notice \(message.questionID)") }
+        private func record(_ line: String) { sent.withLock { $0.append(line) } }
+    }
+
+    /// A fake callback sender that holds every POST until released: a bot's slow callback URL.
+    final class HeldCallbackSender: CallbackSender, Sendable {
+        let released = Mutex(false)
+        let posted = Mutex(0)
+        func post(_ message: CallbackMessage, key: String) async throws {
+            while !released.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+            posted.withLock { $0 += 1 }
+        }
+    }
+
+    @Test func aSlowCallbackHoldsUpNobodyElsesMessagesAndEachPersonsComeInOrder() async throws {
+        let clock = TestClock()
+        let store = SQLiteQuestionStore(database: try AppDatabase.inMemory(), clock: clock)
+        let topic = TopicReference(slug: "infra", name: "Infrastructure")
+        func question(_ delivery: String, to handle: String) -> OutboxMessage {
+            .question(
+                QuestionMessage(deliveryID: delivery, recipient: Recipient(handle: handle, imID: nil), topic: topic, text: "?", maxAnswers: 1))
+        }
+        let messages: [OutboxMessage] = [
+            .callback(CallbackMessage(questionID: "q1", url: "http://bot.example/slow", body: "{}")),
+            question("d1", to: "alice"),
+            question("d2", to: "bob"),
+            .closed(ClosedMessage(deliveryID: "d1", recipient: Recipient(handle: "alice", imID: nil), topic: topic, reason: .answered)),
+            question("d3", to: "alice"),
+        ]
+        try await store.database.writer.write { db in
+            for message in messages { try SQLiteQuestionStore.enqueue(db, message, now: clock.now()) }
+        }
+        let messenger = RecordingMessenger()
+        let callbacks = HeldCallbackSender()
+        let dispatcher = OutboxDispatcher(store: store, messenger: messenger, callbacks: callbacks, clock: clock)
+        let drain = Task { try await dispatcher.drain() }
+        // Every IM message goes out while the callback is still held.
+        for _ in 0..<1000 where messenger.sent.withLock({ $0.count }) < 4 { try await Task.sleep(for: .milliseconds(5)) }
+        let sent = messenger.sent.withLock { $0 }
+        #expect(callbacks.posted.withLock { $0 } == 0)
+        #expect(Set(sent) == ["question d1", "question d2", "closed d1", "question d3"])
+        #expect(sent.filter { $0.hasSuffix("d1") || $0.hasSuffix("d3") } == ["question d1", "closed d1", "question d3"])
+        callbacks.released.withLock { $0 = true }
+        #expect(try await drain.value == 5)
+        #expect(try await store.pendingOutbox(now: clock.now(), limit: 10).isEmpty)
+    }
+}
