@@ -36,8 +36,17 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
     @Option(help: "Seconds each HTTP load runs (figure 3).")
     var loadSeconds: Double = 10
 
-    @Option(help: "The figures to measure, comma-separated (1: import, 2: candidates, 3 and 5: ask path and RSS, 4: presence).")
-    var figures: String = "1,2,3,4,5"
+    @Option(
+        help:
+            "The figures to measure, comma-separated (1: import, 2: candidates, 3 and 5: ask path and RSS, 4: presence, 6: end to end on Synapse)."
+    )
+    var figures: String = "1,2,3,4,5,6"
+
+    @Option(help: "The Synapse of figure 6 (start it with Scripts/synapse.sh up); figure 6 makes its own small company, whatever the sizes above.")
+    var synapse: String = "http://127.0.0.1:8008"
+
+    @Option(help: "Questions timed in figure 6 (after three to warm up), each next to a message sent by Synapse alone.")
+    var e2eQuestions: Int = 100
 
     /// Whether figure `number` was asked for.
     func wants(_ number: Int) -> Bool {
@@ -48,25 +57,29 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("skillrelay-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
+        // Figure 6 comes last: say now, not after the others, when its Synapse is missing.
+        if wants(6) { try await EndToEndBenchmark.checkReachable(synapse) }
         print("# SkillRelay benchmarks")
-        print(
-            "\n\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB; company: \(employees) employees, \(topics) topics, \(skills) skills"
-        )
+        print("\n\(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory / 1_073_741_824) GiB")
 
-        // The company, in the import's formats.
-        let company = scratch.appendingPathComponent("company")
-        try ImportFiles.write(try SyntheticDirectory(employees: employees, topics: topics, skills: skills), to: company.path)
+        if (1...5).contains(where: wants) {
+            print("\nCompany of figures 1-5: \(employees) employees, \(topics) topics, \(skills) skills")
+            // The company, in the import's formats.
+            let company = scratch.appendingPathComponent("company")
+            try ImportFiles.write(try SyntheticDirectory(employees: employees, topics: topics, skills: skills), to: company.path)
 
-        // 1. Import; the later figures use the database the first SkillRelay import made.
-        let database = scratch.appendingPathComponent("import-insert-0.sqlite").path
-        if wants(1) {
-            try await importFigure(company: company, scratch: scratch)
-        } else {
-            _ = try await SQLiteDirectoryStore(database: try AppDatabase.open(path: database)).importDirectory(
-                try ImportFiles.read(directory: company.path), by: .cliOperator)
+            // 1. Import; the later figures use the database the first SkillRelay import made.
+            let database = scratch.appendingPathComponent("import-insert-0.sqlite").path
+            if wants(1) {
+                try await importFigure(company: company, scratch: scratch)
+            } else {
+                _ = try await SQLiteDirectoryStore(database: try AppDatabase.open(path: database)).importDirectory(
+                    try ImportFiles.read(directory: company.path), by: .cliOperator)
+            }
+            if wants(2) { try await candidateFigure(database: database) }
+            if wants(3) || wants(4) || wants(5) { try await imFigures(database: database, scratch: scratch) }
         }
-        if wants(2) { try await candidateFigure(database: database) }
-        if wants(3) || wants(4) || wants(5) { try await imFigures(database: database, scratch: scratch) }
+        if wants(6) { try await endToEndFigure(scratch: scratch) }
 
         if let rss = Measurement.peakRSS() { print(String(format: "\nPeak RSS of the benchmark process: %.0f MiB", rss)) }
     }
@@ -158,6 +171,30 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
         askTable.print()
         if let rss = askResult.serverRSS { print(String(format: "\n5. Peak RSS of the server process after both loads: %.0f MiB", rss)) }
 
+    }
+
+    /// Figure 6: end to end on a real Synapse, against Synapse's own send, in the same run and the same rooms.
+    func endToEndFigure(scratch: URL) async throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("skillrelay").path
+        let result = try await EndToEndBenchmark.run(homeserver: synapse, binary: binary, scratch: scratch, questions: e2eQuestions, specialists: 3)
+        var table = ResultTable(
+            title: "6. End to end on Synapse (\(synapse)): \(result.askFirstVisible.count) questions, \(result.specialists) specialists online",
+            header: ["what", "median", "p99", "median vs Synapse send", "p99 vs Synapse send"])
+        let baseline = result.sendVisible
+        for (what, times) in [
+            ("Synapse alone: PUT m.room.message, round trip", result.sendRoundTrip),
+            ("Synapse alone: PUT m.room.message → seen in the recipient's /sync (baseline)", baseline),
+            ("SkillRelay: POST /v1/questions, round trip", result.askRoundTrip),
+            ("SkillRelay: POST /v1/questions → seen in the first specialist's /sync", result.askFirstVisible),
+            ("SkillRelay: POST /v1/questions → seen by all \(result.specialists) specialists", result.askAllVisible),
+        ] {
+            table.add([
+                what, Measurement.format(Measurement.median(times)), Measurement.format(Measurement.percentile(times, 99)),
+                Measurement.ratio(Measurement.median(times), Measurement.median(baseline)),
+                Measurement.ratio(Measurement.percentile(times, 99), Measurement.percentile(baseline, 99)),
+            ])
+        }
+        table.print()
     }
 
     struct AskResult {

@@ -1,0 +1,53 @@
+import AsyncHTTPClient
+import Foundation
+
+/// A real `skillrelay serve --im matrix` process, started on a database and a homeserver and stopped politely:
+/// SIGTERM, then SIGKILL if it has not exited within 10 s.
+final class RelayServerProcess: @unchecked Sendable {
+    // @unchecked: `process` is set once in init; afterwards it is only asked whether it runs and sent signals.
+    let base: String
+    let log: String
+    private let process: Process
+
+    /// Starts the server and waits until `/livez` answers (at most 20 s).
+    init(binary: String, database: String, homeserver: String, botToken: String, arguments: [String], log: String) async throws {
+        let port = Int.random(in: 40_001...50_000)
+        base = "http://127.0.0.1:\(port)"
+        self.log = log
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--im", "matrix", "--db", database, "--port", String(port)] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["SKILLRELAY_MATRIX_HOMESERVER"] = homeserver
+        environment["SKILLRELAY_MATRIX_TOKEN"] = botToken
+        process.environment = environment
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        for _ in 0..<200 {
+            if let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: base + "/livez"), timeout: .seconds(1)),
+                response.status == .ok
+            {
+                return
+            }
+            guard process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        await stop()
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        throw MatrixAccount.Failure(description: "skillrelay serve did not come up; its log:\n\(text.suffix(2_000))")
+    }
+
+    /// SIGTERM, up to 10 s for a graceful exit, then SIGKILL.
+    func stop() async {
+        guard process.isRunning else { return }
+        process.terminate()
+        for _ in 0..<100 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
