@@ -28,8 +28,21 @@ enum PresenceBenchmark {
     }
 
     static func run(homeserver: String, fake: FakeIMServer, pool: Int, repetitions: Int) async throws -> Result {
+        // The same HTTP client configuration as `serve --im matrix`.
+        let http = MatrixClient.makeHTTPClient(connections: 50 + 16)
+        do {
+            let result = try await run(
+                client: MatrixClient(http: http, homeserver: homeserver, accessToken: "bench"), fake: fake, pool: pool, repetitions: repetitions)
+            try await http.shutdown()
+            return result
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+    }
+
+    static func run(client: MatrixClient, fake: FakeIMServer, pool: Int, repetitions: Int) async throws -> Result {
         var result = Result()
-        let client = MatrixClient(http: HTTPClient.shared, homeserver: homeserver, accessToken: "bench")
         let people = (0..<pool).map { PresenceQuery(handle: "e\($0)", imID: "@e\($0):fake") }
         for _ in 0..<repetitions {
             result.roundTrip.append(try await Measurement.time { _ = try await client.presence(of: "@e0:fake", timeout: .seconds(1)) })

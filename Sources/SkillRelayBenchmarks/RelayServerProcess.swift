@@ -40,14 +40,17 @@ final class RelayServerProcess: @unchecked Sendable {
         throw MatrixAccount.Failure(description: "skillrelay serve did not come up; its log:\n\(text.suffix(2_000))")
     }
 
-    /// SIGTERM, up to 10 s for a graceful exit, then SIGKILL.
-    func stop() async {
-        guard process.isRunning else { return }
+    var processIdentifier: Int32 { process.processIdentifier }
+
+    /// SIGTERM, up to 10 s for a graceful exit, then SIGKILL; returns whether SIGTERM was enough.
+    @discardableResult
+    func stop() async -> Bool {
+        guard process.isRunning else { return true }
         process.terminate()
         for _ in 0..<100 where process.isRunning { try? await Task.sleep(for: .milliseconds(100)) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        guard process.isRunning else { return true }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        return false
     }
 }

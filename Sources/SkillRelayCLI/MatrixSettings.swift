@@ -5,7 +5,8 @@ import Foundation
 struct MatrixSettings: Codable, Equatable {
     var homeserver: String
     var accessToken: String
-    var presenceConcurrency: Int = 16
+    // The default presence pool: a cold pool takes one round trip, not several.
+    var presenceConcurrency: Int = 50
     var presenceTimeoutMilliseconds: Int = 1000
     var presenceCacheSeconds: Int = 15
 
@@ -22,7 +23,7 @@ struct MatrixSettings: Codable, Equatable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         homeserver = try container.decodeIfPresent(String.self, forKey: .homeserver) ?? ""
         accessToken = try container.decodeIfPresent(String.self, forKey: .accessToken) ?? ""
-        presenceConcurrency = try container.decodeIfPresent(Int.self, forKey: .presenceConcurrency) ?? 16
+        presenceConcurrency = try container.decodeIfPresent(Int.self, forKey: .presenceConcurrency) ?? 50
         presenceTimeoutMilliseconds = try container.decodeIfPresent(Int.self, forKey: .presenceTimeoutMilliseconds) ?? 1000
         presenceCacheSeconds = try container.decodeIfPresent(Int.self, forKey: .presenceCacheSeconds) ?? 15
     }

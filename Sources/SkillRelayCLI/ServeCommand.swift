@@ -81,7 +81,13 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: ServerConfiguration(host: host, port: port), logger: logger)
         let services = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await services.run()
+        do {
+            try await services.run()
+        } catch {
+            try? await wiring.shutdown()
+            throw error
+        }
+        try await wiring.shutdown()
         logger.info("stopped")
     }
 

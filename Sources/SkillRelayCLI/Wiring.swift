@@ -13,6 +13,8 @@ struct Wiring {
     let pump: OutboxPump
     /// Services the IM adapter runs beside the server (Matrix: the sync loop).
     var services: [any Service] = []
+    /// What to close once the services stopped.
+    var shutdown: @Sendable () async throws -> Void = {}
 
     /// The embedded `local` IM: presence and inboxes inside SkillRelay.
     static func local(database: AppDatabase, settings: QuestionSettings, callbackSecret: String) throws -> Wiring {
@@ -24,7 +26,7 @@ struct Wiring {
         let pump = OutboxPump(dispatcher: dispatcher)
         let questions = try QuestionService(
             store: store, presence: LocalPresenceSource(store: store), settings: settings, events: events,
-            outboxChanged: { Task { await pump.kick() } })
+            outboxChanged: { pump.nudge() })
         return Wiring(questions: questions, pump: pump)
     }
 
@@ -35,7 +37,9 @@ struct Wiring {
     ) throws -> Wiring {
         let store = SQLiteQuestionStore(database: database)
         let state = SQLiteIMState(database: database)
-        let client = MatrixClient(http: HTTPClient.shared, homeserver: matrix.homeserver, accessToken: matrix.accessToken)
+        // Its own HTTP client, with room for a whole presence pool (plus messages and the sync) at once.
+        let http = MatrixClient.makeHTTPClient(connections: matrix.presenceConcurrency + 16)
+        let client = MatrixClient(http: http, homeserver: matrix.homeserver, accessToken: matrix.accessToken)
         let rooms = MatrixRooms(client: client, state: state)
         let presence = MatrixPresenceSource(
             client: client, rooms: rooms, concurrency: matrix.presenceConcurrency, timeout: .milliseconds(Int64(matrix.presenceTimeoutMilliseconds)),
@@ -45,9 +49,9 @@ struct Wiring {
             callbacks: HTTPCallbackSender(client: HTTPClient.shared, secret: callbackSecret))
         let pump = OutboxPump(dispatcher: dispatcher)
         let questions = try QuestionService(
-            store: store, presence: presence, settings: settings, outboxChanged: { Task { await pump.kick() } })
+            store: store, presence: presence, settings: settings, outboxChanged: { pump.nudge() })
         let conversation = IMConversation(questions: questions, directory: directory, state: state)
         let sync = MatrixSyncService(client: client, state: state, conversation: conversation, logger: logger)
-        return Wiring(questions: questions, pump: pump, services: [sync])
+        return Wiring(questions: questions, pump: pump, services: [sync], shutdown: { try await http.shutdown() })
     }
 }

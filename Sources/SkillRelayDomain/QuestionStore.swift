@@ -39,8 +39,9 @@ public struct CandidateQuery: Sendable, Equatable {
     public var hourlyBudget: Int
     /// The asker, never a candidate for their own question.
     public var excluding: String?
-    /// At most this many people. Where more are tagged at the best levels, the store takes them from a rotating
-    /// starting point, so that over many questions everyone at a level gets their turn.
+    /// At most this many people. Where more are tagged at the best levels, the store takes them from a starting
+    /// point that moves every minute, so that over time everyone at a level gets their turn while the questions of
+    /// one minute share their people (and so the presence cache).
     public var limit: Int
 
     public init(topic: String, minimumLevel: Int = 1, hourlyBudget: Int = .max, excluding: String? = nil, limit: Int = 1000) {

@@ -26,7 +26,7 @@ public final class MatrixPresenceSource: PresenceSource, Sendable {
     private let state = Mutex(State())
 
     public init(
-        client: MatrixClient, rooms: MatrixRooms, concurrency: Int = 16, timeout: TimeAmount = .seconds(1), cacheTTL: TimeInterval = 15,
+        client: MatrixClient, rooms: MatrixRooms, concurrency: Int = 50, timeout: TimeAmount = .seconds(1), cacheTTL: TimeInterval = 15,
         breakerThreshold: Int = 5, breakerCooldown: TimeInterval = 30, clock: any WallClock = SystemWallClock()
     ) {
         self.client = client

@@ -5,18 +5,28 @@ import GRDB
 public struct AppDatabase: Sendable {
     /// Access to the database; every public store method is one transaction on it.
     public let writer: any DatabaseWriter
+    /// The connections `blockingRead` uses, and nothing else. A file database needs readers of its own for them:
+    /// GRDB's async reads hold a pooled reader across a suspension, so blocking waits for the same pool could take
+    /// every cooperative thread while the readers wait for one to resume on (a deadlock seen under load).
+    private var blockingReader: any DatabaseReader
 
     /// Wraps a database connection and migrates it.
     public init(_ writer: any DatabaseWriter) throws {
         self.writer = writer
+        self.blockingReader = writer
         try Self.migrator.migrate(writer)
     }
 
-    /// Opens (creating if needed) the database file at `path`, with a pool of readers beside the writer.
+    /// Opens (creating if needed) the database file at `path`, with a pool of readers beside the writer and a
+    /// read-only pool for blocking reads.
     public static func open(path: String) throws -> AppDatabase {
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        return try AppDatabase(DatabasePool(path: path, configuration: makeConfiguration()))
+        var database = try AppDatabase(DatabasePool(path: path, configuration: makeConfiguration()))
+        var readOnly = makeConfiguration()
+        readOnly.readonly = true
+        database.blockingReader = try DatabasePool(path: path, configuration: readOnly)
+        return database
     }
 
     /// An empty in-memory database with the production configuration, for tests.
@@ -39,10 +49,11 @@ public struct AppDatabase: Sendable {
     /// A read that blocks the calling thread, for the few short queries on hot paths: GRDB's async read hands off
     /// between threads at a cost (hundreds of microseconds under load) larger than those queries take.
     func blockingRead<T>(_ body: (Database) throws -> T) throws -> T {
-        try writer.read(body)
+        try blockingReader.read(body)
     }
 
-    /// A write that blocks the calling thread, for the ask path's one short transaction (see `blockingRead`).
+    /// A write that blocks the calling thread, for the ask path's one short transaction. Safe beside async writes:
+    /// those run wholly on the writer's queue and never hold it across a suspension.
     func blockingWrite<T>(_ body: (Database) throws -> T) throws -> T {
         try writer.write(body)
     }

@@ -23,7 +23,8 @@ public struct SQLiteDirectoryStore: DirectoryStore {
 
     /// The employee with a handle, or `employeeNotFound`.
     static func employeeRecord(_ db: Database, handle: String) throws -> EmployeeRecord {
-        guard let record = try EmployeeRecord.filter(EmployeeRecord.Columns.handle == handle).fetchOne(db) else {
+        // A cached statement: the ask path looks up every specialist of a wave.
+        guard let record = try EmployeeRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM employee WHERE handle = ?"), arguments: [handle]) else {
             throw DirectoryError.employeeNotFound(handle)
         }
         return record
@@ -33,13 +34,13 @@ public struct SQLiteDirectoryStore: DirectoryStore {
     static func topicRecord(_ db: Database, slugOrAlias: String) throws -> TopicRecord {
         let key = slugOrAlias.lowercased()
         let record = try TopicRecord.fetchOne(
-            db,
-            sql: """
-                SELECT * FROM topic WHERE slug = ?
-                UNION ALL
-                SELECT topic.* FROM topicAlias JOIN topic ON topic.id = topicAlias.topicId WHERE topicAlias.alias = ?
-                LIMIT 1
-                """, arguments: [key, key])
+            db.cachedStatement(
+                sql: """
+                    SELECT * FROM topic WHERE slug = ?
+                    UNION ALL
+                    SELECT topic.* FROM topicAlias JOIN topic ON topic.id = topicAlias.topicId WHERE topicAlias.alias = ?
+                    LIMIT 1
+                    """), arguments: [key, key])
         guard let record else { throw DirectoryError.topicNotFound(slugOrAlias) }
         return record
     }

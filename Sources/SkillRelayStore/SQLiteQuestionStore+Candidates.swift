@@ -8,8 +8,8 @@ extension SQLiteQuestionStore {
     public func candidates(_ query: CandidateQuery, now: Date) async throws -> [Candidate] {
         try database.blockingRead { db in
             guard query.limit > 0, let topics = try Self.subtree(db, of: query.topic) else { return [] }
-            let maxID = try Int64.fetchOne(db, sql: "SELECT max(id) FROM employee") ?? 0
-            return try Self.candidates(db, query, topics: topics, now: now, pivot: maxID > 0 ? Int64.random(in: 0...maxID) : 0)
+            let maxID = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(id) FROM employee")) ?? 0
+            return try Self.candidates(db, query, topics: topics, now: now, pivot: Self.pivot(topic: topics[0], now: now, maxID: maxID))
         }
     }
 
@@ -28,6 +28,15 @@ extension SQLiteQuestionStore {
         }
     }
 
+    /// Where a topic's scan starts: the same for a minute, so that the presence cache serves the questions of that
+    /// minute, then elsewhere, so that over an hour sixty slices of a large level take their turn.
+    static func pivot(topic: Int64, now: Date, maxID: Int64) -> Int64 {
+        guard maxID > 0 else { return 0 }
+        let minute = UInt64(max(0, now.timeIntervalSince1970 / 60))
+        var random = SplitMix64(seed: UInt64(bitPattern: topic) &* 0x9E37_79B9_7F4A_7C15 ^ minute)
+        return Int64(random.next() % UInt64(maxID + 1))
+    }
+
     /// The ids of a topic (by slug or alias) and every topic below it, or `nil` for an unknown topic.
     static func subtree(_ db: Database, of slugOrAlias: String) throws -> [Int64]? {
         guard let topic = try? SQLiteDirectoryStore.topicRecord(db, slugOrAlias: slugOrAlias), let id = topic.id else { return nil }
@@ -41,7 +50,7 @@ extension SQLiteQuestionStore {
 
     /// Up to `query.limit` candidates, level by level from the best: each level's skill rows come from the
     /// `skillByTopicLevel` index in employee order starting at `pivot` and wrapping around, so that where a level holds
-    /// more people than the limit, a different slice of them is considered each time. Who may not be interrupted now
+    /// more people than the limit, a different slice of them is considered as the pivot moves. Who may not be interrupted now
     /// (inactive, paused, the asker, over the hourly budget) is left out in the same scan, so the limit counts only
     /// people a wave could ask. Each person comes once, at their best level in the subtree, vouched-for if any of
     /// their tags at that level is.

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import SkillRelayDomain
 import SkillRelayTestSupport
+import Synchronization
 import Testing
 
 @testable import SkillRelayStore
@@ -75,17 +76,22 @@ import Testing
         #expect(try await store.hasSpecialists(CandidateQuery(topic: "kubernetes")))
     }
 
-    @Test func aLevelLargerThanTheLimitIsTakenFromARotatingStart() async throws {
+    @Test func aLevelLargerThanTheLimitIsTakenFromAStartThatMovesEveryMinute() async throws {
         let (store, _, clock) = try await makeStore()
+        let query = CandidateQuery(topic: "infra", minimumLevel: 5, limit: 10)
         var seen: Set<String> = []
-        for _ in 0..<60 {
-            let slice = try await store.candidates(CandidateQuery(topic: "infra", minimumLevel: 5, limit: 10), now: clock.now())
+        var slices: Set<[String]> = []
+        for minute in 0..<60 {
+            let now = clock.now().addingTimeInterval(Double(minute) * 60)
+            let slice = try await store.candidates(query, now: now).map(\.handle)
             #expect(slice.count == 10)
-            #expect(slice.allSatisfy { $0.level == 5 })
-            seen.formUnion(slice.map(\.handle))
+            // Within the minute, the same people: the presence cache serves them.
+            #expect(try await store.candidates(query, now: now.addingTimeInterval(30)).map(\.handle) == slice)
+            seen.formUnion(slice)
+            slices.insert(slice)
         }
-        // 41 people at level 5, ten at a time from a random start: after 60 questions everyone had their turn (the
-        // chance that any one of them never came up is below 41 × 0.76^60, about 3 in a million).
+        // 41 people at level 5, ten at a time: over an hour the slices move and everyone had their turn.
+        #expect(slices.count > 1)
         #expect(seen.count == 41)
     }
 
@@ -113,4 +119,39 @@ import Testing
                 """, arguments: ["q\(number)", now, now.addingTimeInterval(1800)])
         return db.lastInsertedRowID
     }
+}
+
+/// Blocking reads (the ask path) beside GRDB's async reads on one file database, many at once: they must never wait
+/// for each other's connections (a deadlock seen under load when both shared one reader pool).
+@Suite struct BlockingReadTests {
+    @Test func blockingAndAsyncReadsTogetherUnderLoadAllFinish() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("skillrelay-blocking-\(UUID().uuidString).sqlite").path
+        defer {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
+        let store = SQLiteQuestionStore(database: try AppDatabase.open(path: path))
+        // The watchdog is a thread of its own: a deadlock takes every cooperative thread, so a task could not fire.
+        let finished = Flag()
+        Thread {
+            Thread.sleep(forTimeInterval: 120)
+            if !finished.value.withLock({ $0 }) { fatalError("blocking and async reads deadlocked") }
+        }.start()
+        try await withThrowingTaskGroup(of: Void.self) { readers in
+            for index in 0..<400 {
+                readers.addTask {
+                    if index.isMultiple(of: 2) {
+                        _ = try await store.resolveTopic("nowhere")
+                    } else {
+                        _ = try await store.dueQuestions(now: Date(), limit: 10)
+                    }
+                }
+            }
+            try await readers.waitForAll()
+        }
+        finished.value.withLock { $0 = true }
+    }
+}
+
+final class Flag: Sendable {
+    let value = Mutex(false)
 }
