@@ -8,6 +8,7 @@ enum ImportBenchmark {
         var skillRelayWithParse: [Duration] = []
         var skillRelayInsert: [Duration] = []
         var raw: [Duration] = []
+        var rawSameCache: [Duration] = []
     }
 
     static func run(directory: String, scratch: URL, runs: Int) async throws -> Result {
@@ -30,6 +31,12 @@ enum ImportBenchmark {
             _ = try AppDatabase.open(path: rawPath)
             let raw = try RawSQLite(path: rawPath)
             result.raw.append(try await Measurement.time { try insertRaw(batch, into: raw) })
+            // Raw C API again, with the page cache SkillRelay's import sets for itself.
+            let cachedPath = scratch.appendingPathComponent("import-raw-cache-\(run).sqlite").path
+            _ = try AppDatabase.open(path: cachedPath)
+            let cached = try RawSQLite(path: cachedPath)
+            try cached.execute("PRAGMA cache_size = -\(SQLiteDirectoryStore.importCacheKiB(batch))")
+            result.rawSameCache.append(try await Measurement.time { try insertRaw(batch, into: cached) })
         }
         return result
     }
