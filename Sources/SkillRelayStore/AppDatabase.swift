@@ -55,6 +55,12 @@ public struct AppDatabase: Sendable {
         try blockingReader.read(body)
     }
 
+    /// `blockingRead` without the surrounding transaction, for a read that is a single statement: one statement is
+    /// atomic on its own, so the BEGIN and COMMIT would only add two round trips into SQLite.
+    func blockingSingleStatementRead<T>(_ body: (Database) throws -> T) throws -> T {
+        try blockingReader.unsafeRead(body)
+    }
+
     /// A write that blocks the calling thread, for the ask path's one short transaction. Safe beside async writes:
     /// those run wholly on the writer's queue and never hold it across a suspension.
     func blockingWrite<T>(_ body: (Database) throws -> T) throws -> T {

@@ -106,20 +106,26 @@ extension SQLiteDirectoryStore {
     }
 
     public func specialists(for slugOrAlias: String, minimumLevel: Int, limit: Int) async throws -> [Specialist] {
-        // A short blocking read through a cached statement: GRDB's async read costs more in hand-offs than the query.
-        try database.blockingRead { db in
-            let topic = try Self.topicRecord(db, slugOrAlias: slugOrAlias)
-            return try Row.fetchAll(db.cachedStatement(sql: Self.specialistsSQL), arguments: [topic.id!, minimumLevel, limit]).map {
-                Specialist(handle: $0["handle"], level: $0["level"])
-            }
+        // One statement through a cached statement, read blocking: GRDB's async read costs more in hand-offs than the
+        // query, and a transaction around a single statement adds nothing.
+        let specialists = try database.blockingSingleStatementRead { db in
+            try Array(
+                Row.fetchCursor(db.cachedStatement(sql: Self.specialistsSQL), arguments: [slugOrAlias.lowercased(), minimumLevel, limit]).map {
+                    Specialist(handle: $0[0], level: $0[1])
+                })
         }
+        // Nobody found: an unknown topic is an error, not an empty list.
+        if specialists.isEmpty { _ = try database.blockingRead { db in try Self.topicRecord(db, slugOrAlias: slugOrAlias) } }
+        return specialists
     }
 
-    /// Who has topic ?1 or a subtopic at level ?2 or above, best first, at most ?3: the skill rows come from the
-    /// `skillByTopicLevel` index alone.
+    /// Who has the topic with slug or alias ?1 (lowercase), or a subtopic, at level ?2 or above, best first, at most
+    /// ?3: the skill rows come from the `skillByTopicLevel` index alone.
     package static let specialistsSQL = """
         WITH RECURSIVE subtree(id) AS (
-            SELECT ?1
+            SELECT id FROM topic WHERE slug = ?1
+            UNION
+            SELECT topicId FROM topicAlias WHERE alias = ?1
             UNION
             SELECT topic.id FROM topic JOIN subtree ON topic.parentId = subtree.id
         )
