@@ -45,7 +45,7 @@ struct Wiring {
             client: client, rooms: rooms, concurrency: matrix.presenceConcurrency, timeout: .milliseconds(Int64(matrix.presenceTimeoutMilliseconds)),
             cacheTTL: Double(matrix.presenceCacheSeconds))
         let dispatcher = OutboxDispatcher(
-            store: store, messenger: MatrixMessenger(client: client, rooms: rooms, state: state),
+            store: store, messenger: MatrixMessenger(client: client, rooms: rooms),
             callbacks: HTTPCallbackSender(client: HTTPClient.shared, secret: callbackSecret))
         let pump = OutboxPump(dispatcher: dispatcher)
         let questions = try QuestionService(

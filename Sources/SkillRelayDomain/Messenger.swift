@@ -79,8 +79,9 @@ public struct AskerNotice: Sendable, Equatable, Codable {
 /// Every send carries a key that is the same when the same message is retried, so an adapter can make retries
 /// idempotent (Matrix transaction ids).
 public protocol Messenger: Sendable {
-    /// Delivers a question to a specialist.
-    func deliverQuestion(_ message: QuestionMessage, key: String) async throws
+    /// Delivers a question to a specialist; returns the IM's reference for the message (a Matrix event id), if it has
+    /// one, which the outbox keeps with the delivery so that a reply to that message is recognised as the answer.
+    func deliverQuestion(_ message: QuestionMessage, key: String) async throws -> String?
     /// Delivers a relayed answer to an asker who asked through the IM.
     func deliverAnswer(_ message: AnswerMessage, key: String) async throws
     /// Tells a specialist the question they hold is closed.

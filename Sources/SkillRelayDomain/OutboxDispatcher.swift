@@ -38,8 +38,9 @@ public struct OutboxDispatcher: Sendable {
             queues[key, default: []].append(item)
         }
         var sent: [Int64] = []
+        var references: [String: String] = [:]
         var failed: [(OutboxItem, String)] = []
-        await withTaskGroup(of: (sent: [Int64], failed: [(OutboxItem, String)]).self) { group in
+        await withTaskGroup(of: Sent.self) { group in
             var next = order.makeIterator()
             func startNext() -> Bool {
                 guard let key = next.next(), let queue = queues[key] else { return false }
@@ -49,11 +50,12 @@ public struct OutboxDispatcher: Sendable {
             for _ in 0..<max(1, concurrency) where !startNext() { break }
             while let result = await group.next() {
                 sent += result.sent
+                references.merge(result.references) { first, _ in first }
                 failed += result.failed
                 _ = startNext()
             }
         }
-        if !sent.isEmpty { try await store.markOutboxSent(sent, now: clock.now()) }
+        if !sent.isEmpty { try await store.markOutboxSent(sent, references: references, now: clock.now()) }
         for (item, error) in failed {
             let attempts = item.attempts + 1
             let retryAt = attempts >= Self.maxAttempts ? nil : clock.now().addingTimeInterval(Self.backoff(afterAttempts: attempts))
@@ -62,19 +64,28 @@ public struct OutboxDispatcher: Sendable {
         return sent.count
     }
 
-    /// Sends one recipient's messages in order.
-    private func send(_ queue: [OutboxItem]) async -> (sent: [Int64], failed: [(OutboxItem, String)]) {
+    /// What one recipient's queue came to.
+    private struct Sent: Sendable {
         var sent: [Int64] = []
+        /// The IM's references for delivered questions, by delivery id.
+        var references: [String: String] = [:]
         var failed: [(OutboxItem, String)] = []
+    }
+
+    /// Sends one recipient's messages in order.
+    private func send(_ queue: [OutboxItem]) async -> Sent {
+        var result = Sent()
         for item in queue {
             do {
-                try await send(item)
-                sent.append(item.id)
+                if let reference = try await send(item), case .question(let message) = item.message {
+                    result.references[message.deliveryID] = reference
+                }
+                result.sent.append(item.id)
             } catch {
-                failed.append((item, String(describing: error).prefix(500).description))
+                result.failed.append((item, String(describing: error).prefix(500).description))
             }
         }
-        return (sent, failed)
+        return result
     }
 
     /// Who a message goes to: what must keep its order.
@@ -93,13 +104,15 @@ public struct OutboxDispatcher: Sendable {
         min(300, pow(2, Double(max(0, attempts - 1))))
     }
 
-    private func send(_ item: OutboxItem) async throws {
+    /// Sends one message; returns the IM's reference for a delivered question.
+    private func send(_ item: OutboxItem) async throws -> String? {
         switch item.message {
-        case .question(let message): try await messenger.deliverQuestion(message, key: item.key)
+        case .question(let message): return try await messenger.deliverQuestion(message, key: item.key)
         case .answer(let message): try await messenger.deliverAnswer(message, key: item.key)
         case .closed(let message): try await messenger.notifyClosed(message, key: item.key)
         case .askerNotice(let message): try await messenger.notifyAsker(message, key: item.key)
         case .callback(let message): try await callbacks.post(message, key: item.key)
         }
+        return nil
     }
 }

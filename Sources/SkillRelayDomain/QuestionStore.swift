@@ -250,8 +250,8 @@ public protocol QuestionStore: Sendable {
 
     /// Outbox messages due for a (re)try.
     func pendingOutbox(now: Date, limit: Int) async throws -> [OutboxItem]
-    /// Marks messages sent, in one transaction.
-    func markOutboxSent(_ ids: [Int64], now: Date) async throws
+    /// Marks messages sent and keeps the IM's references of delivered questions (by delivery id), in one transaction.
+    func markOutboxSent(_ ids: [Int64], references: [String: String], now: Date) async throws
     /// Records a failed try; `retryAt` nil gives up on the message.
     func markOutboxFailed(_ id: Int64, error: String, retryAt: Date?) async throws
     /// When the earliest open question or outbox message is next due, if any.

@@ -11,10 +11,13 @@ public struct LocalMessenger: Messenger {
         self.clock = clock
     }
 
-    public func deliverQuestion(_ message: QuestionMessage, key: String) async throws {
+    /// Publishes the question to the specialist's inbox stream; the inbox itself is read from the store, so there is
+    /// no message reference to keep.
+    public func deliverQuestion(_ message: QuestionMessage, key: String) async throws -> String? {
         let item = InboxItem(
             id: message.deliveryID, topic: message.topic, text: message.text, state: .pending, questionStatus: .open, deliveredAt: clock.now())
         events.publish(.delivered(item), handle: message.recipient.handle)
+        return nil
     }
 
     public func notifyClosed(_ message: ClosedMessage, key: String) async throws {

@@ -1,22 +1,19 @@
 import SkillRelayDomain
 
 /// Questions, answers and notices as messages in each person's direct room with the bot. The outbox key is the
-/// transaction id, so a retried send never posts twice; a question's event id is kept with its delivery so a reply
-/// to it can be recognised as the answer.
+/// transaction id, so a retried send never posts twice; a question's event id goes back to the outbox, which keeps it
+/// with the delivery so a reply to it can be recognised as the answer.
 public struct MatrixMessenger: Messenger {
     let client: MatrixClient
     let rooms: MatrixRooms
-    let state: any IMStateStore
 
-    public init(client: MatrixClient, rooms: MatrixRooms, state: any IMStateStore) {
+    public init(client: MatrixClient, rooms: MatrixRooms) {
         self.client = client
         self.rooms = rooms
-        self.state = state
     }
 
-    public func deliverQuestion(_ message: QuestionMessage, key: String) async throws {
-        guard let eventID = try await send(IMConversation.questionText(message), to: message.recipient, key: key) else { return }
-        try await state.setMessageReference(eventID, forDelivery: message.deliveryID)
+    public func deliverQuestion(_ message: QuestionMessage, key: String) async throws -> String? {
+        try await send(IMConversation.questionText(message), to: message.recipient, key: key)
     }
 
     public func deliverAnswer(_ message: AnswerMessage, key: String) async throws {

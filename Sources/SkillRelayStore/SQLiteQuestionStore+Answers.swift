@@ -177,10 +177,12 @@ extension SQLiteQuestionStore {
         }
     }
 
-    public func markOutboxSent(_ ids: [Int64], now: Date) async throws {
+    public func markOutboxSent(_ ids: [Int64], references: [String: String], now: Date) async throws {
         try await writer.write { db in
-            let statement = try db.cachedStatement(sql: "UPDATE outbox SET sentAt = ?, attempts = attempts + 1 WHERE id = ?")
-            for id in ids { try statement.execute(arguments: [now, id]) }
+            let sent = try db.cachedStatement(sql: "UPDATE outbox SET sentAt = ?, attempts = attempts + 1 WHERE id = ?")
+            for id in ids { try sent.execute(arguments: [now, id]) }
+            let reference = try db.cachedStatement(sql: "UPDATE delivery SET imReference = ? WHERE publicId = ?")
+            for (delivery, event) in references { try reference.execute(arguments: [event, delivery]) }
         }
     }
 

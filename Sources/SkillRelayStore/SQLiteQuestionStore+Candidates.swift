@@ -67,9 +67,10 @@ extension SQLiteQuestionStore {
                     arguments: [now.addingTimeInterval(-3600), budget] + StatementArguments(topics) + [
                         level, from, to, now, query.excluding, budget, query.limit - found.count,
                     ])
+                // Columns by position (as `candidateSQL` lists them): looking names up costs more than the rest of the row.
                 while let row = try rows.next() {
-                    let id: Int64 = row["employeeId"]
-                    let source = SkillSource(rawValue: row["source"]) ?? .selfDeclared
+                    let id: Int64 = row[0]
+                    let source = SkillSource(rawValue: row[1]) ?? .selfDeclared
                     if let seen = index[id] {
                         // Tagged at this level on two topics of the subtree: vouched-for wins.
                         if found[seen].level == level, found[seen].source == .selfDeclared { found[seen].source = source }
@@ -78,10 +79,9 @@ extension SQLiteQuestionStore {
                     index[id] = found.count
                     found.append(
                         Candidate(
-                            handle: row["handle"], imID: row["imId"], level: level, source: source, isActive: true, pausedUntil: row["pausedUntil"],
-                            lastInterruptedAt: row["lastDeliveredAt"], deliveriesLastHour: row["lastHour"],
-                            record: AnswerRecord(
-                                delivered: row["delivered"], answered: row["answered"], helpful: row["helpful"], unhelpful: row["unhelpful"])))
+                            handle: row[2], imID: row[3], level: level, source: source, isActive: true, pausedUntil: row[4],
+                            lastInterruptedAt: row[9], deliveriesLastHour: row[10],
+                            record: AnswerRecord(delivered: row[5], answered: row[6], helpful: row[7], unhelpful: row[8])))
                 }
             }
         }

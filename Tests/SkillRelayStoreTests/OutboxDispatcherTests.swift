@@ -11,7 +11,10 @@ import Testing
     /// A fake messenger that records what it sent, in order.
     final class RecordingMessenger: Messenger, Sendable {
         let sent = Mutex<[String]>([])
-        func deliverQuestion(_ message: QuestionMessage, key: String) async throws { record("question \(message.deliveryID)") }
+        func deliverQuestion(_ message: QuestionMessage, key: String) async throws -> String? {
+            record("question \(message.deliveryID)")
+            return "$event-\(message.deliveryID)"
+        }
         func deliverAnswer(_ message: AnswerMessage, key: String) async throws { record("answer \(message.questionID)") }
         func notifyClosed(_ message: ClosedMessage, key: String) async throws { record("closed \(message.deliveryID)") }
         func notifyAsker(_ message: AskerNotice, key: String) async throws { record("notice \(message.questionID)") }
