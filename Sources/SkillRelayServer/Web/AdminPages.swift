@@ -111,6 +111,7 @@ struct AdminPages {
     /// "–" when there is nothing to measure, else seconds, minutes or hours.
     static func duration(_ seconds: Double?) -> String {
         guard let seconds else { return "–" }
+        if seconds < 10 { return String(format: "%.1f s", seconds) }
         if seconds < 90 { return String(format: "%.0f s", seconds) }
         if seconds < 5400 { return String(format: "%.1f min", seconds / 60) }
         return String(format: "%.1f h", seconds / 3600)
