@@ -6,13 +6,17 @@ import SkillRelayWeb
 
 /// What the web pages need besides the directory and the question service.
 public struct WebSite: Sendable {
+    /// Sign-in links, and who a session belongs to now.
     public var signIn: SignInService
     /// Where sessions live (the database, so a restart signs nobody out).
     public var sessionStorage: any PersistDriver
+    /// The people below a manager, for My team.
     public var team: any TeamStore
+    /// The numbers for the admin page, `/v1/stats` and `/metrics`.
     public var stats: StatsService
     /// Sets `Secure` on the session cookie: when served over TLS, or behind a proxy that is.
     public var secureCookies: Bool
+    /// How long a session lasts from sign-in.
     public var sessionLifetime: Duration
     /// Whether presence is set here (the embedded `local` IM) rather than on an IM server.
     public var localIM: Bool
