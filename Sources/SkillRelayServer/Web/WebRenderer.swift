@@ -76,7 +76,7 @@ enum WebRenderer {
             return notice
         }
         let page = Page(title: title, nav: context.identity.map { Nav($0, section: section) }, notice: notice, content: content)
-        return try html(try templates().render(page, template: template), status: status)
+        return html(try templates().render(page, template: template), status: status)
     }
 
     /// The error page.
