@@ -17,6 +17,10 @@ let package = Package(
         // SHA-256 for token hashes (and HMAC for callbacks later): not something to write by hand.
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // The web page's sessions (cookie, session storage over a persist driver, authenticator): not ours to write.
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        // The web page's templates, HTML-escaped by default.
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // The domain: models, rules, ports. No I/O and no framework imports.
@@ -51,12 +55,20 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // The HTTP API on Hummingbird 2.
+        // The web page's templates, stylesheet and script, and the renderer that fills them.
+        .target(
+            name: "SkillRelayWeb",
+            dependencies: [.product(name: "Mustache", package: "swift-mustache")],
+            resources: [.copy("Templates"), .copy("Static")]
+        ),
+        // The HTTP API and the web page on Hummingbird 2.
         .target(
             name: "SkillRelayServer",
             dependencies: [
                 "SkillRelayDomain",
+                "SkillRelayWeb",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -34,6 +34,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The Matrix homeserver URL (with --im matrix); the bot's token comes from the config or SKILLRELAY_MATRIX_TOKEN.")
     var matrixHomeserver: String?
 
+    @Option(help: "Where people reach SkillRelay, for sign-in links and cookies (default: http://HOST:PORT); https makes cookies Secure.")
+    var publicURL: String?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -44,6 +47,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535.") }
         _ = try questionOptions.settings()
         guard ["local", "matrix"].contains(im) else { throw ValidationError("--im must be local or matrix.") }
+        try PublicURL.check(resolvedPublicURL, option: "--public-url")
         if im == "matrix" {
             _ = try MatrixSettings.resolve(
                 homeserver: matrixHomeserver, configPath: questionOptions.config, environment: ProcessInfo.processInfo.environment)
@@ -66,19 +70,25 @@ struct ServeCommand: AsyncParsableCommand {
             try callbackSecret ?? ProcessInfo.processInfo.environment["SKILLRELAY_CALLBACK_SECRET"]
             ?? appDatabase.setting("callbackSecret") { IdentifierGenerator.make(prefix: "whsec") }
         let settings = try questionOptions.settings()
+        let signIn = SignInService(store: SQLiteWebStore(database: appDatabase))
+        let loginLinks = LoginLinks(service: signIn, baseURL: resolvedPublicURL)
         let wiring: Wiring
         if im == "matrix" {
             let matrix = try MatrixSettings.resolve(
                 homeserver: matrixHomeserver, configPath: questionOptions.config, environment: ProcessInfo.processInfo.environment)
             logger.info("IM: matrix", metadata: ["skillrelay.matrix.homeserver": "\(matrix.homeserver)"])
             wiring = try Wiring.matrix(
-                database: appDatabase, directory: store, settings: settings, callbackSecret: secret, matrix: matrix, logger: logger)
+                database: appDatabase, directory: store, settings: settings, callbackSecret: secret, matrix: matrix, loginLinks: loginLinks,
+                logger: logger)
         } else {
             wiring = try Wiring.local(database: appDatabase, settings: settings, callbackSecret: secret)
         }
+        let web = Wiring.web(
+            database: appDatabase, directory: store, signIn: signIn, publicURL: resolvedPublicURL, localIM: im == "local", logger: logger)
         let app = buildApplication(
-            store: store, questions: wiring.questions, pump: wiring.pump, services: wiring.services,
+            store: store, questions: wiring.questions, pump: wiring.pump, web: web, services: wiring.services,
             configuration: ServerConfiguration(host: host, port: port), logger: logger)
+        try await printHowToSignIn(store: SQLiteWebStore(database: appDatabase), links: loginLinks)
         let services = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
@@ -89,6 +99,25 @@ struct ServeCommand: AsyncParsableCommand {
         }
         try await wiring.shutdown()
         logger.info("stopped")
+    }
+
+    /// The web page's address unless `--public-url` says otherwise.
+    var resolvedPublicURL: String {
+        publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    }
+
+    /// How to sign in to the web page. On a loopback address with the embedded IM (trying SkillRelay out on one's own
+    /// machine) that includes a link for the first admin; anywhere else links are only made on request.
+    private func printHowToSignIn(store: SQLiteWebStore, links: LoginLinks) async throws {
+        var lines = ["SkillRelay's web page: \(resolvedPublicURL)/"]
+        let loopback = ["127.0.0.1", "localhost", "::1"].contains(host)
+        if loopback, im == "local", let admin = try await store.firstActiveAdmin() {
+            let link = try await links.link(for: admin, by: .cliOperator)
+            lines.append("Sign in as \(admin) (an admin), once, within 15 minutes: \(link.url)")
+        }
+        lines.append("A sign-in link for anyone: skillrelay login-link HANDLE --db \(database.db) --base-url \(resolvedPublicURL)")
+        // Written straight away, not buffered: whoever started the server is waiting for the link.
+        FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 
     private func loadSampleData(into store: SQLiteDirectoryStore, logger: Logger) async throws {

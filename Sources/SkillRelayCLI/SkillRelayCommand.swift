@@ -6,7 +6,9 @@ struct SkillRelayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "skillrelay",
         abstract: "SkillRelay routes questions to the people who know.",
-        subcommands: [ServeCommand.self, ImportCommand.self, TokenCommand.self, LogCommand.self, GenerateCommand.self])
+        subcommands: [
+            ServeCommand.self, ImportCommand.self, TokenCommand.self, LoginLinkCommand.self, LogCommand.self, GenerateCommand.self,
+        ])
 }
 
 /// Options every command that opens the database takes.

@@ -5,6 +5,7 @@ import SkillRelayCallbacks
 import SkillRelayDomain
 import SkillRelayLocalIM
 import SkillRelayMatrix
+import SkillRelayServer
 import SkillRelayStore
 
 /// The one place concrete types meet: the store, an IM adapter and the callback sender behind the domain's ports.
@@ -33,7 +34,7 @@ struct Wiring {
     /// A Matrix homeserver: presence, questions and answers through the bot account.
     static func matrix(
         database: AppDatabase, directory: any DirectoryStore, settings: QuestionSettings, callbackSecret: String, matrix: MatrixSettings,
-        logger: Logger
+        loginLinks: LoginLinks, logger: Logger
     ) throws -> Wiring {
         let store = SQLiteQuestionStore(database: database)
         let state = SQLiteIMState(database: database)
@@ -50,8 +51,18 @@ struct Wiring {
         let pump = OutboxPump(dispatcher: dispatcher)
         let questions = try QuestionService(
             store: store, presence: presence, settings: settings, outboxChanged: { pump.nudge() })
-        let conversation = IMConversation(questions: questions, directory: directory, state: state)
+        let conversation = IMConversation(questions: questions, directory: directory, state: state, loginLinks: loginLinks)
         let sync = MatrixSyncService(client: client, state: state, conversation: conversation, logger: logger)
         return Wiring(questions: questions, pump: pump, services: [sync], shutdown: { try await http.shutdown() })
+    }
+
+    /// The web page's sign-in, sessions (in the database), team view and statistics.
+    static func web(database: AppDatabase, directory: SQLiteDirectoryStore, signIn: SignInService, publicURL: String, localIM: Bool, logger: Logger)
+        -> WebSite
+    {
+        WebSite(
+            signIn: signIn, sessionStorage: DatabasePersistDriver(store: SQLiteWebStore(database: database), signIn: signIn, logger: logger),
+            team: directory, stats: StatsService(store: SQLiteQuestionStore(database: database)), secureCookies: PublicURL.isSecure(publicURL),
+            localIM: localIM)
     }
 }

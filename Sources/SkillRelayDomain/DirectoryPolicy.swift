@@ -22,6 +22,12 @@ public enum DirectoryPolicy {
         /// Set a skill's level; `existing` is the source of the skill already there, if any.
         case tagSkill(Relation, existing: SkillSource?)
         case untagSkill(Relation, existing: SkillSource)
+        /// List the people below oneself with their skills.
+        case readTeam
+        /// Read the numbers on how questions fare.
+        case readStats
+        /// Read or export the compliance log.
+        case exportComplianceLog
     }
 
     /// Throws `forbidden` unless the caller may perform the action.
@@ -42,6 +48,12 @@ public enum DirectoryPolicy {
             throw .forbidden("Only an admin may manage tokens.")
         case .importDirectory:
             throw .forbidden("Only an admin may import the directory.")
+        case .readTeam:
+            guard caller.isManager else { throw .forbidden("My team is for managers: nobody reports to you.") }
+        case .readStats:
+            throw .forbidden("Only an admin may read the statistics.")
+        case .exportComplianceLog:
+            throw .forbidden("Only an admin may export the compliance log.")
         case .readEmployee(let relation):
             guard relation != .unrelated else {
                 throw .forbidden("You may read your own profile and those of the people below you.")

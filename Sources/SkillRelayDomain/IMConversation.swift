@@ -7,11 +7,14 @@ public struct IncomingMessage: Sendable, Equatable {
     public var text: String
     /// The message this one replies to, if any.
     public var inReplyTo: String?
+    /// Whether it came in the sender's own direct conversation with SkillRelay, where only they read the reply.
+    public var isPrivate: Bool
 
-    public init(imID: String, text: String, inReplyTo: String? = nil) {
+    public init(imID: String, text: String, inReplyTo: String? = nil, isPrivate: Bool = true) {
         self.imID = imID
         self.text = text
         self.inReplyTo = inReplyTo
+        self.isPrivate = isPrivate
     }
 }
 
@@ -22,12 +25,18 @@ public struct IMConversation: Sendable {
     let directory: any DirectoryStore
     let state: any IMStateStore
     let clock: any WallClock
+    /// Makes the links `login` sends; without it, `login` says the web page is not set up.
+    let loginLinks: LoginLinks?
 
-    public init(questions: QuestionService, directory: any DirectoryStore, state: any IMStateStore, clock: any WallClock = SystemWallClock()) {
+    public init(
+        questions: QuestionService, directory: any DirectoryStore, state: any IMStateStore, clock: any WallClock = SystemWallClock(),
+        loginLinks: LoginLinks? = nil
+    ) {
         self.questions = questions
         self.directory = directory
         self.state = state
         self.clock = clock
+        self.loginLinks = loginLinks
     }
 
     public static let refusal = "Sorry, SkillRelay can only help people in the company directory."
@@ -38,6 +47,7 @@ public struct IMConversation: Sendable {
         • reply to a question I sent you to answer it, or reply "pass"
         • pause 2h (or 30m, 1d) to get no questions for a while; resume to get them again
         • tag <handle> <topic> <level> / untag <handle> <topic> — managers, for their people
+        • login — a one-time link that signs you in to the web page
         • help — this text
         """
 
@@ -75,6 +85,12 @@ public struct IMConversation: Sendable {
             guard words.count == 3, let level = Int(words[2]) else { return "Write tag <handle> <topic> <level>, e.g. tag ana.lima kubernetes 4." }
             let skill = try await directory.setSkill(of: words[0], topic: words[1], level: level, by: caller)
             return "Tagged \(words[0]) with \(skill.topic.name) at level \(skill.level)."
+        case "login":
+            guard let loginLinks, let handle = caller.handle else { return "The web page is not set up on this SkillRelay." }
+            guard message.isPrivate else { return "Write login in your direct chat with me, so nobody else sees your link." }
+            // The IM server proved who is writing: the link is for them alone, sent only into their own direct room.
+            let link = try await loginLinks.link(for: handle, by: caller)
+            return "Your sign-in link for the web page, good once and until \(Self.format(link.expiresAt)):\n\(link.url)"
         case "untag":
             let words = rest.split(separator: " ").map(String.init)
             guard words.count == 2 else { return "Write untag <handle> <topic>, e.g. untag ana.lima kubernetes." }

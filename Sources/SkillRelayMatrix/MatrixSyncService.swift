@@ -67,7 +67,8 @@ public struct MatrixSyncService: Service {
                 }
                 if try await state.conversation(with: event.sender) == nil { try await state.setConversation(room, with: event.sender) }
                 let message = IncomingMessage(
-                    imID: event.sender, text: Self.stripReplyFallback(body), inReplyTo: content.relatesTo?.inReplyTo?.event_id)
+                    imID: event.sender, text: Self.stripReplyFallback(body), inReplyTo: content.relatesTo?.inReplyTo?.event_id,
+                    isPrivate: try await state.conversation(with: event.sender) == room)
                 let replies = await conversation.handle(message)
                 for (index, reply) in replies.enumerated() {
                     // Derived from the event, so a retried reply is not posted twice.

@@ -15,7 +15,7 @@ public struct ServerConfiguration: Sendable {
 }
 
 /// The router with every route and middleware: what the server runs and what the tests drive.
-public func buildRouter(store: any DirectoryStore, questions: QuestionService) -> Router<APIRequestContext> {
+public func buildRouter(store: any DirectoryStore, questions: QuestionService, web: WebSite) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
@@ -26,18 +26,22 @@ public func buildRouter(store: any DirectoryStore, questions: QuestionService) -
     TokensController(store: store).addRoutes(to: v1)
     QuestionsController(questions: questions).addRoutes(to: v1)
     InboxController(questions: questions).addRoutes(to: v1)
+    let stats = StatsController(stats: web.stats)
+    stats.addRoutes(to: v1)
+    stats.addMetricsRoute(to: router.group().add(middleware: AuthenticationMiddleware(store: store)))
+    web.addRoutes(to: router, store: store, questions: questions)
     return router
 }
 
-/// The whole application: the router on a server, with the question worker (and an IM adapter's inbound loop, if
-/// it has one) running beside it.
+/// The whole application: the router on a server, with the question worker, the web sessions' tidying (and an IM
+/// adapter's inbound loop, if it has one) running beside it.
 public func buildApplication(
-    store: any DirectoryStore, questions: QuestionService, pump: OutboxPump, services: [any Service] = [], configuration: ServerConfiguration,
-    logger: Logger
+    store: any DirectoryStore, questions: QuestionService, pump: OutboxPump, web: WebSite, services: [any Service] = [],
+    configuration: ServerConfiguration, logger: Logger
 ) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(store: store, questions: questions),
+        router: buildRouter(store: store, questions: questions, web: web),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "SkillRelay"),
-        services: [QuestionWorker(questions: questions, pump: pump, logger: logger)] + services,
+        services: [QuestionWorker(questions: questions, pump: pump, logger: logger), web.sessionStorage] + services,
         logger: logger)
 }

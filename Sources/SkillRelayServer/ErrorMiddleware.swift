@@ -3,14 +3,27 @@ import Logging
 import NIOCore
 import SkillRelayDomain
 
-/// Turns every error into the API's JSON error shape; anything unexpected becomes a 500 that says nothing internal.
+/// Turns every error into the API's JSON error shape (or, for a browser outside the API, an HTML page); anything
+/// unexpected becomes a 500 that says nothing internal.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
-            return try Self.apiError(for: error, context: context).response(from: request, context: context)
+            let apiError = Self.apiError(for: error, context: context)
+            if Self.wantsPage(request) {
+                return try WebRenderer.errorPage(status: apiError.status, message: apiError.message, user: nil)
+            }
+            return try apiError.response(from: request, context: context)
         }
+    }
+
+    /// A browser asking for something outside the API (a mistyped page address) gets an HTML page; the API, and
+    /// anything that does not ask for HTML, gets the JSON error.
+    static func wantsPage(_ request: Request) -> Bool {
+        let path = request.uri.path
+        if path == "/v1" || path.hasPrefix("/v1/") || ["/health", "/livez", "/openapi.yaml", "/metrics"].contains(path) { return false }
+        return request.headers[.accept]?.contains("text/html") == true
     }
 
     static func apiError(for error: any Error, context: Context) -> APIError {

@@ -198,6 +198,28 @@ extension AppDatabase {
                     CREATE INDEX deliveryByIMReference ON delivery(imReference) WHERE imReference IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v4 web") { db in
+            try db.execute(
+                sql: """
+                    -- One-time sign-in links for the web page; only the SHA-256 of each secret is kept.
+                    CREATE TABLE loginLink (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        secretHash BLOB NOT NULL UNIQUE,
+                        employeeId INTEGER NOT NULL REFERENCES employee(id) ON DELETE CASCADE,
+                        createdAt DATETIME NOT NULL,
+                        expiresAt DATETIME NOT NULL,
+                        usedAt DATETIME
+                    );
+                    CREATE INDEX loginLinkByExpiry ON loginLink(expiresAt);
+                    -- Web sessions by the SHA-256 of the cookie's value; the value is the session's JSON.
+                    CREATE TABLE webSession (
+                        keyHash BLOB PRIMARY KEY,
+                        value TEXT NOT NULL,
+                        expiresAt DATETIME
+                    );
+                    CREATE INDEX webSessionByExpiry ON webSession(expiresAt) WHERE expiresAt IS NOT NULL;
+                    """)
+        }
         return migrator
     }
 }

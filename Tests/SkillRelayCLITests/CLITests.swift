@@ -107,6 +107,24 @@ import Testing
         #expect(both.status != 0 && both.stderr.contains("exactly one of --employee and --bot"))
     }
 
+    @Test func loginLinkPrintsAOneTimeLinkForAnEmployee() async throws {
+        let scratch = try Scratch()
+        #expect(try Self.run(["import", "--db", scratch.db, Self.dataDirectory]).status == 0)
+        let made = try Self.run(["login-link", "lin.chen", "--db", scratch.db, "--base-url", "https://relay.example.org/"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let url = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(url.hasPrefix("https://relay.example.org/login?token=sl_"))
+        #expect(made.stderr.contains("signs in lin.chen once"))
+        let secret = String(url.dropFirst("https://relay.example.org/login?token=".count))
+        let signIn = SignInService(store: SQLiteWebStore(database: try AppDatabase.open(path: scratch.db)))
+        #expect(try await signIn.redeem(secret: secret)?.caller.handle == "lin.chen")
+        #expect(try await signIn.redeem(secret: secret) == nil)
+        let ghost = try Self.run(["login-link", "ghost", "--db", scratch.db])
+        #expect(ghost.status == 1 && ghost.stderr.contains("No employee with handle 'ghost'"))
+        let badURL = try Self.run(["login-link", "lin.chen", "--db", scratch.db, "--base-url", "javascript:alert(1)"])
+        #expect(badURL.status != 0 && badURL.stderr.contains("--base-url must be an http or https URL"))
+    }
+
     @Test func serveLoadsTheSampleOnFirstStartAnswersAndStopsCleanlyOnSIGTERM() async throws {
         let scratch = try Scratch()
         let port = Int.random(in: 20_000...40_000)

@@ -113,6 +113,16 @@ struct MatrixIntegrationTests {
             return (question["status"] as? String) == "answered" ? true : nil
         }
 
+        // Lena writes "login": a one-time link to the web page comes back in her own room and opens her sign-in page.
+        try await lena.say("login", in: rooms[lena.userID]!)
+        let linkMessage = try await eventually(20, "the sign-in link") {
+            try await lena.messages(in: rooms[lena.userID]!).first { $0.sender == bot.userID && $0.body.contains("/login?token=") }
+        }
+        let link = try #require(linkMessage.body.split(separator: "\n").last.map(String.init))
+        #expect(link.hasPrefix("http://127.0.0.1:\(relay.port)/login?token=sl_"))
+        let signInPage = String(decoding: try Data(contentsOf: try #require(URL(string: link))), as: UTF8.self)
+        #expect(signInPage.contains("Sign in as Lena Weber?"))
+
         // Nothing was sent twice: each question once per specialist, each answer once in Lena's room.
         for (user, texts) in [
             (nikos, ["without downtime", "Which CNI", "etcd on spot"]), (henrik, ["without downtime", "Which CNI", "Is our ingress HA?"]),

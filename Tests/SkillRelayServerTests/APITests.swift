@@ -79,7 +79,8 @@ import Testing
     @Test func healthAnswersOverARealSocket() async throws {
         let fixture = try await Fixture.make()
         let app = buildApplication(
-            store: fixture.store, questions: fixture.questions, pump: fixture.pump, configuration: .init(host: "127.0.0.1", port: 0),
+            store: fixture.store, questions: fixture.questions, pump: fixture.pump, web: fixture.web,
+            configuration: .init(host: "127.0.0.1", port: 0),
             logger: .init(label: "test"))
         try await app.test(.live) { client in
             try await client.execute(uri: "/health", method: .get) { response in

@@ -33,6 +33,8 @@ struct Fixture {
     let pump: OutboxPump
     let clock: TestClock
     let callbacks: FakeCallbackSender
+    /// The web page's dependencies, on the same database and clock.
+    let web: WebSite
 
     static func make(settings: QuestionSettings = QuestionSettings(), callbackFailures: Int = 0, path: String? = nil) async throws -> Fixture {
         let clock = TestClock()
@@ -75,15 +77,19 @@ struct Fixture {
         let questions = try QuestionService(
             store: questionStore, presence: LocalPresenceSource(store: questionStore), settings: settings, clock: clock, events: events,
             outboxChanged: { pump.nudge() })
+        let webStore = SQLiteWebStore(database: database)
+        let signIn = SignInService(store: webStore, clock: clock)
+        let web = WebSite(
+            signIn: signIn, sessionStorage: DatabasePersistDriver(store: webStore, signIn: signIn, clock: clock), team: store,
+            stats: StatsService(store: questionStore), clock: clock)
         return Fixture(
             database: database, store: store, tokens: tokens, tokenIDs: ids, questions: questions, questionStore: questionStore, pump: pump,
-            clock: clock,
-            callbacks: callbacks)
+            clock: clock, callbacks: callbacks, web: web)
     }
 
     /// Runs requests against the router in process.
     func test<Value: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
-        try await Application(router: buildRouter(store: store, questions: questions)).test(.router, body)
+        try await Application(router: buildRouter(store: store, questions: questions, web: web)).test(.router, body)
     }
 
     /// Adds Kubernetes specialists `kube.specialist.01`… (levels 5, 4, 3, 5, 4, 3 …), each with a token and the given

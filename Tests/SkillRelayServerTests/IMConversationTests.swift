@@ -89,4 +89,23 @@ import Testing
             ])
         #expect(await conversation.handle(IncomingMessage(imID: "@m:localhost", text: "hello there")) == [IMConversation.help])
     }
+
+    @Test func loginSendsAOneTimeLinkOnlyInTheSendersOwnRoom() async throws {
+        let (fixture, _, state) = try await make()
+        let links = LoginLinks(service: fixture.web.signIn, baseURL: "https://relay.example.org/")
+        let conversation = IMConversation(
+            questions: fixture.questions, directory: fixture.store, state: state, clock: fixture.clock, loginLinks: links)
+        let shared = await conversation.handle(IncomingMessage(imID: "@r:localhost", text: "login", isPrivate: false))
+        #expect(shared.count == 1 && !shared[0].contains("token="))
+        let replies = await conversation.handle(IncomingMessage(imID: "@r:localhost", text: "login"))
+        let reply = try #require(replies.first)
+        let url = try #require(reply.split(separator: "\n").last.map(String.init))
+        #expect(url.hasPrefix("https://relay.example.org/login?token=sl_"))
+        let secret = String(url.dropFirst("https://relay.example.org/login?token=".count))
+        #expect(try await fixture.web.signIn.redeem(secret: secret)?.caller.handle == "r")
+        #expect(try await fixture.web.signIn.redeem(secret: secret) == nil)
+        // Without a web page configured, the bot says so.
+        let plain = IMConversation(questions: fixture.questions, directory: fixture.store, state: state, clock: fixture.clock)
+        #expect(await plain.handle(IncomingMessage(imID: "@r:localhost", text: "login")) == ["The web page is not set up on this SkillRelay."])
+    }
 }

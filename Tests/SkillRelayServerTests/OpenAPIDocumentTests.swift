@@ -34,7 +34,7 @@ import Testing
     /// "METHOD /path/{param}" for every route the router serves.
     static func servedRoutes() async throws -> Set<String> {
         let fixture = try await Fixture.make()
-        let router = buildRouter(store: fixture.store, questions: fixture.questions)
+        let router = buildRouter(store: fixture.store, questions: fixture.questions, web: fixture.web)
         return Set(
             router.routes.map { route in
                 let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }

@@ -34,7 +34,11 @@ struct InboxController {
 
     /// `delivery` and `closed` events for the caller's inbox, until they disconnect.
     @Sendable func events(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let caller = try context.requireCaller()
+        try Self.inboxEvents(caller: try context.requireCaller(), questions: questions)
+    }
+
+    /// A specialist's inbox event stream, for the API and the web page alike.
+    static func inboxEvents(caller: Caller, questions: QuestionService) throws -> Response {
         guard let handle = caller.handle else { throw DirectoryError.forbidden("Only employees receive and answer questions.") }
         let live = questions.eventStreams.inboxEvents(handle: handle)
         let events = AsyncStream<ServerSentEvent> { continuation in

@@ -50,8 +50,11 @@ struct QuestionsController {
 
     /// `answer`, `wave` and `closed` events; answers already relayed come first, and the stream ends at `closed`.
     @Sendable func events(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let caller = try context.requireCaller()
-        let id = try context.parameters.require("id")
+        try await Self.answerEvents(question: try context.parameters.require("id"), caller: try context.requireCaller(), questions: questions)
+    }
+
+    /// The asker's event stream of one question, for the API and the web page alike.
+    static func answerEvents(question id: String, caller: Caller, questions: QuestionService) async throws -> Response {
         // Subscribe before reading the past, so nothing falls between the two; answers seen in the past are skipped live.
         let live = questions.eventStreams.askerEvents(question: id)
         let view = try await questions.question(id, by: caller)

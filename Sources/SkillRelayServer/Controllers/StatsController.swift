@@ -1,0 +1,84 @@
+import Foundation
+import Hummingbird
+import SkillRelayDomain
+
+/// The numbers on how questions fare, for admins: JSON at `/v1/stats`, Prometheus text at `/metrics`.
+struct StatsController {
+    let stats: StatsService
+
+    func addRoutes(to group: RouterGroup<APIRequestContext>) {
+        group.get("stats", use: show)
+    }
+
+    func addMetricsRoute(to group: RouterGroup<APIRequestContext>) {
+        group.get("metrics", use: metrics)
+    }
+
+    @Sendable func show(_ request: Request, context: APIRequestContext) async throws -> StatsResponse {
+        var since: Date?
+        if let text = request.uri.queryParameters["since"] {
+            guard let date = InboxController.parseDate(String(text)) else {
+                throw APIError.badRequest(
+                    "The query parameter 'since' must be an ISO-8601 time such as 2026-11-01T00:00:00Z.", code: "invalid_parameter")
+            }
+            since = date
+        }
+        return StatsResponse(try await stats.stats(since: since, by: try context.requireCaller()), since: since)
+    }
+
+    @Sendable func metrics(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let text = PrometheusText.render(try await stats.stats(by: try context.requireCaller()))
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// The statistics in Prometheus's text exposition format (version 0.0.4).
+enum PrometheusText {
+    static func render(_ stats: QuestionStats) -> String {
+        var out = ""
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for sample in samples { out += "\(name)\(sample.labels) \(sample.value)\n" }
+        }
+        metric("skillrelay_questions_asked_total", "counter", "Questions asked.", [("", "\(stats.asked)")])
+        metric(
+            "skillrelay_questions", "gauge", "Questions asked, by their status now.",
+            [
+                ("{status=\"open\"}", "\(stats.open)"), ("{status=\"answered\"}", "\(stats.answered)"),
+                ("{status=\"expired\"}", "\(stats.expired)"), ("{status=\"cancelled\"}", "\(stats.cancelled)"),
+            ])
+        metric("skillrelay_questions_with_answers_total", "counter", "Questions that got at least one answer.", [("", "\(stats.withAnswers)")])
+        metric(
+            "skillrelay_questions_answered_ratio", "gauge", "Share of questions asked that got at least one answer.",
+            [("", number(stats.shareAnswered))])
+        metric("skillrelay_answers_relayed_total", "counter", "Answers relayed to askers.", [("", "\(stats.relayedAnswers)")])
+        metric("skillrelay_answers_per_question", "gauge", "Answers relayed per question asked.", [("", number(stats.answersPerQuestion))])
+        metric(
+            "skillrelay_time_to_first_answer_seconds", "summary", "Seconds from asking to the first answer.",
+            [
+                ("{quantile=\"0.5\"}", number(stats.medianFirstAnswerSeconds)), ("{quantile=\"0.9\"}", number(stats.p90FirstAnswerSeconds)),
+            ])
+        out += "skillrelay_time_to_first_answer_seconds_sum \(number(stats.firstAnswerSeconds.reduce(0, +)))\n"
+        out += "skillrelay_time_to_first_answer_seconds_count \(stats.firstAnswerSeconds.count)\n"
+        metric(
+            "skillrelay_topic_unanswered_questions", "gauge", "Questions that expired without an answer, for the topics with the most.",
+            stats.unansweredTopics.map { ("{topic=\"\(label($0.topic.slug))\"}", "\($0.unanswered)") })
+        metric(
+            "skillrelay_specialist_deliveries", "gauge", "Questions delivered to the specialists who received the most.",
+            stats.mostInterrupted.map { ("{specialist=\"\(label($0.handle))\"}", "\($0.deliveries)") })
+        return out
+    }
+
+    /// A sample value: `NaN` when there is nothing to measure, as Prometheus expects.
+    static func number(_ value: Double?) -> String {
+        guard let value, value.isFinite else { return "NaN" }
+        return value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+
+    /// A label value with backslash, double quote and newline escaped.
+    static func label(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+    }
+}

@@ -1,0 +1,229 @@
+import Foundation
+import Hummingbird
+import SkillRelayDomain
+
+/// The admin's page: the numbers, the topic tree and its aliases, tokens, and the compliance log's export. Each change
+/// goes through the directory store or the question service, which refuse anyone but an admin.
+struct AdminPages {
+    let store: any DirectoryStore
+    let questions: QuestionService
+    let stats: StatsService
+    let clock: any WallClock
+
+    func addRoutes(to group: RouterGroup<WebRequestContext>) {
+        group.get("admin", use: show)
+        group.post("admin/topics", use: createTopic)
+        group.post("admin/aliases", use: addAlias)
+        group.post("admin/topics/:slug/aliases/remove", use: removeAlias)
+        group.post("admin/tokens", use: createToken)
+        group.post("admin/tokens/:id/revoke", use: revokeToken)
+        group.get("admin/compliance-log", use: exportComplianceLog)
+    }
+
+    struct StatsContent {
+        var asked: Int
+        var shareAnswered: String
+        var medianFirstAnswer: String
+        var p90FirstAnswer: String
+        var answersPerQuestion: String
+        var open: Int
+        var answered: Int
+        var expired: Int
+        var cancelled: Int
+        var hasUnanswered: Bool
+        var unansweredTopics: [UnansweredRow]
+        var hasInterrupted: Bool
+        var mostInterrupted: [QuestionStats.InterruptedSpecialist]
+    }
+
+    struct UnansweredRow {
+        var slug: String
+        var name: String
+        var unanswered: Int
+        var asked: Int
+    }
+
+    struct AliasItem {
+        var alias: String
+        var topicSlug: String
+    }
+
+    struct TopicItem {
+        var slug: String
+        var name: String
+        var depth: Int
+        var aliases: [AliasItem]
+    }
+
+    struct TokenItem {
+        var id: String
+        var owner: String
+        var createdAt: String
+        var lastUsedAt: String
+        var revokedAt: String?
+    }
+
+    struct Issued {
+        var id: String
+        var owner: String
+        var secret: String
+    }
+
+    struct AdminContent {
+        var stats: StatsContent
+        var topics: [TopicItem]
+        var tokens: [TokenItem]
+        var issued: Issued?
+        var complianceSince: String
+    }
+
+    @Sendable func show(_ request: Request, context: WebRequestContext) async throws -> Response {
+        try await page(context, issued: nil)
+    }
+
+    private func page(_ context: WebRequestContext, issued: Issued?) async throws -> Response {
+        let caller = try context.requireUser().caller
+        let numbers = try await stats.stats(by: caller)
+        let topics = try await store.topics(matching: nil, limit: 10_000, offset: 0).topics
+        let tokens = try await store.tokens(by: caller).map { token in
+            TokenItem(
+                id: token.id, owner: Self.ownerName(token.owner), createdAt: WebRenderer.format(token.createdAt),
+                lastUsedAt: token.lastUsedAt.map(WebRenderer.format) ?? "never", revokedAt: token.revokedAt.map(WebRenderer.format))
+        }
+        let content = AdminContent(
+            stats: Self.statsContent(numbers), topics: Self.tree(topics), tokens: tokens, issued: issued,
+            complianceSince: Self.day.string(from: clock.now().addingTimeInterval(-30 * 86_400)))
+        return try WebRenderer.page("admin", title: "Admin", content: content, context: context, section: .admin)
+    }
+
+    static func statsContent(_ numbers: QuestionStats) -> StatsContent {
+        StatsContent(
+            asked: numbers.asked, shareAnswered: String(format: "%.0f%%", numbers.shareAnswered * 100),
+            medianFirstAnswer: duration(numbers.medianFirstAnswerSeconds), p90FirstAnswer: duration(numbers.p90FirstAnswerSeconds),
+            answersPerQuestion: String(format: "%.2f", numbers.answersPerQuestion), open: numbers.open, answered: numbers.answered,
+            expired: numbers.expired, cancelled: numbers.cancelled, hasUnanswered: !numbers.unansweredTopics.isEmpty,
+            unansweredTopics: numbers.unansweredTopics.map {
+                UnansweredRow(slug: $0.topic.slug, name: $0.topic.name, unanswered: $0.unanswered, asked: $0.asked)
+            },
+            hasInterrupted: !numbers.mostInterrupted.isEmpty, mostInterrupted: numbers.mostInterrupted)
+    }
+
+    /// "–" when there is nothing to measure, else seconds, minutes or hours.
+    static func duration(_ seconds: Double?) -> String {
+        guard let seconds else { return "–" }
+        if seconds < 10 { return String(format: "%.1f s", seconds) }
+        if seconds < 90 { return String(format: "%.0f s", seconds) }
+        if seconds < 5400 { return String(format: "%.1f min", seconds / 60) }
+        return String(format: "%.1f h", seconds / 3600)
+    }
+
+    /// Topics depth-first under their parents, each with its depth.
+    static func tree(_ topics: [Topic]) -> [TopicItem] {
+        let children = Dictionary(grouping: topics, by: \.parentSlug)
+        var items: [TopicItem] = []
+        func walk(_ parent: String?, depth: Int) {
+            for topic in (children[parent] ?? []).sorted(by: { $0.name < $1.name }) {
+                items.append(
+                    TopicItem(
+                        slug: topic.slug, name: topic.name, depth: min(depth, 4),
+                        aliases: topic.aliases.map { AliasItem(alias: $0, topicSlug: topic.slug) }))
+                walk(topic.slug, depth: depth + 1)
+            }
+        }
+        walk(nil, depth: 0)
+        return items
+    }
+
+    static func ownerName(_ owner: APIToken.Owner) -> String {
+        switch owner {
+        case .employee(let handle): "employee \(handle)"
+        case .bot(let name): "bot \(name)"
+        }
+    }
+
+    @Sendable func createTopic(_ request: Request, context: WebRequestContext) async throws -> Response {
+        guard let slug = context.form.text("slug"), let name = context.form.text("name") else {
+            throw DirectoryError.invalidField("slug", "and name are required")
+        }
+        let topic = Topic(slug: slug, name: name, description: context.form.text("description") ?? "", parentSlug: context.form.text("parent"))
+        let created = try await store.createTopic(topic, by: try context.requireUser().caller)
+        context.leaveNotice("Topic \(created.topic.name) (\(created.topic.slug)) created.")
+        return WebRenderer.seeOther("/admin#topics")
+    }
+
+    @Sendable func addAlias(_ request: Request, context: WebRequestContext) async throws -> Response {
+        guard let topic = context.form.text("topic"), let alias = context.form.text("alias") else {
+            throw DirectoryError.invalidField("alias", "and topic are required")
+        }
+        let detail = try await store.addAlias(alias, to: topic, by: try context.requireUser().caller)
+        context.leaveNotice("\(detail.topic.name) has the alias \(alias) now.")
+        return WebRenderer.seeOther("/admin#topics")
+    }
+
+    @Sendable func removeAlias(_ request: Request, context: WebRequestContext) async throws -> Response {
+        guard let alias = context.form.text("alias") else { throw DirectoryError.invalidField("alias", "is required") }
+        let detail = try await store.removeAlias(alias, from: try context.parameters.require("slug"), by: try context.requireUser().caller)
+        context.leaveNotice("Alias \(alias) removed from \(detail.topic.name).")
+        return WebRenderer.seeOther("/admin#topics")
+    }
+
+    /// Shows the new secret once, on this response, rather than keeping it anywhere for a redirect.
+    @Sendable func createToken(_ request: Request, context: WebRequestContext) async throws -> Response {
+        guard let name = context.form.text("owner") else { throw DirectoryError.invalidField("owner", "is required") }
+        let owner: APIToken.Owner =
+            switch context.form.text("kind") {
+            case "bot": .bot(name)
+            case "employee", nil: .employee(name)
+            default: throw DirectoryError.invalidField("kind", "must be employee or bot")
+            }
+        let issued = try await store.createToken(for: owner, by: try context.requireUser().caller)
+        return try await page(context, issued: Issued(id: issued.token.id, owner: Self.ownerName(owner), secret: issued.secret))
+    }
+
+    @Sendable func revokeToken(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let token = try await store.revokeToken(try context.parameters.require("id"), by: try context.requireUser().caller)
+        context.leaveNotice("Token \(token.id) revoked.")
+        return WebRenderer.seeOther("/admin#tokens")
+    }
+
+    /// The compliance log from one day (and before another) as a JSON-lines download, as `skillrelay log export` writes it.
+    @Sendable func exportComplianceLog(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let caller = try context.requireUser().caller
+        guard let sinceText = request.uri.queryParameters["since"], let since = Self.day.date(from: String(sinceText)) else {
+            throw APIError.badRequest("Choose the first day, as YYYY-MM-DD.", code: "invalid_parameter")
+        }
+        var until: Date?
+        if let untilText = request.uri.queryParameters["until"], !untilText.isEmpty {
+            guard let date = Self.day.date(from: String(untilText)) else {
+                throw APIError.badRequest("The last day must be YYYY-MM-DD.", code: "invalid_parameter")
+            }
+            until = date
+        }
+        let entries = try await questions.complianceEntries(since: since, until: until, by: caller)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        encoder.dateEncodingStrategy = .iso8601
+        var body = ByteBuffer()
+        for entry in entries {
+            body.writeBytes(try encoder.encode(entry))
+            body.writeString("\n")
+        }
+        context.logger.info("compliance log exported on the web", metadata: ["skillrelay.entries": "\(entries.count)"])
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/x-ndjson; charset=utf-8", .cacheControl: "no-store",
+                .contentDisposition: "attachment; filename=\"skillrelay-compliance-\(Self.day.string(from: since)).jsonl\"",
+            ],
+            body: .init(byteBuffer: body))
+    }
+
+    /// Days as YYYY-MM-DD, in UTC.
+    static var day: DateFormatter {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter
+    }
+}

@@ -1,0 +1,263 @@
+"""The web page in a real browser: headless Chromium (Debian's package) driven through chromedriver by selenium,
+against a real `skillrelay serve` process on a temporary database with the embedded `local` IM.
+
+Run by Scripts/browser-test, which builds the binary and sets SKILLRELAY_BIN. Screenshots of each page go to
+SKILLRELAY_ARTIFACTS (default .web-test/artifacts).
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = os.environ.get("SKILLRELAY_BIN", str(ROOT / ".build" / "debug" / "skillrelay"))
+ARTIFACTS = Path(os.environ.get("SKILLRELAY_ARTIFACTS", ROOT / ".web-test" / "artifacts"))
+CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER", shutil.which("chromedriver") or "/usr/bin/chromedriver")
+WAIT = 20
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SkillRelayInABrowser(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        cls.tmp = tempfile.mkdtemp(prefix="skillrelay-web-")
+        cls.db = os.path.join(cls.tmp, "skillrelay.sqlite")
+        cls.port = free_port()
+        cls.base = f"http://127.0.0.1:{cls.port}"
+        cls.log = open(os.path.join(cls.tmp, "serve.log"), "w")
+        cls.server = subprocess.Popen(
+            [BIN, "serve", "--db", cls.db, "--port", str(cls.port), "--data", str(ROOT / "Data")],
+            stdout=subprocess.PIPE, stderr=cls.log, text=True, cwd=cls.tmp)
+        cls.printed = cls.read_startup_lines()
+        cls.wait_until_healthy()
+        cls.drivers = []
+
+    @classmethod
+    def tearDownClass(cls):
+        for driver in cls.drivers:
+            driver.quit()
+        cls.server.terminate()
+        try:
+            cls.server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            cls.server.kill()
+        cls.log.close()
+        shutil.copy(os.path.join(cls.tmp, "serve.log"), ARTIFACTS / "serve.log")
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def read_startup_lines(cls):
+        lines = []
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            line = cls.server.stdout.readline()
+            if not line:
+                raise AssertionError("skillrelay serve exited; see serve.log")
+            lines.append(line.rstrip("\n"))
+            if line.startswith("A sign-in link for anyone"):
+                return lines
+        raise AssertionError(f"serve printed no sign-in help: {lines}")
+
+    @classmethod
+    def wait_until_healthy(cls):
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(cls.base + "/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError("the server did not become healthy")
+
+    def browser(self, phone=False):
+        options = Options()
+        options.binary_location = CHROMIUM
+        for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--no-first-run"]:
+            options.add_argument(argument)
+        if phone:
+            # A phone's screen, not a small window: headless Chromium keeps windows at least 500 pixels wide.
+            options.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 2}})
+        else:
+            options.add_argument("--window-size=1280,1000")
+        driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+        driver.implicitly_wait(0)
+        self.drivers.append(driver)
+        return driver
+
+    def login_link(self, handle):
+        result = subprocess.run(
+            [BIN, "login-link", handle, "--db", self.db, "--base-url", self.base], capture_output=True, text=True, check=True)
+        return result.stdout.strip()
+
+    def sign_in(self, driver, handle, link=None):
+        driver.get(link or self.login_link(handle))
+        button = WebDriverWait(driver, WAIT).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "form[action='/login'] button")))
+        self.assertIn("Sign in as", driver.find_element(By.TAG_NAME, "h1").text)
+        button.click()
+        WebDriverWait(driver, WAIT).until(EC.url_to_be(self.base + "/ask"))
+
+    def sign_out(self, driver):
+        driver.find_element(By.CSS_SELECTOR, "form.signout button").click()
+        WebDriverWait(driver, WAIT).until(EC.url_to_be(self.base + "/"))
+
+    def shot(self, driver, name):
+        driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+    def submit(self, driver, button):
+        """Clicks a form's button and returns the notice the next page shows."""
+        page = driver.find_element(By.TAG_NAME, "html")
+        button.click()
+        WebDriverWait(driver, WAIT).until(EC.staleness_of(page))
+        return self.wait_for(driver, ".flash").text
+
+    def wait_for(self, driver, selector):
+        return WebDriverWait(driver, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, selector)))
+
+    # The whole story in one test, in order: each step needs the one before.
+    def test_ask_answer_live_tag_and_forbidden(self):
+        asker = self.browser()
+        specialist = self.browser()
+
+        # Signed out: the start page says how to sign in.
+        asker.get(self.base + "/")
+        self.assertIn("skillrelay login-link", asker.page_source)
+        self.shot(asker, "01-start-signed-out")
+
+        # A specialist signs in in a second session and says they are available.
+        self.sign_in(specialist, "nikos.nikolaidis")
+        specialist.get(self.base + "/inbox")
+        Select(specialist.find_element(By.ID, "presence")).select_by_value("available")
+        self.assertIn("Your presence is now available", self.submit(specialist, specialist.find_element(By.CSS_SELECTOR, "form[action='/me/presence'] button")))
+
+        # The asker signs in by link: the link's page asks to confirm first.
+        link = self.login_link("lena.weber")
+        asker.get(link)
+        self.wait_for(asker, "form[action='/login'] button")
+        self.shot(asker, "02-sign-in-confirm")
+        asker.find_element(By.CSS_SELECTOR, "form[action='/login'] button").click()
+        WebDriverWait(asker, WAIT).until(EC.url_to_be(self.base + "/ask"))
+        cookie = asker.get_cookie("skillrelay_session")
+        self.assertTrue(cookie["httpOnly"])
+        self.assertEqual(cookie["sameSite"], "Strict")
+        # The link works once.
+        probe = self.browser()
+        probe.get(link)
+        self.assertIn("This link no longer works", probe.find_element(By.TAG_NAME, "h1").text)
+
+        # Topic suggestions appear as one types (the full-text topic search).
+        topic = asker.find_element(By.ID, "topic")
+        topic.send_keys("kube")
+        WebDriverWait(asker, WAIT).until(
+            lambda d: "kubernetes" in [o.get_attribute("value") for o in d.find_elements(By.CSS_SELECTOR, "#topic-options option")])
+        self.assertIn("Kubernetes", asker.find_element(By.ID, "topic-help").text)
+        topic.clear()
+        topic.send_keys("kubernetes")
+        question = "How do I drain a node without downtime? <script>window.pwned = 1</script>"
+        asker.find_element(By.ID, "text").send_keys(question)
+        Select(asker.find_element(By.ID, "maxAnswers")).select_by_value("2")
+        self.shot(asker, "03-ask")
+        asker.find_element(By.CSS_SELECTOR, "form[action='/ask'] button[type=submit]").click()
+        WebDriverWait(asker, WAIT).until(EC.url_contains("/questions/q_"))
+        # What was typed shows as text, and the script in it never ran.
+        self.assertEqual(asker.find_element(By.CSS_SELECTOR, ".question-text").text, question)
+        self.assertIsNone(asker.execute_script("return window.pwned"))
+        self.assertEqual(asker.find_element(By.ID, "delivered").text, "1")
+        # A mark on this very page: if the page reloaded, it would be gone.
+        asker.execute_script("window.stillTheSamePage = true")
+        self.shot(asker, "04-question-waiting")
+
+        # The specialist answers from their inbox.
+        specialist.get(self.base + "/inbox")
+        delivery = self.wait_for(specialist, "li.delivery")
+        self.assertIn("<script>window.pwned = 1</script>", delivery.find_element(By.CSS_SELECTOR, ".question-text").text)
+        self.assertIsNone(specialist.execute_script("return window.pwned"))
+        self.shot(specialist, "05-inbox")
+        delivery.find_element(By.TAG_NAME, "textarea").send_keys("Cordon it, then kubectl drain --ignore-daemonsets. <b>not bold</b>")
+        self.assertIn("relayed to the asker (answer 1)", self.submit(specialist, delivery.find_element(By.CSS_SELECTOR, "form[action$='/answer'] button")))
+
+        # The answer appears on the asker's page without a reload, with an alias and never a name.
+        answer = WebDriverWait(asker, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#answers li.answer")))
+        WebDriverWait(asker, WAIT).until(lambda d: "kubectl drain" in answer.text)
+        self.assertTrue(asker.execute_script("return window.stillTheSamePage === true"))
+        self.assertIn("<b>not bold</b>", answer.find_element(By.CSS_SELECTOR, ".answer-text").text)
+        self.assertIn("specialist 1", answer.text)
+        self.assertNotIn("Nikos", answer.text)
+        self.assertNotIn("nikos", asker.page_source)
+        self.shot(asker, "06-question-answered-live")
+        # Rating the answer that arrived live.
+        self.assertIn("rated helpful", self.submit(asker, answer.find_element(By.CSS_SELECTOR, "button[value=true]")))
+
+        # A manager tags a report's skill with one form; re-levels with one click.
+        self.sign_out(specialist)
+        self.sign_in(specialist, "lin.chen")
+        specialist.get(self.base + "/team")
+        person = self.wait_for(specialist, "#p-ji-woo\\.kang")
+        tag = person.find_element(By.CSS_SELECTOR, "form.tag input[name=topic]")
+        tag.send_keys("terraform")
+        Select(person.find_element(By.CSS_SELECTOR, "form.tag select")).select_by_value("4")
+        self.assertIn("Terraform at level 4", self.submit(specialist, person.find_element(By.CSS_SELECTOR, "form.tag button")))
+        person = specialist.find_element(By.CSS_SELECTOR, "#p-ji-woo\\.kang")
+        row = [li for li in person.find_elements(By.CSS_SELECTOR, ".skills li") if "Terraform" in li.text][0]
+        self.assertEqual(row.find_element(By.CSS_SELECTOR, "button.current").text, "4")
+        specialist.execute_script("arguments[0].scrollIntoView()", person)
+        self.shot(specialist, "07-team-tagged")
+        self.assertIn("Terraform at level 5", self.submit(specialist, row.find_element(By.CSS_SELECTOR, "form.levels button[value='5']")))
+
+        # Someone who manages nobody gets a 403 page for My team.
+        self.sign_out(asker)
+        self.sign_in(asker, "ji-woo.kang")
+        self.assertEqual(len(asker.find_elements(By.CSS_SELECTOR, "a[href='/team']")), 0)
+        asker.get(self.base + "/team")
+        self.assertEqual(asker.find_element(By.TAG_NAME, "h1").text, "Not for you")
+        self.assertIn("Error 403", asker.page_source)
+        self.shot(asker, "08-team-forbidden")
+
+        # The admin signs in with the link `serve` printed, and sees the numbers.
+        printed = next(line for line in self.printed if line.startswith("Sign in as"))
+        admin_link = re.search(r"http://\S+", printed).group(0)
+        admin = self.browser()
+        self.sign_in(admin, "lakshmi.gupta", link=admin_link)
+        admin.get(self.base + "/admin")
+        self.assertEqual(admin.find_element(By.ID, "stat-asked").text, "1")
+        self.assertEqual(admin.find_element(By.ID, "stat-share").text, "100%")
+        self.shot(admin, "09-admin")
+
+        # Readable on a phone.
+        phone = self.browser(phone=True)
+        self.sign_in(phone, "henrik.andersen")
+        self.assertEqual(phone.execute_script("return window.innerWidth"), 390)
+        self.assertLessEqual(
+            phone.execute_script("return document.documentElement.scrollWidth"),
+            phone.execute_script("return document.documentElement.clientWidth"))
+        self.shot(phone, "10-ask-on-a-phone")
+
+        # An address that does not exist is a 404 page.
+        phone.get(self.base + "/nowhere")
+        self.assertEqual(phone.find_element(By.TAG_NAME, "h1").text, "Not found")
+        self.shot(phone, "11-not-found")
+
+
+if __name__ == "__main__":
+    unittest.main()
