@@ -9,9 +9,11 @@ struct MatrixSettings: Codable, Equatable {
     var presenceConcurrency: Int = 50
     var presenceTimeoutMilliseconds: Int = 1000
     var presenceCacheSeconds: Int = 15
+    // People whose messages are sent at once: 1 suits a Synapse without workers (see OutboxDispatcher).
+    var sendConcurrency: Int = 1
 
     enum CodingKeys: String, CodingKey {
-        case homeserver, accessToken, presenceConcurrency, presenceTimeoutMilliseconds, presenceCacheSeconds
+        case homeserver, accessToken, presenceConcurrency, presenceTimeoutMilliseconds, presenceCacheSeconds, sendConcurrency
     }
 
     init(homeserver: String, accessToken: String) {
@@ -26,6 +28,7 @@ struct MatrixSettings: Codable, Equatable {
         presenceConcurrency = try container.decodeIfPresent(Int.self, forKey: .presenceConcurrency) ?? 50
         presenceTimeoutMilliseconds = try container.decodeIfPresent(Int.self, forKey: .presenceTimeoutMilliseconds) ?? 1000
         presenceCacheSeconds = try container.decodeIfPresent(Int.self, forKey: .presenceCacheSeconds) ?? 15
+        sendConcurrency = try container.decodeIfPresent(Int.self, forKey: .sendConcurrency) ?? 1
     }
 
     /// The `matrix` section of a config file, if it has one.
@@ -48,8 +51,10 @@ struct MatrixSettings: Codable, Equatable {
         guard !settings.accessToken.isEmpty else {
             throw ValidationError("--im matrix needs the bot's access token: the config's matrix.accessToken or SKILLRELAY_MATRIX_TOKEN.")
         }
-        guard settings.presenceConcurrency >= 1, settings.presenceTimeoutMilliseconds >= 1, settings.presenceCacheSeconds >= 0 else {
-            throw ValidationError("matrix.presenceConcurrency and presenceTimeoutMilliseconds must be at least 1.")
+        guard settings.presenceConcurrency >= 1, settings.presenceTimeoutMilliseconds >= 1, settings.presenceCacheSeconds >= 0,
+            settings.sendConcurrency >= 1
+        else {
+            throw ValidationError("matrix.presenceConcurrency, presenceTimeoutMilliseconds and sendConcurrency must be at least 1.")
         }
         return settings
     }

@@ -47,7 +47,7 @@ struct Wiring {
             cacheTTL: Double(matrix.presenceCacheSeconds))
         let dispatcher = OutboxDispatcher(
             store: store, messenger: MatrixMessenger(client: client, rooms: rooms),
-            callbacks: HTTPCallbackSender(client: HTTPClient.shared, secret: callbackSecret))
+            callbacks: HTTPCallbackSender(client: HTTPClient.shared, secret: callbackSecret), imConcurrency: matrix.sendConcurrency)
         let pump = OutboxPump(dispatcher: dispatcher)
         let questions = try QuestionService(
             store: store, presence: presence, settings: settings, outboxChanged: { pump.nudge() })

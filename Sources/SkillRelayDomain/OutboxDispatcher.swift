@@ -13,21 +13,33 @@ public struct OutboxDispatcher: Sendable {
     let messenger: any Messenger
     let callbacks: any CallbackSender
     let clock: any WallClock
+    /// How many people's IM messages are sent at once.
+    let imConcurrency: Int
+    /// How many callback URLs are posted to at once.
+    let callbackConcurrency: Int
     /// Tries before a message is given up.
     public static let maxAttempts = 10
 
-    public init(store: any QuestionStore, messenger: any Messenger, callbacks: any CallbackSender, clock: any WallClock = SystemWallClock()) {
+    /// `imConcurrency` 1 suits a homeserver that does one request's work at a time (Synapse without workers): sent
+    /// together, a wave's messages all arrive as late as the last one would have arrived sent one by one.
+    public init(
+        store: any QuestionStore, messenger: any Messenger, callbacks: any CallbackSender, clock: any WallClock = SystemWallClock(),
+        imConcurrency: Int = 1, callbackConcurrency: Int = 16
+    ) {
         self.store = store
         self.messenger = messenger
         self.callbacks = callbacks
         self.clock = clock
+        self.imConcurrency = max(1, imConcurrency)
+        self.callbackConcurrency = max(1, callbackConcurrency)
     }
 
     /// Sends every message that is due; returns how many were sent. Messages to one recipient (a person, or a
-    /// callback URL) go one after another in the order they were queued; different recipients are served
-    /// concurrently, up to `concurrency` at a time, so one slow callback does not hold up everyone's IM messages.
+    /// callback URL) go one after another in the order they were queued. IM messages and callbacks travel side by side,
+    /// so one slow callback does not hold up anyone's IM messages; within each, up to `imConcurrency` people and
+    /// `callbackConcurrency` URLs are served at once.
     @discardableResult
-    public func drain(limit: Int = 200, concurrency: Int = 16) async throws -> Int {
+    public func drain(limit: Int = 200) async throws -> Int {
         let items = try await store.pendingOutbox(now: clock.now(), limit: limit)
         guard !items.isEmpty else { return 0 }
         var queues: [String: [OutboxItem]] = [:]
@@ -37,31 +49,40 @@ public struct OutboxDispatcher: Sendable {
             if queues[key] == nil { order.append(key) }
             queues[key, default: []].append(item)
         }
-        var sent: [Int64] = []
-        var references: [String: String] = [:]
-        var failed: [(OutboxItem, String)] = []
+        let lanes = [
+            (order.filter { !Self.isCallback($0) }.compactMap { queues[$0] }, imConcurrency),
+            (order.filter(Self.isCallback).compactMap { queues[$0] }, callbackConcurrency),
+        ]
+        var result = Sent()
         await withTaskGroup(of: Sent.self) { group in
-            var next = order.makeIterator()
-            func startNext() -> Bool {
-                guard let key = next.next(), let queue = queues[key] else { return false }
-                group.addTask { await send(queue) }
-                return true
-            }
-            for _ in 0..<max(1, concurrency) where !startNext() { break }
-            while let result = await group.next() {
-                sent += result.sent
-                references.merge(result.references) { first, _ in first }
-                failed += result.failed
-                _ = startNext()
-            }
+            for (lane, width) in lanes where !lane.isEmpty { group.addTask { await send(lane, width: width) } }
+            for await sent in group { result.merge(sent) }
         }
-        if !sent.isEmpty { try await store.markOutboxSent(sent, references: references, now: clock.now()) }
-        for (item, error) in failed {
+        if !result.sent.isEmpty { try await store.markOutboxSent(result.sent, references: result.references, now: clock.now()) }
+        for (item, error) in result.failed {
             let attempts = item.attempts + 1
             let retryAt = attempts >= Self.maxAttempts ? nil : clock.now().addingTimeInterval(Self.backoff(afterAttempts: attempts))
             try await store.markOutboxFailed(item.id, error: error, retryAt: retryAt)
         }
-        return sent.count
+        return result.sent.count
+    }
+
+    /// Sends recipients' queues, up to `width` of them at once.
+    private func send(_ queues: [[OutboxItem]], width: Int) async -> Sent {
+        var result = Sent()
+        await withTaskGroup(of: Sent.self) { group in
+            var next = queues.makeIterator()
+            func startNext() {
+                guard let queue = next.next() else { return }
+                group.addTask { await send(queue) }
+            }
+            for _ in 0..<width { startNext() }
+            while let sent = await group.next() {
+                result.merge(sent)
+                startNext()
+            }
+        }
+        return result
     }
 
     /// What one recipient's queue came to.
@@ -70,6 +91,12 @@ public struct OutboxDispatcher: Sendable {
         /// The IM's references for delivered questions, by delivery id.
         var references: [String: String] = [:]
         var failed: [(OutboxItem, String)] = []
+
+        mutating func merge(_ other: Sent) {
+            sent += other.sent
+            references.merge(other.references) { first, _ in first }
+            failed += other.failed
+        }
     }
 
     /// Sends one recipient's messages in order.
@@ -87,6 +114,8 @@ public struct OutboxDispatcher: Sendable {
         }
         return result
     }
+
+    static func isCallback(_ key: String) -> Bool { key.hasPrefix("callback:") }
 
     /// Who a message goes to: what must keep its order.
     static func recipientKey(_ message: OutboxMessage) -> String {
