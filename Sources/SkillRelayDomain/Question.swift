@@ -128,6 +128,26 @@ public enum DeliveryState: String, Sendable, Equatable, Codable {
     case closed
 }
 
+/// One of an asker's own questions, for their list.
+public struct AskedQuestion: Sendable, Equatable {
+    public var id: String
+    public var topic: TopicReference
+    public var text: String
+    public var status: QuestionStatus
+    /// Answers relayed so far.
+    public var answers: Int
+    public var createdAt: Date
+
+    public init(id: String, topic: TopicReference, text: String, status: QuestionStatus, answers: Int, createdAt: Date) {
+        self.id = id
+        self.topic = topic
+        self.text = text
+        self.status = status
+        self.answers = answers
+        self.createdAt = createdAt
+    }
+}
+
 /// A question in a specialist's inbox: topic and text, never the asker.
 public struct InboxItem: Sendable, Equatable {
     public var id: String

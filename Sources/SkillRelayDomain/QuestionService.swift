@@ -163,6 +163,12 @@ public struct QuestionService: Sendable {
         try await store.questionView(id, for: Asker(caller), isAdmin: caller.isAdmin)
     }
 
+    /// The caller's own questions, newest first; the CLI operator asks none.
+    public func askedQuestions(by caller: Caller, limit: Int = 20) async throws -> [AskedQuestion] {
+        guard let asker = Asker(caller) else { return [] }
+        return try await store.questions(askedBy: asker, limit: limit)
+    }
+
     /// The asker (or an admin) cancels; every specialist holding it is told.
     public func cancel(_ id: String, by caller: Caller) async throws {
         try await store.cancelQuestion(id, by: Asker(caller), isAdmin: caller.isAdmin, now: clock.now())

@@ -220,6 +220,10 @@ extension AppDatabase {
                     CREATE INDEX webSessionByExpiry ON webSession(expiresAt) WHERE expiresAt IS NOT NULL;
                     """)
         }
+        migrator.registerMigration("v5 questions by asker") { db in
+            // An asker's own questions, newest first, for the web page's list.
+            try db.execute(sql: "CREATE INDEX questionByAsker ON question(askerKey, id)")
+        }
         return migrator
     }
 }

@@ -200,6 +200,23 @@ public struct SQLiteQuestionStore: QuestionStore {
         }
     }
 
+    public func questions(askedBy asker: Asker, limit: Int) async throws -> [AskedQuestion] {
+        try await writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT question.publicId, topic.slug, topic.name, question.text, question.status, question.relayed, question.createdAt
+                    FROM question JOIN topic ON topic.id = question.topicId
+                    WHERE question.askerKey = ? ORDER BY question.id DESC LIMIT ?
+                    """, arguments: [Self.askerKey(asker), limit]
+            ).map { row in
+                AskedQuestion(
+                    id: row[0], topic: TopicReference(slug: row[1], name: row[2]), text: row[3], status: QuestionStatus(rawValue: row[4]) ?? .open,
+                    answers: row[5], createdAt: row[6])
+            }
+        }
+    }
+
     public func questionView(_ id: String, for asker: Asker?, isAdmin: Bool) async throws -> QuestionView {
         try await writer.read { db in
             let question = try Self.visibleQuestion(db, id, asker: asker, isAdmin: isAdmin)

@@ -238,6 +238,25 @@ import Testing
         }
     }
 
+    @Test func theAskPageListsMyOwnQuestionsOnly() async throws {
+        let fixture = try await Fixture.make()
+        _ = try await fixture.addSpecialists(1)
+        try await fixture.test { client in
+            let asker = try await Self.signIn("boss", fixture: fixture, client: client)
+            let (headers, body) = asker.form(["topic": "k8s", "text": "Which <ingress> controller?"])
+            let page = try await client.execute(uri: "/ask", method: .post, headers: headers, body: body) { try #require($0.headers[.location]) }
+            let mine = try await client.execute(uri: "/ask", method: .get, headers: asker.headers) { $0.text }
+            #expect(mine.contains("Your recent questions"))
+            #expect(mine.contains(#"<a href="\#(page)">Which &lt;ingress&gt; controller?</a>"#))
+            #expect(mine.contains("Kubernetes · open · 0 answer(s)"))
+            // Someone else sees neither the list nor the question.
+            let other = try await Self.signIn("p", fixture: fixture, client: client)
+            let theirs = try await client.execute(uri: "/ask", method: .get, headers: other.headers) { $0.text }
+            #expect(!theirs.contains("Your recent questions"))
+            #expect(!theirs.contains(page))
+        }
+    }
+
     @Test func anAmbiguousOrUnknownTopicComesBackWithTheTextKept() async throws {
         let fixture = try await Fixture.make()
         try await fixture.test { client in

@@ -35,6 +35,18 @@ struct AskPages {
         var error: String?
         var hasSuggestions: Bool
         var suggestions: [Suggestion]
+        var hasRecent: Bool
+        var recent: [RecentQuestion]
+    }
+
+    /// One of the caller's own questions, in the list under the form.
+    struct RecentQuestion {
+        var id: String
+        var topicName: String
+        var text: String
+        var statusText: String
+        var answers: Int
+        var askedAt: String
     }
 
     struct AnswerItem {
@@ -62,17 +74,26 @@ struct AskPages {
         var answers: [AnswerItem]
     }
 
-    func askContent(topic: String = "", text: String = "", maxAnswers: Int? = nil, error: String? = nil, suggestions: [TopicReference] = [])
-        -> AskContent
-    {
+    func askContent(
+        topic: String = "", text: String = "", maxAnswers: Int? = nil, error: String? = nil, suggestions: [TopicReference] = [],
+        recent: [AskedQuestion] = []
+    ) -> AskContent {
         let chosen = maxAnswers ?? questions.defaultMaxAnswers
         return AskContent(
             topic: topic, text: text, maxLength: questions.maxTextLength, answerChoices: (1...10).map { Choice(value: $0, selected: $0 == chosen) },
-            error: error, hasSuggestions: !suggestions.isEmpty, suggestions: suggestions.map { Suggestion(slug: $0.slug, name: $0.name) })
+            error: error, hasSuggestions: !suggestions.isEmpty, suggestions: suggestions.map { Suggestion(slug: $0.slug, name: $0.name) },
+            hasRecent: !recent.isEmpty,
+            recent: recent.map {
+                RecentQuestion(
+                    id: $0.id, topicName: $0.topic.name, text: $0.text.count > 140 ? String($0.text.prefix(140)) + "…" : $0.text,
+                    statusText: $0.status.rawValue, answers: $0.answers, askedAt: WebRenderer.format($0.createdAt))
+            })
     }
 
     @Sendable func form(_ request: Request, context: WebRequestContext) async throws -> Response {
-        try WebRenderer.page("ask", title: "Ask", content: askContent(), context: context, section: .ask)
+        let user = try context.requireUser()
+        let recent = try await questions.askedQuestions(by: user.caller)
+        return try WebRenderer.page("ask", title: "Ask", content: askContent(recent: recent), context: context, section: .ask)
     }
 
     /// Asks through the question service, as the API does; a question the service refuses comes back with the reason
