@@ -31,6 +31,13 @@ struct MatrixIntegrationTests {
         try await nikos.setPresence("online")
         try await henrik.setPresence("online")
         try await ayse.setPresence("offline")
+        // Before anyone asks, the bot sees them as they set themselves: a Synapse just started can take a moment, and
+        // SkillRelay would keep what it read (for its cache's 15 s) and ask nobody.
+        for (user, presence) in [(nikos, "online"), (henrik, "online"), (ayse, "offline")] {
+            _ = try await eventually(20, "\(user.userID) to be \(presence) to the bot") {
+                try await bot.presence(of: user.userID) == presence ? true : nil
+            }
+        }
 
         // Someone not in the directory gets one polite refusal.
         try await stranger.say("ask k8s: who works on Kubernetes here?", in: rooms[stranger.userID]!)

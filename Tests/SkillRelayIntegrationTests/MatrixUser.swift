@@ -69,6 +69,11 @@ struct MatrixUser: Sendable {
         try await call(.PUT, "/presence/\(Self.escape(userID))/status", ["presence": presence])
     }
 
+    /// Someone's presence as this user sees it (`online`, `unavailable`, `offline`).
+    func presence(of other: String) async throws -> String? {
+        try await call(.GET, "/presence/\(Self.escape(other))/status")["presence"] as? String
+    }
+
     /// Sends a text message, optionally as a reply; returns the event id.
     @discardableResult
     func say(_ text: String, in room: String, replyingTo event: String? = nil) async throws -> String {
