@@ -22,7 +22,6 @@ enum PresenceBenchmark {
         func inboundCursor() async throws -> String? { nil }
         func setInboundCursor(_ cursor: String) async throws {}
         func markHandled(event id: String) async throws -> Bool { true }
-        func setMessageReference(_ reference: String, forDelivery deliveryID: String) async throws {}
         func delivery(forMessageReference reference: String) async throws -> String? { nil }
         func caller(forIMID imID: String) async throws -> Caller? { nil }
     }

@@ -11,8 +11,6 @@ public protocol IMStateStore: Sendable {
     func setInboundCursor(_ cursor: String) async throws
     /// Records an inbound event as handled; `false` if it was handled before.
     func markHandled(event id: String) async throws -> Bool
-    /// Remembers the IM message that carried a delivery.
-    func setMessageReference(_ reference: String, forDelivery deliveryID: String) async throws
     /// The delivery an IM message carried.
     func delivery(forMessageReference reference: String) async throws -> String?
     /// The active employee with an IM id, as a caller; `nil` for anyone unknown or inactive.

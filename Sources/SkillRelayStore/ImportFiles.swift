@@ -37,7 +37,7 @@ extension ImportFiles {
     }
 
     private static func stream(to url: URL, _ produce: ((String) -> Void) -> Void) throws {
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }
         var buffer = ""

@@ -48,12 +48,6 @@ public struct SQLiteIMState: IMStateStore {
         }
     }
 
-    public func setMessageReference(_ reference: String, forDelivery deliveryID: String) async throws {
-        try await database.writer.write { db in
-            try db.execute(sql: "UPDATE delivery SET imReference = ? WHERE publicId = ?", arguments: [reference, deliveryID])
-        }
-    }
-
     public func delivery(forMessageReference reference: String) async throws -> String? {
         try await database.writer.read { db in
             try String.fetchOne(db, sql: "SELECT publicId FROM delivery WHERE imReference = ?", arguments: [reference])

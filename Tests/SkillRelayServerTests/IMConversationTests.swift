@@ -24,12 +24,13 @@ import Testing
     }
 
     @Test func askingFromTheIMCreatesAQuestionWhoseAnswersGoBackThere() async throws {
-        let (fixture, conversation, state) = try await make()
+        let (fixture, conversation, _) = try await make()
         let replies = await conversation.handle(IncomingMessage(imID: "@deep:localhost", text: "ask k8s: How do I drain a node?"))
         #expect(replies == ["Asked 2 specialists in Kubernetes; answers will come here."])
         // The question was sent to both specialists' IM; reply to one of those messages as the specialist would.
         let delivery = try #require(try await fixture.questions.inbox(of: try await fixture.caller("kube.specialist.01")).first)
-        try await state.setMessageReference("$question-event", forDelivery: delivery.id)
+        // What the outbox keeps when the IM returns the message's reference.
+        try await fixture.questionStore.markOutboxSent([], references: [delivery.id: "$question-event"], now: fixture.clock.now())
         let answered = await conversation.handle(
             IncomingMessage(imID: "@kube.specialist.01:localhost", text: "kubectl drain", inReplyTo: "$question-event"))
         #expect(answered == ["Thanks! Your answer was relayed to the asker (answer 1)."])
@@ -41,11 +42,11 @@ import Testing
     }
 
     @Test func aReplyPassOrALateAnswerIsAcknowledged() async throws {
-        let (fixture, conversation, state) = try await make()
+        let (fixture, conversation, _) = try await make()
         _ = try await fixture.questions.ask(QuestionDraft(asker: .employee("deep"), topic: "kubernetes", text: "One answer please", maxAnswers: 1))
         for (index, handle) in ["kube.specialist.01", "kube.specialist.02"].enumerated() {
             let delivery = try #require(try await fixture.questions.inbox(of: try await fixture.caller(handle)).first)
-            try await state.setMessageReference("$event-\(index)", forDelivery: delivery.id)
+            try await fixture.questionStore.markOutboxSent([], references: [delivery.id: "$event-\(index)"], now: fixture.clock.now())
         }
         #expect(
             await conversation.handle(IncomingMessage(imID: "@kube.specialist.01:localhost", text: "first", inReplyTo: "$event-0")) == [
