@@ -3,13 +3,18 @@ import Hummingbird
 import Logging
 import Synchronization
 
-/// A fake Matrix homeserver for benchmarks (in process, named a fake): every presence request answers `online`
-/// after `latency`, messages are accepted, `/sync` waits and returns nothing, and presence requests are counted.
+/// A fake Matrix homeserver for benchmarks (in process, named a fake): every presence request answers `presence`
+/// (`online` unless told) after `latency`, messages are accepted, `/sync` waits and returns nothing, and presence
+/// requests are counted.
 final class FakeIMServer: Sendable {
     let latency: Duration
+    let presence: String
     private let requests = Mutex(0)
 
-    init(latency: Duration) { self.latency = latency }
+    init(latency: Duration, presence: String = "online") {
+        self.latency = latency
+        self.presence = presence
+    }
 
     var requestCount: Int { requests.withLock { $0 } }
 
@@ -18,7 +23,7 @@ final class FakeIMServer: Sendable {
         router.get("/_matrix/client/v3/presence/:user/status") { _, _ -> Response in
             self.requests.withLock { $0 += 1 }
             try await Task.sleep(for: self.latency)
-            return Self.json(#"{"presence":"online","currently_active":true}"#)
+            return Self.json(#"{"presence":"\#(self.presence)","currently_active":true}"#)
         }
         router.get("/_matrix/client/v3/account/whoami") { _, _ in Self.json(#"{"user_id":"@bot:fake"}"#) }
         router.post("/_matrix/client/v3/user/:user/filter") { _, _ in Self.json(#"{"filter_id":"1"}"#) }

@@ -30,6 +30,9 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
     @Option(help: "Latency of the fake IM server, in milliseconds.")
     var fakeLatency: Int = 1
 
+    @Option(help: "What the fake IM server says of everyone's presence: online, or offline to measure asks that deliver to nobody.")
+    var fakePresence: String = "online"
+
     @Option(help: "Connections of the HTTP load (figure 3).")
     var connections: Int = 64
 
@@ -50,6 +53,12 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
 
     @Option(help: "Questions timed in figure 6 (after three to warm up), each next to a message sent by Synapse alone.")
     var e2eQuestions: Int = 100
+
+    func validate() throws {
+        guard ["online", "unavailable", "offline"].contains(fakePresence) else {
+            throw ValidationError("--fake-presence is online, unavailable or offline.")
+        }
+    }
 
     /// Whether figure `number` was asked for.
     func wants(_ number: Int) -> Bool {
@@ -129,7 +138,7 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
 
     /// Figures 4 (presence), 3 and 5 (the ask path and the server's RSS), against the fake IM server.
     func imFigures(database: String, scratch: URL) async throws {
-        let fake = FakeIMServer(latency: .milliseconds(fakeLatency))
+        let fake = FakeIMServer(latency: .milliseconds(fakeLatency), presence: fakePresence)
         let port = Int.random(in: 30_000...40_000)
         let homeserver = "http://127.0.0.1:\(port)"
         let (presenceResult, askResult) =
@@ -174,7 +183,12 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
                 "3. HTTP at \(connections) connections for \(Int(loadSeconds)) s, real server process, fake IM server with \(fakeLatency) ms latency",
             header: ["what", "req/s", "p50", "p99", "failed", "vs liveness route"])
         askTable.add(askResult.liveness.row("GET /livez (hello world: no token, no database)", baseline: askResult.liveness))
-        askTable.add(askResult.ask.row("POST /v1/questions (bot token, topic by slug, presence, wave 1, deliveries)", baseline: askResult.liveness))
+        askTable.add(
+            askResult.ask.row(
+                fakePresence == "online"
+                    ? "POST /v1/questions (bot token, topic by slug, presence, wave 1, deliveries)"
+                    : "POST /v1/questions (bot token, topic by slug, presence: everyone \(fakePresence), so no deliveries)",
+                baseline: askResult.liveness))
         askTable.print()
         if let rss = askResult.serverRSS { print(String(format: "\n5. Peak RSS of the server process after both loads: %.0f MiB", rss)) }
         if !askResult.stoppedBySIGTERM { print("\nThe server did not exit within 10 s of SIGTERM after the loads: killed.") }
