@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -127,9 +128,13 @@ class SkillRelayInABrowser(unittest.TestCase):
 
     def submit(self, driver, button):
         """Clicks a form's button and returns the notice the next page shows."""
-        page = driver.find_element(By.TAG_NAME, "html")
+        # A mark on the current document: the next page is there once the mark is gone. (Waiting for the old page's
+        # element to go stale races with the navigation: chromedriver sometimes answers "Node with given id does not
+        # belong to the document" instead of "stale element", which failed a CI run.)
+        driver.execute_script("window.skillrelayBeforeSubmit = true")
         button.click()
-        WebDriverWait(driver, WAIT).until(EC.staleness_of(page))
+        WebDriverWait(driver, WAIT, ignored_exceptions=[WebDriverException]).until(
+            lambda d: d.execute_script("return window.skillrelayBeforeSubmit") is None)
         return self.wait_for(driver, ".flash").text
 
     def wait_for(self, driver, selector):
