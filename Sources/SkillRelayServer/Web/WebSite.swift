@@ -51,6 +51,8 @@ public struct WebSite: Sendable {
         let authenticator = SessionAuthenticator<WebRequestContext, _>(context: WebRequestContext.self) { (session: WebSession, _) in
             try await signIn.person(handle: session.handle).map { WebUser(person: $0, csrf: session.csrf) }
         }
+        // Errors become pages twice over: inside, with the signed-in person known (the page's header names them); outside,
+        // for what the session and authentication steps themselves throw.
         let pages = router.group(context: WebRequestContext.self)
             .add(middleware: WebErrorMiddleware())
             .add(middleware: sessions)
