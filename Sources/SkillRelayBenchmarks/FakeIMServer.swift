@@ -4,12 +4,14 @@ import Logging
 import Synchronization
 
 /// A fake Matrix homeserver for benchmarks (in process, named a fake): every presence request answers `presence`
-/// (`online` unless told) after `latency`, messages are accepted, `/sync` waits and returns nothing, and presence
-/// requests are counted.
+/// (`online` unless told) after `latency`, rooms are made, messages are accepted after `latency`, `/sync` waits and
+/// returns nothing, and presence requests and messages are counted.
 final class FakeIMServer: Sendable {
     let latency: Duration
     let presence: String
     private let requests = Mutex(0)
+    private let messages = Mutex(0)
+    private let rooms = Mutex(0)
 
     init(latency: Duration, presence: String = "online") {
         self.latency = latency
@@ -17,6 +19,7 @@ final class FakeIMServer: Sendable {
     }
 
     var requestCount: Int { requests.withLock { $0 } }
+    var messageCount: Int { messages.withLock { $0 } }
 
     func application(port: Int) -> some ApplicationProtocol {
         let router = Router()
@@ -27,9 +30,17 @@ final class FakeIMServer: Sendable {
         }
         router.get("/_matrix/client/v3/account/whoami") { _, _ in Self.json(#"{"user_id":"@bot:fake"}"#) }
         router.post("/_matrix/client/v3/user/:user/filter") { _, _ in Self.json(#"{"filter_id":"1"}"#) }
-        router.post("/_matrix/client/v3/createRoom") { _, _ in Self.json(#"{"room_id":"!room:fake"}"#) }
+        router.post("/_matrix/client/v3/createRoom") { _, _ in
+            // A new room each time, as a homeserver makes: SkillRelay keeps one room per person.
+            let number = self.rooms.withLock { rooms in
+                rooms += 1
+                return rooms
+            }
+            return Self.json(#"{"room_id":"!room\#(number):fake"}"#)
+        }
         router.put("/_matrix/client/v3/rooms/:room/send/m.room.message/:txn") { _, context in
             try await Task.sleep(for: self.latency)
+            self.messages.withLock { $0 += 1 }
             return Self.json(#"{"event_id":"$\#(try context.parameters.require("txn"))"}"#)
         }
         router.get("/_matrix/client/v3/sync") { request, _ in

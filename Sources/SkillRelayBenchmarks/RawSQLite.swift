@@ -61,4 +61,11 @@ final class RawSQLite {
     }
 
     var lastInsertedRowID: Int64 { sqlite3_last_insert_rowid(db) }
+
+    /// The single number a `SELECT count(*) …` answers.
+    func count(_ sql: String) throws -> Int {
+        let statement = try prepare(sql)
+        guard let value = statement.run(columns: 1).first?.first.flatMap({ Int($0) }) else { throw Failure(description: "no count from \(sql)") }
+        return value
+    }
 }

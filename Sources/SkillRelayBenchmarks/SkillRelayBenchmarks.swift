@@ -153,7 +153,8 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
                     wants(4)
                     ? try await PresenceBenchmark.run(homeserver: homeserver, fake: fake, pool: 50, repetitions: repetitions)
                     : PresenceBenchmark.Result()
-                let ask = wants(3) || wants(5) ? try await askPath(database: database, homeserver: homeserver, scratch: scratch) : AskResult()
+                let ask =
+                    wants(3) || wants(5) ? try await askPath(database: database, homeserver: homeserver, fake: fake, scratch: scratch) : AskResult()
                 group.cancelAll()
                 return (presence, ask)
             } ?? (PresenceBenchmark.Result(), AskResult())
@@ -190,6 +191,15 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
                     : "POST /v1/questions (bot token, topic by slug, presence: everyone \(fakePresence), so no deliveries)",
                 baseline: askResult.liveness))
         askTable.print()
+        if askResult.questionMessages > 0 {
+            let seconds = Measurement.seconds(askResult.ask.elapsed)
+            print(
+                String(
+                    format:
+                        "\nQuestion messages: %d queued by the asks, %d sent to the IM server during the load (%.0f/s against %.0f/s queued), %d still unsent when the server stopped.",
+                    askResult.questionMessages, askResult.messagesDuringLoad, Double(askResult.messagesDuringLoad) / seconds,
+                    Double(askResult.questionMessages) / seconds, askResult.unsentAtStop))
+        }
         if let rss = askResult.serverRSS { print(String(format: "\n5. Peak RSS of the server process after both loads: %.0f MiB", rss)) }
         if !askResult.stoppedBySIGTERM { print("\nThe server did not exit within 10 s of SIGTERM after the loads: killed.") }
     }
@@ -224,12 +234,21 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
         var serverRSS: Double?
         /// Whether the server exited within 10 s of SIGTERM after the loads.
         var stoppedBySIGTERM = true
+        /// Question messages the asks queued (one per delivery), the fake received while the asks ran, and the outbox
+        /// still held when the server had stopped: whether deliveries kept up with the asks.
+        var questionMessages = 0
+        var messagesDuringLoad = 0
+        var unsentAtStop = 0
     }
 
     /// Starts `skillrelay serve --im matrix` on the imported database and loads it.
-    func askPath(database: String, homeserver: String, scratch: URL) async throws -> AskResult {
+    func askPath(database: String, homeserver: String, fake: FakeIMServer, scratch: URL) async throws -> AskResult {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("skillrelay").path
         let token = try Self.output(binary, ["token", "create", "--db", database, "--bot", "bench"])
+        // A deployment that has run a while: the bot already has a direct room with everyone (first contact, which makes
+        // one, is a one-time cost per person and not what this figure measures).
+        try RawSQLite(path: database).execute(
+            "INSERT OR IGNORE INTO imConversation (imId, conversation) SELECT imId, '!dm-' || id || ':fake' FROM employee WHERE imId IS NOT NULL")
         let server = try await RelayServerProcess(
             binary: binary, database: database, homeserver: homeserver, botToken: "bench",
             arguments: ["--asks-per-minute", "100000000", "--hourly-budget", "100000000", "--log-level", serverLog == nil ? "error" : "debug"],
@@ -240,6 +259,7 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
             HTTPClientRequest(url: base + "/livez")
         }
         let topics = self.topics
+        let messagesBefore = fake.messageCount
         result.ask = await AskPathBenchmark.load(connections: connections, seconds: loadSeconds) { sequence in
             var request = HTTPClientRequest(url: base + "/v1/questions")
             request.method = .POST
@@ -249,8 +269,12 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
             request.body = .bytes(ByteBuffer(string: #"{"topic":"\#(topic)","text":"Benchmark question \#(sequence)","maxAnswers":3}"#))
             return request
         }
+        result.messagesDuringLoad = fake.messageCount - messagesBefore
         result.serverRSS = Measurement.peakRSS(pid: String(server.processIdentifier))
         result.stoppedBySIGTERM = await server.stop()
+        let counts = try RawSQLite(path: database)
+        result.questionMessages = try counts.count("SELECT count(*) FROM delivery")
+        result.unsentAtStop = try counts.count("SELECT count(*) FROM outbox WHERE sentAt IS NULL AND failedAt IS NULL")
         return result
     }
 
