@@ -9,11 +9,14 @@ struct MatrixSettings: Codable, Equatable {
     var presenceConcurrency: Int = 50
     var presenceTimeoutMilliseconds: Int = 1000
     var presenceCacheSeconds: Int = 15
-    // People whose messages are sent at once: 1 suits a Synapse without workers (see OutboxDispatcher).
+    // People whose messages are sent at once: 1 suits a Synapse without workers (see OutboxDispatcher); and when a
+    // drain finds a backlog (more than a few waves' worth of people).
     var sendConcurrency: Int = 1
+    var sendBacklogConcurrency: Int = 32
 
     enum CodingKeys: String, CodingKey {
         case homeserver, accessToken, presenceConcurrency, presenceTimeoutMilliseconds, presenceCacheSeconds, sendConcurrency
+        case sendBacklogConcurrency
     }
 
     init(homeserver: String, accessToken: String) {
@@ -29,6 +32,7 @@ struct MatrixSettings: Codable, Equatable {
         presenceTimeoutMilliseconds = try container.decodeIfPresent(Int.self, forKey: .presenceTimeoutMilliseconds) ?? 1000
         presenceCacheSeconds = try container.decodeIfPresent(Int.self, forKey: .presenceCacheSeconds) ?? 15
         sendConcurrency = try container.decodeIfPresent(Int.self, forKey: .sendConcurrency) ?? 1
+        sendBacklogConcurrency = try container.decodeIfPresent(Int.self, forKey: .sendBacklogConcurrency) ?? 32
     }
 
     /// The `matrix` section of a config file, if it has one.
@@ -52,9 +56,10 @@ struct MatrixSettings: Codable, Equatable {
             throw ValidationError("--im matrix needs the bot's access token: the config's matrix.accessToken or SKILLRELAY_MATRIX_TOKEN.")
         }
         guard settings.presenceConcurrency >= 1, settings.presenceTimeoutMilliseconds >= 1, settings.presenceCacheSeconds >= 0,
-            settings.sendConcurrency >= 1
+            settings.sendConcurrency >= 1, settings.sendBacklogConcurrency >= 1
         else {
-            throw ValidationError("matrix.presenceConcurrency, presenceTimeoutMilliseconds and sendConcurrency must be at least 1.")
+            throw ValidationError(
+                "matrix.presenceConcurrency, presenceTimeoutMilliseconds, sendConcurrency and sendBacklogConcurrency must be at least 1.")
         }
         return settings
     }

@@ -38,8 +38,9 @@ struct Wiring {
     ) throws -> Wiring {
         let store = SQLiteQuestionStore(database: database)
         let state = SQLiteIMState(database: database)
-        // Its own HTTP client, with room for a whole presence pool (plus messages and the sync) at once.
-        let http = MatrixClient.makeHTTPClient(connections: matrix.presenceConcurrency + 16)
+        // Its own HTTP client, with room for a whole presence pool, a backlog's messages and the sync at once.
+        let http = MatrixClient.makeHTTPClient(
+            connections: matrix.presenceConcurrency + max(matrix.sendConcurrency, matrix.sendBacklogConcurrency) + 2)
         let client = MatrixClient(http: http, homeserver: matrix.homeserver, accessToken: matrix.accessToken)
         let rooms = MatrixRooms(client: client, state: state)
         let presence = MatrixPresenceSource(
@@ -47,7 +48,8 @@ struct Wiring {
             cacheTTL: Double(matrix.presenceCacheSeconds))
         let dispatcher = OutboxDispatcher(
             store: store, messenger: MatrixMessenger(client: client, rooms: rooms),
-            callbacks: HTTPCallbackSender(client: HTTPClient.shared, secret: callbackSecret), imConcurrency: matrix.sendConcurrency)
+            callbacks: HTTPCallbackSender(client: HTTPClient.shared, secret: callbackSecret), imConcurrency: matrix.sendConcurrency,
+            imBacklogConcurrency: matrix.sendBacklogConcurrency)
         let pump = OutboxPump(dispatcher: dispatcher)
         let questions = try QuestionService(
             store: store, presence: presence, settings: settings, outboxChanged: { pump.nudge() })

@@ -13,30 +13,38 @@ public struct OutboxDispatcher: Sendable {
     let messenger: any Messenger
     let callbacks: any CallbackSender
     let clock: any WallClock
-    /// How many people's IM messages are sent at once.
+    /// How many people's IM messages are sent at once when a drain holds no more than a few waves' worth.
     let imConcurrency: Int
+    /// How many are sent at once when a drain finds more than `backlogPeople` people waiting: a backlog, where one at a
+    /// time would leave the last waiting for all the others' round trips (and, under load, for every task they queue
+    /// behind), and the outbox would fall further behind with every ask.
+    let imBacklogConcurrency: Int
+    /// More people than this in one drain is a backlog.
+    public static let backlogPeople = 8
     /// How many callback URLs are posted to at once.
     let callbackConcurrency: Int
     /// Tries before a message is given up.
     public static let maxAttempts = 10
 
     /// `imConcurrency` 1 suits a homeserver that does one request's work at a time (Synapse without workers): sent
-    /// together, a wave's messages all arrive as late as the last one would have arrived sent one by one.
+    /// together, a wave's messages all arrive as late as the last one would have arrived sent one by one. A backlog is
+    /// sent `imBacklogConcurrency` at a time (never fewer than `imConcurrency`).
     public init(
         store: any QuestionStore, messenger: any Messenger, callbacks: any CallbackSender, clock: any WallClock = SystemWallClock(),
-        imConcurrency: Int = 1, callbackConcurrency: Int = 16
+        imConcurrency: Int = 1, imBacklogConcurrency: Int = 32, callbackConcurrency: Int = 16
     ) {
         self.store = store
         self.messenger = messenger
         self.callbacks = callbacks
         self.clock = clock
         self.imConcurrency = max(1, imConcurrency)
+        self.imBacklogConcurrency = max(self.imConcurrency, imBacklogConcurrency)
         self.callbackConcurrency = max(1, callbackConcurrency)
     }
 
     /// Sends every message that is due; returns how many were sent. Messages to one recipient (a person, or a
     /// callback URL) go one after another in the order they were queued. IM messages and callbacks travel side by side,
-    /// so one slow callback does not hold up anyone's IM messages; within each, up to `imConcurrency` people and
+    /// so one slow callback does not hold up anyone's IM messages; within each, up to `imWidth(people:)` people and
     /// `callbackConcurrency` URLs are served at once.
     @discardableResult
     public func drain(limit: Int = 200) async throws -> Int {
@@ -49,8 +57,9 @@ public struct OutboxDispatcher: Sendable {
             if queues[key] == nil { order.append(key) }
             queues[key, default: []].append(item)
         }
+        let people = order.filter { !Self.isCallback($0) }.compactMap { queues[$0] }
         let lanes = [
-            (order.filter { !Self.isCallback($0) }.compactMap { queues[$0] }, imConcurrency),
+            (people, imWidth(people: people.count)),
             (order.filter(Self.isCallback).compactMap { queues[$0] }, callbackConcurrency),
         ]
         var result = Sent()
@@ -65,6 +74,11 @@ public struct OutboxDispatcher: Sendable {
             try await store.markOutboxFailed(item.id, error: error, retryAt: retryAt)
         }
         return result.sent.count
+    }
+
+    /// How many people's messages are sent at once when a drain holds `people` people's.
+    func imWidth(people: Int) -> Int {
+        people > Self.backlogPeople ? imBacklogConcurrency : imConcurrency
     }
 
     /// Sends recipients' queues, up to `width` of them at once.

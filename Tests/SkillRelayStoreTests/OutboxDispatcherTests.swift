@@ -63,4 +63,52 @@ import Testing
         #expect(try await drain.value == 5)
         #expect(try await store.pendingOutbox(now: clock.now(), limit: 10).isEmpty)
     }
+
+    /// A fake messenger whose sends take a little while, counting how many overlap.
+    final class OverlapMessenger: Messenger, Sendable {
+        private let state = Mutex((inFlight: 0, most: 0, sent: [String]()))
+        var most: Int { state.withLock { $0.most } }
+        var sent: [String] { state.withLock { $0.sent } }
+        func deliverQuestion(_ message: QuestionMessage, key: String) async throws -> String? {
+            state.withLock { state in
+                state.inFlight += 1
+                state.most = max(state.most, state.inFlight)
+            }
+            try await Task.sleep(for: .milliseconds(20))
+            state.withLock { state in
+                state.inFlight -= 1
+                state.sent.append(message.deliveryID)
+            }
+            return nil
+        }
+        func deliverAnswer(_ message: AnswerMessage, key: String) async throws {}
+        func notifyClosed(_ message: ClosedMessage, key: String) async throws {}
+        func notifyAsker(_ message: AskerNotice, key: String) async throws {}
+    }
+
+    @Test(arguments: [(people: 3, most: 1), (people: 30, most: 4)])
+    func aWaveGoesOutOneAtATimeAndABacklogSeveralAtATime(people: Int, most: Int) async throws {
+        let clock = TestClock()
+        let store = SQLiteQuestionStore(database: try AppDatabase.inMemory(), clock: clock)
+        let topic = TopicReference(slug: "infra", name: "Infrastructure")
+        try await store.database.writer.write { db in
+            // Two messages each, so that each person's order can be checked.
+            for round in 1...2 {
+                for person in 1...people {
+                    let message = QuestionMessage(
+                        deliveryID: "p\(person)-\(round)", recipient: Recipient(handle: "p\(person)", imID: nil), topic: topic, text: "?",
+                        maxAnswers: 1)
+                    try SQLiteQuestionStore.enqueue(db, .question(message), now: clock.now())
+                }
+            }
+        }
+        let messenger = OverlapMessenger()
+        let dispatcher = OutboxDispatcher(
+            store: store, messenger: messenger, callbacks: HeldCallbackSender(), clock: clock, imConcurrency: 1, imBacklogConcurrency: 4)
+        #expect(try await dispatcher.drain() == 2 * people)
+        #expect(messenger.most == most)
+        for person in 1...people {
+            #expect(messenger.sent.filter { $0.hasPrefix("p\(person)-") } == ["p\(person)-1", "p\(person)-2"])
+        }
+    }
 }
