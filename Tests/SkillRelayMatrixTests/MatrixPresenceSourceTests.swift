@@ -16,7 +16,14 @@ import Testing
         // @unchecked: every access goes through the lock.
         private let lock = NSLock()
         private var rooms: [String: String] = [:]
-        func conversation(with imID: String) async throws -> String? { lock.withLock { rooms[imID] } }
+        private var readCount = 0
+        var reads: Int { lock.withLock { readCount } }
+        func conversation(with imID: String) async throws -> String? {
+            lock.withLock {
+                readCount += 1
+                return rooms[imID]
+            }
+        }
         func setConversation(_ conversation: String, with imID: String) async throws { lock.withLock { rooms[imID] = conversation } }
         func inboundCursor() async throws -> String? { nil }
         func setInboundCursor(_ cursor: String) async throws {}
@@ -104,6 +111,34 @@ import Testing
             // After the cool-down the server is tried again.
             clock.advance(by: 31)
             #expect(await source.presence(of: Self.people(["user7"])) == ["user7": .available])
+        }
+    }
+}
+
+/// The bot's direct rooms: made once per person, however many ask at once, and remembered.
+@Suite struct MatrixRoomsTests {
+    @Test func concurrentCallersShareOneRoomAndLaterCallsReadNothing() async throws {
+        let fake = FakeMatrixHomeserver()
+        let app = Application(router: fake.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let matrix = MatrixClient(http: HTTPClient.shared, homeserver: "http://127.0.0.1:\(port)", accessToken: "secret")
+            let state = MatrixPresenceSourceTests.MemoryIMState()
+            let rooms = MatrixRooms(client: matrix, state: state)
+            let answers = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<10 { group.addTask { try await rooms.room(for: "@a:fake") } }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(answers.count == 10 && Set(answers).count == 1)
+            #expect(fake.roomsCreated == 1)
+            #expect(try await state.conversation(with: "@a:fake") == answers.first)
+            let readsSoFar = state.reads
+            #expect(try await rooms.room(for: "@a:fake") == answers.first)
+            #expect(state.reads == readsSoFar)
+            // Someone whose room the store already holds (made by the sync loop) keeps it.
+            try await state.setConversation("!theirs:fake", with: "@b:fake")
+            #expect(try await rooms.room(for: "@b:fake") == "!theirs:fake")
+            #expect(fake.roomsCreated == 1)
         }
     }
 }
