@@ -113,10 +113,15 @@ public struct MatrixClient: Sendable {
 
     /// Percent-encodes one path segment or query value (`@`, `:`, `!`, `/` and the rest).
     static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+    }
+
+    /// RFC 3986's unreserved characters, made once (not per request).
+    private static let unreserved: CharacterSet = {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._~")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
-    }
+        return allowed
+    }()
 }
 
 // The access token must never reach a log: ServiceLifecycle logs each service with String(describing:), and the

@@ -41,10 +41,25 @@ public struct TextMessage: Codable, Sendable, Equatable {
     public init(_ text: String) {
         body = text
         format = "org.matrix.custom.html"
-        formatted_body = text
-            .replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-            .replacingOccurrences(of: "\n", with: "<br>")
+        formatted_body = Self.html(text)
+    }
+
+    /// The text as HTML: `&`, `<`, `>` and `"` escaped, line breaks as `<br>`. One pass over the text (five
+    /// `replacingOccurrences` took a few percent of the ask path's CPU under load).
+    static func html(_ text: String) -> String {
+        var html = String()
+        html.reserveCapacity(text.utf8.count + 16)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": html += "&amp;"
+            case "<": html += "&lt;"
+            case ">": html += "&gt;"
+            case "\"": html += "&quot;"
+            case "\n": html += "<br>"
+            default: html.unicodeScalars.append(scalar)
+            }
+        }
+        return html
     }
 }
 
