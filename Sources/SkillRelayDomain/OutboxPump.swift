@@ -24,7 +24,8 @@ public actor OutboxPump {
             return !pending
         }
         guard first else { return }
-        Task {
+        // Ahead of new requests: messages already promised go out before more work is taken on.
+        Task(priority: .high) {
             await self.kickAfterNudge()
         }
     }
