@@ -27,7 +27,7 @@ struct Wiring {
         let pump = OutboxPump(dispatcher: dispatcher)
         let questions = try QuestionService(
             store: store, presence: LocalPresenceSource(store: store), settings: settings, events: events,
-            outboxChanged: { pump.nudge() })
+            outboxLag: dispatcher.lag, outboxChanged: { pump.nudge() })
         return Wiring(questions: questions, pump: pump)
     }
 
@@ -52,7 +52,7 @@ struct Wiring {
             imBacklogConcurrency: matrix.sendBacklogConcurrency)
         let pump = OutboxPump(dispatcher: dispatcher)
         let questions = try QuestionService(
-            store: store, presence: presence, settings: settings, outboxChanged: { pump.nudge() })
+            store: store, presence: presence, settings: settings, outboxLag: dispatcher.lag, outboxChanged: { pump.nudge() })
         let conversation = IMConversation(questions: questions, directory: directory, state: state, loginLinks: loginLinks)
         let sync = MatrixSyncService(client: client, state: state, conversation: conversation, logger: logger)
         return Wiring(questions: questions, pump: pump, services: [sync], shutdown: { try await http.shutdown() })

@@ -29,6 +29,8 @@ public enum DirectoryError: Error, Sendable, Equatable {
     case noSpecialists(String)
     case policyViolation(String)
     case rateLimited(retryAfterSeconds: Int)
+    /// Deliveries are further behind than `maxDeliveryLagSeconds`: new questions wait until they catch up.
+    case overloaded(retryAfterSeconds: Int)
     case deliveryAlreadyAnswered
     case questionClosed(String)
     case invalidCallbackURL(String)
@@ -47,6 +49,8 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case invalid
         /// The caller asks too often; try again later.
         case rateLimited
+        /// SkillRelay cannot take more of this now; try again later.
+        case overloaded
     }
 
     /// The error's kind.
@@ -59,6 +63,7 @@ public enum DirectoryError: Error, Sendable, Equatable {
             .notFound
         case .handleTaken, .slugTaken, .imIDTaken, .deliveryAlreadyAnswered, .questionClosed: .conflict
         case .rateLimited: .rateLimited
+        case .overloaded: .overloaded
         case .unknownTopic, .ambiguousTopic, .noSpecialists, .policyViolation, .invalidCallbackURL: .invalid
         case .aliasTaken, .invalidHandle, .invalidSlug, .invalidAlias, .invalidLevel, .invalidField, .unknownManager,
             .unknownParent, .managerCycle, .topicCycle, .lastAdmin:
@@ -98,6 +103,7 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case .noSpecialists: "no_specialists"
         case .policyViolation: "policy_violation"
         case .rateLimited: "rate_limited"
+        case .overloaded: "overloaded"
         case .deliveryAlreadyAnswered: "already_answered_by_you"
         case .questionClosed: "question_closed"
         case .invalidCallbackURL: "invalid_callback_url"
@@ -138,6 +144,8 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case .noSpecialists(let topic): "Nobody is tagged with '\(topic)' yet."
         case .policyViolation(let rule): "The text breaks the content policy (\(rule)); remove it and try again."
         case .rateLimited(let seconds): "Too many questions; try again in \(seconds) s."
+        case .overloaded(let seconds):
+            "Questions are waiting to be delivered; SkillRelay takes new ones again once they are out. Try again in \(seconds) s."
         case .deliveryAlreadyAnswered: "You have already answered this question."
         case .questionClosed(let id): "The question '\(id)' is closed."
         case .invalidCallbackURL(let url): "'\(url)' is not an http or https URL."

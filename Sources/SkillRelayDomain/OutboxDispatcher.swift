@@ -1,4 +1,19 @@
 import Foundation
+import Synchronization
+
+/// How far the outbox is behind: the age of the oldest message waiting for its first try in the batch the last drain
+/// took, set when the drain began, and 0 once a drain has taken everything that was due. Retries are left out: they
+/// wait for their backoff because the IM server failed, not because SkillRelay is behind. The question flow reads it
+/// to refuse new questions while deliveries cannot keep up.
+public final class OutboxLag: Sendable {
+    private let seconds = Mutex<TimeInterval>(0)
+
+    public init() {}
+
+    public var current: TimeInterval { seconds.withLock { $0 } }
+
+    func record(_ value: TimeInterval) { seconds.withLock { $0 = max(0, value) } }
+}
 
 /// Posts a signed JSON body to a bot's callback URL.
 public protocol CallbackSender: Sendable {
@@ -23,6 +38,8 @@ public struct OutboxDispatcher: Sendable {
     public static let backlogPeople = 8
     /// How many callback URLs are posted to at once.
     let callbackConcurrency: Int
+    /// Where each drain records how far behind the outbox is.
+    public let lag: OutboxLag
     /// Tries before a message is given up.
     public static let maxAttempts = 10
 
@@ -31,8 +48,9 @@ public struct OutboxDispatcher: Sendable {
     /// sent `imBacklogConcurrency` at a time (never fewer than `imConcurrency`).
     public init(
         store: any QuestionStore, messenger: any Messenger, callbacks: any CallbackSender, clock: any WallClock = SystemWallClock(),
-        imConcurrency: Int = 1, imBacklogConcurrency: Int = 32, callbackConcurrency: Int = 16
+        imConcurrency: Int = 1, imBacklogConcurrency: Int = 32, callbackConcurrency: Int = 16, lag: OutboxLag = OutboxLag()
     ) {
+        self.lag = lag
         self.store = store
         self.messenger = messenger
         self.callbacks = callbacks
@@ -48,7 +66,10 @@ public struct OutboxDispatcher: Sendable {
     /// `callbackConcurrency` URLs are served at once.
     @discardableResult
     public func drain(limit: Int = 200) async throws -> Int {
-        let items = try await store.pendingOutbox(now: clock.now(), limit: limit)
+        let now = clock.now()
+        let items = try await store.pendingOutbox(now: now, limit: limit)
+        // Oldest first (the store answers in queueing order).
+        lag.record(items.first { $0.attempts == 0 }.map { now.timeIntervalSince($0.createdAt) } ?? 0)
         guard !items.isEmpty else { return 0 }
         var queues: [String: [OutboxItem]] = [:]
         var order: [String] = []
@@ -73,6 +94,8 @@ public struct OutboxDispatcher: Sendable {
             let retryAt = attempts >= Self.maxAttempts ? nil : clock.now().addingTimeInterval(Self.backoff(afterAttempts: attempts))
             try await store.markOutboxFailed(item.id, error: error, retryAt: retryAt)
         }
+        // A drain that took everything due has caught up: whatever came in meanwhile is fresh.
+        if items.count < limit { lag.record(0) }
         return result.sent.count
     }
 

@@ -12,11 +12,14 @@ public struct QuestionService: Sendable {
     let rateLimiter: RateLimiter
     /// Called after a change queued outbox messages, so the dispatcher sends them now rather than on its next round.
     let outboxChanged: @Sendable () -> Void
+    /// How far behind the outbox is (the dispatcher's `OutboxLag`).
+    let outboxLag: OutboxLag
 
     public init(
         store: any QuestionStore, presence: any PresenceSource, settings: QuestionSettings, clock: any WallClock = SystemWallClock(),
-        events: QuestionEvents = QuestionEvents(), outboxChanged: @escaping @Sendable () -> Void = {}
+        events: QuestionEvents = QuestionEvents(), outboxLag: OutboxLag = OutboxLag(), outboxChanged: @escaping @Sendable () -> Void = {}
     ) throws(DirectoryError) {
+        self.outboxLag = outboxLag
         self.store = store
         self.presence = presence
         self.settings = try settings.validated()
@@ -57,6 +60,8 @@ public struct QuestionService: Sendable {
             try await store.logPolicyViolation(sender: Self.name(draft.asker), rule: rule, kind: "question", now: now)
             throw DirectoryError.policyViolation(rule)
         }
+        // Before the rate limiter, so that a refused question does not count against the caller.
+        if outboxLag.current > TimeInterval(settings.maxDeliveryLagSeconds) { throw DirectoryError.overloaded(retryAfterSeconds: 2) }
         try rateLimiter.acquire(Self.name(draft.asker), now: now)
         let topic = try await resolveTopic(draft.topic, text: text)
         let query = candidateQuery(topic: topic.slug, excluding: draft.asker.handle, alreadyAsked: 0)

@@ -24,6 +24,10 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
     public var maxTextLength: Int = 4000
     /// Days the compliance log keeps an entry.
     public var retentionDays: Int = 365
+    /// How far behind the outbox may be (seconds the oldest message has waited for its first try) before new
+    /// questions are refused with 503 and `Retry-After` until deliveries catch up: a question delivered minutes late
+    /// is not worth taking.
+    public var maxDeliveryLagSeconds: Int = 10
     /// Content rules: a name and a regular expression; a question or answer matching one is refused.
     public var contentRules: [ContentRule] = ContentRule.defaults
 
@@ -34,7 +38,7 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
         let positive: [(String, Int)] = [
             ("waveSize", waveSize), ("waveIntervalSeconds", waveIntervalSeconds), ("maxWaves", maxWaves), ("deadlineSeconds", deadlineSeconds),
             ("hourlyBudget", hourlyBudget), ("presencePoolSize", presencePoolSize), ("asksPerMinute", asksPerMinute),
-            ("maxTextLength", maxTextLength), ("retentionDays", retentionDays),
+            ("maxTextLength", maxTextLength), ("retentionDays", retentionDays), ("maxDeliveryLagSeconds", maxDeliveryLagSeconds),
         ]
         for (name, value) in positive where value < 1 { throw .invalidField(name, "must be at least 1") }
         guard (1...10).contains(defaultMaxAnswers) else { throw .invalidField("defaultMaxAnswers", "must be from 1 to 10") }
@@ -45,7 +49,7 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case waveSize, waveIntervalSeconds, maxWaves, deadlineSeconds, defaultMaxAnswers, allowAwayInLaterWaves, hourlyBudget, presencePoolSize
-        case minimumLevel, asksPerMinute, maxTextLength, retentionDays, contentRules
+        case minimumLevel, asksPerMinute, maxTextLength, retentionDays, contentRules, maxDeliveryLagSeconds
     }
 
     /// Reads a config file's settings: a key left out keeps its default.
@@ -65,5 +69,6 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
         maxTextLength = try container.decodeIfPresent(Int.self, forKey: .maxTextLength) ?? defaults.maxTextLength
         retentionDays = try container.decodeIfPresent(Int.self, forKey: .retentionDays) ?? defaults.retentionDays
         contentRules = try container.decodeIfPresent([ContentRule].self, forKey: .contentRules) ?? defaults.contentRules
+        maxDeliveryLagSeconds = try container.decodeIfPresent(Int.self, forKey: .maxDeliveryLagSeconds) ?? defaults.maxDeliveryLagSeconds
     }
 }

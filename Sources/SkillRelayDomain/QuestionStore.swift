@@ -183,11 +183,14 @@ public struct OutboxItem: Sendable, Equatable {
     public var id: Int64
     public var message: OutboxMessage
     public var attempts: Int
+    /// When the message was queued.
+    public var createdAt: Date
 
-    public init(id: Int64, message: OutboxMessage, attempts: Int) {
+    public init(id: Int64, message: OutboxMessage, attempts: Int, createdAt: Date) {
         self.id = id
         self.message = message
         self.attempts = attempts
+        self.createdAt = createdAt
     }
 
     /// The same for every retry of this message, so a receiver can drop duplicates.

@@ -51,11 +51,12 @@ extension APIError {
             case .conflict: .conflict
             case .invalid: .unprocessableContent
             case .rateLimited: .tooManyRequests
+            case .overloaded: .serviceUnavailable
             }
         var headers: HTTPFields = [:]
         switch error {
         case .unauthenticated: headers[.wwwAuthenticate] = "Bearer"
-        case .rateLimited(let seconds): headers[.retryAfter] = String(seconds)
+        case .rateLimited(let seconds), .overloaded(let seconds): headers[.retryAfter] = String(seconds)
         default: break
         }
         self.init(status, code: error.code, message: error.message, headers: headers)

@@ -168,11 +168,14 @@ extension SQLiteQuestionStore {
         try await writer.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT id, message, attempts FROM outbox WHERE sentAt IS NULL AND failedAt IS NULL AND nextAttemptAt <= ? ORDER BY id LIMIT ?",
+                sql: """
+                    SELECT id, message, attempts, createdAt FROM outbox
+                    WHERE sentAt IS NULL AND failedAt IS NULL AND nextAttemptAt <= ? ORDER BY id LIMIT ?
+                    """,
                 arguments: [now, limit]
             ).compactMap { row in
                 guard let message = try? JSONDecoder().decode(OutboxMessage.self, from: Data((row["message"] as String).utf8)) else { return nil }
-                return OutboxItem(id: row["id"], message: message, attempts: row["attempts"])
+                return OutboxItem(id: row["id"], message: message, attempts: row["attempts"], createdAt: row["createdAt"])
             }
         }
     }

@@ -24,6 +24,14 @@ struct Fixture {
         case admin, boss, m, p, r, pr, deep, bot
     }
 
+    /// The defaults, except that the outbox may lag as far as it likes: tests move the clock by minutes between a
+    /// message's queueing and the drain that sends it, which would look like deliveries falling behind.
+    static var settings: QuestionSettings {
+        var settings = QuestionSettings()
+        settings.maxDeliveryLagSeconds = 365 * 86_400
+        return settings
+    }
+
     let database: AppDatabase
     let store: SQLiteDirectoryStore
     let tokens: [Who: String]
@@ -36,7 +44,7 @@ struct Fixture {
     /// The web page's dependencies, on the same database and clock.
     let web: WebSite
 
-    static func make(settings: QuestionSettings = QuestionSettings(), callbackFailures: Int = 0, path: String? = nil) async throws -> Fixture {
+    static func make(settings: QuestionSettings = Fixture.settings, callbackFailures: Int = 0, path: String? = nil) async throws -> Fixture {
         let clock = TestClock()
         let database = try path.map { try AppDatabase.open(path: $0) } ?? AppDatabase.inMemory()
         let store = SQLiteDirectoryStore(database: database, clock: clock)
@@ -71,12 +79,12 @@ struct Fixture {
         let questionStore = SQLiteQuestionStore(database: database, clock: clock)
         let events = QuestionEvents()
         let callbacks = FakeCallbackSender(failures: callbackFailures)
-        let pump = OutboxPump(
-            dispatcher: OutboxDispatcher(
-                store: questionStore, messenger: LocalMessenger(events: events, clock: clock), callbacks: callbacks, clock: clock))
+        let dispatcher = OutboxDispatcher(
+            store: questionStore, messenger: LocalMessenger(events: events, clock: clock), callbacks: callbacks, clock: clock)
+        let pump = OutboxPump(dispatcher: dispatcher)
         let questions = try QuestionService(
             store: questionStore, presence: LocalPresenceSource(store: questionStore), settings: settings, clock: clock, events: events,
-            outboxChanged: { pump.nudge() })
+            outboxLag: dispatcher.lag, outboxChanged: { pump.nudge() })
         let webStore = SQLiteWebStore(database: database)
         let signIn = SignInService(store: webStore, clock: clock)
         let web = WebSite(

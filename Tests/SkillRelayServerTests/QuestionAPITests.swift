@@ -5,6 +5,8 @@ import HummingbirdTesting
 import SkillRelayDomain
 import Testing
 
+@testable import SkillRelayStore
+
 /// The question flow through the HTTP API: contract, errors, anonymity.
 @Suite struct QuestionAPITests {
     struct Asked: Decodable {
@@ -141,7 +143,7 @@ import Testing
     }
 
     @Test func askingTooOftenIsAnswered429WithRetryAfter() async throws {
-        var settings = QuestionSettings()
+        var settings = Fixture.settings
         settings.asksPerMinute = 2
         let fixture = try await Fixture.make(settings: settings)
         _ = try await fixture.addSpecialists(1)
@@ -158,6 +160,43 @@ import Testing
             }
             // Another caller is not held back.
             try await client.execute(uri: "/v1/questions", method: .post, headers: fixture.headers(.deep), body: Self.askBody()) {
+                #expect($0.status == .created)
+            }
+        }
+    }
+
+    @Test func whileDeliveriesAreBehindNewQuestionsAreAnswered503WithRetryAfter() async throws {
+        var settings = QuestionSettings()
+        settings.maxDeliveryLagSeconds = 10
+        let fixture = try await Fixture.make(settings: settings)
+        _ = try await fixture.addSpecialists(1)
+        // More messages than one drain takes, queued 11 s before the outbox got to them: deliveries are behind.
+        let topic = TopicReference(slug: "k8s", name: "Kubernetes")
+        try await fixture.database.writer.write { db in
+            for number in 0...200 {
+                let late = QuestionMessage(
+                    deliveryID: "d-late-\(number)", recipient: Recipient(handle: "r", imID: nil), topic: topic, text: "?", maxAnswers: 1)
+                try SQLiteQuestionStore.enqueue(db, .question(late), now: fixture.clock.now())
+            }
+        }
+        fixture.clock.advance(by: 11)
+        // One drain takes 200 of them, and has not caught up.
+        await fixture.pump.kick()
+        try await fixture.test { client in
+            try await client.execute(uri: "/v1/questions", method: .post, headers: fixture.headers(.bot), body: Self.askBody()) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.apiError?.code == "overloaded")
+                #expect(Int(response.headers[.retryAfter] ?? "") != nil)
+            }
+            // Bad input is still bad input.
+            try await client.execute(uri: "/v1/questions", method: .post, headers: fixture.headers(.bot), body: Self.askBody(text: "")) {
+                #expect($0.status == .unprocessableContent)
+            }
+        }
+        // The next drain takes the last one and has caught up: questions are taken again.
+        await fixture.pump.kick()
+        try await fixture.test { client in
+            try await client.execute(uri: "/v1/questions", method: .post, headers: fixture.headers(.bot), body: Self.askBody()) {
                 #expect($0.status == .created)
             }
         }

@@ -9,7 +9,7 @@ import Testing
 /// The question's life through the service, on the embedded `local` IM, with the clock in the test's hands.
 @Suite struct QuestionFlowTests {
     static func settings(waveSize: Int = 5, maxWaves: Int = 3, allowAway: Bool = false) -> QuestionSettings {
-        var settings = QuestionSettings()
+        var settings = Fixture.settings
         settings.waveSize = waveSize
         settings.maxWaves = maxWaves
         settings.allowAwayInLaterWaves = allowAway

@@ -111,4 +111,31 @@ import Testing
             #expect(messenger.sent.filter { $0.hasPrefix("p\(person)-") } == ["p\(person)-1", "p\(person)-2"])
         }
     }
+
+    /// A fake messenger that always fails: an IM server that is down.
+    final class FailingMessenger: Messenger, Sendable {
+        struct Down: Error {}
+        func deliverQuestion(_ message: QuestionMessage, key: String) async throws -> String? { throw Down() }
+        func deliverAnswer(_ message: AnswerMessage, key: String) async throws { throw Down() }
+        func notifyClosed(_ message: ClosedMessage, key: String) async throws { throw Down() }
+        func notifyAsker(_ message: AskerNotice, key: String) async throws { throw Down() }
+    }
+
+    @Test func theLagIsTheOldestFirstTryAndLeavesRetriesOut() async throws {
+        let clock = TestClock()
+        let store = SQLiteQuestionStore(database: try AppDatabase.inMemory(), clock: clock)
+        let message = QuestionMessage(
+            deliveryID: "d1", recipient: Recipient(handle: "alice", imID: nil), topic: TopicReference(slug: "infra", name: "Infrastructure"),
+            text: "?", maxAnswers: 1)
+        try await store.database.writer.write { db in try SQLiteQuestionStore.enqueue(db, .question(message), now: clock.now()) }
+        clock.advance(by: 7)
+        let failing = OutboxDispatcher(store: store, messenger: FailingMessenger(), callbacks: HeldCallbackSender(), clock: clock)
+        // A drain as large as its limit has not caught up, and its oldest first try was queued 7 s ago.
+        #expect(try await failing.drain(limit: 1) == 0)
+        #expect(failing.lag.current == 7)
+        // Its retry is due after the backoff, much later: still waiting, but not because SkillRelay is behind.
+        clock.advance(by: 60)
+        #expect(try await failing.drain(limit: 1) == 0)
+        #expect(failing.lag.current == 0)
+    }
 }

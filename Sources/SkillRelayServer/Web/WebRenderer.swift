@@ -90,6 +90,7 @@ enum WebRenderer {
             case .unauthorized: "Please sign in"
             case .gone: "This link no longer works"
             case .tooManyRequests: "Too many requests"
+            case .serviceUnavailable: "Busy for a moment"
             case .internalServerError: "Something went wrong"
             default: status.code < 500 ? "That did not work" : "Something went wrong"
             }
