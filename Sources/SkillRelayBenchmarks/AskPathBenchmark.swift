@@ -10,6 +10,8 @@ enum AskPathBenchmark {
     struct Load {
         var requests = 0
         var failures = 0
+        /// 503 answers: the server refused the request while behind (`overloaded`), not a failure of the request.
+        var refused = 0
         var latencies: [Duration] = []
         var elapsed: Duration = .zero
 
@@ -33,11 +35,23 @@ enum AskPathBenchmark {
                         do {
                             let response = try await HTTPClient.shared.execute(request(connection * 1_000_000 + sequence), timeout: .seconds(10))
                             _ = try await response.body.collect(upTo: 1 << 20)
-                            if (200..<300).contains(response.status.code) { load.requests += 1 } else { load.failures += 1 }
+                            switch response.status.code {
+                            case 200..<300:
+                                load.requests += 1
+                                load.latencies.append(clock.now - began)
+                            case 503:
+                                // Refused while the server catches up: wait as told, as a well-behaved bot would.
+                                load.refused += 1
+                                let seconds = response.headers.first(name: "Retry-After").flatMap { Int($0) } ?? 1
+                                try? await Task.sleep(until: min(end, clock.now.advanced(by: .seconds(seconds))), clock: clock)
+                            default:
+                                load.failures += 1
+                                load.latencies.append(clock.now - began)
+                            }
                         } catch {
                             load.failures += 1
+                            load.latencies.append(clock.now - began)
                         }
-                        load.latencies.append(clock.now - began)
                     }
                     return load
                 }
@@ -45,6 +59,7 @@ enum AskPathBenchmark {
             for await load in group {
                 total.requests += load.requests
                 total.failures += load.failures
+                total.refused += load.refused
                 total.latencies += load.latencies
             }
         }

@@ -182,7 +182,7 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
         var askTable = ResultTable(
             title:
                 "3. HTTP at \(connections) connections for \(Int(loadSeconds)) s, real server process, fake IM server with \(fakeLatency) ms latency",
-            header: ["what", "req/s", "p50", "p99", "failed", "vs liveness route"])
+            header: ["what", "req/s", "p50", "p99", "failed", "refused (503)", "vs liveness route"])
         askTable.add(askResult.liveness.row("GET /livez (hello world: no token, no database)", baseline: askResult.liveness))
         askTable.add(
             askResult.ask.row(
@@ -297,7 +297,7 @@ extension AskPathBenchmark.Load {
     func row(_ title: String, baseline: AskPathBenchmark.Load) -> [String] {
         [
             title, String(format: "%.0f", perSecond), Measurement.format(Measurement.median(latencies)),
-            Measurement.format(Measurement.percentile(latencies, 99)), "\(failures)",
+            Measurement.format(Measurement.percentile(latencies, 99)), "\(failures)", "\(refused)",
             String(format: "%.1f %%", 100 * perSecond / max(baseline.perSecond, 1e-9)),
         ]
     }
