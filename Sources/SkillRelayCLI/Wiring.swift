@@ -43,8 +43,10 @@ struct Wiring {
             connections: matrix.presenceConcurrency + max(matrix.sendConcurrency, matrix.sendBacklogConcurrency) + 2)
         let client = MatrixClient(http: http, homeserver: matrix.homeserver, accessToken: matrix.accessToken)
         let rooms = MatrixRooms(client: client, state: state)
+        let stream = MatrixPresenceStream()
         let presence = MatrixPresenceSource(
-            client: client, rooms: rooms, concurrency: matrix.presenceConcurrency, timeout: .milliseconds(Int64(matrix.presenceTimeoutMilliseconds)),
+            client: client, rooms: rooms, stream: stream, concurrency: matrix.presenceConcurrency,
+            timeout: .milliseconds(Int64(matrix.presenceTimeoutMilliseconds)),
             cacheTTL: Double(matrix.presenceCacheSeconds))
         let dispatcher = OutboxDispatcher(
             store: store, messenger: MatrixMessenger(client: client, rooms: rooms),
@@ -54,7 +56,7 @@ struct Wiring {
         let questions = try QuestionService(
             store: store, presence: presence, settings: settings, outboxLag: dispatcher.lag, outboxChanged: { pump.nudge() })
         let conversation = IMConversation(questions: questions, directory: directory, state: state, loginLinks: loginLinks)
-        let sync = MatrixSyncService(client: client, state: state, conversation: conversation, logger: logger)
+        let sync = MatrixSyncService(client: client, state: state, conversation: conversation, logger: logger, presence: stream)
         return Wiring(questions: questions, pump: pump, services: [sync], shutdown: { try await http.shutdown() })
     }
 

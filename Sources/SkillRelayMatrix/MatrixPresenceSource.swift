@@ -3,12 +3,14 @@ import NIOCore
 import SkillRelayDomain
 import Synchronization
 
-/// Presence from a Matrix homeserver: one `GET /presence/{userId}/status` per person, at most `concurrency` at a
-/// time, each under `timeout`, behind a cache of `cacheTTL`. A server that keeps failing trips a breaker: for
-/// `breakerCooldown` nobody is known to be available, so questions wait instead of going out blindly.
+/// Presence from a Matrix homeserver: what the bot's sync stream last reported of a person while that stream is live;
+/// otherwise one `GET /presence/{userId}/status` per person, at most `concurrency` at a time, each under `timeout`,
+/// behind a cache of `cacheTTL`. A server that keeps failing trips a breaker: for `breakerCooldown` nobody is known to
+/// be available, so questions wait instead of going out blindly.
 public final class MatrixPresenceSource: PresenceSource, Sendable {
     let client: MatrixClient
     let rooms: MatrixRooms
+    let stream: MatrixPresenceStream?
     let concurrency: Int
     let timeout: TimeAmount
     let cacheTTL: TimeInterval
@@ -26,11 +28,12 @@ public final class MatrixPresenceSource: PresenceSource, Sendable {
     private let state = Mutex(State())
 
     public init(
-        client: MatrixClient, rooms: MatrixRooms, concurrency: Int = 50, timeout: TimeAmount = .seconds(1), cacheTTL: TimeInterval = 15,
-        breakerThreshold: Int = 5, breakerCooldown: TimeInterval = 30, clock: any WallClock = SystemWallClock()
+        client: MatrixClient, rooms: MatrixRooms, stream: MatrixPresenceStream? = nil, concurrency: Int = 50, timeout: TimeAmount = .seconds(1),
+        cacheTTL: TimeInterval = 15, breakerThreshold: Int = 5, breakerCooldown: TimeInterval = 30, clock: any WallClock = SystemWallClock()
     ) {
         self.client = client
         self.rooms = rooms
+        self.stream = stream
         self.concurrency = concurrency
         self.timeout = timeout
         self.cacheTTL = cacheTTL
@@ -53,7 +56,9 @@ public final class MatrixPresenceSource: PresenceSource, Sendable {
                     result[person.handle] = .unknown
                     continue
                 }
-                if let cached = state.cache[userID], now.timeIntervalSince(cached.at) < cacheTTL {
+                if let streamed = stream?.presence(of: userID, now: now) {
+                    result[person.handle] = streamed
+                } else if let cached = state.cache[userID], now.timeIntervalSince(cached.at) < cacheTTL {
                     result[person.handle] = cached.presence
                 } else {
                     toFetch.append((person.handle, userID))

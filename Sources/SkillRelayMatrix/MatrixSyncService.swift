@@ -4,19 +4,27 @@ import SkillRelayDomain
 
 /// The inbound side: a `/sync` long-poll loop. Its `since` token is kept in the database, events are handled once
 /// (by event id), the bot's own messages are ignored, invitations are accepted, and every message a person sends is
-/// handed to `IMConversation`, whose replies go back to the same room.
+/// handed to `IMConversation`, whose replies go back to the same room. Presence events go to `presence`, the stream
+/// the presence source reads first.
 public struct MatrixSyncService: Service {
     let client: MatrixClient
     let state: any IMStateStore
     let conversation: IMConversation
     let logger: Logger
+    let presence: MatrixPresenceStream?
+    let clock: any WallClock
     let pollMilliseconds: Int
 
-    public init(client: MatrixClient, state: any IMStateStore, conversation: IMConversation, logger: Logger, pollMilliseconds: Int = 30_000) {
+    public init(
+        client: MatrixClient, state: any IMStateStore, conversation: IMConversation, logger: Logger, presence: MatrixPresenceStream? = nil,
+        clock: any WallClock = SystemWallClock(), pollMilliseconds: Int = 30_000
+    ) {
         self.client = client
         self.state = state
         self.conversation = conversation
         self.logger = logger
+        self.presence = presence
+        self.clock = clock
         self.pollMilliseconds = pollMilliseconds
     }
 
@@ -47,8 +55,15 @@ public struct MatrixSyncService: Service {
         }
     }
 
-    /// Handles one sync batch.
+    /// Handles one sync batch: presence first, so that a question in the same batch sees it.
     func handle(_ response: SyncResponse, bot: String, actOnMessages: Bool) async throws {
+        let presenceEvents = response.presence?.events ?? []
+        presence?.record(presenceEvents, at: clock.now())
+        for event in presenceEvents {
+            logger.debug(
+                "matrix presence from the sync stream",
+                metadata: ["skillrelay.im_id": "\(event.sender)", "skillrelay.presence": "\(event.content.presence)"])
+        }
         for (room, invited) in response.rooms?.invite ?? [:] {
             let inviter = invited.invite_state?.events?.first { $0.type == "m.room.member" && $0.state_key == bot }?.sender
             do {

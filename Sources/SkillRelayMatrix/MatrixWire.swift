@@ -63,7 +63,7 @@ public struct TextMessage: Codable, Sendable, Equatable {
     }
 }
 
-/// A `/sync` filter: message events in rooms, nothing else.
+/// A `/sync` filter: message events in rooms and presence, nothing else.
 public struct SyncFilter: Encodable, Sendable {
     struct EventFilter: Encodable {
         var types: [String]?
@@ -79,7 +79,8 @@ public struct SyncFilter: Encodable, Sendable {
     }
 
     var room = RoomFilter()
-    var presence = EventFilter(types: [], limit: nil)
+    // Everyone's presence changes, as they happen: what the presence source reads instead of asking per person.
+    var presence = EventFilter(types: ["m.presence"], limit: nil)
     var account_data = EventFilter(types: [], limit: nil)
 
     public init() {}
@@ -89,6 +90,30 @@ public struct SyncFilter: Encodable, Sendable {
 public struct SyncResponse: Decodable, Sendable {
     public var next_batch: String
     public var rooms: Rooms?
+    public var presence: PresenceEvents?
+
+    /// `m.presence` events of people who share a room with the bot, oldest first.
+    public struct PresenceEvents: Decodable, Sendable {
+        public var events: [PresenceEvent]?
+
+        /// One malformed event must not stop the whole sync: it is skipped.
+        public init(from decoder: any Decoder) throws {
+            struct Lossy: Decodable {
+                var event: PresenceEvent?
+                init(from decoder: any Decoder) throws { event = try? PresenceEvent(from: decoder) }
+            }
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            events = try container.decodeIfPresent([Lossy].self, forKey: .events)?.compactMap(\.event)
+        }
+
+        enum CodingKeys: String, CodingKey { case events }
+    }
+
+    public struct PresenceEvent: Decodable, Sendable {
+        public var type: String
+        public var sender: String
+        public var content: PresenceStatus
+    }
 
     public struct Rooms: Decodable, Sendable {
         public var join: [String: JoinedRoom]?

@@ -15,7 +15,9 @@ struct MatrixIntegrationTests {
         let henrik = try MatrixUser.register("henrik.andersen", homeserver: url)
         let ayse = try MatrixUser.register("ayse.demir", homeserver: url)
         let stranger = try MatrixUser.register("mallory", homeserver: url)
-        let relay = try RelayProcess(homeserver: url, botToken: bot.token, arguments: ["--wave-interval", "2", "--max-answers", "2"])
+        // At debug level: the log must still never hold the bot's token, and it shows presence arriving by the sync stream.
+        let relay = try RelayProcess(
+            homeserver: url, botToken: bot.token, arguments: ["--wave-interval", "2", "--max-answers", "2", "--log-level", "debug"])
         try await relay.start()
         defer { relay.kill() }
 
@@ -36,6 +38,15 @@ struct MatrixIntegrationTests {
         for (user, presence) in [(nikos, "online"), (henrik, "online"), (ayse, "offline")] {
             _ = try await eventually(20, "\(user.userID) to be \(presence) to the bot") {
                 try await bot.presence(of: user.userID) == presence ? true : nil
+            }
+        }
+        // SkillRelay hears of it from its sync stream, without asking Synapse for each person.
+        for user in [nikos, henrik] {
+            _ = try await eventually(20, "the bot's sync stream to report \(user.userID) online") {
+                relay.logText.split(separator: "\n").contains {
+                    $0.contains("matrix presence from the sync stream") && $0.contains("skillrelay.im_id=\(user.userID)")
+                        && $0.contains("skillrelay.presence=online")
+                } ? true : nil
             }
         }
 

@@ -33,7 +33,7 @@ import Testing
     }
 
     func withSource(
-        concurrency: Int = 16, timeout: TimeAmount = .seconds(1), clock: TestClock = TestClock(),
+        concurrency: Int = 16, timeout: TimeAmount = .seconds(1), clock: TestClock = TestClock(), stream: MatrixPresenceStream? = nil,
         _ body: @Sendable @escaping (FakeMatrixHomeserver, MatrixPresenceSource) async throws -> Void
     ) async throws {
         let fake = FakeMatrixHomeserver()
@@ -42,7 +42,8 @@ import Testing
             let port = try #require(client.port)
             let matrix = MatrixClient(http: HTTPClient.shared, homeserver: "http://127.0.0.1:\(port)", accessToken: "secret")
             let source = MatrixPresenceSource(
-                client: matrix, rooms: MatrixRooms(client: matrix, state: MemoryIMState()), concurrency: concurrency, timeout: timeout, clock: clock)
+                client: matrix, rooms: MatrixRooms(client: matrix, state: MemoryIMState()), stream: stream, concurrency: concurrency,
+                timeout: timeout, clock: clock)
             try await body(fake, source)
         }
     }
@@ -69,6 +70,25 @@ import Testing
             #expect(result.values.allSatisfy { $0 == .available } && result.count == 20)
             // Overlapping requests, never more than the limit (speed itself is measured in the benchmarks).
             #expect(fake.maxInFlight <= 4 && fake.maxInFlight >= 2)
+        }
+    }
+
+    @Test func peopleTheSyncStreamReportedNeedNoRequestWhileItIsLive() async throws {
+        let clock = TestClock()
+        let stream = MatrixPresenceStream(staleAfter: 90)
+        try await withSource(clock: clock, stream: stream) { fake, source in
+            fake.setFallback(.presence("unavailable"))
+            let reported =
+                #"[{"type":"m.presence","sender":"@a:fake","content":{"presence":"online"}},"#
+                + #"{"type":"m.presence","sender":"@b:fake","content":{"presence":"offline"}}]"#
+            stream.record(try JSONDecoder().decode([SyncResponse.PresenceEvent].self, from: Data(reported.utf8)), at: clock.now())
+            // What the stream said of a and b, without asking; c, whom it has not mentioned, asked for.
+            #expect(await source.presence(of: Self.people(["a", "b", "c"])) == ["a": .available, "b": .offline, "c": .away])
+            #expect(fake.presenceRequests == 1)
+            // A stream silent for longer than 90 s is not trusted: everyone asked again (c's cache has expired too).
+            clock.advance(by: 100)
+            #expect(await source.presence(of: Self.people(["a", "b", "c"])) == ["a": .away, "b": .away, "c": .away])
+            #expect(fake.presenceRequests == 4)
         }
     }
 

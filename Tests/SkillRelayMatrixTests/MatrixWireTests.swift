@@ -32,6 +32,32 @@ import Testing
         #expect(events[1].content?.relatesTo?.inReplyTo?.event_id == "$q")
     }
 
+    @Test func theSyncStreamsPresenceIsKeptWhileTheStreamIsLive() throws {
+        let json = """
+            {"next_batch":"s3","presence":{"events":[
+              {"type":"m.presence","sender":"@a:localhost","content":{"presence":"online","currently_active":true}},
+              {"type":"m.presence","sender":"@b:localhost","content":{"presence":"unavailable","last_active_ago":60000}},
+              {"type":"m.presence","sender":"@c:localhost","content":{}},
+              {"type":"m.presence","sender":"@a:localhost","content":{"presence":"offline"}}
+            ]}}
+            """
+        let sync = try JSONDecoder().decode(SyncResponse.self, from: Data(json.utf8))
+        // The malformed event (no presence) is skipped; the rest are kept in order.
+        #expect(sync.presence?.events?.map(\.sender) == ["@a:localhost", "@b:localhost", "@a:localhost"])
+        let stream = MatrixPresenceStream(staleAfter: 90)
+        let start = Date(timeIntervalSince1970: 1_000_000)
+        #expect(stream.presence(of: "@b:localhost", now: start) == nil)
+        stream.record(sync.presence?.events ?? [], at: start)
+        // The last event of a person wins.
+        #expect(stream.presence(of: "@a:localhost", now: start) == .offline)
+        #expect(stream.presence(of: "@b:localhost", now: start.addingTimeInterval(90)) == .away)
+        #expect(stream.presence(of: "@c:localhost", now: start) == nil)
+        // A stream that has not synced for longer than that says nothing; a sync without events makes it live again.
+        #expect(stream.presence(of: "@b:localhost", now: start.addingTimeInterval(91)) == nil)
+        stream.record([], at: start.addingTimeInterval(100))
+        #expect(stream.presence(of: "@b:localhost", now: start.addingTimeInterval(100)) == .away)
+    }
+
     @Test func pathSegmentsAreEscaped() {
         #expect(MatrixClient.escape("@alice:localhost") == "%40alice%3Alocalhost")
         #expect(MatrixClient.escape("!room/x:localhost") == "%21room%2Fx%3Alocalhost")
