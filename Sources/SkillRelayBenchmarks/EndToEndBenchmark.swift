@@ -41,7 +41,8 @@ enum EndToEndBenchmark {
         try writeCompany(specialists, to: company)
         _ = try command(binary, ["import", "--db", database, company.path])
         let apiToken = try command(binary, ["token", "create", "--db", database, "--bot", "e2e-bench"])
-        // No presence cache: every question asks Synapse for each candidate's presence, the slowest case.
+        // No presence cache: presence comes from the bot's sync stream, as in any deployment; someone the stream has not
+        // reported would be asked for on every question.
         let config = scratch.appendingPathComponent("e2e-config.json")
         try Data(#"{"matrix":{"presenceCacheSeconds":0}}"#.utf8).write(to: config)
         let server = try await RelayServerProcess(

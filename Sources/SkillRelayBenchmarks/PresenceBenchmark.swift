@@ -12,6 +12,8 @@ enum PresenceBenchmark {
         var coldRequests: [Int] = []
         var warm: [Duration] = []
         var warmRequests: [Int] = []
+        var streamed: [Duration] = []
+        var streamedRequests: [Int] = []
     }
 
     /// Rooms already known for everyone: the benchmark measures presence, not room creation.
@@ -40,6 +42,12 @@ enum PresenceBenchmark {
         }
     }
 
+    /// The `m.presence` events a sync would carry for `people`, all online.
+    static func streamEvents(for people: [PresenceQuery]) throws -> [SyncResponse.PresenceEvent] {
+        let events = people.compactMap(\.imID).map { #"{"type":"m.presence","sender":"\#($0)","content":{"presence":"online"}}"# }
+        return try JSONDecoder().decode([SyncResponse.PresenceEvent].self, from: Data("[\(events.joined(separator: ","))]".utf8))
+    }
+
     static func run(client: MatrixClient, fake: FakeIMServer, pool: Int, repetitions: Int) async throws -> Result {
         var result = Result()
         let people = (0..<pool).map { PresenceQuery(handle: "e\($0)", imID: "@e\($0):fake") }
@@ -58,6 +66,18 @@ enum PresenceBenchmark {
             before = fake.requestCount
             result.warm.append(await Measurement.time { _ = await source.presence(of: people) })
             result.warmRequests.append(fake.requestCount - before)
+
+            // Empty cache, but the bot's sync stream has reported the pool (as `serve --im matrix` records it).
+            let stream = MatrixPresenceStream()
+            stream.record(try streamEvents(for: people), at: Date())
+            let streamedSource = MatrixPresenceSource(
+                client: client, rooms: MatrixRooms(client: client, state: KnownRooms()), stream: stream)
+            before = fake.requestCount
+            result.streamed.append(await Measurement.time { answers = await streamedSource.presence(of: people) })
+            result.streamedRequests.append(fake.requestCount - before)
+            guard answers.count == pool, answers.values.allSatisfy({ $0 == .available }) else {
+                throw RawSQLite.Failure(description: "the stream's presence was not used")
+            }
         }
         return result
     }

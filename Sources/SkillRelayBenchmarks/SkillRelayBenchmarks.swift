@@ -168,12 +168,16 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
             header: ["what", "wall time", "round trips to the IM server"])
         presenceTable.add(["one round trip to the fake (baseline)", Measurement.format(Measurement.median(presenceResult.roundTrip)), "1"])
         presenceTable.add([
-            "cold (empty cache), 50 in flight", Measurement.format(Measurement.median(presenceResult.cold)),
+            "cold (empty cache, nothing streamed), 50 in flight", Measurement.format(Measurement.median(presenceResult.cold)),
             "\(presenceResult.coldRequests.sorted()[presenceResult.coldRequests.count / 2])",
         ])
         presenceTable.add([
             "warm (within the 15 s cache)", Measurement.format(Measurement.median(presenceResult.warm)),
             "\(presenceResult.warmRequests.sorted()[presenceResult.warmRequests.count / 2])",
+        ])
+        presenceTable.add([
+            "empty cache, the pool reported by the bot's sync stream", Measurement.format(Measurement.median(presenceResult.streamed)),
+            "\(presenceResult.streamedRequests.sorted()[presenceResult.streamedRequests.count / 2])",
         ])
         presenceTable.print()
     }
