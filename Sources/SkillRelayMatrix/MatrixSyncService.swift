@@ -35,11 +35,16 @@ public struct MatrixSyncService: Service {
     private func loop() async {
         var bot: String?
         var filter: String?
+        var snapshotTaken = presence == nil
         var backoff: Duration = .seconds(1)
         while !Task.isCancelled {
             do {
                 if bot == nil { bot = try await client.whoAmI() }
                 if filter == nil { filter = try await client.createFilter(for: bot!, filter: SyncFilter()) }
+                if !snapshotTaken {
+                    try await takePresenceSnapshot()
+                    snapshotTaken = true
+                }
                 let since = try await state.inboundCursor()
                 let response = try await client.sync(since: since, filter: filter, timeoutMilliseconds: since == nil ? 0 : pollMilliseconds)
                 // The first sync ever only marks where SkillRelay starts: history from before is not acted on.
@@ -52,6 +57,22 @@ public struct MatrixSyncService: Service {
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(30))
             }
+        }
+    }
+
+    /// Everyone's current presence at start, in one request: the stream resumes from the stored cursor and reports only
+    /// changes, so without this someone who has stayed online since before a restart would be asked for by request on
+    /// every wave. An initial sync that leaves out every room answers with the presence of everyone who shares a room
+    /// with the bot and is not offline.
+    func takePresenceSnapshot() async throws {
+        let response = try await client.sync(since: nil, filter: SyncFilter.presenceOnly, timeoutMilliseconds: 0)
+        let events = response.presence?.events ?? []
+        presence?.record(events, at: clock.now())
+        logger.info("matrix presence snapshot taken", metadata: ["skillrelay.people": "\(events.count)"])
+        for event in events {
+            logger.debug(
+                "matrix presence snapshot",
+                metadata: ["skillrelay.im_id": "\(event.sender)", "skillrelay.presence": "\(event.content.presence)"])
         }
     }
 

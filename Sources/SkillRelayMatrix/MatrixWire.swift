@@ -84,6 +84,9 @@ public struct SyncFilter: Encodable, Sendable {
     var account_data = EventFilter(types: [], limit: nil)
 
     public init() {}
+
+    /// An inline filter for presence alone: no rooms, no account data.
+    static let presenceOnly = #"{"room":{"rooms":[]},"presence":{"types":["m.presence"]},"account_data":{"types":[]}}"#
 }
 
 /// The parts of a `/sync` answer SkillRelay reads.

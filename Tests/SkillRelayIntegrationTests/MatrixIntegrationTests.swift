@@ -108,6 +108,13 @@ struct MatrixIntegrationTests {
         relay.kill()
         try await nikos.say("No, keep etcd on stable nodes.", in: rooms[nikos.userID]!, replyingTo: nikosThird.id)
         try await relay.start()
+        // Presence that has not changed since before the restart comes from the snapshot taken at start.
+        _ = try await eventually(20, "the presence snapshot after the restart to report \(nikos.userID) online") {
+            relay.logText.split(separator: "\n").contains {
+                $0.contains("matrix presence snapshot") && $0.contains("skillrelay.im_id=\(nikos.userID)")
+                    && $0.contains("skillrelay.presence=online")
+            } ? true : nil
+        }
         _ = try await eventually(30, "the answer sent while SkillRelay was down") { () -> Bool? in
             try await answers(in: lena, rooms[lena.userID]!, bot: bot).contains { $0.hasSuffix("No, keep etcd on stable nodes.") } ? true : nil
         }
