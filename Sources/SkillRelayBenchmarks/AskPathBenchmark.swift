@@ -14,6 +14,8 @@ enum AskPathBenchmark {
         var refused = 0
         var latencies: [Duration] = []
         var elapsed: Duration = .zero
+        /// CPU seconds the server process spent during the load.
+        var serverCPU: Double?
 
         var perSecond: Double { Double(requests) / max(Measurement.seconds(elapsed), 1e-9) }
     }

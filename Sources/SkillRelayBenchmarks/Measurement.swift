@@ -34,6 +34,18 @@ enum Measurement {
         String(format: "%.2f×", seconds(a) / max(seconds(b), 1e-12))
     }
 
+    /// CPU time a process has used so far (user and system, from `/proc/PID/stat`), in seconds. Steadier than a rate
+    /// on a shared machine: what the process itself spent, whoever else ran.
+    static func cpuSeconds(pid: String) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let afterName = stat.range(of: ")", options: .backwards)
+        else { return nil }
+        // After "pid (name)": state is field 3, utime and stime are fields 14 and 15.
+        let fields = stat[afterName.upperBound...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// Peak resident set size (VmHWM) of a process, this one by default, in MiB.
     static func peakRSS(pid: String = "self") -> Double? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),

@@ -186,7 +186,7 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
         var askTable = ResultTable(
             title:
                 "3. HTTP at \(connections) connections for \(Int(loadSeconds)) s, real server process, fake IM server with \(fakeLatency) ms latency",
-            header: ["what", "req/s", "p50", "p99", "failed", "refused (503)", "vs liveness route"])
+            header: ["what", "req/s", "p50", "p99", "failed", "refused (503)", "server CPU per answered request", "vs liveness route"])
         askTable.add(askResult.liveness.row("GET /livez (hello world: no token, no database)", baseline: askResult.liveness))
         askTable.add(
             askResult.ask.row(
@@ -255,15 +255,19 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
             "INSERT OR IGNORE INTO imConversation (imId, conversation) SELECT imId, '!dm-' || id || ':fake' FROM employee WHERE imId IS NOT NULL")
         let server = try await RelayServerProcess(
             binary: binary, database: database, homeserver: homeserver, botToken: "bench",
-            arguments: ["--asks-per-minute", "100000000", "--hourly-budget", "100000000", "--log-level", serverLog == nil ? "error" : "debug"],
+            arguments: ["--asks-per-minute", "100000000", "--log-level", serverLog == nil ? "error" : "debug"],
             log: serverLog ?? scratch.appendingPathComponent("server.log").path)
         let base = server.base
         var result = AskResult()
+        let pid = String(server.processIdentifier)
+        var cpuBefore = Measurement.cpuSeconds(pid: pid)
         result.liveness = await AskPathBenchmark.load(connections: connections, seconds: loadSeconds) { _ in
             HTTPClientRequest(url: base + "/livez")
         }
+        result.liveness.serverCPU = Measurement.cpuSeconds(pid: pid).flatMap { after in cpuBefore.map { after - $0 } }
         let topics = self.topics
         let messagesBefore = fake.messageCount
+        cpuBefore = Measurement.cpuSeconds(pid: pid)
         result.ask = await AskPathBenchmark.load(connections: connections, seconds: loadSeconds) { sequence in
             var request = HTTPClientRequest(url: base + "/v1/questions")
             request.method = .POST
@@ -273,6 +277,7 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
             request.body = .bytes(ByteBuffer(string: #"{"topic":"\#(topic)","text":"Benchmark question \#(sequence)","maxAnswers":3}"#))
             return request
         }
+        result.ask.serverCPU = Measurement.cpuSeconds(pid: pid).flatMap { after in cpuBefore.map { after - $0 } }
         result.messagesDuringLoad = fake.messageCount - messagesBefore
         result.serverRSS = Measurement.peakRSS(pid: String(server.processIdentifier))
         result.stoppedBySIGTERM = await server.stop()
@@ -302,6 +307,7 @@ extension AskPathBenchmark.Load {
         [
             title, String(format: "%.0f", perSecond), Measurement.format(Measurement.median(latencies)),
             Measurement.format(Measurement.percentile(latencies, 99)), "\(failures)", "\(refused)",
+            serverCPU.map { String(format: "%.0f µs", $0 / Double(max(requests, 1)) * 1_000_000) } ?? "?",
             String(format: "%.1f %%", 100 * perSecond / max(baseline.perSecond, 1e-9)),
         ]
     }
