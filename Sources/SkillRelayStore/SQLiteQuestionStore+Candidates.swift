@@ -57,6 +57,7 @@ extension SQLiteQuestionStore {
     static func candidates(_ db: Database, _ query: CandidateQuery, topics: [Int64], now: Date, pivot: Int64) throws -> [Candidate] {
         let statement = try db.cachedStatement(sql: candidateSQL(topics: topics.count))
         let budget = max(0, query.hourlyBudget)
+        let hourAgo = now.addingTimeInterval(-3600)
         var found: [Candidate] = []
         var index: [Int64: Int] = [:]
         for level in stride(from: 5, through: max(1, query.minimumLevel), by: -1) {
@@ -64,7 +65,7 @@ extension SQLiteQuestionStore {
                 guard found.count < query.limit else { return found }
                 let rows = try Row.fetchCursor(
                     statement,
-                    arguments: [now.addingTimeInterval(-3600), budget] + StatementArguments(topics) + [
+                    arguments: [hourAgo, hourAgo, budget] + StatementArguments(topics) + [
                         level, from, to, now, query.excluding, budget, query.limit - found.count,
                     ])
                 // Columns by position (as `candidateSQL` lists them): looking names up costs more than the rest of the row.
@@ -88,16 +89,19 @@ extension SQLiteQuestionStore {
         return found
     }
 
-    /// One level's slice of candidates in a subtree of `topics` topics. Arguments: an hour ago, the budget, the topic
-    /// ids, the level, the employee id range (from, to), now, the excluded handle, the budget, the limit.
+    /// One level's slice of candidates in a subtree of `topics` topics. Arguments: an hour ago (twice), the budget, the
+    /// topic ids, the level, the employee id range (from, to), now, the excluded handle, the budget, the limit.
     static func candidateSQL(topics: Int) -> String {
         """
         SELECT skill.employeeId, skill.source, employee.handle, employee.imId, employee.pausedUntil,
             ifnull(record.delivered, 0) AS delivered, ifnull(record.answered, 0) AS answered,
             ifnull(record.helpful, 0) AS helpful, ifnull(record.unhelpful, 0) AS unhelpful, record.lastDeliveredAt,
-            -- Counted no further than the budget: only whether it is reached matters.
-            (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId AND delivery.deliveredAt > ?
-                LIMIT ?)) AS lastHour
+            -- Counted no further than the budget: only whether it is reached matters. Someone whose record says nobody
+            -- interrupted them within the hour (most people) is not looked up in the deliveries at all.
+            CASE WHEN record.lastDeliveredAt > ? THEN
+                (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId AND delivery.deliveredAt > ?
+                    LIMIT ?))
+            ELSE 0 END AS lastHour
         FROM skill
         JOIN employee ON employee.id = skill.employeeId
         LEFT JOIN specialistRecord AS record ON record.employeeId = skill.employeeId

@@ -176,21 +176,26 @@ extension SQLiteQuestionStore {
                 INSERT INTO specialistRecord (employeeId, delivered, lastDeliveredAt) VALUES (?, 1, ?)
                 ON CONFLICT (employeeId) DO UPDATE SET delivered = delivered + 1, lastDeliveredAt = excluded.lastDeliveredAt
                 """)
+        // Only the id and IM id of each specialist: a whole `EmployeeRecord` decoded through Codable cost more.
+        let findEmployee = try db.cachedStatement(sql: "SELECT id, imId FROM employee WHERE handle = ?")
         for (offset, specialist) in specialists.enumerated() {
-            let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: specialist.handle)
+            guard let employee = try Row.fetchOne(findEmployee, arguments: [specialist.handle]) else {
+                throw DirectoryError.employeeNotFound(specialist.handle)
+            }
+            let employeeID: Int64 = employee[0]
             let deliveryID = IdentifierGenerator.make(prefix: "d")
             try insertDelivery.execute(arguments: [
-                deliveryID, question.id, employee.id!, numberedAfter + offset + 1, wave, specialist.level, now,
+                deliveryID, question.id, employeeID, numberedAfter + offset + 1, wave, specialist.level, now,
             ])
-            try countDelivery.execute(arguments: [employee.id!, now])
+            try countDelivery.execute(arguments: [employeeID, now])
             try log(
-                db, at: now, direction: "out", kind: "delivery", sender: "skillrelay", recipient: "employee:\(employee.id!)",
+                db, at: now, direction: "out", kind: "delivery", sender: "skillrelay", recipient: "employee:\(employeeID)",
                 questionID: question.publicId, deliveryID: deliveryID, text: question.text)
             try enqueue(
                 db,
                 .question(
                     QuestionMessage(
-                        deliveryID: deliveryID, recipient: Recipient(handle: employee.handle, imID: employee.imId), topic: question.topic,
+                        deliveryID: deliveryID, recipient: Recipient(handle: specialist.handle, imID: employee[1]), topic: question.topic,
                         text: question.text, maxAnswers: question.maxAnswers)), now: now)
         }
     }

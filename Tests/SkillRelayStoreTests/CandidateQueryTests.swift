@@ -51,15 +51,22 @@ import Testing
     @Test func theAskerThePausedAndTheOverBudgetAreLeftOut() async throws {
         let (store, _, clock) = try await makeStore()
         try await store.setPause(of: "e01", until: clock.now().addingTimeInterval(600), now: clock.now())
-        // e02 received two questions in the past hour, e03 one an hour and a minute ago.
+        // e02 received two questions in the past hour, e03 one an hour and a minute ago; each delivery counted in the
+        // specialist's record in the same transaction, as the store's `deliver` does.
         try await store.database.writer.write { db in
-            for (handle, minutesAgo, number) in [("e02", 10.0, 1), ("e02", 20.0, 2), ("e03", 61.0, 3)] {
+            for (handle, minutesAgo, number) in [("e02", 20.0, 1), ("e02", 10.0, 2), ("e03", 61.0, 3)] {
                 let questionID = try Self.insertQuestion(db, number: number, at: clock.now())
+                let deliveredAt = clock.now().addingTimeInterval(-60 * minutesAgo)
                 try db.execute(
                     sql: """
                         INSERT INTO delivery (publicId, questionId, specialistId, number, wave, level, state, deliveredAt)
                         VALUES (?, ?, (SELECT id FROM employee WHERE handle = ?), ?, 1, 5, 'pending', ?)
-                        """, arguments: ["d\(number)", questionID, handle, number, clock.now().addingTimeInterval(-60 * minutesAgo)])
+                        """, arguments: ["d\(number)", questionID, handle, number, deliveredAt])
+                try db.execute(
+                    sql: """
+                        INSERT INTO specialistRecord (employeeId, delivered, lastDeliveredAt) VALUES ((SELECT id FROM employee WHERE handle = ?), 1, ?)
+                        ON CONFLICT (employeeId) DO UPDATE SET delivered = delivered + 1, lastDeliveredAt = excluded.lastDeliveredAt
+                        """, arguments: [handle, deliveredAt])
             }
         }
         let query = CandidateQuery(topic: "infra", minimumLevel: 5, hourlyBudget: 2, excluding: "e04")
@@ -101,7 +108,7 @@ import Testing
             // The statement for a subtree of two topics.
             try Row.fetchAll(
                 db, sql: "EXPLAIN QUERY PLAN " + SQLiteQuestionStore.candidateSQL(topics: 2),
-                arguments: StatementArguments(Array(repeating: 1, count: 11))
+                arguments: StatementArguments(Array(repeating: 1, count: 12))
             ).map { $0["detail"] as String }
         }
         // The skill rows by index range (the row itself only for `source`), everything else by key.
