@@ -57,7 +57,10 @@ extension SQLiteQuestionStore {
     static func candidates(_ db: Database, _ query: CandidateQuery, topics: [Int64], now: Date, pivot: Int64) throws -> [Candidate] {
         let statement = try db.cachedStatement(sql: candidateSQL(topics: topics.count))
         let budget = max(0, query.hourlyBudget)
-        let hourAgo = now.addingTimeInterval(-3600)
+        // What every slice binds, made once: up to ten slices an ask, and GRDB formats each bound `Date` anew.
+        let hourAgo = now.addingTimeInterval(-3600).databaseValue
+        let nowValue = now.databaseValue
+        let leading: StatementArguments = [hourAgo, hourAgo, budget] + StatementArguments(topics)
         var found: [Candidate] = []
         var index: [Int64: Int] = [:]
         for level in stride(from: 5, through: max(1, query.minimumLevel), by: -1) {
@@ -65,9 +68,7 @@ extension SQLiteQuestionStore {
                 guard found.count < query.limit else { return found }
                 let rows = try Row.fetchCursor(
                     statement,
-                    arguments: [hourAgo, hourAgo, budget] + StatementArguments(topics) + [
-                        level, from, to, now, query.excluding, budget, query.limit - found.count,
-                    ])
+                    arguments: leading + [level, from, to, nowValue, query.excluding, budget, query.limit - found.count])
                 // Columns by position (as `candidateSQL` lists them): looking names up costs more than the rest of the row.
                 while let row = try rows.next() {
                     let id: Int64 = row[0]

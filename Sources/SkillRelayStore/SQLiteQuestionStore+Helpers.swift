@@ -164,8 +164,10 @@ extension SQLiteQuestionStore {
     /// a delivery each, their records, compliance entries and outbox messages.
     static func deliver(
         _ db: Database, question: (id: Int64, publicId: String, topic: TopicReference, text: String, maxAnswers: Int), wave: Int,
-        numberedAfter: Int, to specialists: [Candidate], now: Date
+        numberedAfter: Int, to specialists: [Candidate], now date: Date
     ) throws {
+        // Formatted once for every row below: GRDB formats each bound `Date` with a `DateFormatter`.
+        let now = date.databaseValue
         let insertDelivery = try db.cachedStatement(
             sql: """
                 INSERT INTO delivery (publicId, questionId, specialistId, number, wave, level, state, deliveredAt)
@@ -202,7 +204,8 @@ extension SQLiteQuestionStore {
 
     /// Appends to the compliance log.
     static func log(
-        _ db: Database, at: Date, direction: String, kind: String, sender: String, recipient: String, questionID: String?, deliveryID: String?,
+        _ db: Database, at: some DatabaseValueConvertible, direction: String, kind: String, sender: String, recipient: String, questionID: String?,
+        deliveryID: String?,
         text: String?
     ) throws {
         try db.cachedStatement(
@@ -214,7 +217,7 @@ extension SQLiteQuestionStore {
     }
 
     /// Queues a message, to be sent after the transaction commits.
-    static func enqueue(_ db: Database, _ message: OutboxMessage, now: Date) throws {
+    static func enqueue(_ db: Database, _ message: OutboxMessage, now: some DatabaseValueConvertible) throws {
         let json = String(decoding: try JSONEncoder().encode(message), as: UTF8.self)
         try db.cachedStatement(sql: "INSERT INTO outbox (message, createdAt, nextAttemptAt) VALUES (?, ?, ?)").execute(arguments: [json, now, now])
     }
