@@ -33,6 +33,10 @@ public struct QuestionService: Sendable {
     /// The live event streams this service publishes to.
     public var eventStreams: QuestionEvents { events }
 
+    /// How far behind the outbox is, in seconds (see `OutboxLag`): what `/metrics` reports, and what refuses new
+    /// questions past `maxDeliveryLagSeconds`.
+    public var outboxLagSeconds: TimeInterval { outboxLag.current }
+
     // MARK: - Asking
 
     /// What the asker learns at once.

@@ -188,6 +188,10 @@ import Testing
                 #expect(response.apiError?.code == "overloaded")
                 #expect(Int(response.headers[.retryAfter] ?? "") != nil)
             }
+            // Operators see it coming in /metrics.
+            try await client.execute(uri: "/metrics", method: .get, headers: fixture.headers(.admin)) { response in
+                #expect(response.text.split(separator: "\n").contains("skillrelay_outbox_lag_seconds 11"))
+            }
             // Bad input is still bad input.
             try await client.execute(uri: "/v1/questions", method: .post, headers: fixture.headers(.bot), body: Self.askBody(text: "")) {
                 #expect($0.status == .unprocessableContent)

@@ -123,7 +123,7 @@ import Testing
             for line in lines where !line.hasPrefix("#") { #expect(line.wholeMatch(of: sample) != nil, "bad sample: \(line)") }
             let typed = Set(lines.filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] })
             let helped = Set(lines.filter { $0.hasPrefix("# HELP ") }.map { $0.split(separator: " ")[2] })
-            #expect(typed == helped && typed.count == 9)
+            #expect(typed == helped && typed.count == 10)
             try await client.execute(uri: "/metrics", method: .get, headers: fixture.headers(.m)) { #expect($0.status == .forbidden) }
             try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .unauthorized) }
         }

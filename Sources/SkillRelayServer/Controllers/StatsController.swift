@@ -5,6 +5,7 @@ import SkillRelayDomain
 /// The numbers on how questions fare, for admins: JSON at `/v1/stats`, Prometheus text at `/metrics`.
 struct StatsController {
     let stats: StatsService
+    let questions: QuestionService
 
     func addRoutes(to group: RouterGroup<APIRequestContext>) {
         group.get("stats", use: show)
@@ -27,7 +28,7 @@ struct StatsController {
     }
 
     @Sendable func metrics(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let text = PrometheusText.render(try await stats.stats(by: try context.requireCaller()))
+        let text = PrometheusText.render(try await stats.stats(by: try context.requireCaller()), outboxLagSeconds: questions.outboxLagSeconds)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(string: text)))
@@ -36,7 +37,7 @@ struct StatsController {
 
 /// The statistics in Prometheus's text exposition format (version 0.0.4).
 enum PrometheusText {
-    static func render(_ stats: QuestionStats) -> String {
+    static func render(_ stats: QuestionStats, outboxLagSeconds: Double) -> String {
         var out = ""
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -68,6 +69,10 @@ enum PrometheusText {
         metric(
             "skillrelay_specialist_deliveries", "gauge", "Questions delivered to the specialists who received the most.",
             stats.mostInterrupted.map { ("{specialist=\"\(label($0.handle))\"}", "\($0.deliveries)") })
+        metric(
+            "skillrelay_outbox_lag_seconds", "gauge",
+            "How long the oldest message waiting for its first send had waited when the outbox last looked; new questions are refused past maxDeliveryLagSeconds.",
+            [("", number(outboxLagSeconds))])
         return out
     }
 
