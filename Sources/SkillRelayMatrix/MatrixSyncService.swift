@@ -42,8 +42,16 @@ public struct MatrixSyncService: Service {
                 if bot == nil { bot = try await client.whoAmI() }
                 if filter == nil { filter = try await client.createFilter(for: bot!, filter: SyncFilter()) }
                 if !snapshotTaken {
-                    try await takePresenceSnapshot()
+                    // Once per start, and never in the way of the sync itself: without it, presence falls back to
+                    // requests for whoever the stream has not mentioned.
                     snapshotTaken = true
+                    do {
+                        try await takePresenceSnapshot()
+                    } catch {
+                        logger.warning(
+                            "matrix presence snapshot failed; presence comes from the sync stream and requests",
+                            metadata: ["skillrelay.error": "\(error)"])
+                    }
                 }
                 let since = try await state.inboundCursor()
                 let response = try await client.sync(since: since, filter: filter, timeoutMilliseconds: since == nil ? 0 : pollMilliseconds)
