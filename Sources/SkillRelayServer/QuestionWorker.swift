@@ -30,17 +30,21 @@ public struct QuestionWorker: Service {
         while !Task.isCancelled {
             do {
                 try await questions.tick()
+            } catch is CancellationError {
+                // Stopping: the database call was cancelled, nothing failed.
             } catch {
                 logger.error("question tick failed", metadata: ["skillrelay.error": "\(error)"])
             }
             await pump.kick()
-            if let error = await pump.takeLastError() {
+            if let error = await pump.takeLastError(), !(error is CancellationError) {
                 logger.warning("outbox drain failed", metadata: ["skillrelay.error": "\(error)"])
             }
             if lastPurge.map({ $0.duration(to: clock.now) >= .seconds(3600) }) ?? true {
                 do {
                     let purged = try await questions.purgeExpiredComplianceEntries()
                     if purged > 0 { logger.info("compliance log purged", metadata: ["skillrelay.purged": "\(purged)"]) }
+                } catch is CancellationError {
+                    // Stopping.
                 } catch {
                     logger.error("compliance purge failed", metadata: ["skillrelay.error": "\(error)"])
                 }

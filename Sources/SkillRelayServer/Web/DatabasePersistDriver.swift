@@ -65,6 +65,8 @@ public struct DatabasePersistDriver: PersistDriver {
             while !Task.isCancelled {
                 do {
                     try await purge()
+                } catch is CancellationError {
+                    // Stopping: the database call was cancelled, nothing failed.
                 } catch {
                     logger.error("purging web sessions failed", metadata: ["skillrelay.error": "\(error)"])
                 }
