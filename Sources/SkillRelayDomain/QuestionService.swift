@@ -165,6 +165,16 @@ public struct QuestionService: Sendable {
         try await store.purgeCompliance(before: clock.now().addingTimeInterval(-Double(settings.retentionDays) * 86_400))
     }
 
+    /// Deletes outbox messages sent or given up more than `outboxKeepDays` ago; returns how many. The outbox is a
+    /// queue, not a record: what was sent to whom is in the compliance log.
+    @discardableResult
+    public func purgeSentOutbox() async throws -> Int {
+        try await store.purgeOutbox(before: clock.now().addingTimeInterval(-Double(Self.outboxKeepDays) * 86_400))
+    }
+
+    /// Days a sent (or given-up) outbox message is kept, for looking into a delivery problem.
+    public static let outboxKeepDays = 7
+
     // MARK: - The asker
 
     /// The question for its asker or an admin; anyone else learns nothing, not even that it exists.

@@ -252,6 +252,8 @@ public protocol QuestionStore: Sendable {
     func complianceEntries(since: Date, until: Date?) async throws -> [ComplianceEntry]
     /// Deletes compliance entries older than `before`; returns how many.
     func purgeCompliance(before: Date) async throws -> Int
+    /// Deletes outbox messages sent or given up before `before`; returns how many.
+    func purgeOutbox(before: Date) async throws -> Int
 
     /// Outbox messages due for a (re)try.
     func pendingOutbox(now: Date, limit: Int) async throws -> [OutboxItem]

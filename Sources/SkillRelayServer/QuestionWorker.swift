@@ -3,8 +3,8 @@ import ServiceLifecycle
 import SkillRelayDomain
 
 /// The question flow's clock: every `interval` it sends due waves, expires questions past their deadline, drains the
-/// outbox and, once an hour, purges the compliance log past its retention. Everything it acts on is in the database,
-/// so after a restart it picks up exactly where the last process stopped.
+/// outbox and, once an hour, purges the compliance log past its retention and the outbox of messages sent a week ago.
+/// Everything it acts on is in the database, so after a restart it picks up exactly where the last process stopped.
 public struct QuestionWorker: Service {
     let questions: QuestionService
     let pump: OutboxPump
@@ -43,10 +43,12 @@ public struct QuestionWorker: Service {
                 do {
                     let purged = try await questions.purgeExpiredComplianceEntries()
                     if purged > 0 { logger.info("compliance log purged", metadata: ["skillrelay.purged": "\(purged)"]) }
+                    let sent = try await questions.purgeSentOutbox()
+                    if sent > 0 { logger.info("sent outbox messages purged", metadata: ["skillrelay.purged": "\(sent)"]) }
                 } catch is CancellationError {
                     // Stopping.
                 } catch {
-                    logger.error("compliance purge failed", metadata: ["skillrelay.error": "\(error)"])
+                    logger.error("compliance or outbox purge failed", metadata: ["skillrelay.error": "\(error)"])
                 }
                 lastPurge = clock.now
             }

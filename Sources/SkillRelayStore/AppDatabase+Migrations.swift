@@ -224,6 +224,11 @@ extension AppDatabase {
             // An asker's own questions, newest first, for the web page's list.
             try db.execute(sql: "CREATE INDEX questionByAsker ON question(askerKey, id)")
         }
+        migrator.registerMigration("v6 outbox due by id") { db in
+            // The drain takes due messages in queueing order: without this SQLite read the outbox by rowid from its
+            // first message, every message ever sent included, on every drain.
+            try db.execute(sql: "CREATE INDEX outboxDueById ON outbox(id) WHERE sentAt IS NULL AND failedAt IS NULL")
+        }
         return migrator
     }
 }

@@ -164,6 +164,26 @@ extension SQLiteQuestionStore {
 
     // MARK: - Outbox
 
+    public func purgeOutbox(before: Date) async throws -> Int {
+        var total = 0
+        // In slices, each its own short transaction: a first purge may meet millions of rows, and the ask path's
+        // writes must not wait for all of them. The oldest rows come first in rowid order, so each slice finds its
+        // rows at once.
+        while true {
+            let deleted = try await writer.write { db in
+                try db.execute(
+                    sql: """
+                        DELETE FROM outbox WHERE id IN (
+                            SELECT id FROM outbox WHERE sentAt < ? OR failedAt < ? LIMIT 5000
+                        )
+                        """, arguments: [before, before])
+                return db.changesCount
+            }
+            total += deleted
+            if deleted < 5000 { return total }
+        }
+    }
+
     public func pendingOutbox(now: Date, limit: Int) async throws -> [OutboxItem] {
         try await writer.read { db in
             try Row.fetchAll(

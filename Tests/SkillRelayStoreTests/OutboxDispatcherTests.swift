@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import SkillRelayDomain
 import SkillRelayTestSupport
 import Synchronization
@@ -137,5 +138,39 @@ import Testing
         clock.advance(by: 60)
         #expect(try await failing.drain(limit: 1) == 0)
         #expect(failing.lag.current == 0)
+    }
+
+    @Test func theDrainReadsPendingMessagesByIndexAndSentOnesArePurgedAfterAWeek() async throws {
+        let clock = TestClock()
+        let store = SQLiteQuestionStore(database: try AppDatabase.inMemory(), clock: clock)
+        let plan = try await store.database.writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    EXPLAIN QUERY PLAN SELECT id, message, attempts, createdAt FROM outbox
+                    WHERE sentAt IS NULL AND failedAt IS NULL AND nextAttemptAt <= ? ORDER BY id LIMIT ?
+                    """, arguments: [clock.now(), 200]
+            ).map { $0["detail"] as String }
+        }
+        // Not "SCAN outbox": that read every message ever sent, on every drain.
+        #expect(plan == ["SCAN outbox USING INDEX outboxDueById"], "plan: \(plan)")
+
+        let topic = TopicReference(slug: "infra", name: "Infrastructure")
+        let messages = ["sent-long-ago", "failed-long-ago", "still-waiting", "sent-lately"].map { id in
+            OutboxMessage.question(
+                QuestionMessage(deliveryID: id, recipient: Recipient(handle: "alice", imID: nil), topic: topic, text: "?", maxAnswers: 1))
+        }
+        try await store.database.writer.write { db in
+            for message in messages { try SQLiteQuestionStore.enqueue(db, message, now: clock.now()) }
+        }
+        let ids = try await store.pendingOutbox(now: clock.now(), limit: 10).map(\.id)
+        try await store.markOutboxSent([ids[0]], references: [:], now: clock.now())
+        try await store.markOutboxFailed(ids[1], error: "gave up", retryAt: nil)
+        clock.advance(by: 8 * 86_400)
+        try await store.markOutboxSent([ids[3]], references: [:], now: clock.now())
+        #expect(try await store.purgeOutbox(before: clock.now().addingTimeInterval(-7 * 86_400)) == 2)
+        let left = try await store.database.writer.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM outbox ORDER BY id") }
+        #expect(left == [ids[2], ids[3]])
+        #expect(try await store.pendingOutbox(now: clock.now(), limit: 10).map(\.id) == [ids[2]])
     }
 }
