@@ -73,13 +73,15 @@ public struct SQLiteQuestionStore: QuestionStore {
         // One short blocking write: the ask path's only transaction.
         try database.blockingWrite { db in
             let askerKey = Self.askerKey(question.asker)
+            // Cached statements and plain columns throughout: this transaction runs for every question.
             if let key = question.idempotencyKey,
                 let existing = try String.fetchOne(
-                    db, sql: "SELECT publicId FROM question WHERE askerKey = ? AND idempotencyKey = ?", arguments: [askerKey, key])
+                    db.cachedStatement(sql: "SELECT publicId FROM question WHERE askerKey = ? AND idempotencyKey = ?"), arguments: [askerKey, key])
             {
                 return CreatedQuestion(id: existing, created: false, deliveredTo: 0)
             }
-            let topic = try SQLiteDirectoryStore.topicRecord(db, slugOrAlias: question.topic.slug)
+            guard let topicID = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM topic WHERE slug = ?"), arguments: [question.topic.slug])
+            else { throw DirectoryError.topicNotFound(question.topic.slug) }
             var employeeID: Int64?
             var botName: String?
             switch question.asker {
@@ -89,12 +91,12 @@ public struct SQLiteQuestionStore: QuestionStore {
             try db.cachedStatement(
                 sql: """
                     INSERT INTO question (publicId, askerEmployeeId, askerBotName, askerKey, topicId, text, maxAnswers, status, channel,
-                        callbackUrl, idempotencyKey, createdAt, expiresAt, nextActionAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)
+                        callbackUrl, idempotencyKey, createdAt, expiresAt, nextActionAt, waves)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(arguments: [
-                question.id, employeeID, botName, askerKey, topic.id!, question.text, question.maxAnswers, question.channel.rawValue,
-                question.callbackURL, question.idempotencyKey, question.createdAt, question.expiresAt, nextActionAt,
+                question.id, employeeID, botName, askerKey, topicID, question.text, question.maxAnswers, question.channel.rawValue,
+                question.callbackURL, question.idempotencyKey, question.createdAt, question.expiresAt, nextActionAt, firstWave.isEmpty ? 0 : 1,
             ])
             let rowID = db.lastInsertedRowID
             try Self.log(
@@ -104,7 +106,6 @@ public struct SQLiteQuestionStore: QuestionStore {
             try Self.deliver(
                 db, question: (rowID, question.id, question.topic, question.text, question.maxAnswers), wave: 1, numberedAfter: 0, to: firstWave,
                 now: question.createdAt)
-            try db.execute(sql: "UPDATE question SET waves = 1 WHERE id = ?", arguments: [rowID])
             return CreatedQuestion(id: question.id, created: true, deliveredTo: firstWave.count)
         }
     }
