@@ -96,21 +96,7 @@ public struct SyncResponse: Decodable, Sendable {
     public var presence: PresenceEvents?
 
     /// `m.presence` events of people who share a room with the bot, oldest first.
-    public struct PresenceEvents: Decodable, Sendable {
-        public var events: [PresenceEvent]?
-
-        /// One malformed event must not stop the whole sync: it is skipped.
-        public init(from decoder: any Decoder) throws {
-            struct Lossy: Decodable {
-                var event: PresenceEvent?
-                init(from decoder: any Decoder) throws { event = try? PresenceEvent(from: decoder) }
-            }
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            events = try container.decodeIfPresent([Lossy].self, forKey: .events)?.compactMap(\.event)
-        }
-
-        enum CodingKeys: String, CodingKey { case events }
-    }
+    public typealias PresenceEvents = EventList<PresenceEvent>
 
     public struct PresenceEvent: Decodable, Sendable {
         public var type: String
@@ -127,20 +113,25 @@ public struct SyncResponse: Decodable, Sendable {
         public var timeline: Timeline?
     }
 
-    public struct Timeline: Decodable, Sendable {
-        public var events: [RoomEvent]?
+    public typealias Timeline = EventList<RoomEvent>
 
-        /// One malformed event from some other client must not stop the whole sync: it is skipped.
+    /// `{"events": [...]}`, where one malformed event (from some other client) is skipped rather than failing the
+    /// whole sync.
+    public struct EventList<Event: Decodable & Sendable>: Decodable, Sendable {
+        public var events: [Event]?
+
         public init(from decoder: any Decoder) throws {
-            struct Lossy: Decodable {
-                var event: RoomEvent?
-                init(from decoder: any Decoder) throws { event = try? RoomEvent(from: decoder) }
-            }
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            events = try container.decodeIfPresent([Lossy].self, forKey: .events)?.compactMap(\.event)
+            events = try container.decodeIfPresent([Skippable<Event>].self, forKey: .events)?.compactMap(\.value)
         }
 
         enum CodingKeys: String, CodingKey { case events }
+    }
+
+    /// One element of a list, `nil` when it does not decode.
+    struct Skippable<Value: Decodable>: Decodable {
+        var value: Value?
+        init(from decoder: any Decoder) throws { value = try? Value(from: decoder) }
     }
 
     public struct InvitedRoom: Decodable, Sendable {
