@@ -10,7 +10,7 @@ extension SQLiteDirectoryStore {
     /// and active flags, and whether anyone active reports to them.
     static let authenticationSQL = """
         SELECT apiToken.id, apiToken.lastUsedAt, apiToken.botName, employee.handle, employee.isAdmin, employee.isActive,
-            EXISTS (SELECT 1 FROM employee AS report WHERE report.managerId = employee.id AND report.isActive)
+            \(hasActiveReports("employee.id"))
         FROM apiToken LEFT JOIN employee ON employee.id = apiToken.employeeId
         WHERE apiToken.secretHash = ? AND apiToken.revokedAt IS NULL
         """

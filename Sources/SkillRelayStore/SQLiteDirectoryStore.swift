@@ -21,6 +21,19 @@ public struct SQLiteDirectoryStore: DirectoryStore {
 
     // MARK: - Shared lookups
 
+    /// What makes a manager, as SQL: someone active reports to the employee whose id `employeeID` names (a column such
+    /// as `employee.id`, or `?`).
+    static func hasActiveReports(_ employeeID: String) -> String {
+        "EXISTS (SELECT 1 FROM employee AS report WHERE report.managerId = \(employeeID) AND report.isActive)"
+    }
+
+    /// An employee as a caller, with the roles the directory gives them now; `nil` for someone inactive.
+    static func caller(_ db: Database, employee: EmployeeRecord) throws -> Caller? {
+        guard employee.isActive, let id = employee.id else { return nil }
+        let isManager = try Bool.fetchOne(db.cachedStatement(sql: "SELECT " + hasActiveReports("?")), arguments: [id]) ?? false
+        return Caller(identity: .employee(employee.handle), isAdmin: employee.isAdmin, isManager: isManager)
+    }
+
     /// The employee with a handle, or `employeeNotFound`.
     static func employeeRecord(_ db: Database, handle: String) throws -> EmployeeRecord {
         // A cached statement: the ask path looks up every specialist of a wave.

@@ -56,13 +56,8 @@ public struct SQLiteIMState: IMStateStore {
 
     public func caller(forIMID imID: String) async throws -> Caller? {
         try await database.writer.read { db in
-            guard let employee = try EmployeeRecord.filter(EmployeeRecord.Columns.imId == imID).fetchOne(db), employee.isActive else {
-                return nil
-            }
-            let isManager =
-                try EmployeeRecord.filter(EmployeeRecord.Columns.managerId == employee.id! && EmployeeRecord.Columns.isActive)
-                .isEmpty(db) == false
-            return Caller(identity: .employee(employee.handle), isAdmin: employee.isAdmin, isManager: isManager)
+            guard let employee = try EmployeeRecord.filter(EmployeeRecord.Columns.imId == imID).fetchOne(db) else { return nil }
+            return try SQLiteDirectoryStore.caller(db, employee: employee)
         }
     }
 }

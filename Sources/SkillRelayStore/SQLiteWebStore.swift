@@ -90,11 +90,10 @@ public struct SQLiteWebStore: SignInStore, SessionStore {
 
     /// An active employee with the roles the directory gives them now.
     private static func person(_ db: Database, employeeID: Int64) throws -> SignedInPerson? {
-        guard let employee = try EmployeeRecord.fetchOne(db, key: employeeID), employee.isActive else { return nil }
-        let isManager =
-            try EmployeeRecord.filter(EmployeeRecord.Columns.managerId == employeeID && EmployeeRecord.Columns.isActive).isEmpty(db) == false
-        return SignedInPerson(
-            caller: Caller(identity: .employee(employee.handle), isAdmin: employee.isAdmin, isManager: isManager), name: employee.name)
+        guard let employee = try EmployeeRecord.fetchOne(db, key: employeeID),
+            let caller = try SQLiteDirectoryStore.caller(db, employee: employee)
+        else { return nil }
+        return SignedInPerson(caller: caller, name: employee.name)
     }
 
     // MARK: - Sessions
