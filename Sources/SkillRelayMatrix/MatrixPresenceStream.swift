@@ -40,7 +40,4 @@ public final class MatrixPresenceStream: Sendable {
             return state.known[userID]
         }
     }
-
-    /// People the stream has reported.
-    public var count: Int { state.withLock { $0.known.count } }
 }

@@ -91,7 +91,6 @@ struct APITokenRecord: Codable, FetchableRecord, MutablePersistableRecord {
 
     enum Columns {
         static let publicId = Column(CodingKeys.publicId)
-        static let secretHash = Column(CodingKeys.secretHash)
         static let createdAt = Column(CodingKeys.createdAt)
     }
 
