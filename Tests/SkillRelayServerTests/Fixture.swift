@@ -118,6 +118,14 @@ struct Fixture {
         return tokens
     }
 
+    /// Every message the outbox ever held, sent or not, oldest first: the pump drains in the background, so a test
+    /// that asks what was queued must not look only at what is still pending.
+    func outboxMessages() async throws -> [OutboxMessage] {
+        try await database.writer.read { db in
+            try String.fetchAll(db, sql: "SELECT message FROM outbox ORDER BY id").map { try JSONDecoder().decode(OutboxMessage.self, from: Data($0.utf8)) }
+        }
+    }
+
     /// A caller as the API would see them.
     func caller(_ handle: String) async throws -> Caller {
         guard let caller = try await store.authenticate(secret: try await store.createToken(for: .employee(handle), by: .cliOperator).secret) else {

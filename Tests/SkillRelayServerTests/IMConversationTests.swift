@@ -34,7 +34,7 @@ import Testing
         let answered = await conversation.handle(
             IncomingMessage(imID: "@kube.specialist.01:localhost", text: "kubectl drain", inReplyTo: "$question-event"))
         #expect(answered == ["Thanks! Your answer was relayed to the asker (answer 1)."])
-        let outbox = try await fixture.questionStore.pendingOutbox(now: fixture.clock.now(), limit: 50).map(\.message)
+        let outbox = try await fixture.outboxMessages()
         #expect(
             outbox.contains {
                 if case .answer(let message) = $0 { message.asker.imID == "@deep:localhost" && message.answer.text == "kubectl drain" } else { false }
