@@ -122,7 +122,9 @@ struct Fixture {
     /// that asks what was queued must not look only at what is still pending.
     func outboxMessages() async throws -> [OutboxMessage] {
         try await database.writer.read { db in
-            try String.fetchAll(db, sql: "SELECT message FROM outbox ORDER BY id").map { try JSONDecoder().decode(OutboxMessage.self, from: Data($0.utf8)) }
+            try String.fetchAll(db, sql: "SELECT message FROM outbox ORDER BY id").map {
+                try JSONDecoder().decode(OutboxMessage.self, from: Data($0.utf8))
+            }
         }
     }
 
