@@ -21,6 +21,9 @@ public struct MatrixClient: Sendable {
     public static func makeHTTPClient(connections: Int) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, connections))
+        // SkillRelay bootstraps no tracer, so AsyncHTTPClient would open a no-op span per request and still work out
+        // its attributes, parsing the URL again with Foundation: ~2 % of the server's CPU under figure 3's load.
+        configuration.tracing.tracer = nil
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
