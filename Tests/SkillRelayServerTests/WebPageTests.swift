@@ -86,6 +86,51 @@ import Testing
         }
     }
 
+    @Test func aSignInFormPostedFromAnotherSiteIsRefusedAndLeavesTheLinkUnused() async throws {
+        let fixture = try await Fixture.make()
+        let link = try await fixture.web.signIn.issueLink(for: "m", by: .cliOperator)
+        let body = ByteBuffer(string: Self.formBody(["token": link.secret]))
+        let fetchSite = HTTPField.Name("Sec-Fetch-Site")!
+        try await fixture.test { client in
+            // Another site posting its own link would sign the visitor in as somebody else.
+            let forged: [HTTPField] = [
+                HTTPField(name: fetchSite, value: "cross-site"), HTTPField(name: fetchSite, value: "same-site"),
+                HTTPField(name: .origin, value: "http://evil.example"), HTTPField(name: .origin, value: "null"),
+                HTTPField(name: .origin, value: "http://localhost.evil.example"),
+            ]
+            for extra in forged {
+                var headers = Self.formHeaders
+                headers.append(extra)
+                try await client.execute(uri: "/login", method: .post, headers: headers, body: body) { response in
+                    #expect(response.status == .forbidden)
+                    #expect(response.headers[.setCookie] == nil)
+                    #expect(response.text.contains("did not come from SkillRelay"))
+                }
+            }
+            // The page's own form, as a browser sends it.
+            var headers = Self.formHeaders
+            headers[fetchSite] = "same-origin"
+            headers[.origin] = "http://localhost"
+            try await client.execute(uri: "/login", method: .post, headers: headers, body: body) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.setCookie] != nil)
+            }
+        }
+    }
+
+    @Test func anOlderBrowsersOwnOriginIsAccepted() async throws {
+        let fixture = try await Fixture.make()
+        let link = try await fixture.web.signIn.issueLink(for: "m", by: .cliOperator)
+        var olderBrowser = Self.formHeaders
+        olderBrowser[.origin] = "http://LOCALHOST"
+        let headers = olderBrowser
+        try await fixture.test { client in
+            try await client.execute(
+                uri: "/login", method: .post, headers: headers, body: ByteBuffer(string: Self.formBody(["token": link.secret]))
+            ) { #expect($0.status == .seeOther) }
+        }
+    }
+
     @Test func aLinkExpiresAfterFifteenMinutes() async throws {
         let fixture = try await Fixture.make()
         let fresh = try await fixture.web.signIn.issueLink(for: "m", by: .cliOperator)
