@@ -401,6 +401,52 @@ import Testing
         }
     }
 
+    @Test func anAdminRenamesAndMovesATopicAndBadChangesAreRefused() async throws {
+        let fixture = try await Fixture.make()
+        try await fixture.test { client in
+            let admin = try await Self.signIn("admin", fixture: fixture, client: client)
+            // Renamed and moved to the top in one go, by its alias; its skills and aliases stay.
+            var (headers, body) = admin.form(["topic": "k8s", "name": "Kubernetes clusters", "root": "on"])
+            try await client.execute(uri: "/admin/topics/edit", method: .post, headers: headers, body: body) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location] == "/admin#topics")
+            }
+            try await client.execute(uri: "/admin", method: .get, headers: admin.headers) { response in
+                #expect(response.text.contains("Topic Kubernetes clusters (kubernetes) saved, at the top."))
+                #expect(response.text.contains(#"<li class="depth-0"><strong>Kubernetes clusters</strong>"#))
+            }
+            var topic = try await fixture.store.topic("kubernetes")
+            #expect(topic.topic.parentSlug == nil && topic.topic.aliases == ["k8s"] && topic.topic.description == "Clusters")
+            // Moved back under a parent, the description changed.
+            (headers, body) = admin.form(["topic": "kubernetes", "parent": "infra", "description": "Clusters and pods"])
+            try await client.execute(uri: "/admin/topics/edit", method: .post, headers: headers, body: body) { #expect($0.status == .seeOther) }
+            topic = try await fixture.store.topic("kubernetes")
+            #expect(topic.topic.parentSlug == "infra" && topic.topic.name == "Kubernetes clusters" && topic.topic.description == "Clusters and pods")
+            // A topic cannot go under its own subtree, nor under a topic that does not exist; something must change.
+            let refused: [([String: String], HTTPResponse.Status, String)] = [
+                (["topic": "infra", "parent": "kubernetes"], .unprocessableContent, "would make &#39;infra&#39; its own ancestor"),
+                (["topic": "kubernetes", "parent": "no-such-topic"], .unprocessableContent, "parent topic &#39;no-such-topic&#39; does not exist"),
+                (["topic": "no-such-topic", "name": "X"], .notFound, "no-such-topic"),
+                (["topic": "kubernetes"], .unprocessableContent, "needs something to change"),
+                (["topic": "kubernetes", "parent": "infra", "root": "on"], .unprocessableContent, "must be empty when the topic moves to the top"),
+            ]
+            for (fields, status, message) in refused {
+                (headers, body) = admin.form(fields)
+                try await client.execute(uri: "/admin/topics/edit", method: .post, headers: headers, body: body) { response in
+                    #expect(response.status == status, "\(fields)")
+                    #expect(response.headers[.contentType]?.hasPrefix("text/html") == true)
+                    #expect(response.text.contains(message), "\(response.text)")
+                }
+            }
+            #expect(try await fixture.store.topic("infra").topic.parentSlug == nil)
+            // Only admins.
+            let manager = try await Self.signIn("m", fixture: fixture, client: client)
+            (headers, body) = manager.form(["topic": "kubernetes", "name": "Mine"])
+            try await client.execute(uri: "/admin/topics/edit", method: .post, headers: headers, body: body) { #expect($0.status == .forbidden) }
+        }
+        #expect(try await fixture.store.topic("kubernetes").topic.name == "Kubernetes clusters")
+    }
+
     // MARK: - Pages and errors
 
     @Test func pagesAreHTMLAndTheAPIKeepsJSON() async throws {

@@ -13,6 +13,7 @@ struct AdminPages {
     func addRoutes(to group: RouterGroup<WebRequestContext>) {
         group.get("admin", use: show)
         group.post("admin/topics", use: createTopic)
+        group.post("admin/topics/edit", use: editTopic)
         group.post("admin/aliases", use: addAlias)
         group.post("admin/topics/:slug/aliases/remove", use: removeAlias)
         group.post("admin/tokens", use: createToken)
@@ -148,6 +149,25 @@ struct AdminPages {
         let topic = Topic(slug: slug, name: name, description: context.form.text("description") ?? "", parentSlug: context.form.text("parent"))
         let created = try await store.createTopic(topic, by: try context.requireUser().caller)
         context.leaveNotice("Topic \(created.topic.name) (\(created.topic.slug)) created.")
+        return WebRenderer.seeOther("/admin#topics")
+    }
+
+    /// Renames a topic, moves it under another parent or to the top, or gives it a new description; a field left
+    /// empty stays as it is. The store refuses a move under the topic's own subtree.
+    @Sendable func editTopic(_ request: Request, context: WebRequestContext) async throws -> Response {
+        guard let slug = context.form.text("topic") else { throw DirectoryError.invalidField("topic", "is required") }
+        let parent = context.form.text("parent")
+        let makeRoot = context.form.text("root") != nil
+        if makeRoot, parent != nil { throw DirectoryError.invalidField("parent", "must be empty when the topic moves to the top") }
+        let patch = TopicPatch(
+            name: context.form.text("name"), description: context.form.text("description"),
+            parentSlug: makeRoot ? .some(nil) : parent.map { .some($0) })
+        guard patch != TopicPatch() else {
+            throw DirectoryError.invalidField("topic", "needs something to change: a new name, parent or description")
+        }
+        let detail = try await store.updateTopic(slug, with: patch, by: try context.requireUser().caller)
+        let place = detail.topic.parentSlug.map { "under \($0)" } ?? "at the top"
+        context.leaveNotice("Topic \(detail.topic.name) (\(detail.topic.slug)) saved, \(place).")
         return WebRenderer.seeOther("/admin#topics")
     }
 
