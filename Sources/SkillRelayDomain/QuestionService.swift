@@ -64,6 +64,12 @@ public struct QuestionService: Sendable {
             try await store.logPolicyViolation(sender: Self.name(draft.asker), rule: rule, kind: "question", now: now)
             throw DirectoryError.policyViolation(rule)
         }
+        // A retry of a question already stored gets that question back as it stands now: not refused for the rate or
+        // the outbox's lag, and no presence asked for a wave that would not be sent. (The transaction checks the key
+        // again, for two first tries at once.)
+        if let key = draft.idempotencyKey, let existing = try await store.question(askedBy: draft.asker, idempotencyKey: key) {
+            return try await alreadyAsked(existing, by: draft.asker)
+        }
         // Before the rate limiter, so that a refused question does not count against the caller.
         if outboxLag.current > TimeInterval(settings.maxDeliveryLagSeconds) { throw DirectoryError.overloaded(retryAfterSeconds: 2) }
         try rateLimiter.acquire(Self.name(draft.asker), now: now)
@@ -80,17 +86,18 @@ public struct QuestionService: Sendable {
         let firstWave = await planWave(candidates: tagged, asker: draft.asker, alreadyAsked: [], wave: 1, now: now)
         let stored = try await store.createQuestion(
             question, firstWave: firstWave, nextActionAt: nextAction(after: now, expiresAt: question.expiresAt))
-        guard stored.created else {
-            // The same idempotency key as before: that question, as it stands now.
-            let view = try await store.questionView(stored.id, for: draft.asker, isAdmin: false)
-            return Asked(
-                id: stored.id, status: view.status, topic: view.topic, deliveredTo: view.deliveredTo, expiresAt: view.expiresAt, created: false)
-        }
+        guard stored.created else { return try await alreadyAsked(stored.id, by: draft.asker) }
         if stored.deliveredTo > 0 {
             events.publish(.wave(number: 1, deliveredTo: stored.deliveredTo), question: stored.id)
             outboxChanged()
         }
         return Asked(id: stored.id, status: .open, topic: topic, deliveredTo: stored.deliveredTo, expiresAt: question.expiresAt, created: true)
+    }
+
+    /// The question an earlier ask with the same idempotency key made, as it stands now.
+    private func alreadyAsked(_ id: String, by asker: Asker) async throws -> Asked {
+        let view = try await store.questionView(id, for: asker, isAdmin: false)
+        return Asked(id: id, status: view.status, topic: view.topic, deliveredTo: view.deliveredTo, expiresAt: view.expiresAt, created: false)
     }
 
     /// Whom to consider for a wave: enough people for the presence pool beside those already asked.

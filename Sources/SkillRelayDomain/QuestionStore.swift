@@ -211,6 +211,9 @@ public protocol QuestionStore: Sendable {
     /// whether or not they may be interrupted now.
     func hasSpecialists(_ query: CandidateQuery) async throws -> Bool
 
+    /// The id of the question this asker already sent with this idempotency key, if any.
+    func question(askedBy asker: Asker, idempotencyKey: String) async throws -> String?
+
     /// Stores a question and delivers it to its first wave (none: the first wave is tried again at `nextActionAt`), in
     /// one transaction; or returns the one this asker already made with the same idempotency key, unchanged.
     func createQuestion(_ question: NewQuestion, firstWave: [Candidate], nextActionAt: Date) async throws -> CreatedQuestion

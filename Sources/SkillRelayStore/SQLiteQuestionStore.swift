@@ -69,6 +69,15 @@ public struct SQLiteQuestionStore: QuestionStore {
 
     // MARK: - Questions
 
+    public func question(askedBy asker: Asker, idempotencyKey: String) async throws -> String? {
+        // A retry's one indexed read (questionByIdempotencyKey), blocking like the ask path's other reads.
+        try database.blockingSingleStatementRead { db in
+            try String.fetchOne(
+                db.cachedStatement(sql: "SELECT publicId FROM question WHERE askerKey = ? AND idempotencyKey = ?"),
+                arguments: [Self.askerKey(asker), idempotencyKey])
+        }
+    }
+
     public func createQuestion(_ question: NewQuestion, firstWave: [Candidate], nextActionAt: Date) async throws -> CreatedQuestion {
         // One short blocking write: the ask path's only transaction.
         try database.blockingWrite { db in

@@ -80,6 +80,36 @@ import Testing
         }
     }
 
+    @Test func aRetryWithTheSameKeyGetsItsQuestionEvenPastTheRateLimit() async throws {
+        var settings = Fixture.settings
+        settings.asksPerMinute = 1
+        let fixture = try await Fixture.make(settings: settings)
+        _ = try await fixture.addSpecialists(2)
+        try await fixture.test { client in
+            var headers = fixture.headers(.bot)
+            headers[.idempotencyKey] = "ticket-4712"
+            let first = try await client.execute(uri: "/v1/questions", method: .post, headers: headers, body: Self.askBody()) {
+                #expect($0.status == .created)
+                return try decode(Asked.self, $0)
+            }
+            // A bot retrying after a lost response is not refused: its question is already there, nothing more is sent.
+            for _ in 0..<3 {
+                let again = try await client.execute(uri: "/v1/questions", method: .post, headers: headers, body: Self.askBody()) {
+                    #expect($0.status == .ok)
+                    return try decode(Asked.self, $0)
+                }
+                #expect(again.id == first.id && again.deliveredTo == first.deliveredTo)
+            }
+            // A new question from the same caller still counts against the limit.
+            headers[.idempotencyKey] = "ticket-4713"
+            try await client.execute(uri: "/v1/questions", method: .post, headers: headers, body: Self.askBody()) {
+                #expect($0.status == .tooManyRequests)
+            }
+        }
+        let deliveries = try await fixture.database.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM delivery") }
+        #expect(deliveries == 2)
+    }
+
     @Test func theTopicIsFoundFromTheTextOrTheAskerIsAskedToChoose() async throws {
         let fixture = try await Fixture.make()
         _ = try await fixture.addSpecialists(1)
