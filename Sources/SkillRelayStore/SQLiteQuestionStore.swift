@@ -69,12 +69,13 @@ public struct SQLiteQuestionStore: QuestionStore {
 
     // MARK: - Questions
 
+    /// The question an asker made with an idempotency key, through the index questionByIdempotencyKey.
+    static let questionByKeySQL = "SELECT publicId FROM question WHERE askerKey = ? AND idempotencyKey = ?"
+
     public func question(askedBy asker: Asker, idempotencyKey: String) async throws -> String? {
-        // A retry's one indexed read (questionByIdempotencyKey), blocking like the ask path's other reads.
+        // A retry's one indexed read, blocking like the ask path's other reads.
         try database.blockingSingleStatementRead { db in
-            try String.fetchOne(
-                db.cachedStatement(sql: "SELECT publicId FROM question WHERE askerKey = ? AND idempotencyKey = ?"),
-                arguments: [Self.askerKey(asker), idempotencyKey])
+            try String.fetchOne(db.cachedStatement(sql: Self.questionByKeySQL), arguments: [Self.askerKey(asker), idempotencyKey])
         }
     }
 
@@ -84,8 +85,7 @@ public struct SQLiteQuestionStore: QuestionStore {
             let askerKey = Self.askerKey(question.asker)
             // Cached statements and plain columns throughout: this transaction runs for every question.
             if let key = question.idempotencyKey,
-                let existing = try String.fetchOne(
-                    db.cachedStatement(sql: "SELECT publicId FROM question WHERE askerKey = ? AND idempotencyKey = ?"), arguments: [askerKey, key])
+                let existing = try String.fetchOne(db.cachedStatement(sql: Self.questionByKeySQL), arguments: [askerKey, key])
             {
                 return CreatedQuestion(id: existing, created: false, deliveredTo: 0)
             }
