@@ -80,7 +80,7 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
         // 4. Presence first, while this process has done nothing else: after figure 2's half a million queries in the
         // same process, the same pools took 0.5-1.3 ms longer (BENCHMARKS.md), a cost of the benchmark process that the
         // server, where presence is asked for, does not have.
-        if wants(4) { try await imFigures(database: nil, scratch: scratch) }
+        if wants(4) { try await presenceFigure() }
         if [1, 2, 3, 5].contains(where: wants) {
             print("\nCompany of figures 1-3 and 5: \(employees) employees, \(topics) topics, \(skills) skills")
             // The company, in the import's formats.
@@ -96,7 +96,7 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
                     try ImportFiles.read(directory: company.path), by: .cliOperator)
             }
             if wants(2) { try await candidateFigure(database: database) }
-            if wants(3) || wants(5) { try await imFigures(database: database, scratch: scratch) }
+            if wants(3) || wants(5) { try await askFigures(database: database, scratch: scratch) }
         }
         if wants(6) { try await endToEndFigure(scratch: scratch) }
 
@@ -143,32 +143,34 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
 
     }
 
-    /// Against the fake IM server: figure 4 (presence) without a database, figures 3 and 5 (the ask path and the
-    /// server's RSS) with one.
-    func imFigures(database: String?, scratch: URL) async throws {
+    /// Figure 4: presence for a pool, against the fake IM server.
+    func presenceFigure() async throws {
+        let result = try await withFakeIMServer { fake, homeserver in
+            try await PresenceBenchmark.run(homeserver: homeserver, fake: fake, pool: 50, repetitions: presencePools)
+        }
+        printPresence(result)
+    }
+
+    /// Figures 3 and 5: the ask path and the server's RSS, a real server on `database` against the fake IM server.
+    func askFigures(database: String, scratch: URL) async throws {
+        let result = try await withFakeIMServer { fake, homeserver in
+            try await askPath(database: database, homeserver: homeserver, fake: fake, scratch: scratch)
+        }
+        printAskPath(result)
+    }
+
+    /// Runs `body` while a fake IM server answers on a free port of 127.0.0.1, then stops the fake.
+    func withFakeIMServer<Result: Sendable>(_ body: (FakeIMServer, String) async throws -> Result) async throws -> Result {
         let fake = FakeIMServer(latency: .milliseconds(fakeLatency), presence: fakePresence)
         let port = Int.random(in: 30_000...40_000)
-        let homeserver = "http://127.0.0.1:\(port)"
-        let (presenceResult, askResult) =
-            try await withThrowingTaskGroup(of: (PresenceBenchmark.Result, AskResult)?.self) { group in
-                let app = fake.application(port: port)
-                group.addTask {
-                    try await app.runService(gracefulShutdownSignals: [])
-                    return nil
-                }
-                try await Task.sleep(for: .milliseconds(500))
-                let presence =
-                    database == nil
-                    ? try await PresenceBenchmark.run(homeserver: homeserver, fake: fake, pool: 50, repetitions: presencePools)
-                    : PresenceBenchmark.Result()
-                let ask =
-                    if let database { try await askPath(database: database, homeserver: homeserver, fake: fake, scratch: scratch) } else {
-                        AskResult()
-                    }
-                group.cancelAll()
-                return (presence, ask)
-            } ?? (PresenceBenchmark.Result(), AskResult())
-        if database == nil { printPresence(presenceResult) } else { printAskPath(askResult) }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            let app = fake.application(port: port)
+            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
+            try await Task.sleep(for: .milliseconds(500))
+            let result = try await body(fake, "http://127.0.0.1:\(port)")
+            group.cancelAll()
+            return result
+        }
     }
 
     func printPresence(_ presenceResult: PresenceBenchmark.Result) {
