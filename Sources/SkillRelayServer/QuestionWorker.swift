@@ -40,19 +40,26 @@ public struct QuestionWorker: Service {
                 logger.warning("outbox drain failed", metadata: ["skillrelay.error": "\(error)"])
             }
             if lastPurge.map({ $0.duration(to: clock.now) >= .seconds(3600) }) ?? true {
-                do {
-                    let purged = try await questions.purgeExpiredComplianceEntries()
-                    if purged > 0 { logger.info("compliance log purged", metadata: ["skillrelay.purged": "\(purged)"]) }
-                    let sent = try await questions.purgeSentOutbox()
-                    if sent > 0 { logger.info("sent outbox messages purged", metadata: ["skillrelay.purged": "\(sent)"]) }
-                } catch is CancellationError {
-                    // Stopping.
-                } catch {
-                    logger.error("compliance or outbox purge failed", metadata: ["skillrelay.error": "\(error)"])
-                }
+                // Each on its own: one failing does not keep the other from running, and the log says which failed.
+                await purge("compliance log", questions.purgeExpiredComplianceEntries)
+                await purge("sent outbox messages", questions.purgeSentOutbox)
                 lastPurge = clock.now
             }
             try? await Task.sleep(for: interval)
+        }
+    }
+}
+
+extension QuestionWorker {
+    /// Runs one hourly purge and logs what it deleted, or why it failed.
+    fileprivate func purge(_ what: String, _ run: () async throws -> Int) async {
+        do {
+            let purged = try await run()
+            if purged > 0 { logger.info("\(what) purged", metadata: ["skillrelay.purged": "\(purged)"]) }
+        } catch is CancellationError {
+            // Stopping.
+        } catch {
+            logger.error("\(what) purge failed", metadata: ["skillrelay.error": "\(error)"])
         }
     }
 }
