@@ -124,6 +124,7 @@ let package = Package(
                 "SkillRelayLocalIM",
                 "SkillRelayCallbacks",
                 "SkillRelayTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

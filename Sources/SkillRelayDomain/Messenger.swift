@@ -1,3 +1,5 @@
+import Foundation
+
 /// A person messages go to: their directory handle and, for IM servers that need it, their IM id.
 public struct Recipient: Sendable, Equatable, Codable {
     public var handle: String
@@ -71,6 +73,20 @@ public struct AskerNotice: Sendable, Equatable, Codable {
         self.reason = reason
         self.answerCount = answerCount
     }
+}
+
+/// The IM server asked SkillRelay to wait before sending again (Matrix `429 M_LIMIT_EXCEEDED`): not a failure. The
+/// outbox tries the message again after `retryAfter` seconds without counting a try, and never gives it up for this.
+public struct DeliveryDeferred: Error, CustomStringConvertible {
+    public var retryAfter: TimeInterval
+    public var reason: String
+
+    public init(retryAfter: TimeInterval, reason: String) {
+        self.retryAfter = retryAfter
+        self.reason = reason
+    }
+
+    public var description: String { "deferred for \(retryAfter) s: \(reason)" }
 }
 
 /// Sends messages to people through an IM server. (What people send back reaches `IMConversation` from the adapter's

@@ -1,10 +1,12 @@
 import Foundation
 import Synchronization
 
-/// How far the outbox is behind: the age of the oldest message waiting for its first try in the batch the last drain
-/// took, set when the drain began, and 0 once a drain has taken everything that was due. Retries are left out: they
-/// wait for their backoff because the IM server failed, not because SkillRelay is behind. The question flow reads it
-/// to refuse new questions while deliveries cannot keep up.
+/// How far the outbox is behind: the age of the oldest message to a person waiting for its first try in the batch the
+/// last drain took, set when the drain began, and 0 once a drain has taken everything that was due. Retries and
+/// messages the IM server put off are left out (they wait because the IM server failed or asked SkillRelay to slow
+/// down, not because SkillRelay is behind), and so are bots' callbacks (a bot's dead URL must not refuse everyone's
+/// questions). The question flow reads it to refuse new
+/// questions while deliveries cannot keep up.
 public final class OutboxLag: Sendable {
     private let seconds = Mutex<TimeInterval>(0)
 
@@ -23,7 +25,15 @@ public protocol CallbackSender: Sendable {
 
 /// Sends what the outbox holds: each message once it is sent, retried with backoff when it fails, never blocking the
 /// question flow.
-public struct OutboxDispatcher: Sendable {
+///
+/// Every destination (a person, or a bot's callback URL) has a queue of its own, sent in queueing order by a worker of
+/// its own: a drain reads what is due, starts a worker for each destination that has none, and returns without
+/// waiting for them. A message that fails holds back its destination's later messages (the store leaves them out until
+/// it is sent or given up) and nobody else's; a destination that keeps failing trips its own breaker and is left
+/// alone for a while. Workers come in two lanes, people's IM messages and bots' callbacks, each with a width; a worker
+/// busy for longer than `slowAfter` stops taking a place in its lane's width, so one slow room or hung URL never holds
+/// up the rest, while the lane's `cap` bounds how many run at once in all.
+public final class OutboxDispatcher: Sendable {
     let store: any QuestionStore
     let messenger: any Messenger
     let callbacks: any CallbackSender
@@ -31,24 +41,57 @@ public struct OutboxDispatcher: Sendable {
     /// How many people's IM messages are sent at once when a drain holds no more than a few waves' worth.
     let imConcurrency: Int
     /// How many are sent at once when a drain finds more than `backlogPeople` people waiting: a backlog, where one at a
-    /// time would leave the last waiting for all the others' round trips (and, under load, for every task they queue
-    /// behind), and the outbox would fall further behind with every ask.
+    /// time would leave the last waiting for all the others' round trips; also the IM lane's cap.
     let imBacklogConcurrency: Int
     /// More people than this in one drain is a backlog.
     public static let backlogPeople = 8
-    /// How many callback URLs are posted to at once.
+    /// How many callback URLs are posted to at once (the callback lane's cap is four times this).
     let callbackConcurrency: Int
+    /// A worker busy for longer than this no longer counts against its lane's width.
+    let slowAfter: TimeInterval
     /// Where each drain records how far behind the outbox is.
     public let lag: OutboxLag
-    /// Tries before a message is given up.
+    /// Tries before a message is given up (a rate-limited try does not count).
     public static let maxAttempts = 10
+    /// Failures in a row after which a destination's breaker opens.
+    public static let breakerThreshold = 3
+
+    /// The two lanes workers run in.
+    enum Lane {
+        case im, callback
+    }
+
+    private struct Worker {
+        var lane: Lane
+        var startedAt: Date
+        var task: Task<Void, Never>?
+    }
+
+    private struct Breaker {
+        var failures = 0
+        var openUntil: Date?
+    }
+
+    private struct State {
+        var workers: [String: Worker] = [:]
+        /// Destinations whose worker finished since the current drain began reading: what that drain read of them may
+        /// already be sent, so it leaves them to the next drain.
+        var finishedSinceRead: Set<String> = []
+        var breakers: [String: Breaker] = [:]
+        var lastError: (any Error)?
+        /// Called when a worker finishes, so that its destination's next messages and the place it held are taken up.
+        var wake: (@Sendable () -> Void)?
+    }
+
+    private let state = Mutex(State())
 
     /// `imConcurrency` 1 suits a homeserver that does one request's work at a time (Synapse without workers): sent
     /// together, a wave's messages all arrive as late as the last one would have arrived sent one by one. A backlog is
     /// sent `imBacklogConcurrency` at a time (never fewer than `imConcurrency`).
     public init(
         store: any QuestionStore, messenger: any Messenger, callbacks: any CallbackSender, clock: any WallClock = SystemWallClock(),
-        imConcurrency: Int = 1, imBacklogConcurrency: Int = 32, callbackConcurrency: Int = 16, lag: OutboxLag = OutboxLag()
+        imConcurrency: Int = 1, imBacklogConcurrency: Int = 32, callbackConcurrency: Int = 16, slowAfter: TimeInterval = 2,
+        lag: OutboxLag = OutboxLag()
     ) {
         self.lag = lag
         self.store = store
@@ -58,45 +101,85 @@ public struct OutboxDispatcher: Sendable {
         self.imConcurrency = max(1, imConcurrency)
         self.imBacklogConcurrency = max(self.imConcurrency, imBacklogConcurrency)
         self.callbackConcurrency = max(1, callbackConcurrency)
+        self.slowAfter = slowAfter
     }
 
-    /// Sends every message that is due; returns how many were sent. Messages to one recipient (a person, or a
-    /// callback URL) go one after another in the order they were queued. IM messages and callbacks travel side by side,
-    /// so one slow callback does not hold up anyone's IM messages; within each, up to `imWidth(people:)` people and
-    /// `callbackConcurrency` URLs are served at once.
+    /// Sets what a finished worker calls (the pump's nudge).
+    public func onWorkerFinished(_ wake: @escaping @Sendable () -> Void) {
+        state.withLock { $0.wake = wake }
+    }
+
+    /// Reads what is due and starts a worker for each destination that has none (and whose breaker is closed), as far
+    /// as the lanes have room; returns how many messages it handed to workers, without waiting for them. Not to be
+    /// called concurrently with itself (`OutboxPump` runs one at a time).
     @discardableResult
     public func drain(limit: Int = 200) async throws -> Int {
+        state.withLock { $0.finishedSinceRead = [] }
         let now = clock.now()
         let items = try await store.pendingOutbox(now: now, limit: limit)
         // Oldest first (the store answers in queueing order).
-        lag.record(items.first { $0.attempts == 0 }.map { now.timeIntervalSince($0.createdAt) } ?? 0)
+        lag.record(items.first(where: \.isWaitingForSkillRelay).map { now.timeIntervalSince($0.createdAt) } ?? 0)
+        defer {
+            // A drain that took everything due has caught up: whatever came in meanwhile is fresh.
+            if items.count < limit { lag.record(0) }
+        }
         guard !items.isEmpty else { return 0 }
         var queues: [String: [OutboxItem]] = [:]
         var order: [String] = []
         for item in items {
-            let key = Self.recipientKey(item.message)
-            if queues[key] == nil { order.append(key) }
-            queues[key, default: []].append(item)
+            let destination = item.message.destination
+            if queues[destination] == nil { order.append(destination) }
+            queues[destination, default: []].append(item)
         }
-        let people = order.filter { !Self.isCallback($0) }.compactMap { queues[$0] }
-        let lanes = [
-            (people, imWidth(people: people.count)),
-            (order.filter(Self.isCallback).compactMap { queues[$0] }, callbackConcurrency),
-        ]
-        var result = Sent()
-        await withTaskGroup(of: Sent.self) { group in
-            for (lane, width) in lanes where !lane.isEmpty { group.addTask { await send(lane, width: width) } }
-            for await sent in group { result.merge(sent) }
+        let people = order.count { !$0.hasPrefix("callback:") }
+        let started = state.withLock { state -> [(String, [OutboxItem])] in
+            var started: [(String, [OutboxItem])] = []
+            var busy: [Lane: (width: Int, all: Int)] = [:]
+            for worker in state.workers.values {
+                let slow = now.timeIntervalSince(worker.startedAt) >= slowAfter
+                busy[worker.lane, default: (0, 0)].width += slow ? 0 : 1
+                busy[worker.lane, default: (0, 0)].all += 1
+            }
+            for destination in order {
+                guard state.workers[destination] == nil, !state.finishedSinceRead.contains(destination) else { continue }
+                if let until = state.breakers[destination]?.openUntil, until > now { continue }
+                let lane: Lane = destination.hasPrefix("callback:") ? .callback : .im
+                let (width, cap) =
+                    lane == .im ? (imWidth(people: people), imBacklogConcurrency) : (callbackConcurrency, 4 * callbackConcurrency)
+                let inLane = busy[lane, default: (0, 0)]
+                guard inLane.width < width, inLane.all < cap else { continue }
+                busy[lane] = (inLane.width + 1, inLane.all + 1)
+                state.workers[destination] = Worker(lane: lane, startedAt: now)
+                started.append((destination, queues[destination] ?? []))
+            }
+            return started
         }
-        if !result.sent.isEmpty { try await store.markOutboxSent(result.sent, references: result.references, now: clock.now()) }
-        for (item, error) in result.failed {
-            let attempts = item.attempts + 1
-            let retryAt = attempts >= Self.maxAttempts ? nil : clock.now().addingTimeInterval(Self.backoff(afterAttempts: attempts))
-            try await store.markOutboxFailed(item.id, error: error, retryAt: retryAt)
+        for (destination, queue) in started {
+            // Ahead of new requests, as the pump's drains are: messages already promised go out first.
+            let task = Task(priority: .high) { await self.work(destination, queue) }
+            state.withLock { state in state.workers[destination]?.task = task }
         }
-        // A drain that took everything due has caught up: whatever came in meanwhile is fresh.
-        if items.count < limit { lag.record(0) }
-        return result.sent.count
+        return started.reduce(0) { $0 + $1.1.count }
+    }
+
+    /// Waits until no worker is running (tests, and a pump asked to flush).
+    public func idle() async {
+        while true {
+            let (tasks, starting) = state.withLock { state in
+                (state.workers.values.compactMap(\.task), state.workers.values.contains { $0.task == nil })
+            }
+            if tasks.isEmpty && !starting { return }
+            for task in tasks { await task.value }
+            if tasks.isEmpty { await Task.yield() }
+        }
+    }
+
+    /// The last error a worker's bookkeeping met since the last call (the store failed), for the pump to report.
+    public func takeLastError() -> (any Error)? {
+        state.withLock { state in
+            defer { state.lastError = nil }
+            return state.lastError
+        }
     }
 
     /// How many people's messages are sent at once when a drain holds `people` people's.
@@ -104,65 +187,62 @@ public struct OutboxDispatcher: Sendable {
         people > Self.backlogPeople ? imBacklogConcurrency : imConcurrency
     }
 
-    /// Sends recipients' queues, up to `width` of them at once.
-    private func send(_ queues: [[OutboxItem]], width: Int) async -> Sent {
-        var result = Sent()
-        await withTaskGroup(of: Sent.self) { group in
-            var next = queues.makeIterator()
-            func startNext() {
-                guard let queue = next.next() else { return }
-                group.addTask { await send(queue) }
-            }
-            for _ in 0..<width { startNext() }
-            while let sent = await group.next() {
-                result.merge(sent)
-                startNext()
-            }
-        }
-        return result
-    }
+    // MARK: - A destination's worker
 
-    /// What one recipient's queue came to.
-    private struct Sent: Sendable {
+    /// Sends one destination's queue in order, stopping at the first failure (the messages behind it wait for it), and
+    /// records the outcome.
+    private func work(_ destination: String, _ queue: [OutboxItem]) async {
         var sent: [Int64] = []
-        /// The IM's references for delivered questions, by delivery id.
         var references: [String: String] = [:]
-        var failed: [(OutboxItem, String)] = []
-
-        mutating func merge(_ other: Sent) {
-            sent += other.sent
-            references.merge(other.references) { first, _ in first }
-            failed += other.failed
-        }
-    }
-
-    /// Sends one recipient's messages in order.
-    private func send(_ queue: [OutboxItem]) async -> Sent {
-        var result = Sent()
+        var failure: (item: OutboxItem, error: any Error)?
         for item in queue {
             do {
                 if let reference = try await send(item), case .question(let message) = item.message {
-                    result.references[message.deliveryID] = reference
+                    references[message.deliveryID] = reference
                 }
-                result.sent.append(item.id)
+                sent.append(item.id)
             } catch {
-                result.failed.append((item, String(describing: error).prefix(500).description))
+                failure = (item, error)
+                break
             }
         }
-        return result
+        let now = clock.now()
+        do {
+            if !sent.isEmpty { try await store.markOutboxSent(sent, references: references, now: now) }
+            if let failure { try await record(failure.error, of: failure.item, now: now) }
+        } catch {
+            state.withLock { $0.lastError = error }
+        }
+        let wake = state.withLock { state in
+            state.workers[destination] = nil
+            state.finishedSinceRead.insert(destination)
+            switch failure?.error {
+            case nil: state.breakers[destination] = nil
+            case is DeliveryDeferred: break
+            case .some:
+                var breaker = state.breakers[destination] ?? Breaker()
+                breaker.failures += 1
+                if breaker.failures >= Self.breakerThreshold {
+                    breaker.openUntil = now.addingTimeInterval(Self.backoff(afterAttempts: breaker.failures))
+                }
+                state.breakers[destination] = breaker
+            }
+            return state.wake
+        }
+        wake?()
     }
 
-    static func isCallback(_ key: String) -> Bool { key.hasPrefix("callback:") }
-
-    /// Who a message goes to: what must keep its order.
-    static func recipientKey(_ message: OutboxMessage) -> String {
-        switch message {
-        case .question(let message): "person:\(message.recipient.handle)"
-        case .closed(let message): "person:\(message.recipient.handle)"
-        case .answer(let message): "person:\(message.asker.handle)"
-        case .askerNotice(let message): "person:\(message.asker.handle)"
-        case .callback(let message): "callback:\(message.url)"
+    /// Records a failed try: a rate-limited one is put off as the IM server asked, uncounted; any other is counted and
+    /// retried with backoff, or given up after `maxAttempts`.
+    private func record(_ error: any Error, of item: OutboxItem, now: Date) async throws {
+        let text = String(describing: error).prefix(500).description
+        if let deferred = error as? DeliveryDeferred {
+            try await store.deferOutbox(item.id, until: now.addingTimeInterval(max(0, deferred.retryAfter)), reason: text)
+            return
         }
+        let attempts = item.attempts + 1
+        let retryAt = attempts >= Self.maxAttempts ? nil : now.addingTimeInterval(Self.backoff(afterAttempts: attempts))
+        try await store.markOutboxFailed(item.id, error: text, retryAt: retryAt)
     }
 
     /// Seconds before the next try: 1, 2, 4 … up to five minutes.

@@ -1,7 +1,9 @@
 import Synchronization
 
 /// Runs the outbox dispatcher one drain at a time, however many callers kick it: a kick during a drain asks for one
-/// more round instead of a second, concurrent drain (which could send a message twice).
+/// more round instead of a second, concurrent drain (which could start two workers for one destination). A drain only
+/// starts the destinations' workers; each worker nudges the pump when it finishes, so its destination's next messages
+/// follow at once.
 public actor OutboxPump {
     /// Set while a nudge's task is on its way, so a burst of nudges starts one task, not one each.
     private nonisolated let nudged = Mutex(false)
@@ -11,9 +13,12 @@ public actor OutboxPump {
     private var again = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
     private var lastError: (any Error)?
+    /// Messages handed to workers by drains since `flush` last looked.
+    private var started = 0
 
     public init(dispatcher: OutboxDispatcher) {
         self.dispatcher = dispatcher
+        dispatcher.onWorkerFinished { [weak self] in self?.nudge() }
     }
 
     /// Asks for a drain soon without waiting for it: what the question flow calls after queueing messages. Cheap
@@ -49,7 +54,7 @@ public actor OutboxPump {
             let resumed = waiting
             waiting = []
             do {
-                try await dispatcher.drain()
+                started += try await dispatcher.drain()
             } catch {
                 lastError = error
             }
@@ -59,9 +64,19 @@ public actor OutboxPump {
         running = false
     }
 
-    /// The last error a drain met since the last call, for the worker to log.
+    /// Drains until every message that is due has been tried and every worker has finished: what a test awaits
+    /// before it looks at what was sent. A destination that hangs keeps it waiting, so the server never calls it.
+    public func flush() async {
+        repeat {
+            started = 0
+            await kick()
+            await dispatcher.idle()
+        } while started > 0
+    }
+
+    /// The last error a drain or a worker met since the last call, for the worker to log.
     public func takeLastError() -> (any Error)? {
         defer { lastError = nil }
-        return lastError
+        return lastError ?? dispatcher.takeLastError()
     }
 }

@@ -176,6 +176,35 @@ public enum OutboxMessage: Sendable, Equatable, Codable {
     case closed(ClosedMessage)
     case askerNotice(AskerNotice)
     case callback(CallbackMessage)
+
+    /// Who the message goes to, and so what must keep its order: one person (whatever the message), or one callback
+    /// URL. Messages to one destination are sent in the order they were queued; destinations never wait for each other.
+    public var destination: String {
+        switch self {
+        case .question(let message): "person:\(message.recipient.handle)"
+        case .closed(let message): "person:\(message.recipient.handle)"
+        case .answer(let message): "person:\(message.asker.handle)"
+        case .askerNotice(let message): "person:\(message.asker.handle)"
+        case .callback(let message): "callback:\(message.url)"
+        }
+    }
+
+    /// The question and the delivery the message is about, where it names them.
+    public var references: (questionID: String?, deliveryID: String?) {
+        switch self {
+        case .question(let message): (nil, message.deliveryID)
+        case .closed(let message): (nil, message.deliveryID)
+        case .answer(let message): (message.questionID, nil)
+        case .askerNotice(let message): (message.questionID, nil)
+        case .callback(let message): (message.questionID, nil)
+        }
+    }
+
+    /// Whether it goes to a bot's callback URL rather than to a person.
+    public var isCallback: Bool {
+        if case .callback = self { return true }
+        return false
+    }
 }
 
 /// An outbox row.
@@ -185,13 +214,20 @@ public struct OutboxItem: Sendable, Equatable {
     public var attempts: Int
     /// When the message was queued.
     public var createdAt: Date
+    /// Whether the IM server has put it off (rate limited) without a try being counted.
+    public var deferred: Bool
 
-    public init(id: Int64, message: OutboxMessage, attempts: Int, createdAt: Date) {
+    public init(id: Int64, message: OutboxMessage, attempts: Int, createdAt: Date, deferred: Bool = false) {
         self.id = id
         self.message = message
         self.attempts = attempts
         self.createdAt = createdAt
+        self.deferred = deferred
     }
+
+    /// Whether it waits for its first try because SkillRelay has not got to it yet: not a retry, not put off by the IM
+    /// server, not a bot's callback. What the outbox's lag measures.
+    public var isWaitingForSkillRelay: Bool { attempts == 0 && !deferred && !message.isCallback }
 
     /// The same for every retry of this message, so a receiver can drop duplicates.
     public var key: String { "skillrelay-\(id)" }
@@ -258,12 +294,15 @@ public protocol QuestionStore: Sendable {
     /// Deletes outbox messages sent or given up before `before`; returns how many.
     func purgeOutbox(before: Date) async throws -> Int
 
-    /// Outbox messages due for a (re)try.
+    /// Outbox messages due for a (re)try, in queueing order, leaving out every message queued behind one to the same
+    /// destination that is waiting for its retry: a failed message holds back its destination's later ones.
     func pendingOutbox(now: Date, limit: Int) async throws -> [OutboxItem]
     /// Marks messages sent and keeps the IM's references of delivered questions (by delivery id), in one transaction.
     func markOutboxSent(_ ids: [Int64], references: [String: String], now: Date) async throws
-    /// Records a failed try; `retryAt` nil gives up on the message.
+    /// Records a failed try; `retryAt` nil gives up on the message and writes that to the compliance log.
     func markOutboxFailed(_ id: Int64, error: String, retryAt: Date?) async throws
+    /// Puts a message off until `until` without counting a try: the IM server asked SkillRelay to wait (rate limited).
+    func deferOutbox(_ id: Int64, until: Date, reason: String) async throws
     /// When the earliest open question or outbox message is next due, if any.
     func nextDueTime() async throws -> Date?
 }

@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import SkillRelayDomain
 
 extension AppDatabase {
     /// The schema's history. A shipped migration is never edited: change the schema by adding one.
@@ -228,6 +230,18 @@ extension AppDatabase {
             // The drain takes due messages in queueing order: without this SQLite read the outbox by rowid from its
             // first message, every message ever sent included, on every drain.
             try db.execute(sql: "CREATE INDEX outboxDueById ON outbox(id) WHERE sentAt IS NULL AND failedAt IS NULL")
+        }
+        migrator.registerMigration("v7 outbox destinations") { db in
+            // Each message's destination (a person, or a callback URL), so that the drain can hold back a destination's
+            // later messages while an earlier one waits for its retry: order per destination, always.
+            try db.execute(sql: "ALTER TABLE outbox ADD COLUMN destination TEXT NOT NULL DEFAULT ''")
+            let pending = try Row.fetchAll(db, sql: "SELECT id, message FROM outbox WHERE sentAt IS NULL AND failedAt IS NULL")
+            for row in pending {
+                let json: String = row["message"]
+                guard let message = try? JSONDecoder().decode(OutboxMessage.self, from: Data(json.utf8)) else { continue }
+                try db.execute(sql: "UPDATE outbox SET destination = ? WHERE id = ?", arguments: [message.destination, row["id"] as Int64])
+            }
+            try db.execute(sql: "CREATE INDEX outboxPendingByDestination ON outbox(destination, id) WHERE sentAt IS NULL AND failedAt IS NULL")
         }
         return migrator
     }

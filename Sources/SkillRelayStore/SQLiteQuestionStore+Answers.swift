@@ -184,18 +184,25 @@ extension SQLiteQuestionStore {
         }
     }
 
+    /// The due messages in queueing order, leaving out those queued behind a message to the same destination that
+    /// waits for its retry. Read by `outboxDueById`, each destination's earlier messages by `outboxPendingByDestination`.
+    static let pendingOutboxSQL = """
+        SELECT id, message, attempts, createdAt, nextAttemptAt > createdAt AS deferred FROM outbox AS due
+        WHERE sentAt IS NULL AND failedAt IS NULL AND nextAttemptAt <= :now
+        AND NOT EXISTS (
+            SELECT 1 FROM outbox AS earlier
+            WHERE earlier.destination = due.destination AND earlier.id < due.id
+            AND earlier.sentAt IS NULL AND earlier.failedAt IS NULL AND earlier.nextAttemptAt > :now
+        )
+        ORDER BY id LIMIT :limit
+        """
+
     public func pendingOutbox(now: Date, limit: Int) async throws -> [OutboxItem] {
         try await writer.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT id, message, attempts, createdAt FROM outbox
-                    WHERE sentAt IS NULL AND failedAt IS NULL AND nextAttemptAt <= ? ORDER BY id LIMIT ?
-                    """,
-                arguments: [now, limit]
-            ).compactMap { row in
+            try Row.fetchAll(db, sql: Self.pendingOutboxSQL, arguments: ["now": now, "limit": limit]).compactMap { row in
                 guard let message = try? JSONDecoder().decode(OutboxMessage.self, from: Data((row["message"] as String).utf8)) else { return nil }
-                return OutboxItem(id: row["id"], message: message, attempts: row["attempts"], createdAt: row["createdAt"])
+                return OutboxItem(
+                    id: row["id"], message: message, attempts: row["attempts"], createdAt: row["createdAt"], deferred: row["deferred"])
             }
         }
     }
@@ -215,10 +222,26 @@ extension SQLiteQuestionStore {
             if let retryAt {
                 try db.execute(
                     sql: "UPDATE outbox SET attempts = attempts + 1, lastError = ?, nextAttemptAt = ? WHERE id = ?", arguments: [error, retryAt, id])
-            } else {
-                try db.execute(
-                    sql: "UPDATE outbox SET attempts = attempts + 1, lastError = ?, failedAt = ? WHERE id = ?", arguments: [error, now, id])
+                return
             }
+            try db.execute(sql: "UPDATE outbox SET attempts = attempts + 1, lastError = ?, failedAt = ? WHERE id = ?", arguments: [error, now, id])
+            // Given up: the compliance log says which message never arrived, to whom, and why.
+            guard let row = try Row.fetchOne(db, sql: "SELECT message, attempts FROM outbox WHERE id = ?", arguments: [id]),
+                let message = try? JSONDecoder().decode(OutboxMessage.self, from: Data((row["message"] as String).utf8))
+            else { return }
+            let (questionID, deliveryID) = message.references
+            let destination = message.destination
+            let recipient = destination.hasPrefix("person:") ? "employee:" + destination.dropFirst("person:".count) : destination
+            try Self.log(
+                db, at: now, direction: "out", kind: "undelivered", sender: "skillrelay",
+                recipient: (try? Self.internalName(db, recipient)) ?? recipient, questionID: questionID, deliveryID: deliveryID,
+                text: "gave up after \(row["attempts"] as Int) tries: \(error)")
+        }
+    }
+
+    public func deferOutbox(_ id: Int64, until: Date, reason: String) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE outbox SET lastError = ?, nextAttemptAt = ? WHERE id = ?", arguments: [reason, until, id])
         }
     }
 

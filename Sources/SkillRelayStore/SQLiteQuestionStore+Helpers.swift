@@ -219,7 +219,8 @@ extension SQLiteQuestionStore {
     /// Queues a message, to be sent after the transaction commits.
     static func enqueue(_ db: Database, _ message: OutboxMessage, now: some DatabaseValueConvertible) throws {
         let json = String(decoding: try JSONEncoder().encode(message), as: UTF8.self)
-        try db.cachedStatement(sql: "INSERT INTO outbox (message, createdAt, nextAttemptAt) VALUES (?, ?, ?)").execute(arguments: [json, now, now])
+        try db.cachedStatement(sql: "INSERT INTO outbox (message, destination, createdAt, nextAttemptAt) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [json, message.destination, now, now])
     }
 
     /// How the compliance log names an asker: by internal id, not handle.

@@ -76,7 +76,7 @@ import Testing
             }
             return (asked, botAsked, deliveries)
         }
-        await fixture.pump.kick()
+        await fixture.pump.flush()
         let botSaw = fixture.callbacks.posts.map(\.body)
         fixture.questions.eventStreams.finishAll()
         for stream in inboxStreams {

@@ -41,6 +41,8 @@ struct Fixture {
     let pump: OutboxPump
     let clock: TestClock
     let callbacks: FakeCallbackSender
+    /// The IM messages go through it: closed, it holds them as an IM server that stopped answering would.
+    let messenger: GatedMessenger
     /// The web page's dependencies, on the same database and clock.
     let web: WebSite
 
@@ -79,8 +81,8 @@ struct Fixture {
         let questionStore = SQLiteQuestionStore(database: database, clock: clock)
         let events = QuestionEvents()
         let callbacks = FakeCallbackSender(failures: callbackFailures)
-        let dispatcher = OutboxDispatcher(
-            store: questionStore, messenger: LocalMessenger(events: events, clock: clock), callbacks: callbacks, clock: clock)
+        let messenger = GatedMessenger(LocalMessenger(events: events, clock: clock))
+        let dispatcher = OutboxDispatcher(store: questionStore, messenger: messenger, callbacks: callbacks, clock: clock)
         let pump = OutboxPump(dispatcher: dispatcher)
         let questions = try QuestionService(
             store: questionStore, presence: LocalPresenceSource(store: questionStore), settings: settings, clock: clock, events: events,
@@ -92,7 +94,7 @@ struct Fixture {
             stats: StatsService(store: questionStore), clock: clock)
         return Fixture(
             database: database, store: store, tokens: tokens, tokenIDs: ids, questions: questions, questionStore: questionStore, pump: pump,
-            clock: clock, callbacks: callbacks, web: web)
+            clock: clock, callbacks: callbacks, messenger: messenger, web: web)
     }
 
     /// Runs requests against the router in process.

@@ -146,7 +146,7 @@ import Testing
         let live = fixture.questions.eventStreams.inboxEvents(handle: "kube.specialist.01")
         let asked = try await ask(fixture)
         try await fixture.questions.cancel(asked.id, by: try await fixture.caller("boss"))
-        await fixture.pump.kick()
+        await fixture.pump.flush()
         var events: [InboxEvent] = []
         for await event in live {
             events.append(event)

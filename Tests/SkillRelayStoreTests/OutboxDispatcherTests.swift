@@ -53,21 +53,28 @@ import Testing
         let messenger = RecordingMessenger()
         let callbacks = HeldCallbackSender()
         let dispatcher = OutboxDispatcher(store: store, messenger: messenger, callbacks: callbacks, clock: clock)
-        let drain = Task { try await dispatcher.drain() }
-        // Every IM message goes out while the callback is still held.
-        for _ in 0..<1000 where messenger.sent.withLock({ $0.count }) < 4 { try await Task.sleep(for: .milliseconds(5)) }
+        let pump = OutboxPump(dispatcher: dispatcher)
+        // The drain hands the callback URL and alice (the first person; one person at a time outside a backlog) each
+        // to a worker of its own, and waits for neither; bob's follows when alice's worker is done.
+        #expect(try await dispatcher.drain() == 4)
+        // Every IM message goes out while the callback is still held (however long the machine takes).
+        while messenger.sent.withLock({ $0.count }) < 4 { try await Task.sleep(for: .milliseconds(5)) }
         let sent = messenger.sent.withLock { $0 }
         #expect(callbacks.posted.withLock { $0 } == 0)
         #expect(Set(sent) == ["question d1", "question d2", "closed d1", "question d3"])
         #expect(sent.filter { $0.hasSuffix("d1") || $0.hasSuffix("d3") } == ["question d1", "closed d1", "question d3"])
         callbacks.released.withLock { $0 = true }
-        #expect(try await drain.value == 5)
+        await pump.flush()
+        #expect(callbacks.posted.withLock { $0 } == 1)
         #expect(try await store.pendingOutbox(now: clock.now(), limit: 10).isEmpty)
     }
 
-    /// A fake messenger whose sends take a little while, counting how many overlap.
+    /// A fake messenger that counts how many sends overlap; each send is held until `holdUntil` have overlapped once,
+    /// so that how many the dispatcher allows at once shows however slowly the machine starts its tasks.
     final class OverlapMessenger: Messenger, Sendable {
         private let state = Mutex((inFlight: 0, most: 0, sent: [String]()))
+        let holdUntil: Int
+        init(holdUntil: Int) { self.holdUntil = holdUntil }
         var most: Int { state.withLock { $0.most } }
         var sent: [String] { state.withLock { $0.sent } }
         func deliverQuestion(_ message: QuestionMessage, key: String) async throws -> String? {
@@ -75,7 +82,8 @@ import Testing
                 state.inFlight += 1
                 state.most = max(state.most, state.inFlight)
             }
-            try await Task.sleep(for: .milliseconds(20))
+            while most < holdUntil { try await Task.sleep(for: .milliseconds(5)) }
+            try await Task.sleep(for: .milliseconds(2))
             state.withLock { state in
                 state.inFlight -= 1
                 state.sent.append(message.deliveryID)
@@ -103,10 +111,11 @@ import Testing
                 }
             }
         }
-        let messenger = OverlapMessenger()
+        let messenger = OverlapMessenger(holdUntil: most)
         let dispatcher = OutboxDispatcher(
             store: store, messenger: messenger, callbacks: HeldCallbackSender(), clock: clock, imConcurrency: 1, imBacklogConcurrency: 4)
-        #expect(try await dispatcher.drain() == 2 * people)
+        await OutboxPump(dispatcher: dispatcher).flush()
+        #expect(messenger.sent.count == 2 * people)
         #expect(messenger.most == most)
         for person in 1...people {
             #expect(messenger.sent.filter { $0.hasPrefix("p\(person)-") } == ["p\(person)-1", "p\(person)-2"])
@@ -132,12 +141,22 @@ import Testing
         clock.advance(by: 7)
         let failing = OutboxDispatcher(store: store, messenger: FailingMessenger(), callbacks: HeldCallbackSender(), clock: clock)
         // A drain as large as its limit has not caught up, and its oldest first try was queued 7 s ago.
-        #expect(try await failing.drain(limit: 1) == 0)
+        #expect(try await failing.drain(limit: 1) == 1)
         #expect(failing.lag.current == 7)
+        await failing.idle()
         // Its retry is due after the backoff, much later: still waiting, but not because SkillRelay is behind.
         clock.advance(by: 60)
-        #expect(try await failing.drain(limit: 1) == 0)
+        #expect(try await failing.drain(limit: 1) == 1)
         #expect(failing.lag.current == 0)
+        await failing.idle()
+        // A bot's callback waiting for its first try is not SkillRelay falling behind either: a dead URL must not
+        // refuse everyone's questions.
+        let callback = CallbackMessage(questionID: "q1", url: "http://bot.example/hook", body: "{}")
+        try await store.database.writer.write { db in try SQLiteQuestionStore.enqueue(db, .callback(callback), now: clock.now()) }
+        clock.advance(by: 30)
+        #expect(try await failing.drain(limit: 1) == 1)
+        #expect(failing.lag.current == 0)
+        await failing.idle()
     }
 
     @Test func theDrainReadsPendingMessagesByIndexAndSentOnesArePurgedAfterAWeek() async throws {
@@ -146,14 +165,13 @@ import Testing
         let plan = try await store.database.writer.read { db in
             try Row.fetchAll(
                 db,
-                sql: """
-                    EXPLAIN QUERY PLAN SELECT id, message, attempts, createdAt FROM outbox
-                    WHERE sentAt IS NULL AND failedAt IS NULL AND nextAttemptAt <= ? ORDER BY id LIMIT ?
-                    """, arguments: [clock.now(), 200]
+                sql: "EXPLAIN QUERY PLAN " + SQLiteQuestionStore.pendingOutboxSQL, arguments: ["now": clock.now(), "limit": 200]
             ).map { $0["detail"] as String }
         }
-        // Not "SCAN outbox": that read every message ever sent, on every drain.
-        #expect(plan == ["SCAN outbox USING INDEX outboxDueById"], "plan: \(plan)")
+        // Not "SCAN outbox": that read every message ever sent, on every drain; and each destination's earlier
+        // messages by its own index.
+        #expect(plan.first == "SCAN due USING INDEX outboxDueById", "plan: \(plan)")
+        #expect(plan.contains { $0.contains("SEARCH earlier USING INDEX outboxPendingByDestination (destination=? AND id<?)") }, "plan: \(plan)")
 
         let topic = TopicReference(slug: "infra", name: "Infrastructure")
         let messages = ["sent-long-ago", "failed-long-ago", "still-waiting", "sent-lately"].map { id in
@@ -172,5 +190,137 @@ import Testing
         let left = try await store.database.writer.read { db in try Int64.fetchAll(db, sql: "SELECT id FROM outbox ORDER BY id") }
         #expect(left == [ids[2], ids[3]])
         #expect(try await store.pendingOutbox(now: clock.now(), limit: 10).map(\.id) == [ids[2]])
+    }
+
+    /// A fake messenger that fails each delivery with the errors the test gave it, one per try, then sends it.
+    final class ScriptedMessenger: Messenger, Sendable {
+        private let state: Mutex<(errors: [String: [any Error]], tries: [String], sent: [String])>
+        init(_ errors: [String: [any Error]]) { state = Mutex((errors, [], [])) }
+        var sent: [String] { state.withLock { $0.sent } }
+        var tries: [String] { state.withLock { $0.tries } }
+        func deliverQuestion(_ message: QuestionMessage, key: String) async throws -> String? {
+            try state.withLock { state in
+                state.tries.append(message.deliveryID)
+                if let error = state.errors[message.deliveryID]?.first {
+                    state.errors[message.deliveryID]?.removeFirst()
+                    throw error
+                }
+                state.sent.append(message.deliveryID)
+            }
+            return nil
+        }
+        func deliverAnswer(_ message: AnswerMessage, key: String) async throws {}
+        func notifyClosed(_ message: ClosedMessage, key: String) async throws {}
+        func notifyAsker(_ message: AskerNotice, key: String) async throws {}
+    }
+
+    /// A fake callback sender that always fails, counting its tries: a bot's dead URL.
+    final class DeadCallbackSender: CallbackSender, Sendable {
+        struct Refused: Error {}
+        let tries = Mutex(0)
+        func post(_ message: CallbackMessage, key: String) async throws {
+            tries.withLock { $0 += 1 }
+            throw Refused()
+        }
+    }
+
+    static func question(_ delivery: String, to handle: String) -> OutboxMessage {
+        .question(
+            QuestionMessage(
+                deliveryID: delivery, recipient: Recipient(handle: handle, imID: nil), topic: TopicReference(slug: "infra", name: "Infrastructure"),
+                text: "?", maxAnswers: 1))
+    }
+
+    static func outboxRow(_ store: SQLiteQuestionStore, delivery: String) async throws -> Row {
+        try await store.database.writer.read { db in
+            try #require(try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE message LIKE ?", arguments: ["%\"\(delivery)\"%"]))
+        }
+    }
+
+    @Test func aFailedMessageHoldsBackItsOwnDestinationsLaterMessagesAndNobodyElses() async throws {
+        // Given three messages to alice, the first failing twice, and one to bob.
+        let clock = TestClock()
+        let store = SQLiteQuestionStore(database: try AppDatabase.inMemory(), clock: clock)
+        try await store.database.writer.write { db in
+            for message in [
+                Self.question("a1", to: "alice"), Self.question("a2", to: "alice"), Self.question("a3", to: "alice"),
+                Self.question("b1", to: "bob"),
+            ] { try SQLiteQuestionStore.enqueue(db, message, now: clock.now()) }
+        }
+        let messenger = ScriptedMessenger(["a1": [FailingMessenger.Down(), FailingMessenger.Down()]])
+        let pump = OutboxPump(dispatcher: OutboxDispatcher(store: store, messenger: messenger, callbacks: DeadCallbackSender(), clock: clock))
+        // When the outbox drains: bob's goes out, alice's first fails and her later ones wait behind it.
+        await pump.flush()
+        #expect(messenger.sent == ["b1"])
+        clock.advance(by: 1)
+        await pump.flush()
+        #expect(messenger.sent == ["b1"])
+        // Then, once it goes through, alice's arrive in the order they were queued.
+        clock.advance(by: 2)
+        await pump.flush()
+        #expect(messenger.sent == ["b1", "a1", "a2", "a3"])
+        #expect(messenger.tries.filter { $0.hasPrefix("a") } == ["a1", "a1", "a1", "a2", "a3"])
+        #expect(try await Self.outboxRow(store, delivery: "a1")["attempts"] as Int == 3)
+    }
+
+    @Test func aRateLimitedMessageWaitsAsToldIsNotCountedAndIsNeverGivenUp() async throws {
+        let clock = TestClock()
+        let store = SQLiteQuestionStore(database: try AppDatabase.inMemory(), clock: clock)
+        try await store.database.writer.write { db in
+            for message in [Self.question("d1", to: "alice"), Self.question("d2", to: "alice")] {
+                try SQLiteQuestionStore.enqueue(db, message, now: clock.now())
+            }
+        }
+        // More rate limits in a row than a message has tries.
+        let limits = OutboxDispatcher.maxAttempts + 2
+        let messenger = ScriptedMessenger(["d1": Array(repeating: DeliveryDeferred(retryAfter: 30, reason: "429"), count: limits)])
+        let pump = OutboxPump(dispatcher: OutboxDispatcher(store: store, messenger: messenger, callbacks: DeadCallbackSender(), clock: clock))
+        for _ in 0..<limits {
+            await pump.flush()
+            let row = try await Self.outboxRow(store, delivery: "d1")
+            #expect(row["attempts"] as Int == 0)
+            #expect(row["failedAt"] as Date? == nil)
+            #expect(row["nextAttemptAt"] as Date == clock.now().addingTimeInterval(30))
+            // Not a moment before the homeserver said.
+            clock.advance(by: 29)
+            await pump.flush()
+            clock.advance(by: 1)
+        }
+        #expect(messenger.tries == Array(repeating: "d1", count: limits))
+        await pump.flush()
+        #expect(messenger.sent == ["d1", "d2"])
+        #expect(try await Self.outboxRow(store, delivery: "d1")["attempts"] as Int == 1)
+    }
+
+    @Test func aDestinationThatKeepsFailingIsGivenUpLoggedAndRestsWhileOthersGoOn() async throws {
+        let clock = TestClock()
+        let store = SQLiteQuestionStore(database: try AppDatabase.inMemory(), clock: clock)
+        let dead = "http://bot.example/dead"
+        try await store.database.writer.write { db in
+            for id in ["q1", "q2"] {
+                try SQLiteQuestionStore.enqueue(db, .callback(CallbackMessage(questionID: id, url: dead, body: "{}")), now: clock.now())
+            }
+        }
+        let callbacks = DeadCallbackSender()
+        let messenger = ScriptedMessenger([:])
+        let pump = OutboxPump(dispatcher: OutboxDispatcher(store: store, messenger: messenger, callbacks: callbacks, clock: clock))
+        for attempt in 0..<OutboxDispatcher.maxAttempts {
+            if attempt > 0 { clock.advance(by: 300) }
+            await pump.flush()
+        }
+        // The first is given up after its tries, and the compliance log says so.
+        #expect(callbacks.tries.withLock { $0 } == OutboxDispatcher.maxAttempts)
+        let undelivered = try await store.complianceEntries(since: .distantPast, until: nil).filter { $0.kind == "undelivered" }
+        #expect(undelivered.count == 1)
+        #expect(undelivered.first?.recipient == "callback:\(dead)")
+        #expect(undelivered.first?.questionID == "q1")
+        // The URL rests behind its breaker: the next message to it waits, while a person's goes out at once.
+        try await store.database.writer.write { db in try SQLiteQuestionStore.enqueue(db, Self.question("b1", to: "bob"), now: clock.now()) }
+        await pump.flush()
+        #expect(messenger.sent == ["b1"])
+        #expect(callbacks.tries.withLock { $0 } == OutboxDispatcher.maxAttempts)
+        clock.advance(by: 300)
+        await pump.flush()
+        #expect(callbacks.tries.withLock { $0 } == OutboxDispatcher.maxAttempts + 1)
     }
 }

@@ -42,3 +42,41 @@ public final class FakeCallbackSender: CallbackSender, Sendable {
         }
     }
 }
+
+/// A messenger that passes every send on to another once its gate is open, holding it until then: an IM server that
+/// has stopped answering, for as long as a test likes. (A fake, for tests.)
+public final class GatedMessenger: Messenger, Sendable {
+    let inner: any Messenger
+    private let open: Mutex<Bool>
+
+    public init(_ inner: any Messenger, open: Bool = true) {
+        self.inner = inner
+        self.open = Mutex(open)
+    }
+
+    public func setOpen(_ value: Bool) { open.withLock { $0 = value } }
+
+    private func waitForGate() async throws {
+        while !open.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+    }
+
+    public func deliverQuestion(_ message: QuestionMessage, key: String) async throws -> String? {
+        try await waitForGate()
+        return try await inner.deliverQuestion(message, key: key)
+    }
+
+    public func deliverAnswer(_ message: AnswerMessage, key: String) async throws {
+        try await waitForGate()
+        try await inner.deliverAnswer(message, key: key)
+    }
+
+    public func notifyClosed(_ message: ClosedMessage, key: String) async throws {
+        try await waitForGate()
+        try await inner.notifyClosed(message, key: key)
+    }
+
+    public func notifyAsker(_ message: AskerNotice, key: String) async throws {
+        try await waitForGate()
+        try await inner.notifyAsker(message, key: key)
+    }
+}
