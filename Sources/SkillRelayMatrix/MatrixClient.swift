@@ -9,11 +9,15 @@ public struct MatrixClient: Sendable {
     let http: HTTPClient
     let homeserver: String
     let accessToken: String
+    /// How long one call may wait, in all, for the homeserver's rate limits before it gives the wait back to its
+    /// caller as `RateLimited`.
+    let rateLimitWait: TimeInterval
 
-    public init(http: HTTPClient, homeserver: String, accessToken: String) {
+    public init(http: HTTPClient, homeserver: String, accessToken: String, rateLimitWait: TimeInterval = 30) {
         self.http = http
         self.homeserver = homeserver.hasSuffix("/") ? String(homeserver.dropLast()) : homeserver
         self.accessToken = accessToken
+        self.rateLimitWait = rateLimitWait
     }
 
     /// An HTTP client for one homeserver that keeps up to `connections` connections open to it. AsyncHTTPClient's
@@ -44,7 +48,8 @@ public struct MatrixClient: Sendable {
 
     /// `GET /presence/{userId}/status`.
     public func presence(of userID: String, timeout: TimeAmount) async throws -> PresenceStatus {
-        try await call(.GET, "/presence/\(Self.escape(userID))/status", as: PresenceStatus.self, timeout: timeout)
+        // On the ask path: a rate limit answers at once (as a failure) rather than holding the question up.
+        try await call(.GET, "/presence/\(Self.escape(userID))/status", as: PresenceStatus.self, timeout: timeout, maxWait: 0)
     }
 
     /// `POST /createRoom`: a direct, trusted private chat with one person invited.
@@ -55,13 +60,15 @@ public struct MatrixClient: Sendable {
 
     /// `POST /join/{roomId}`.
     public func join(_ roomID: String) async throws {
-        _ = try await call(.POST, "/join/\(Self.escape(roomID))", body: Empty(), as: RoomID.self, timeout: .seconds(10))
+        // In the sync loop, where an invitation is seen once: wait out the rate limits rather than miss it.
+        _ = try await call(.POST, "/join/\(Self.escape(roomID))", body: Empty(), as: RoomID.self, timeout: .seconds(10), maxWait: 600)
     }
 
     /// `PUT /rooms/{roomId}/send/m.room.message/{txnId}`: the same transaction id never sends twice.
-    public func send(_ message: TextMessage, to roomID: String, transactionID: String) async throws -> String {
+    /// `maxWait` is how long it may wait for rate limits in all (default: the client's `rateLimitWait`).
+    public func send(_ message: TextMessage, to roomID: String, transactionID: String, maxWait: TimeInterval? = nil) async throws -> String {
         let path = "/rooms/\(Self.escape(roomID))/send/m.room.message/\(Self.escape(transactionID))"
-        return try await call(.PUT, path, body: message, as: EventID.self, timeout: .seconds(10)).event_id
+        return try await call(.PUT, path, body: message, as: EventID.self, timeout: .seconds(10), maxWait: maxWait).event_id
     }
 
     /// `POST /user/{userId}/filter`.
@@ -79,20 +86,43 @@ public struct MatrixClient: Sendable {
             maxBytes: 16 * 1024 * 1024)
     }
 
+    /// `POST /_synapse/admin/v1/users/{userId}/override_ratelimit` with zeros: Synapse's admin API for lifting a
+    /// user's message rate limit. Only a server admin may call it; anyone else gets 403.
+    public func exemptFromRateLimits(_ userID: String) async throws {
+        _ = try await call(
+            .POST, "/users/\(Self.escape(userID))/override_ratelimit", api: Self.synapseAdmin, body: RateLimitOverride.none,
+            as: RateLimitOverride.self, timeout: .seconds(10))
+    }
+
     // MARK: - Plumbing
 
     private struct Empty: Encodable {}
 
-    private func call<Response: Decodable>(
-        _ method: HTTPMethod, _ path: String, as type: Response.Type, timeout: TimeAmount, maxBytes: Int = 1024 * 1024
-    ) async throws -> Response {
-        try await call(method, path, body: Optional<Empty>.none, as: type, timeout: timeout, maxBytes: maxBytes)
+    static let clientServer = "/_matrix/client/v3"
+    static let synapseAdmin = "/_synapse/admin/v1"
+
+    /// The homeserver asked to wait (429 `M_LIMIT_EXCEEDED`) for longer than the call may wait.
+    public struct RateLimited: Error, CustomStringConvertible {
+        /// Seconds until the homeserver will take the request.
+        public var retryAfter: TimeInterval
+        public var description: String { "Matrix rate limit: retry after \(retryAfter) s" }
     }
 
-    private func call<Body: Encodable, Response: Decodable>(
-        _ method: HTTPMethod, _ path: String, body: Body?, as type: Response.Type, timeout: TimeAmount, maxBytes: Int = 1024 * 1024
+    private func call<Response: Decodable>(
+        _ method: HTTPMethod, _ path: String, as type: Response.Type, timeout: TimeAmount, maxBytes: Int = 1024 * 1024,
+        maxWait: TimeInterval? = nil
     ) async throws -> Response {
-        var request = HTTPClientRequest(url: homeserver + "/_matrix/client/v3" + path)
+        try await call(method, path, body: Optional<Empty>.none, as: type, timeout: timeout, maxBytes: maxBytes, maxWait: maxWait)
+    }
+
+    /// One request, with `timeout` for each try. A 429 is retried when the homeserver says (its `retry_after_ms`, or
+    /// `Retry-After`), as often as it says, while the waiting adds up to no more than `maxWait`; past that the call
+    /// throws `RateLimited` for its caller to come back later. Either way a rate limit is never a failure.
+    private func call<Body: Encodable, Response: Decodable>(
+        _ method: HTTPMethod, _ path: String, api: String = Self.clientServer, body: Body?, as type: Response.Type, timeout: TimeAmount,
+        maxBytes: Int = 1024 * 1024, maxWait: TimeInterval? = nil
+    ) async throws -> Response {
+        var request = HTTPClientRequest(url: homeserver + api + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(accessToken)")
         request.headers.add(name: "User-Agent", value: "SkillRelay")
@@ -100,18 +130,30 @@ public struct MatrixClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(body)))
         }
-        let response = try await http.execute(request, timeout: timeout)
-        let buffer = try await response.body.collect(upTo: maxBytes)
-        guard (200..<300).contains(response.status.code) else {
+        var waited: TimeInterval = 0
+        while true {
+            let response = try await http.execute(request, timeout: timeout)
+            let buffer = try await response.body.collect(upTo: maxBytes)
+            if (200..<300).contains(response.status.code) {
+                return try JSONDecoder().decode(Response.self, from: Data(buffer.readableBytesView))
+            }
             let error = try? JSONDecoder().decode(ErrorBody.self, from: Data(buffer.readableBytesView))
-            throw Failure(status: response.status.code, errcode: error?.errcode, message: error?.error)
+            guard response.status.code == 429 || error?.errcode == "M_LIMIT_EXCEEDED" else {
+                throw Failure(status: response.status.code, errcode: error?.errcode, message: error?.error)
+            }
+            let retryAfter = Self.retryAfter(milliseconds: error?.retry_after_ms, header: response.headers.first(name: "Retry-After"))
+            guard waited + retryAfter <= maxWait ?? rateLimitWait else { throw RateLimited(retryAfter: retryAfter) }
+            waited += retryAfter
+            try await Task.sleep(for: .milliseconds(Int64((retryAfter * 1000).rounded(.up))))
         }
-        return try JSONDecoder().decode(Response.self, from: Data(buffer.readableBytesView))
     }
 
-    private struct ErrorBody: Decodable {
-        var errcode: String?
-        var error: String?
+    /// How long a 429 asks to wait: `retry_after_ms` from the body, else the `Retry-After` header's seconds, else a
+    /// second (the spec lets a server leave both out).
+    static func retryAfter(milliseconds: Int?, header: String?) -> TimeInterval {
+        if let milliseconds { return max(0, Double(milliseconds) / 1000) }
+        if let header, let seconds = Double(header.trimmingCharacters(in: .whitespaces)) { return max(0, seconds) }
+        return 1
     }
 
     /// Percent-encodes one path segment or query value (`@`, `:`, `!`, `/` and the rest).

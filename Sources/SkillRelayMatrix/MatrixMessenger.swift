@@ -31,7 +31,12 @@ public struct MatrixMessenger: Messenger {
     /// Sends to a person's direct room; someone without an IM id is not on Matrix and reads the API instead.
     private func send(_ text: String, to recipient: Recipient, key: String) async throws -> String? {
         guard let userID = recipient.imID else { return nil }
-        let room = try await rooms.room(for: userID)
-        return try await client.send(TextMessage(text), to: room, transactionID: key)
+        do {
+            let room = try await rooms.room(for: userID)
+            return try await client.send(TextMessage(text), to: room, transactionID: key)
+        } catch let limited as MatrixClient.RateLimited {
+            // Not a failure: the outbox puts the message off for as long as the homeserver asked, without counting a try.
+            throw DeliveryDeferred(retryAfter: limited.retryAfter, reason: "\(limited)")
+        }
     }
 }

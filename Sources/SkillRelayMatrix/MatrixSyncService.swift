@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import SkillRelayDomain
@@ -39,7 +40,11 @@ public struct MatrixSyncService: Service {
         var backoff: Duration = .seconds(1)
         while !Task.isCancelled {
             do {
-                if bot == nil { bot = try await client.whoAmI() }
+                if bot == nil {
+                    let me = try await client.whoAmI()
+                    bot = me
+                    await exemptFromRateLimits(me)
+                }
                 if filter == nil { filter = try await client.createFilter(for: bot!, filter: SyncFilter()) }
                 if !snapshotTaken {
                     // Once per start, and never in the way of the sync itself: without it, presence falls back to
@@ -59,12 +64,35 @@ public struct MatrixSyncService: Service {
                 try await handle(response, bot: bot!, actOnMessages: since != nil)
                 try await state.setInboundCursor(response.next_batch)
                 backoff = .seconds(1)
+            } catch let limited as MatrixClient.RateLimited {
+                // Not a failure: wait as long as the homeserver asked, and keep the backoff as it was.
+                if Task.isCancelled { return }
+                logger.notice("matrix sync rate limited; waiting as asked", metadata: ["skillrelay.retry_in": "\(limited.retryAfter)s"])
+                try? await Task.sleep(for: .milliseconds(Int64((limited.retryAfter * 1000).rounded(.up))))
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("matrix sync failed; retrying", metadata: ["skillrelay.error": "\(error)", "skillrelay.retry_in": "\(backoff)"])
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(30))
             }
+        }
+    }
+
+    /// Lifts the homeserver's rate limits for the bot where it may (Synapse's admin API, for a bot that is a server
+    /// admin), and otherwise says once, plainly, what a homeserver admin should do: with the shipped limits a plain
+    /// account sends a burst of 10 messages and then one every 5 seconds, so a busy company's questions queue up.
+    func exemptFromRateLimits(_ bot: String) async {
+        do {
+            try await client.exemptFromRateLimits(bot)
+            logger.notice("exempted the bot from the homeserver's rate limits", metadata: ["skillrelay.im_id": "\(bot)"])
+        } catch {
+            logger.warning(
+                """
+                the bot could not exempt itself from the homeserver's rate limits (it is not a server admin), so its messages \
+                are sent as fast as the limits allow. A homeserver admin can lift them: POST \
+                /_synapse/admin/v1/users/\(MatrixClient.escape(bot))/override_ratelimit with the body \
+                {"messages_per_second": 0, "burst_count": 0} and an admin's access token
+                """, metadata: ["skillrelay.im_id": "\(bot)", "skillrelay.error": "\(error)"])
         }
     }
 
@@ -116,11 +144,16 @@ public struct MatrixSyncService: Service {
                 let replies = await conversation.handle(message)
                 for (index, reply) in replies.enumerated() {
                     // Derived from the event, so a retried reply is not posted twice.
-                    _ = try await client.send(TextMessage(reply), to: room, transactionID: "reply-\(event.event_id)-\(index)")
+                    // However long the homeserver's rate limits ask: the event is already marked handled.
+                    _ = try await client.send(
+                        TextMessage(reply), to: room, transactionID: "reply-\(event.event_id)-\(index)", maxWait: Self.replyRateLimitWait)
                 }
             }
         }
     }
+
+    /// How long a reply in the conversation may wait for the homeserver's rate limits (in all).
+    static let replyRateLimitWait: TimeInterval = 600
 
     /// Drops the quoted lines (`> …`) some clients put before a reply's own text.
     static func stripReplyFallback(_ body: String) -> String {

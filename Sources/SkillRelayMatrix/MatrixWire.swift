@@ -186,3 +186,18 @@ public struct RoomEvent: Decodable, Sendable {
         public var event_id: String?
     }
 }
+
+/// An error answer (`429 M_LIMIT_EXCEEDED` carries `retry_after_ms`).
+struct ErrorBody: Decodable {
+    var errcode: String?
+    var error: String?
+    var retry_after_ms: Int?
+}
+
+/// Synapse's admin API `override_ratelimit`: zeros lift the user's message rate limit.
+struct RateLimitOverride: Codable {
+    var messages_per_second: Int?
+    var burst_count: Int?
+
+    static let none = RateLimitOverride(messages_per_second: 0, burst_count: 0)
+}
