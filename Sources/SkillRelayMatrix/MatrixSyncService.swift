@@ -131,25 +131,37 @@ public struct MatrixSyncService: Service {
                     "could not join a room the bot was invited to", metadata: ["skillrelay.room": "\(room)", "skillrelay.error": "\(error)"])
             }
         }
-        for (room, joined) in response.rooms?.join ?? [:] {
-            for event in joined.timeline?.events ?? [] where event.type == "m.room.message" && event.sender != bot {
-                guard try await state.markHandled(event: event.event_id), actOnMessages else { continue }
-                guard let content = event.content, content.msgtype == "m.text" || content.msgtype == "m.notice", let body = content.body else {
-                    continue
-                }
-                if try await state.conversation(with: event.sender) == nil { try await state.setConversation(room, with: event.sender) }
-                let message = IncomingMessage(
-                    imID: event.sender, text: Self.stripReplyFallback(body), inReplyTo: content.relatesTo?.inReplyTo?.event_id,
-                    isPrivate: try await state.conversation(with: event.sender) == room)
-                let replies = await conversation.handle(message)
-                for (index, reply) in replies.enumerated() {
-                    // Derived from the event, so a retried reply is not posted twice.
-                    // However long the homeserver's rate limits ask: the event is already marked handled.
-                    _ = try await client.send(
-                        TextMessage(reply), to: room, transactionID: "reply-\(event.event_id)-\(index)", maxWait: Self.replyRateLimitWait)
-                }
+        for (room, event) in Self.messagesInArrivalOrder(response, bot: bot) {
+            guard try await state.markHandled(event: event.event_id), actOnMessages else { continue }
+            guard let content = event.content, content.msgtype == "m.text" || content.msgtype == "m.notice", let body = content.body else {
+                continue
+            }
+            if try await state.conversation(with: event.sender) == nil { try await state.setConversation(room, with: event.sender) }
+            let message = IncomingMessage(
+                imID: event.sender, text: Self.stripReplyFallback(body), inReplyTo: content.relatesTo?.inReplyTo?.event_id,
+                isPrivate: try await state.conversation(with: event.sender) == room)
+            let replies = await conversation.handle(message)
+            for (index, reply) in replies.enumerated() {
+                // Derived from the event, so a retried reply is not posted twice; however long the homeserver's rate
+                // limits ask, since the event is already marked handled.
+                _ = try await client.send(
+                    TextMessage(reply), to: room, transactionID: "reply-\(event.event_id)-\(index)", maxWait: Self.replyRateLimitWait)
             }
         }
+    }
+
+    /// People's messages in a sync batch, across all rooms, in the order the homeserver received them: a batch lists
+    /// rooms in no particular order, and two specialists' answers to one question must be ranked as they arrived.
+    /// Within a room the timeline's own order stands; across rooms, the homeserver's receive time decides.
+    static func messagesInArrivalOrder(_ response: SyncResponse, bot: String) -> [(room: String, event: RoomEvent)] {
+        var messages: [(room: String, event: RoomEvent, position: Int)] = []
+        for (room, joined) in response.rooms?.join ?? [:] {
+            for event in joined.timeline?.events ?? [] where event.type == "m.room.message" && event.sender != bot {
+                messages.append((room, event, messages.count))
+            }
+        }
+        messages.sort { ($0.event.origin_server_ts ?? 0, $0.position) < ($1.event.origin_server_ts ?? 0, $1.position) }
+        return messages.map { ($0.room, $0.event) }
     }
 
     /// How long a reply in the conversation may wait for the homeserver's rate limits (in all).

@@ -154,6 +154,8 @@ public struct RoomEvent: Decodable, Sendable {
     public var type: String
     public var event_id: String
     public var sender: String
+    /// When the sender's homeserver received it, in milliseconds since 1970.
+    public var origin_server_ts: Int64?
     public var content: MessageContent?
 
     public struct MessageContent: Decodable, Sendable {

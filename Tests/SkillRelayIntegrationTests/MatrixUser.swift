@@ -13,11 +13,12 @@ struct MatrixUser: Sendable {
         var description: String
     }
 
-    /// Registers (or logs in) a user through `Scripts/synapse.sh register`.
-    static func register(_ localpart: String, homeserver: String) throws -> MatrixUser {
+    /// Registers (or logs in) a user through `Scripts/synapse.sh register`; `admin` makes them a server admin.
+    static func register(_ localpart: String, homeserver: String, admin: Bool = false) throws -> MatrixUser {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [SynapseEnvironment.projectDirectory + "/Scripts/synapse.sh", "register", localpart, "password-\(localpart)"]
+        process.arguments =
+            [SynapseEnvironment.projectDirectory + "/Scripts/synapse.sh", "register", localpart, "password-\(localpart)"] + (admin ? ["admin"] : [])
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -29,6 +30,7 @@ struct MatrixUser: Sendable {
         return MatrixUser(userID: "@\(localpart):localhost", token: token, homeserver: homeserver)
     }
 
+    /// One request, as a well-behaved client makes it: a 429 is tried again when the homeserver says.
     @discardableResult
     func call(_ method: HTTPMethod, _ path: String, _ body: [String: Any]? = nil) async throws -> [String: Any] {
         var request = HTTPClientRequest(url: homeserver + "/_matrix/client/v3" + path)
@@ -38,11 +40,19 @@ struct MatrixUser: Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        let bytes = try await response.body.collect(upTo: 8 * 1024 * 1024)
-        let json = (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))) as? [String: Any] ?? [:]
-        guard (200..<300).contains(response.status.code) else { throw Failure(description: "\(method) \(path) → \(response.status.code) \(json)") }
-        return json
+        while true {
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let bytes = try await response.body.collect(upTo: 8 * 1024 * 1024)
+            let json = (try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))) as? [String: Any] ?? [:]
+            if response.status.code == 429 {
+                try await Task.sleep(for: .milliseconds((json["retry_after_ms"] as? Int) ?? 1000))
+                continue
+            }
+            guard (200..<300).contains(response.status.code) else {
+                throw Failure(description: "\(method) \(path) → \(response.status.code) \(json)")
+            }
+            return json
+        }
     }
 
     static func escape(_ text: String) -> String {
@@ -112,6 +122,12 @@ enum SynapseEnvironment {
         if let url = ProcessInfo.processInfo.environment["SYNAPSE_URL"] { return url }
         guard let text = try? String(contentsOfFile: projectDirectory + "/.synapse/env", encoding: .utf8) else { return nil }
         return text.split(separator: "\n").first { $0.hasPrefix("SYNAPSE_URL=") }.map { String($0.dropFirst("SYNAPSE_URL=".count)) }
+    }
+
+    /// Whether the running Synapse keeps the rate limits Synapse ships (`Scripts/synapse.sh up --stock`).
+    static var hasStockRateLimits: Bool {
+        guard let text = try? String(contentsOfFile: projectDirectory + "/.synapse/env", encoding: .utf8) else { return false }
+        return text.split(separator: "\n").contains("SYNAPSE_RATE_LIMITS=stock")
     }
 
     /// Whether a Synapse answers at `url`.
