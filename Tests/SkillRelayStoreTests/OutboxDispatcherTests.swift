@@ -54,8 +54,10 @@ import Testing
         let callbacks = HeldCallbackSender()
         let dispatcher = OutboxDispatcher(store: store, messenger: messenger, callbacks: callbacks, clock: clock)
         let drain = Task { try await dispatcher.drain() }
-        // Every IM message goes out while the callback is still held.
-        for _ in 0..<1000 where messenger.sent.withLock({ $0.count }) < 4 { try await Task.sleep(for: .milliseconds(5)) }
+        // Every IM message goes out while the callback is still held. Waited for generously (a minute): the callback is
+        // held however long this takes, so only a broken dispatcher waits that long, never a slow machine.
+        let patience = ContinuousClock.now + .seconds(60)
+        while messenger.sent.withLock({ $0.count }) < 4, ContinuousClock.now < patience { try await Task.sleep(for: .milliseconds(5)) }
         let sent = messenger.sent.withLock { $0 }
         #expect(callbacks.posted.withLock { $0 } == 0)
         #expect(Set(sent) == ["question d1", "question d2", "closed d1", "question d3"])
@@ -65,16 +67,23 @@ import Testing
         #expect(try await store.pendingOutbox(now: clock.now(), limit: 10).isEmpty)
     }
 
-    /// A fake messenger whose sends take a little while, counting how many overlap.
+    /// A fake messenger whose sends take a little while, counting how many overlap. Every send is first held until
+    /// `holdUntil` are in flight at once (at most a minute: only a dispatcher that never sends that many side by side
+    /// waits so long), so that reaching the expected overlap does not depend on the machine's speed; the little while
+    /// after it gives a dispatcher that sends too many at once the chance to show it.
     final class OverlapMessenger: Messenger, Sendable {
         private let state = Mutex((inFlight: 0, most: 0, sent: [String]()))
+        let holdUntil: Int
         var most: Int { state.withLock { $0.most } }
         var sent: [String] { state.withLock { $0.sent } }
+        init(holdUntil: Int) { self.holdUntil = holdUntil }
         func deliverQuestion(_ message: QuestionMessage, key: String) async throws -> String? {
             state.withLock { state in
                 state.inFlight += 1
                 state.most = max(state.most, state.inFlight)
             }
+            let patience = ContinuousClock.now + .seconds(60)
+            while state.withLock({ $0.most }) < holdUntil, ContinuousClock.now < patience { try await Task.sleep(for: .milliseconds(1)) }
             try await Task.sleep(for: .milliseconds(20))
             state.withLock { state in
                 state.inFlight -= 1
@@ -103,7 +112,7 @@ import Testing
                 }
             }
         }
-        let messenger = OverlapMessenger()
+        let messenger = OverlapMessenger(holdUntil: most)
         let dispatcher = OutboxDispatcher(
             store: store, messenger: messenger, callbacks: HeldCallbackSender(), clock: clock, imConcurrency: 1, imBacklogConcurrency: 4)
         #expect(try await dispatcher.drain() == 2 * people)
