@@ -36,6 +36,11 @@ import Testing
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        // A command that should have exited but serves instead (a regression) is stopped, generously late, so that the
+        // test fails instead of hanging.
+        let stop = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 300, execute: stop)
+        defer { stop.cancel() }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -305,6 +310,87 @@ import Testing
         try await server.start()
         let expired = try await server.waitFor(waitingID, token: asker, seconds: 120) { ($0["status"] as? String) == "expired" }
         #expect(expired["status"] as? String == "expired")
+    }
+}
+
+/// The config file is checked at start: unknown keys, wrong types and values out of range refuse it, by key.
+@Suite struct ConfigFileTests {
+    /// Writes `json` as a config file in the scratch directory.
+    static func config(_ json: String, in scratch: CLITests.Scratch) throws -> String {
+        let path = scratch.url.appendingPathComponent("settings.json").path
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func aMisspeltKeyRefusesTheStartNamingTheFileTheKeyAndTheNearestKnownOne() throws {
+        let scratch = try CLITests.Scratch()
+        let config = try Self.config(#"{"waveSizee": 3}"#, in: scratch)
+        // A real start, not a check: it must refuse before opening the database.
+        let result = try CLITests.run(["serve", "--db", scratch.db, "--port", "0", "--config", config])
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("Error: The config file '\(config)' is not valid:"), "\(result.stderr)")
+        #expect(result.stderr.contains("waveSizee: not a key this version knows. Did you mean 'waveSize'?"), "\(result.stderr)")
+        #expect(result.stderr.contains("Known keys here: waveSize, waveIntervalSeconds, maxWaves"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.db))
+    }
+
+    @Test func everyProblemAtAnyLevelIsListedByItsDottedPath() throws {
+        let scratch = try CLITests.Scratch()
+        let config = try Self.config(
+            """
+            {"matrix": {"homeserver": "https://matrix.example.org", "presenceTimeoutMs": 500, "presenceTimeoutMilliseconds": "fast",
+                        "presenceCacheSeconds": -1},
+             "allowAwayInLaterWaves": 1, "defaultMaxAnswers": 11, "minimumLevel": 2.5,
+             "contentRules": [{"name": "ok", "pattern": "a+"}, {"name": "broken", "pattern": "(unclosed"}, {"pattern": "b"}]}
+            """, in: scratch)
+        let result = try CLITests.run(["serve", "--check-config", "--db", scratch.db, "--config", config])
+        #expect(result.status == 1)
+        for line in [
+            "matrix.presenceTimeoutMs: not a key this version knows. Did you mean 'presenceTimeoutMilliseconds'? Known keys here: homeserver,",
+            #"matrix.presenceTimeoutMilliseconds: "fast" is not a whole number of at least 1."#,
+            "matrix.presenceCacheSeconds: -1 is out of range; it must be a whole number of at least 0.",
+            "allowAwayInLaterWaves: 1 is not true or false.",
+            "defaultMaxAnswers: 11 is out of range; it must be a whole number from 1 to 10.",
+            "minimumLevel: 2.5 is not a whole number from 1 to 5.",
+            #"contentRules[1].pattern: "(unclosed" is not a valid regular expression (a string)."#,
+            "contentRules[2].name: missing; it must be a string.",
+        ] {
+            #expect(result.stderr.contains(line), "\(line)\n\(result.stderr)")
+        }
+        #expect(!result.stderr.contains("contentRules[0]"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.db))
+    }
+
+    @Test func checkConfigSaysOKInOneLineAndTouchesNothing() throws {
+        let scratch = try CLITests.Scratch()
+        let config = try Self.config(
+            #"{"waveSize": 3, "allowAwayInLaterWaves": true, "matrix": {"homeserver": "https://matrix.example.org", "accessToken": "syt_x"}}"#,
+            in: scratch)
+        let ok = try CLITests.run(["serve", "--check-config", "--db", scratch.db, "--config", config, "--im", "matrix"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.hasPrefix("skillrelay: the configuration is valid") && ok.stdout.filter { $0 == "\n" }.count == 1, "\(ok.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.db))
+        // The flags are checked too: a flag out of range, or Matrix without a token, fails the check.
+        let badFlag = try CLITests.run(["serve", "--check-config", "--db", scratch.db, "--config", config, "--wave-size", "0"])
+        #expect(badFlag.status != 0 && badFlag.stderr.contains("'waveSize' must be at least 1"), "\(badFlag.stderr)")
+        let noToken = try Self.config(#"{"matrix": {"homeserver": "https://matrix.example.org"}}"#, in: scratch)
+        let missing = try CLITests.run(["serve", "--check-config", "--db", scratch.db, "--config", noToken, "--im", "matrix"])
+        #expect(missing.status != 0 && missing.stderr.contains("needs the bot's access token"), "\(missing.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.db))
+    }
+
+    @Test func aFileThatIsNotJSONOrNotThereIsRefused() throws {
+        let scratch = try CLITests.Scratch()
+        let broken = try Self.config(#"{"waveSize": 3,"#, in: scratch)
+        let notJSON = try CLITests.run(["serve", "--check-config", "--db", scratch.db, "--config", broken])
+        #expect(notJSON.status == 1 && notJSON.stderr.contains("it is not JSON"), "\(notJSON.stderr)")
+        let list = try Self.config(#"[1, 2]"#, in: scratch)
+        let notObject = try CLITests.run(["serve", "--check-config", "--db", scratch.db, "--config", list])
+        #expect(notObject.status == 1 && notObject.stderr.contains("the file: a list is not an object with any of the keys waveSize"))
+        let absent = try CLITests.run([
+            "serve", "--check-config", "--db", scratch.db, "--config", scratch.url.appendingPathComponent("nope.json").path,
+        ])
+        #expect(absent.status == 1 && absent.stderr.contains("nope.json' is not valid:\n  it cannot be read"), "\(absent.stderr)")
     }
 }
 
