@@ -126,6 +126,8 @@ let package = Package(
                 "SkillRelayTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                // Only to hold the database's write lock from a second connection, as another program would.
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(
