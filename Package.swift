@@ -127,6 +127,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                // Only to hold the database's write lock from a second connection, as another program would.
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .testTarget(

@@ -35,16 +35,10 @@ struct MatrixSettings: Codable, Equatable {
         sendBacklogConcurrency = try container.decodeIfPresent(Int.self, forKey: .sendBacklogConcurrency) ?? 32
     }
 
-    /// The `matrix` section of a config file, if it has one.
-    static func fromConfig(_ path: String?) throws -> MatrixSettings? {
-        struct File: Decodable { var matrix: MatrixSettings? }
-        guard let path, let data = FileManager.default.contents(atPath: path) else { return nil }
-        return try JSONDecoder().decode(File.self, from: data).matrix
-    }
-
-    /// Resolves the settings and checks them.
-    static func resolve(homeserver: String?, configPath: String?, environment: [String: String]) throws -> MatrixSettings {
-        var settings = try fromConfig(configPath) ?? MatrixSettings(homeserver: "", accessToken: "")
+    /// Resolves the settings (the config file's `matrix` section, checked by `ConfigFile`, under the flag and over the
+    /// environment) and checks that they say where and as whom to connect.
+    static func resolve(homeserver: String?, file: MatrixSettings?, environment: [String: String]) throws -> MatrixSettings {
+        var settings = file ?? MatrixSettings(homeserver: "", accessToken: "")
         if let homeserver { settings.homeserver = homeserver }
         if settings.homeserver.isEmpty { settings.homeserver = environment["SKILLRELAY_MATRIX_HOMESERVER"] ?? "" }
         if settings.accessToken.isEmpty { settings.accessToken = environment["SKILLRELAY_MATRIX_TOKEN"] ?? "" }
@@ -54,12 +48,6 @@ struct MatrixSettings: Codable, Equatable {
         }
         guard !settings.accessToken.isEmpty else {
             throw ValidationError("--im matrix needs the bot's access token: the config's matrix.accessToken or SKILLRELAY_MATRIX_TOKEN.")
-        }
-        guard settings.presenceConcurrency >= 1, settings.presenceTimeoutMilliseconds >= 1, settings.presenceCacheSeconds >= 0,
-            settings.sendConcurrency >= 1, settings.sendBacklogConcurrency >= 1
-        else {
-            throw ValidationError(
-                "matrix.presenceConcurrency, presenceTimeoutMilliseconds, sendConcurrency and sendBacklogConcurrency must be at least 1.")
         }
         return settings
     }

@@ -34,17 +34,15 @@ struct QuestionOptions: ParsableArguments {
     @Flag(help: "Let away specialists receive questions from the second wave on.")
     var allowAway = false
 
-    /// The settings these options describe, checked.
-    func settings() throws -> QuestionSettings {
-        var settings = QuestionSettings()
-        if let config {
-            guard let data = FileManager.default.contents(atPath: config) else { throw ValidationError("Cannot read the config file '\(config)'.") }
-            do {
-                settings = try JSONDecoder().decode(QuestionSettings.self, from: data)
-            } catch {
-                throw ValidationError("The config file '\(config)' is not valid: \(error)")
-            }
-        }
+    /// The config file, checked (see `ConfigFile`); an empty one without `--config`.
+    func configFile() throws(ConfigFile.Invalid) -> ConfigFile {
+        guard let config else { return ConfigFile() }
+        return try ConfigFile.load(path: config)
+    }
+
+    /// The settings these options describe over the config file's, checked.
+    func settings(over file: ConfigFile) throws -> QuestionSettings {
+        var settings = file.settings
         if let waveSize { settings.waveSize = waveSize }
         if let waveInterval { settings.waveIntervalSeconds = waveInterval }
         if let maxWaves { settings.maxWaves = maxWaves }

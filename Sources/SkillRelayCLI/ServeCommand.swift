@@ -40,21 +40,29 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Flag(help: "Check the config file and the flags, say whether they are valid and exit, without opening the database or starting anything.")
+    var checkConfig = false
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.")
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535.") }
-        _ = try questionOptions.settings()
         guard ["local", "matrix"].contains(im) else { throw ValidationError("--im must be local or matrix.") }
         try PublicURL.check(resolvedPublicURL, option: "--public-url")
+        let file = try questionOptions.configFile()
+        _ = try questionOptions.settings(over: file)
         if im == "matrix" {
-            _ = try MatrixSettings.resolve(
-                homeserver: matrixHomeserver, configPath: questionOptions.config, environment: ProcessInfo.processInfo.environment)
+            _ = try MatrixSettings.resolve(homeserver: matrixHomeserver, file: file.matrix, environment: ProcessInfo.processInfo.environment)
         }
     }
 
     func run() async throws {
+        if checkConfig {
+            // validate() has checked everything by now.
+            print("skillrelay: the configuration is valid (\(questionOptions.config.map { "config file \($0)" } ?? "no config file"), --im \(im)).")
+            return
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
@@ -69,13 +77,13 @@ struct ServeCommand: AsyncParsableCommand {
         let secret =
             try callbackSecret ?? ProcessInfo.processInfo.environment["SKILLRELAY_CALLBACK_SECRET"]
             ?? appDatabase.setting("callbackSecret") { IdentifierGenerator.make(prefix: "whsec") }
-        let settings = try questionOptions.settings()
+        let file = try questionOptions.configFile()
+        let settings = try questionOptions.settings(over: file)
         let signIn = SignInService(store: SQLiteWebStore(database: appDatabase))
         let loginLinks = LoginLinks(service: signIn, baseURL: resolvedPublicURL)
         let wiring: Wiring
         if im == "matrix" {
-            let matrix = try MatrixSettings.resolve(
-                homeserver: matrixHomeserver, configPath: questionOptions.config, environment: ProcessInfo.processInfo.environment)
+            let matrix = try MatrixSettings.resolve(homeserver: matrixHomeserver, file: file.matrix, environment: ProcessInfo.processInfo.environment)
             logger.info("IM: matrix", metadata: ["skillrelay.matrix.homeserver": "\(matrix.homeserver)"])
             wiring = try Wiring.matrix(
                 database: appDatabase, directory: store, settings: settings, callbackSecret: secret, matrix: matrix, loginLinks: loginLinks,

@@ -10,9 +10,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            let apiError = Self.apiError(for: error, context: context)
+            let apiError = Self.apiError(for: error, request: request, context: context)
             if Self.wantsPage(request) {
-                return try WebRenderer.errorPage(status: apiError.status, message: apiError.message, user: nil)
+                var headers = apiError.headers
+                headers[.wwwAuthenticate] = nil
+                return try WebRenderer.errorPage(status: apiError.status, message: apiError.message, user: nil, headers: headers)
             }
             return try apiError.response(from: request, context: context)
         }
@@ -26,7 +28,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         return request.headers[.accept]?.contains("text/html") == true
     }
 
-    static func apiError(for error: any Error, context: Context) -> APIError {
+    /// Seconds a client is told to wait when the database was busy: about one busy timeout.
+    static var databaseBusyRetryAfterSeconds: Int { 5 }
+
+    static func apiError(for error: any Error, request: Request, context: Context) -> APIError {
         switch error {
         case let error as APIError:
             return error
@@ -39,6 +44,19 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 .contentTooLarge, code: "body_too_large", message: "The request body is larger than \(APIRequestContext.bodyLimit) bytes.")
         case let error as ImportFailure:
             return APIError(.unprocessableContent, code: "import_failed", message: error.description)
+        case let error as any StoreFailure where error.isBusy:
+            // Not SkillRelay's fault and not for good: a backup or an operator's shell holds the database. Said as a
+            // warning (the operator may want to know what held it), answered as "try again".
+            context.logger.warning(
+                "the database was held by another writer past the busy timeout; answered 503",
+                metadata: [
+                    "skillrelay.path": "\(request.uri.path)", "skillrelay.route": "\(context.endpointPath ?? "-")",
+                    "skillrelay.method": "\(request.method)", "skillrelay.error": "\(error)",
+                ])
+            return APIError(
+                .serviceUnavailable, code: "database_busy",
+                message: "SkillRelay's database is busy (another program is writing to it); try again in a few seconds.",
+                headers: [.retryAfter: String(databaseBusyRetryAfterSeconds)])
         default:
             context.logger.error("unexpected error", metadata: ["skillrelay.error": "\(String(reflecting: error))"])
             return APIError(.internalServerError, code: "internal", message: "Something went wrong on our side; it has been logged.")

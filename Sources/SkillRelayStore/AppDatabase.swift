@@ -17,13 +17,17 @@ public struct AppDatabase: Sendable {
         try Self.migrator.migrate(writer)
     }
 
+    /// How long a statement waits for another connection's lock before it fails with SQLITE_BUSY (which the server
+    /// answers with 503 and `Retry-After`).
+    public static let defaultBusyTimeout: TimeInterval = 5
+
     /// Opens (creating if needed) the database file at `path`, with a pool of readers beside the writer and a
     /// read-only pool for blocking reads.
-    public static func open(path: String) throws -> AppDatabase {
+    public static func open(path: String, busyTimeout: TimeInterval = defaultBusyTimeout) throws -> AppDatabase {
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        var database = try AppDatabase(DatabasePool(path: path, configuration: makeConfiguration()))
-        var readOnly = makeConfiguration()
+        var database = try AppDatabase(DatabasePool(path: path, configuration: makeConfiguration(busyTimeout: busyTimeout)))
+        var readOnly = makeConfiguration(busyTimeout: busyTimeout)
         readOnly.readonly = true
         database.blockingReader = try DatabasePool(path: path, configuration: readOnly)
         return database
@@ -35,11 +39,11 @@ public struct AppDatabase: Sendable {
     }
 
     /// The configuration every connection uses.
-    public static func makeConfiguration() -> Configuration {
+    public static func makeConfiguration(busyTimeout: TimeInterval = defaultBusyTimeout) -> Configuration {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         // Writers wait for each other instead of failing at once with SQLITE_BUSY.
-        configuration.busyMode = .timeout(5)
+        configuration.busyMode = .timeout(busyTimeout)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             // Statement journals (an upsert keeps one, to undo just that statement) in memory, not in a temporary

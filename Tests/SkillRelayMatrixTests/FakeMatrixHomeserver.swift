@@ -3,13 +3,17 @@ import Hummingbird
 import Synchronization
 
 /// A fake Matrix homeserver, in process, for unit tests of the adapter: presence as the test sets it (or an error
-/// status, or a delay), rooms made on request, and counts of what it was asked. Not a stand-in for Synapse in
-/// integration tests.
+/// status, or held back), rooms made on request, and counts of what it was asked. Not a stand-in for Synapse in
+/// integration tests. Nothing in it is timed: a held answer waits for an event (enough requests in flight, or the
+/// test's end), never for a delay, so what a test sees cannot depend on the machine's speed.
 final class FakeMatrixHomeserver: Sendable {
     enum Answer: Sendable {
         case presence(String)
         case status(Int)
-        case slow(String, Duration)
+        /// The presence, once the gate opens (see `openGate(whenInFlight:)`).
+        case held(String)
+        /// No answer at all while the test runs: only the client's deadline ends the request.
+        case never
     }
 
     private struct State {
@@ -19,6 +23,11 @@ final class FakeMatrixHomeserver: Sendable {
         var inFlight = 0
         var maxInFlight = 0
         var roomsCreated = 0
+        var gateOpen = false
+        var gateOpensAt: Int?
+        var released = false
+        var waitingForGate: [CheckedContinuation<Void, Never>] = []
+        var waitingForRelease: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = Mutex(State())
@@ -29,24 +38,71 @@ final class FakeMatrixHomeserver: Sendable {
     var maxInFlight: Int { state.withLock { $0.maxInFlight } }
     var roomsCreated: Int { state.withLock { $0.roomsCreated } }
 
+    /// Holds `.held` answers until `count` presence requests are in flight at once; from then on they answer at once.
+    func openGate(whenInFlight count: Int) { state.withLock { $0.gateOpensAt = count } }
+
+    /// Ends every held or unanswered request (they answer; nobody is listening any more): the test is over.
+    func releaseAll() {
+        let waiting = state.withLock { state in
+            state.gateOpen = true
+            state.released = true
+            defer {
+                state.waitingForGate = []
+                state.waitingForRelease = []
+            }
+            return state.waitingForGate + state.waitingForRelease
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+
+    private func waitForGate() async {
+        await withCheckedContinuation { continuation in
+            let open = state.withLock { state in
+                if !state.gateOpen { state.waitingForGate.append(continuation) }
+                return state.gateOpen
+            }
+            if open { continuation.resume() }
+        }
+    }
+
+    private func waitForRelease() async {
+        await withCheckedContinuation { continuation in
+            let released = state.withLock { state in
+                if !state.released { state.waitingForRelease.append(continuation) }
+                return state.released
+            }
+            if released { continuation.resume() }
+        }
+    }
+
     var router: Router<BasicRequestContext> {
         let router = Router()
         router.get("/_matrix/client/v3/presence/:user/status") { _, context -> Response in
             let raw = try context.parameters.require("user")
             let user = raw.removingPercentEncoding ?? raw
-            let answer = self.state.withLock { state in
+            let (answer, opened) = self.state.withLock { state in
                 state.presenceRequests += 1
                 state.inFlight += 1
                 state.maxInFlight = max(state.maxInFlight, state.inFlight)
-                return state.answers[user] ?? state.fallback
+                var opened: [CheckedContinuation<Void, Never>] = []
+                if let count = state.gateOpensAt, state.inFlight >= count, !state.gateOpen {
+                    state.gateOpen = true
+                    opened = state.waitingForGate
+                    state.waitingForGate = []
+                }
+                return (state.answers[user] ?? state.fallback, opened)
             }
+            for continuation in opened { continuation.resume() }
             defer { self.state.withLock { $0.inFlight -= 1 } }
             switch answer {
             case .presence(let presence):
                 return Self.json(#"{"presence":"\#(presence)","currently_active":true}"#)
-            case .slow(let presence, let delay):
-                try await Task.sleep(for: delay)
+            case .held(let presence):
+                await self.waitForGate()
                 return Self.json(#"{"presence":"\#(presence)"}"#)
+            case .never:
+                await self.waitForRelease()
+                return Response(status: .serviceUnavailable)
             case .status(let code):
                 return Response(
                     status: .init(code: code), headers: [.contentType: "application/json"],

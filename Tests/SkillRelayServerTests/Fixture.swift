@@ -46,9 +46,12 @@ struct Fixture {
     /// The web page's dependencies, on the same database and clock.
     let web: WebSite
 
-    static func make(settings: QuestionSettings = Fixture.settings, callbackFailures: Int = 0, path: String? = nil) async throws -> Fixture {
+    static func make(
+        settings: QuestionSettings = Fixture.settings, callbackFailures: Int = 0, path: String? = nil,
+        busyTimeout: TimeInterval = AppDatabase.defaultBusyTimeout
+    ) async throws -> Fixture {
         let clock = TestClock()
-        let database = try path.map { try AppDatabase.open(path: $0) } ?? AppDatabase.inMemory()
+        let database = try path.map { try AppDatabase.open(path: $0, busyTimeout: busyTimeout) } ?? AppDatabase.inMemory()
         let store = SQLiteDirectoryStore(database: database, clock: clock)
         let op = Caller.cliOperator
         func add(_ handle: String, manager: String?, admin: Bool = false) async throws {

@@ -57,8 +57,10 @@ import Testing
         // The drain hands the callback URL and alice (the first person; one person at a time outside a backlog) each
         // to a worker of its own, and waits for neither; bob's follows when alice's worker is done.
         #expect(try await dispatcher.drain() == 4)
-        // Every IM message goes out while the callback is still held (however long the machine takes).
-        while messenger.sent.withLock({ $0.count }) < 4 { try await Task.sleep(for: .milliseconds(5)) }
+        // Every IM message goes out while the callback is still held. Waited for generously (two minutes): the callback
+        // is held however long this takes, so only a broken dispatcher waits that long, never a slow machine.
+        let patience = ContinuousClock.now + .seconds(120)
+        while messenger.sent.withLock({ $0.count }) < 4, ContinuousClock.now < patience { try await Task.sleep(for: .milliseconds(5)) }
         let sent = messenger.sent.withLock { $0 }
         #expect(callbacks.posted.withLock { $0 } == 0)
         #expect(Set(sent) == ["question d1", "question d2", "closed d1", "question d3"])
@@ -69,21 +71,24 @@ import Testing
         #expect(try await store.pendingOutbox(now: clock.now(), limit: 10).isEmpty)
     }
 
-    /// A fake messenger that counts how many sends overlap; each send is held until `holdUntil` have overlapped once,
-    /// so that how many the dispatcher allows at once shows however slowly the machine starts its tasks.
+    /// A fake messenger whose sends take a little while, counting how many overlap. Every send is first held until
+    /// `holdUntil` are in flight at once (at most a minute: only a dispatcher that never sends that many side by side
+    /// waits so long), so that reaching the expected overlap does not depend on the machine's speed; the little while
+    /// after it gives a dispatcher that sends too many at once the chance to show it.
     final class OverlapMessenger: Messenger, Sendable {
         private let state = Mutex((inFlight: 0, most: 0, sent: [String]()))
         let holdUntil: Int
-        init(holdUntil: Int) { self.holdUntil = holdUntil }
         var most: Int { state.withLock { $0.most } }
         var sent: [String] { state.withLock { $0.sent } }
+        init(holdUntil: Int) { self.holdUntil = holdUntil }
         func deliverQuestion(_ message: QuestionMessage, key: String) async throws -> String? {
             state.withLock { state in
                 state.inFlight += 1
                 state.most = max(state.most, state.inFlight)
             }
-            while most < holdUntil { try await Task.sleep(for: .milliseconds(5)) }
-            try await Task.sleep(for: .milliseconds(2))
+            let patience = ContinuousClock.now + .seconds(60)
+            while state.withLock({ $0.most }) < holdUntil, ContinuousClock.now < patience { try await Task.sleep(for: .milliseconds(1)) }
+            try await Task.sleep(for: .milliseconds(20))
             state.withLock { state in
                 state.inFlight -= 1
                 state.sent.append(message.deliveryID)

@@ -14,7 +14,7 @@ struct WebErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            let apiError = ErrorMiddleware<Context>.apiError(for: error, context: context)
+            let apiError = ErrorMiddleware<Context>.apiError(for: error, request: request, context: context)
             if apiError.status == .unauthorized, request.method == .get || request.method == .head {
                 return WebRenderer.seeOther("/")
             }
