@@ -56,7 +56,7 @@ struct Wiring {
         let questions = try QuestionService(
             store: store, presence: presence, settings: settings, outboxLag: dispatcher.lag, outboxChanged: { pump.nudge() })
         let conversation = IMConversation(questions: questions, directory: directory, state: state, loginLinks: loginLinks)
-        let sync = MatrixSyncService(client: client, state: state, conversation: conversation, logger: logger, presence: stream)
+        let sync = MatrixSyncService(client: client, state: state, rooms: rooms, conversation: conversation, logger: logger, presence: stream)
         return Wiring(questions: questions, pump: pump, services: [sync], shutdown: { try await http.shutdown() })
     }
 
