@@ -60,13 +60,14 @@ struct Wiring {
         return Wiring(questions: questions, pump: pump, services: [sync], shutdown: { try await http.shutdown() })
     }
 
-    /// The web page's sign-in, sessions (in the database), team view and statistics.
+    /// The web page's sign-in, sessions (in the database), team view and statistics; with an IM server, who it cannot
+    /// reach.
     static func web(database: AppDatabase, directory: SQLiteDirectoryStore, signIn: SignInService, publicURL: String, localIM: Bool, logger: Logger)
         -> WebSite
     {
         WebSite(
             signIn: signIn, sessionStorage: DatabasePersistDriver(store: SQLiteWebStore(database: database), signIn: signIn, logger: logger),
             team: directory, stats: StatsService(store: SQLiteQuestionStore(database: database)), secureCookies: PublicURL.isSecure(publicURL),
-            localIM: localIM)
+            localIM: localIM, reach: localIM ? nil : directory)
     }
 }
