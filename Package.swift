@@ -136,10 +136,12 @@ let package = Package(
             dependencies: [
                 "SkillRelayDomain",
                 "SkillRelayMatrix",
+                "SkillRelayStore",
                 "SkillRelayTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Against a real Synapse (Scripts/synapse.sh) and a real SkillRelay process.

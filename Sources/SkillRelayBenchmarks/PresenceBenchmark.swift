@@ -16,11 +16,17 @@ enum PresenceBenchmark {
         var streamedRequests: [Int] = []
     }
 
-    /// Rooms already known for everyone: the benchmark measures presence, not room creation.
+    /// Rooms already known and joined for everyone: the benchmark measures presence, not room creation.
     final class KnownRooms: IMStateStore, @unchecked Sendable {
         // @unchecked: immutable after init.
         func conversation(with imID: String) async throws -> String? { "!room:fake" }
         func setConversation(_ conversation: String, with imID: String) async throws {}
+        func contacts(_ imIDs: [String]) async throws -> [String: IMContact] {
+            Dictionary(imIDs.map { ($0, IMContact(conversation: "!room:fake", joined: true, invitedAt: nil)) }, uniquingKeysWith: { a, _ in a })
+        }
+        func setInvitation(_ conversation: String?, to imID: String, at time: Date) async throws {}
+        func setJoined(_ conversation: String, by imID: String) async throws {}
+        func forgetConversation(_ conversation: String, of imID: String?, departure: IMDeparture, at time: Date) async throws -> String? { nil }
         func inboundCursor() async throws -> String? { nil }
         func setInboundCursor(_ cursor: String) async throws {}
         func markHandled(event id: String) async throws -> Bool { true }

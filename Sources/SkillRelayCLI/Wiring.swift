@@ -56,17 +56,18 @@ struct Wiring {
         let questions = try QuestionService(
             store: store, presence: presence, settings: settings, outboxLag: dispatcher.lag, outboxChanged: { pump.nudge() })
         let conversation = IMConversation(questions: questions, directory: directory, state: state, loginLinks: loginLinks)
-        let sync = MatrixSyncService(client: client, state: state, conversation: conversation, logger: logger, presence: stream)
+        let sync = MatrixSyncService(client: client, state: state, rooms: rooms, conversation: conversation, logger: logger, presence: stream)
         return Wiring(questions: questions, pump: pump, services: [sync], shutdown: { try await http.shutdown() })
     }
 
-    /// The web page's sign-in, sessions (in the database), team view and statistics.
+    /// The web page's sign-in, sessions (in the database), team view and statistics; with an IM server, who it cannot
+    /// reach.
     static func web(database: AppDatabase, directory: SQLiteDirectoryStore, signIn: SignInService, publicURL: String, localIM: Bool, logger: Logger)
         -> WebSite
     {
         WebSite(
             signIn: signIn, sessionStorage: DatabasePersistDriver(store: SQLiteWebStore(database: database), signIn: signIn, logger: logger),
             team: directory, stats: StatsService(store: SQLiteQuestionStore(database: database)), secureCookies: PublicURL.isSecure(publicURL),
-            localIM: localIM)
+            localIM: localIM, reach: localIM ? nil : directory)
     }
 }

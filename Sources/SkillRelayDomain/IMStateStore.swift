@@ -1,10 +1,22 @@
+import Foundation
+
 /// What an IM adapter keeps between restarts: one conversation per person, where its inbound stream stopped, the
 /// events it already handled, and which message carried which delivery.
 public protocol IMStateStore: Sendable {
     /// The direct conversation (room) with a person, if there is one.
     func conversation(with imID: String) async throws -> String?
-    /// Remembers the direct conversation with a person.
+    /// Remembers the direct conversation with a person who is in it (they opened it, or wrote in it).
     func setConversation(_ conversation: String, with imID: String) async throws
+    /// What is known of the direct conversation with each of these people; everyone asked for is in the answer.
+    func contacts(_ imIDs: [String]) async throws -> [String: IMContact]
+    /// Records that the bot invited a person at `time`: to `conversation`, theirs from now on and pending until they
+    /// join; or, with `nil`, an invitation the IM server refused (an unknown user), which counts as made all the same.
+    func setInvitation(_ conversation: String?, to imID: String, at time: Date) async throws
+    /// Records that a person joined their conversation; nothing when it is no longer theirs.
+    func setJoined(_ conversation: String, by imID: String) async throws
+    /// Forgets a conversation its person left, refused or was removed from at `time`, if it is still theirs (anyone's
+    /// with `nil`); returns whose it was, or `nil` when it was nobody's.
+    func forgetConversation(_ conversation: String, of imID: String?, departure: IMDeparture, at time: Date) async throws -> String?
     /// Where the inbound stream stopped (a Matrix `since` token).
     func inboundCursor() async throws -> String?
     /// Moves the inbound cursor on.
@@ -15,4 +27,37 @@ public protocol IMStateStore: Sendable {
     func delivery(forMessageReference reference: String) async throws -> String?
     /// The active employee with an IM id, as a caller; `nil` for anyone unknown or inactive.
     func caller(forIMID imID: String) async throws -> Caller?
+}
+
+/// What the bot knows of its direct conversation with one person: whether there is one, whether they are in it, and
+/// when it last invited them (it does so at most once a day, so a refusal is respected).
+public struct IMContact: Sendable, Equatable {
+    /// The conversation (a Matrix room), if there is one.
+    public var conversation: String?
+    /// Whether the person is in it: `false` while the bot's invitation to it is pending.
+    public var joined: Bool
+    /// When the bot last invited them, or tried to.
+    public var invitedAt: Date?
+
+    public init(conversation: String?, joined: Bool, invitedAt: Date?) {
+        self.conversation = conversation
+        self.joined = joined
+        self.invitedAt = invitedAt
+    }
+
+    /// Someone the bot has no conversation with and never invited.
+    public static let stranger = IMContact(conversation: nil, joined: false, invitedAt: nil)
+
+    /// Whether questions can reach them: they are in their conversation.
+    public var isReachable: Bool { conversation != nil && joined }
+}
+
+/// How a person's direct conversation with the bot ended.
+public enum IMDeparture: String, Sendable, Equatable, Codable {
+    /// They left it.
+    case left
+    /// They declined the bot's invitation to it.
+    case refused
+    /// Someone else removed them (a kick or a ban), or the bot was removed from it.
+    case removed
 }

@@ -64,6 +64,20 @@ public struct MatrixClient: Sendable {
         _ = try await call(.POST, "/join/\(Self.escape(roomID))", body: Empty(), as: RoomID.self, timeout: .seconds(10), maxWait: 600)
     }
 
+    /// `POST /rooms/{roomId}/leave`, then `POST /rooms/{roomId}/forget`: the bot leaves a room nobody else is in any
+    /// more and drops it from its own room list.
+    public func leaveAndForget(_ roomID: String) async throws {
+        _ = try await call(.POST, "/rooms/\(Self.escape(roomID))/leave", body: Empty(), as: NoContent.self, timeout: .seconds(10))
+        _ = try await call(.POST, "/rooms/\(Self.escape(roomID))/forget", body: Empty(), as: NoContent.self, timeout: .seconds(10))
+    }
+
+    /// `GET /rooms/{roomId}/state/m.room.member/{userId}`: a person's membership of a room (`join`, `invite`, `leave`,
+    /// `ban`…).
+    public func membership(of userID: String, in roomID: String) async throws -> String {
+        let path = "/rooms/\(Self.escape(roomID))/state/m.room.member/\(Self.escape(userID))"
+        return try await call(.GET, path, as: MemberContent.self, timeout: .seconds(10)).membership
+    }
+
     /// `PUT /rooms/{roomId}/send/m.room.message/{txnId}`: the same transaction id never sends twice.
     /// `maxWait` is how long it may wait for rate limits in all (default: the client's `rateLimitWait`).
     public func send(_ message: TextMessage, to roomID: String, transactionID: String, maxWait: TimeInterval? = nil) async throws -> String {

@@ -28,7 +28,9 @@ public struct MatrixMessenger: Messenger {
         _ = try await send(IMConversation.askerNoticeText(message), to: message.asker, key: key)
     }
 
-    /// Sends to a person's direct room; someone without an IM id is not on Matrix and reads the API instead.
+    /// Sends to a person's direct room; someone without an IM id is not on Matrix and reads the API instead. Someone
+    /// with no room who may not be invited again yet (`MatrixRooms.Unreachable`) makes the send fail, so the outbox
+    /// keeps the message and says why rather than dropping it.
     private func send(_ text: String, to recipient: Recipient, key: String) async throws -> String? {
         guard let userID = recipient.imID else { return nil }
         do {

@@ -7,6 +7,9 @@ import Synchronization
 /// otherwise one `GET /presence/{userId}/status` per person, at most `concurrency` at a time, each under `timeout`,
 /// behind a cache of `cacheTTL`. A server that keeps failing trips a breaker: for `breakerCooldown` nobody is known to
 /// be available, so questions wait instead of going out blindly.
+///
+/// Only people in their direct room with the bot can be reached, so only they can be available: anyone else is
+/// `unknown` without a request, and someone with no room at all is invited to a new one (at most once a day).
 public final class MatrixPresenceSource: PresenceSource, Sendable {
     let client: MatrixClient
     let rooms: MatrixRooms
@@ -47,13 +50,25 @@ public final class MatrixPresenceSource: PresenceSource, Sendable {
 
     public func presence(of people: [PresenceQuery]) async -> [String: Presence] {
         let now = clock.now()
+        // A store that cannot be read means nobody is known to be reachable, never everybody.
+        guard let contacts = try? await rooms.contacts(of: people.compactMap(\.imID)) else {
+            return Dictionary(people.map { ($0.handle, Presence.unknown) }, uniquingKeysWith: { first, _ in first })
+        }
         var result: [String: Presence] = [:]
         var toFetch: [(handle: String, userID: String)] = []
+        var toInvite: [String] = []
         let breakerOpen = state.withLock { state in
             if let until = state.openUntil, until > now { return true }
             for person in people {
                 guard let userID = person.imID else {
                     result[person.handle] = .unknown
+                    continue
+                }
+                let contact = contacts[userID] ?? .stranger
+                guard contact.isReachable else {
+                    // Not in a room with the bot: a question would not reach them. Invited now if they may be.
+                    result[person.handle] = .unknown
+                    if rooms.mayInvite(contact, now: now) { toInvite.append(userID) }
                     continue
                 }
                 if let streamed = stream?.presence(of: userID, now: now) {
@@ -67,15 +82,27 @@ public final class MatrixPresenceSource: PresenceSource, Sendable {
             return false
         }
         if breakerOpen { return Dictionary(uniqueKeysWithValues: people.map { ($0.handle, .unknown) }) }
-        await withTaskGroup(of: (String, String, Presence?).self) { group in
-            var next = toFetch.makeIterator()
+        await withTaskGroup(of: (String, String, Presence?)?.self) { group in
+            var nextFetch = toFetch.makeIterator()
+            var nextInvitation = Set(toInvite).makeIterator()
             func addNext() -> Bool {
-                guard let person = next.next() else { return false }
-                group.addTask { (person.handle, person.userID, await self.fetch(person.userID)) }
+                if let person = nextFetch.next() {
+                    group.addTask { (person.handle, person.userID, await self.fetch(person.userID)) }
+                } else if let userID = nextInvitation.next() {
+                    group.addTask { [rooms] in
+                        _ = try? await rooms.inviteIfAllowed(userID)
+                        return nil
+                    }
+                } else {
+                    return false
+                }
                 return true
             }
             for _ in 0..<concurrency where !addNext() { break }
-            while let (handle, userID, presence) = await group.next() {
+            while let finished = await group.next() {
+                defer { _ = addNext() }
+                guard let finished else { continue }
+                let (handle, userID, presence) = finished
                 result[handle] = presence ?? .unknown
                 state.withLock { state in
                     if let presence {
@@ -86,7 +113,6 @@ public final class MatrixPresenceSource: PresenceSource, Sendable {
                         if state.consecutiveFailures >= breakerThreshold { state.openUntil = now.addingTimeInterval(breakerCooldown) }
                     }
                 }
-                _ = addNext()
             }
         }
         return result
@@ -98,8 +124,9 @@ public final class MatrixPresenceSource: PresenceSource, Sendable {
         do {
             return Self.map(try await client.presence(of: userID, timeout: timeout))
         } catch let failure as MatrixClient.Failure where failure.status == 403 || failure.status == 404 {
-            // Not shown to the bot: no shared joined room yet. Make one (they must join it) and treat them as unknown.
-            _ = try? await rooms.room(for: userID)
+            // Not shown to the bot although they are in their room as far as SkillRelay knows: the room may be gone
+            // (stored before membership was followed, or a departure missed). Checked, so the next lookup knows.
+            try? await rooms.recheck(userID)
             return .unknown
         } catch {
             return nil

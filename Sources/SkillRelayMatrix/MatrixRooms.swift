@@ -1,38 +1,181 @@
+import Foundation
 import SkillRelayDomain
 
-/// The bot's direct room with each person, made on first need: Synapse shows a user's presence only to users who
-/// share a joined room with them, and questions go out in that room.
+/// The bot's direct room with each person: Synapse shows a user's presence only to users who share a joined room with
+/// them, and questions go out in that room. A room is made (inviting the person) when SkillRelay first needs them, and
+/// again after they left, refused or were removed, but at most once per `reinviteInterval`, so a refusal is respected.
+/// The sync loop reports who joined and who left; while someone is not in their room, no question is meant for them.
 public actor MatrixRooms {
     let client: MatrixClient
     let state: any IMStateStore
-    /// Rooms already looked up or made. A person's room, once stored, is never replaced (the sync loop stores one only
-    /// for someone who has none), so what is known here cannot go stale; it saves a database read for every message,
-    /// which under load is a wait behind every other request's. One entry per person the bot has talked to.
-    private var known: [String: String] = [:]
-    /// Lookups under way: the actor lets other callers in while one waits, and two callers for the same person must
-    /// share one lookup, not make two rooms.
-    private var pending: [String: Task<String, any Error>] = [:]
+    let clock: any WallClock
+    /// The least time between two invitations of one person.
+    public nonisolated let reinviteInterval: TimeInterval
 
-    public init(client: MatrixClient, state: any IMStateStore) {
-        self.client = client
-        self.state = state
+    /// What the store holds of each person looked up so far: it saves a database read for every message and every
+    /// presence lookup, which under load is a wait behind every other request's. Every change to a person's room goes
+    /// through this actor, which writes the store first and then this, so it never goes stale.
+    private var known: [String: IMContact] = [:]
+    /// Invitations under way: the actor lets other callers in while one waits, and two callers for the same person must
+    /// share one invitation, not make two rooms.
+    private var inviting: [String: Task<IMContact, any Error>] = [:]
+
+    /// Someone SkillRelay cannot reach: no room with the bot, and invited too recently to be invited again.
+    public struct Unreachable: Error, CustomStringConvertible {
+        public var userID: String
+        public var invitedAt: Date?
+        public var description: String {
+            "\(userID) has no room with the bot (they left, refused or were removed, or the homeserver refused the invitation)"
+                + (invitedAt.map { "; last invited \($0), not invited again within a day" } ?? "")
+        }
     }
 
-    /// The direct room with a user, created (inviting them) if there is none yet; concurrent callers for one user
-    /// share one lookup.
-    public func room(for userID: String) async throws -> String {
-        if let room = known[userID] { return room }
-        if let lookup = pending[userID] { return try await lookup.value }
-        let lookup = Task { [client, state] in
-            if let room = try await state.conversation(with: userID) { return room }
-            let room = try await client.createDirectRoom(inviting: userID)
-            try await state.setConversation(room, with: userID)
-            return room
+    public init(client: MatrixClient, state: any IMStateStore, clock: any WallClock = SystemWallClock(), reinviteInterval: TimeInterval = 86_400) {
+        self.client = client
+        self.state = state
+        self.clock = clock
+        self.reinviteInterval = reinviteInterval
+    }
+
+    // MARK: - Reading
+
+    /// What is known of each person's room, from memory or else in one read of the store.
+    public func contacts(of userIDs: [String]) async throws -> [String: IMContact] {
+        var result: [String: IMContact] = [:]
+        var missing: [String] = []
+        for userID in userIDs {
+            if let contact = known[userID] { result[userID] = contact } else { missing.append(userID) }
         }
-        pending[userID] = lookup
-        defer { pending[userID] = nil }
-        let room = try await lookup.value
-        known[userID] = room
+        guard !missing.isEmpty else { return result }
+        let loaded = try await state.contacts(missing)
+        for userID in missing {
+            // A change made while the store was read is newer than what was read.
+            if known[userID] == nil { known[userID] = loaded[userID] ?? .stranger }
+            result[userID] = known[userID]
+        }
+        return result
+    }
+
+    /// One person's room as far as it is known.
+    public func contact(of userID: String) async throws -> IMContact {
+        try await contacts(of: [userID])[userID] ?? .stranger
+    }
+
+    /// Whether a person without a room may be invited now: never invited, or last invited long enough ago.
+    public nonisolated func mayInvite(_ contact: IMContact, now: Date) -> Bool {
+        contact.conversation == nil && contact.invitedAt.map { now.timeIntervalSince($0) >= reinviteInterval } ?? true
+    }
+
+    // MARK: - Sending
+
+    /// The room to write to a person in: theirs (joined, or waiting for them to join: they read it when they do), or a
+    /// new one inviting them if they have none and may be invited. Throws `Unreachable` otherwise.
+    public func room(for userID: String) async throws -> String {
+        let contact = try await inviteIfAllowed(userID)
+        guard let room = contact.conversation else { throw Unreachable(userID: userID, invitedAt: contact.invitedAt) }
         return room
+    }
+
+    /// Invites a person to a new room if they have none and may be invited now; returns what is known of them after.
+    /// Concurrent callers for one person share one invitation.
+    @discardableResult
+    public func inviteIfAllowed(_ userID: String) async throws -> IMContact {
+        if let invitation = inviting[userID] { return try await invitation.value }
+        let current = try await contact(of: userID)
+        // Checked again after the wait: another caller may have started (or finished) an invitation meanwhile.
+        if let invitation = inviting[userID] { return try await invitation.value }
+        let latest = known[userID] ?? current
+        guard mayInvite(latest, now: clock.now()) else { return latest }
+        let invitation = Task { [client, state, clock] in
+            let now = clock.now()
+            do {
+                let room = try await client.createDirectRoom(inviting: userID)
+                try await state.setInvitation(room, to: userID, at: now)
+                return IMContact(conversation: room, joined: false, invitedAt: now)
+            } catch let failure as MatrixClient.Failure where (400..<500).contains(failure.status) && failure.status != 429 {
+                // Refused for good (an unknown user, say): asking again on every wave would only make rooms nobody
+                // joins, so it waits as long as after an invitation sent.
+                try await state.setInvitation(nil, to: userID, at: now)
+                return IMContact(conversation: nil, joined: false, invitedAt: now)
+            }
+        }
+        inviting[userID] = invitation
+        defer { inviting[userID] = nil }
+        let contact = try await invitation.value
+        known[userID] = contact
+        return contact
+    }
+
+    // MARK: - What the sync loop saw
+
+    /// A person invited the bot to a room (the bot joined it): their room from now on, unless they are already in
+    /// another. A room the bot made for them that they never joined is left behind; returns it, for the bot to leave.
+    public func invited(to room: String, by userID: String) async throws -> String? {
+        let contact = try await contact(of: userID)
+        guard !contact.isReachable, contact.conversation != room else { return nil }
+        try await state.setConversation(room, with: userID)
+        known[userID] = IMContact(conversation: room, joined: true, invitedAt: contact.invitedAt)
+        return contact.conversation
+    }
+
+    /// A person wrote in a room: if they have no room, it becomes theirs; if it is theirs, they are in it. Returns
+    /// whether it is their room (a private conversation with the bot).
+    public func wrote(in room: String, by userID: String) async throws -> Bool {
+        let contact = try await contact(of: userID)
+        if contact.conversation == nil {
+            try await state.setConversation(room, with: userID)
+            known[userID] = IMContact(conversation: room, joined: true, invitedAt: contact.invitedAt)
+            return true
+        }
+        guard contact.conversation == room else { return false }
+        if !contact.joined { try await joined(room, userID: userID) }
+        return true
+    }
+
+    /// A person's membership in a room became `join`: if it is their room, they are in it now.
+    public func joined(_ room: String, userID: String) async throws {
+        let contact = try await contact(of: userID)
+        guard contact.conversation == room, !contact.joined else { return }
+        try await state.setJoined(room, by: userID)
+        known[userID]?.joined = true
+    }
+
+    /// A person left a room, declined the invitation to it or was removed from it (`removed`), or, with `userID` nil,
+    /// the bot itself is no longer in it. If it was someone's room, it is forgotten, so the next time SkillRelay needs
+    /// them it invites them to a new one; returns whose it was.
+    @discardableResult
+    public func departed(_ room: String, userID: String?, removed: Bool) async throws -> String? {
+        var departure = IMDeparture.removed
+        if let userID {
+            let contact = try await contact(of: userID)
+            guard contact.conversation == room else { return nil }
+            departure = removed ? .removed : contact.joined ? .left : .refused
+        }
+        guard let owner = try await state.forgetConversation(room, of: userID, departure: departure, at: clock.now()) else { return nil }
+        if let contact = known[owner] {
+            known[owner] = IMContact(conversation: nil, joined: false, invitedAt: contact.invitedAt)
+        } else {
+            known[owner] = nil
+        }
+        return owner
+    }
+
+    // MARK: - Checking
+
+    /// The homeserver refused a person's presence although, as far as SkillRelay knows, they are in their room: a room
+    /// stored before membership was followed, or a departure missed. Asks the room, and forgets it if they are no
+    /// longer in it (or the bot is not).
+    public func recheck(_ userID: String) async throws {
+        let contact = try await contact(of: userID)
+        guard let room = contact.conversation, contact.joined else { return }
+        let membership: String?
+        do {
+            membership = try await client.membership(of: userID, in: room)
+        } catch let failure as MatrixClient.Failure where failure.status == 403 || failure.status == 404 {
+            membership = nil
+        }
+        // Joined after all (presence hidden for some other reason), or invited and not joined yet: kept as it is.
+        guard membership != "join", membership != "invite" else { return }
+        try await departed(room, userID: userID, removed: membership == "ban")
     }
 }

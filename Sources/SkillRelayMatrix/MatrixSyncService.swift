@@ -6,10 +6,12 @@ import SkillRelayDomain
 /// The inbound side: a `/sync` long-poll loop. Its `since` token is kept in the database, events are handled once
 /// (by event id), the bot's own messages are ignored, invitations are accepted, and every message a person sends is
 /// handed to `IMConversation`, whose replies go back to the same room. Presence events go to `presence`, the stream
-/// the presence source reads first.
+/// the presence source reads first. Membership changes go to `rooms`: who joined their room with the bot, and who
+/// left it, declined it or was removed from it, whose room is then forgotten (and left by the bot).
 public struct MatrixSyncService: Service {
     let client: MatrixClient
     let state: any IMStateStore
+    let rooms: MatrixRooms
     let conversation: IMConversation
     let logger: Logger
     let presence: MatrixPresenceStream?
@@ -17,11 +19,12 @@ public struct MatrixSyncService: Service {
     let pollMilliseconds: Int
 
     public init(
-        client: MatrixClient, state: any IMStateStore, conversation: IMConversation, logger: Logger, presence: MatrixPresenceStream? = nil,
-        clock: any WallClock = SystemWallClock(), pollMilliseconds: Int = 30_000
+        client: MatrixClient, state: any IMStateStore, rooms: MatrixRooms, conversation: IMConversation, logger: Logger,
+        presence: MatrixPresenceStream? = nil, clock: any WallClock = SystemWallClock(), pollMilliseconds: Int = 30_000
     ) {
         self.client = client
         self.state = state
+        self.rooms = rooms
         self.conversation = conversation
         self.logger = logger
         self.presence = presence
@@ -125,21 +128,44 @@ public struct MatrixSyncService: Service {
             let inviter = invited.invite_state?.events?.first { $0.type == "m.room.member" && $0.state_key == bot }?.sender
             do {
                 try await client.join(room)
-                if let inviter, try await state.conversation(with: inviter) == nil { try await state.setConversation(room, with: inviter) }
+                if let inviter, let abandoned = try await rooms.invited(to: room, by: inviter) {
+                    // The room the bot made for them, which they never joined: they chose their own.
+                    await leave(abandoned, because: "they opened another room with the bot")
+                }
             } catch {
                 logger.warning(
                     "could not join a room the bot was invited to", metadata: ["skillrelay.room": "\(room)", "skillrelay.error": "\(error)"])
             }
         }
-        for (room, event) in Self.messagesInArrivalOrder(response, bot: bot) {
+        // Everyone whose membership changed, looked up in one read rather than one each (a first sync carries every
+        // room's members).
+        var members: Set<String> = []
+        for joined in (response.rooms?.join ?? [:]).values {
+            let events: [RoomEvent] = (joined.state?.events ?? []) + (joined.timeline?.events ?? [])
+            for event in events where event.type == "m.room.member" {
+                if let member = event.state_key, member != bot { members.insert(member) }
+            }
+        }
+        if !members.isEmpty { _ = try await rooms.contacts(of: Array(members)) }
+        // State first (it precedes the timeline), then every room's timeline in the order the homeserver received it:
+        // a join before the message after it, and two people's answers ranked as they arrived.
+        for (room, joined) in response.rooms?.join ?? [:] {
+            for event in joined.state?.events ?? [] where event.type == "m.room.member" {
+                try await handleMembership(event, in: room, bot: bot)
+            }
+        }
+        for (room, event) in Self.timelineInArrivalOrder(response, bot: bot) {
+            if event.type == "m.room.member" {
+                try await handleMembership(event, in: room, bot: bot)
+                continue
+            }
             guard try await state.markHandled(event: event.event_id), actOnMessages else { continue }
             guard let content = event.content, content.msgtype == "m.text" || content.msgtype == "m.notice", let body = content.body else {
                 continue
             }
-            if try await state.conversation(with: event.sender) == nil { try await state.setConversation(room, with: event.sender) }
+            let isPrivate = try await rooms.wrote(in: room, by: event.sender)
             let message = IncomingMessage(
-                imID: event.sender, text: Self.stripReplyFallback(body), inReplyTo: content.relatesTo?.inReplyTo?.event_id,
-                isPrivate: try await state.conversation(with: event.sender) == room)
+                imID: event.sender, text: Self.stripReplyFallback(body), inReplyTo: content.relatesTo?.inReplyTo?.event_id, isPrivate: isPrivate)
             let replies = await conversation.handle(message)
             for (index, reply) in replies.enumerated() {
                 // Derived from the event, so a retried reply is not posted twice; however long the homeserver's rate
@@ -148,15 +174,52 @@ public struct MatrixSyncService: Service {
                     TextMessage(reply), to: room, transactionID: "reply-\(event.event_id)-\(index)", maxWait: Self.replyRateLimitWait)
             }
         }
+        // Rooms the bot is no longer in: if one was someone's room, it is forgotten. (Those it left itself were.)
+        for room in (response.rooms?.leave ?? [:]).keys {
+            if let person = try await rooms.departed(room, userID: nil, removed: true) {
+                logger.info("the bot was removed from a person's room", metadata: ["skillrelay.im_id": "\(person)", "skillrelay.room": "\(room)"])
+            }
+        }
     }
 
-    /// People's messages in a sync batch, across all rooms, in the order the homeserver received them: a batch lists
-    /// rooms in no particular order, and two specialists' answers to one question must be ranked as they arrived.
-    /// Within a room the timeline's own order stands; across rooms, the homeserver's receive time decides.
-    static func messagesInArrivalOrder(_ response: SyncResponse, bot: String) -> [(room: String, event: RoomEvent)] {
+    /// A member's join, leave, refusal, kick or ban in a room; only their own room with the bot matters. Acting on a
+    /// membership twice (a sync batch replayed after a crash) changes nothing.
+    func handleMembership(_ event: RoomEvent, in room: String, bot: String) async throws {
+        guard let member = event.state_key, member != bot, let membership = event.content?.membership else { return }
+        switch membership {
+        case "join":
+            try await rooms.joined(room, userID: member)
+        case "leave", "ban":
+            // Their own leave is leaving or declining the invitation; someone else's is a kick.
+            let removed = membership == "ban" || event.sender != member
+            guard let person = try await rooms.departed(room, userID: member, removed: removed) else { return }
+            logger.info(
+                "a person's room with the bot is gone; they are invited to a new one when next needed, at most once a day",
+                metadata: ["skillrelay.im_id": "\(person)", "skillrelay.room": "\(room)", "skillrelay.membership": "\(membership)"])
+            await leave(room, because: "its person is gone")
+        default:
+            return
+        }
+    }
+
+    /// The bot leaves a room nobody needs any more; failing to is only untidy.
+    func leave(_ room: String, because reason: String) async {
+        do {
+            try await client.leaveAndForget(room)
+        } catch {
+            logger.warning(
+                "could not leave a room", metadata: ["skillrelay.room": "\(room)", "skillrelay.reason": "\(reason)", "skillrelay.error": "\(error)"])
+        }
+    }
+
+    /// People's messages and memberships in a sync batch's timelines, across all rooms, in the order the homeserver
+    /// received them: a batch lists rooms in no particular order, and two specialists' answers to one question must be
+    /// ranked as they arrived. Within a room the timeline's own order stands; across rooms, the receive time decides.
+    static func timelineInArrivalOrder(_ response: SyncResponse, bot: String) -> [(room: String, event: RoomEvent)] {
         var messages: [(room: String, event: RoomEvent, position: Int)] = []
         for (room, joined) in response.rooms?.join ?? [:] {
-            for event in joined.timeline?.events ?? [] where event.type == "m.room.message" && event.sender != bot {
+            for event in joined.timeline?.events ?? []
+            where event.type == "m.room.member" || (event.type == "m.room.message" && event.sender != bot) {
                 messages.append((room, event, messages.count))
             }
         }

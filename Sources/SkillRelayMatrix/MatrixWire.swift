@@ -30,6 +30,14 @@ struct FilterID: Decodable {
     var filter_id: String
 }
 
+/// An answer whose body SkillRelay does not read (`{}`).
+struct NoContent: Decodable {}
+
+/// The content of an `m.room.member` state event.
+struct MemberContent: Decodable {
+    var membership: String
+}
+
 /// An `m.room.message` of type `m.text`, with an HTML rendering.
 public struct TextMessage: Codable, Sendable, Equatable {
     public var msgtype = "m.text"
@@ -63,7 +71,8 @@ public struct TextMessage: Codable, Sendable, Equatable {
     }
 }
 
-/// A `/sync` filter: message events in rooms and presence, nothing else.
+/// A `/sync` filter: messages and membership changes in rooms (the bot's own leaving included), and presence, nothing
+/// else.
 public struct SyncFilter: Encodable, Sendable {
     struct EventFilter: Encodable {
         var types: [String]?
@@ -72,10 +81,13 @@ public struct SyncFilter: Encodable, Sendable {
     }
 
     struct RoomFilter: Encodable {
-        var timeline = EventFilter(types: ["m.room.message"], limit: 50)
+        // Membership in the timeline too: who joined the bot's room, left it or declined it, in order with the messages.
+        var timeline = EventFilter(types: ["m.room.message", "m.room.member"], limit: 50)
         var state = EventFilter(types: ["m.room.member"], limit: nil)
         var ephemeral = EventFilter(types: [], limit: nil)
         var account_data = EventFilter(types: [], limit: nil)
+        // Rooms the bot is no longer in (removed from one): that person's room is gone.
+        var include_leave = true
     }
 
     var room = RoomFilter()
@@ -107,11 +119,17 @@ public struct SyncResponse: Decodable, Sendable {
     public struct Rooms: Decodable, Sendable {
         public var join: [String: JoinedRoom]?
         public var invite: [String: InvitedRoom]?
+        public var leave: [String: LeftRoom]?
     }
 
     public struct JoinedRoom: Decodable, Sendable {
+        /// State before the timeline, when the timeline does not reach back to the last sync.
+        public var state: Timeline?
         public var timeline: Timeline?
     }
+
+    /// A room the bot left or was removed from; what is in it is not read.
+    public struct LeftRoom: Decodable, Sendable {}
 
     public typealias Timeline = EventList<RoomEvent>
 
@@ -149,22 +167,26 @@ public struct SyncResponse: Decodable, Sendable {
     }
 }
 
-/// A timeline event; `content` is read as a message.
+/// A timeline or state event; `content` is read as a message or, for `m.room.member`, a membership.
 public struct RoomEvent: Decodable, Sendable {
     public var type: String
     public var event_id: String
     public var sender: String
     /// When the sender's homeserver received it, in milliseconds since 1970.
     public var origin_server_ts: Int64?
+    /// For state events: whom it is about (for `m.room.member`, the member).
+    public var state_key: String?
     public var content: MessageContent?
 
     public struct MessageContent: Decodable, Sendable {
         public var msgtype: String?
         public var body: String?
         public var relatesTo: RelatesTo?
+        /// `m.room.member`: `join`, `invite`, `leave`, `ban` or `knock`.
+        public var membership: String?
 
         enum CodingKeys: String, CodingKey {
-            case msgtype, body
+            case msgtype, body, membership
             case relatesTo = "m.relates_to"
         }
 
@@ -173,6 +195,7 @@ public struct RoomEvent: Decodable, Sendable {
             msgtype = try? container.decodeIfPresent(String.self, forKey: .msgtype)
             body = try? container.decodeIfPresent(String.self, forKey: .body)
             relatesTo = try? container.decodeIfPresent(RelatesTo.self, forKey: .relatesTo)
+            membership = try? container.decodeIfPresent(String.self, forKey: .membership)
         }
     }
 

@@ -243,6 +243,23 @@ extension AppDatabase {
             }
             try db.execute(sql: "CREATE INDEX outboxPendingByDestination ON outbox(destination, id) WHERE sentAt IS NULL AND failedAt IS NULL")
         }
+        migrator.registerMigration("v8 im invitations and departures") { db in
+            try db.execute(
+                sql: """
+                    -- Whether the person is in their conversation: 0 while the bot's invitation is pending. Rooms stored
+                    -- before were either opened by the person or written in by them, or made by the bot and, as far as
+                    -- anyone knows, joined: they count as joined, as they did.
+                    ALTER TABLE imConversation ADD COLUMN joined BOOLEAN NOT NULL DEFAULT 1;
+                    -- What outlives a conversation: when the bot last invited the person (at most once a day, so a
+                    -- refusal is respected) and when and how they last left one (left, refused, removed).
+                    CREATE TABLE imContact (
+                        imId TEXT PRIMARY KEY,
+                        invitedAt DATETIME,
+                        departedAt DATETIME,
+                        departure TEXT CHECK (departure IN ('left', 'refused', 'removed'))
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -22,9 +22,68 @@ public struct SQLiteIMState: IMStateStore {
         try await database.writer.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO imConversation (imId, conversation) VALUES (?, ?)
-                    ON CONFLICT (imId) DO UPDATE SET conversation = excluded.conversation
+                    INSERT INTO imConversation (imId, conversation, joined) VALUES (?, ?, 1)
+                    ON CONFLICT (imId) DO UPDATE SET conversation = excluded.conversation, joined = 1
                     """, arguments: [imID, conversation])
+        }
+    }
+
+    public func contacts(_ imIDs: [String]) async throws -> [String: IMContact] {
+        guard !imIDs.isEmpty else { return [:] }
+        return try await database.writer.read { db in
+            var contacts = Dictionary(imIDs.map { ($0, IMContact.stranger) }, uniquingKeysWith: { first, _ in first })
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT imId, conversation, joined, NULL AS invitedAt FROM imConversation WHERE imId IN (\(databaseQuestionMarks(count: imIDs.count)))
+                    UNION ALL
+                    SELECT imId, NULL, NULL, invitedAt FROM imContact WHERE imId IN (\(databaseQuestionMarks(count: imIDs.count)))
+                    """, arguments: StatementArguments(imIDs + imIDs))
+            for row in rows {
+                let imID: String = row["imId"]
+                if let conversation: String = row["conversation"] {
+                    contacts[imID]?.conversation = conversation
+                    contacts[imID]?.joined = row["joined"]
+                } else {
+                    contacts[imID]?.invitedAt = row["invitedAt"]
+                }
+            }
+            return contacts
+        }
+    }
+
+    public func setInvitation(_ conversation: String?, to imID: String, at time: Date) async throws {
+        try await database.writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO imContact (imId, invitedAt) VALUES (?, ?) ON CONFLICT (imId) DO UPDATE SET invitedAt = excluded.invitedAt",
+                arguments: [imID, time])
+            guard let conversation else { return }
+            try db.execute(
+                sql: """
+                    INSERT INTO imConversation (imId, conversation, joined) VALUES (?, ?, 0)
+                    ON CONFLICT (imId) DO UPDATE SET conversation = excluded.conversation, joined = 0
+                    """, arguments: [imID, conversation])
+        }
+    }
+
+    public func setJoined(_ conversation: String, by imID: String) async throws {
+        try await database.writer.write { db in
+            try db.execute(sql: "UPDATE imConversation SET joined = 1 WHERE imId = ? AND conversation = ?", arguments: [imID, conversation])
+        }
+    }
+
+    public func forgetConversation(_ conversation: String, of imID: String?, departure: IMDeparture, at time: Date) async throws -> String? {
+        try await database.writer.write { db in
+            guard let owner = try String.fetchOne(db, sql: "SELECT imId FROM imConversation WHERE conversation = ?", arguments: [conversation]),
+                imID == nil || imID == owner
+            else { return nil }
+            try db.execute(sql: "DELETE FROM imConversation WHERE conversation = ?", arguments: [conversation])
+            try db.execute(
+                sql: """
+                    INSERT INTO imContact (imId, departedAt, departure) VALUES (?, ?, ?)
+                    ON CONFLICT (imId) DO UPDATE SET departedAt = excluded.departedAt, departure = excluded.departure
+                    """, arguments: [owner, time, departure.rawValue])
+            return owner
         }
     }
 

@@ -3,7 +3,8 @@ import Hummingbird
 import Synchronization
 
 /// A fake Matrix homeserver, in process, for unit tests of the adapter: presence as the test sets it (or an error
-/// status, or held back), rooms made on request, and counts of what it was asked. Not a stand-in for Synapse in
+/// status, or held back), rooms made on request (or refused for users the test names), rooms left and joined,
+/// members' memberships as the test sets them, and counts of what it was asked. Not a stand-in for Synapse in
 /// integration tests. Nothing in it is timed: a held answer waits for an event (enough requests in flight, or the
 /// test's end), never for a delay, so what a test sees cannot depend on the machine's speed.
 final class FakeMatrixHomeserver: Sendable {
@@ -28,6 +29,15 @@ final class FakeMatrixHomeserver: Sendable {
         var released = false
         var waitingForGate: [CheckedContinuation<Void, Never>] = []
         var waitingForRelease: [CheckedContinuation<Void, Never>] = []
+        var createRoomRequests = 0
+        var invited: [String] = []
+        var refusedInvitees: Set<String> = []
+        var left: [String] = []
+        var forgotten: [String] = []
+        var joinedByBot: [String] = []
+        var memberships: [String: String] = [:]
+        var membershipRequests = 0
+        var sent: [(room: String, body: String)] = []
     }
 
     private let state = Mutex(State())
@@ -37,6 +47,24 @@ final class FakeMatrixHomeserver: Sendable {
     var presenceRequests: Int { state.withLock { $0.presenceRequests } }
     var maxInFlight: Int { state.withLock { $0.maxInFlight } }
     var roomsCreated: Int { state.withLock { $0.roomsCreated } }
+    /// `createRoom` requests, refused ones included.
+    var createRoomRequests: Int { state.withLock { $0.createRoomRequests } }
+    /// Everyone invited by `createRoom`, in order.
+    var invited: [String] { state.withLock { $0.invited } }
+    /// Rooms the bot left, and forgot.
+    var left: [String] { state.withLock { $0.left } }
+    var forgotten: [String] { state.withLock { $0.forgotten } }
+    /// Rooms the bot joined.
+    var joinedByBot: [String] { state.withLock { $0.joinedByBot } }
+    var membershipRequests: Int { state.withLock { $0.membershipRequests } }
+    /// Messages sent, in order: the room and the text.
+    var sent: [(room: String, body: String)] { state.withLock { $0.sent } }
+    /// `createRoom` inviting this user fails with 404, as Synapse's does for an unknown user.
+    func refuseInvitations(to userID: String) { state.withLock { _ = $0.refusedInvitees.insert(userID) } }
+    /// A member's membership of a room, as `GET /rooms/{room}/state/m.room.member/{user}` answers it (404 if not set).
+    func setMembership(_ membership: String, of userID: String, in room: String) {
+        state.withLock { $0.memberships["\(room) \(userID)"] = membership }
+    }
 
     /// Holds `.held` answers until `count` presence requests are in flight at once; from then on they answer at once.
     func openGate(whenInFlight count: Int) { state.withLock { $0.gateOpensAt = count } }
@@ -109,14 +137,62 @@ final class FakeMatrixHomeserver: Sendable {
                     body: .init(byteBuffer: ByteBuffer(string: #"{"errcode":"M_FORBIDDEN","error":"no"}"#)))
             }
         }
-        router.post("/_matrix/client/v3/createRoom") { _, _ -> Response in
-            let number = self.state.withLock { state in
+        router.post("/_matrix/client/v3/createRoom") { request, _ -> Response in
+            struct Body: Decodable { var invite: [String]? }
+            let body = try JSONDecoder().decode(Body.self, from: try await request.body.collect(upTo: 65_536))
+            let number = self.state.withLock { state -> Int? in
+                state.createRoomRequests += 1
+                if body.invite?.contains(where: state.refusedInvitees.contains) == true { return nil }
                 state.roomsCreated += 1
+                state.invited += body.invite ?? []
                 return state.roomsCreated
             }
+            guard let number else { return Self.error(404, "M_NOT_FOUND") }
             return Self.json(#"{"room_id":"!room\#(number):fake"}"#)
         }
+        router.put("/_matrix/client/v3/rooms/:room/send/m.room.message/:txn") { request, context -> Response in
+            struct Body: Decodable { var body: String }
+            let room = try Self.decoded(context.parameters.require("room"))
+            let body = try JSONDecoder().decode(Body.self, from: try await request.body.collect(upTo: 65_536))
+            let number = self.state.withLock { state in
+                state.sent.append((room, body.body))
+                return state.sent.count
+            }
+            return Self.json(#"{"event_id":"$sent\#(number):fake"}"#)
+        }
+        router.post("/_matrix/client/v3/rooms/:room/leave") { _, context -> Response in
+            let room = try Self.decoded(context.parameters.require("room"))
+            self.state.withLock { $0.left.append(room) }
+            return Self.json("{}")
+        }
+        router.post("/_matrix/client/v3/rooms/:room/forget") { _, context -> Response in
+            let room = try Self.decoded(context.parameters.require("room"))
+            self.state.withLock { $0.forgotten.append(room) }
+            return Self.json("{}")
+        }
+        router.post("/_matrix/client/v3/join/:room") { _, context -> Response in
+            let room = try Self.decoded(context.parameters.require("room"))
+            self.state.withLock { $0.joinedByBot.append(room) }
+            return Self.json(#"{"room_id":"\#(room)"}"#)
+        }
+        router.get("/_matrix/client/v3/rooms/:room/state/m.room.member/:user") { _, context -> Response in
+            let key = try "\(Self.decoded(context.parameters.require("room"))) \(Self.decoded(context.parameters.require("user")))"
+            let membership = self.state.withLock { state in
+                state.membershipRequests += 1
+                return state.memberships[key]
+            }
+            guard let membership else { return Self.error(404, "M_NOT_FOUND") }
+            return Self.json(#"{"membership":"\#(membership)"}"#)
+        }
         return router
+    }
+
+    static func decoded(_ segment: String) -> String { segment.removingPercentEncoding ?? segment }
+
+    static func error(_ status: Int, _ errcode: String) -> Response {
+        Response(
+            status: .init(code: status), headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: #"{"errcode":"\#(errcode)","error":"no"}"#)))
     }
 
     static func json(_ text: String) -> Response {

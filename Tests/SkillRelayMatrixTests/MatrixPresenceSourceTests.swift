@@ -11,20 +11,51 @@ import Testing
 
 /// The Matrix presence source against an in-process fake homeserver.
 @Suite struct MatrixPresenceSourceTests {
-    /// An in-memory IM state: enough for the rooms the presence source makes.
+    /// An in-memory IM state: enough for the rooms the presence source makes. With `everyoneIn`, anyone it has not
+    /// heard of is in a room of their own with the bot (`!` and their user id).
     final class MemoryIMState: IMStateStore, @unchecked Sendable {
         // @unchecked: every access goes through the lock.
         private let lock = NSLock()
-        private var rooms: [String: String] = [:]
+        private var rooms: [String: IMContact] = [:]
         private var readCount = 0
+        private let everyoneIn: Bool
+        init(everyoneIn: Bool = false) { self.everyoneIn = everyoneIn }
         var reads: Int { lock.withLock { readCount } }
         func conversation(with imID: String) async throws -> String? {
             lock.withLock {
                 readCount += 1
-                return rooms[imID]
+                return rooms[imID]?.conversation
             }
         }
-        func setConversation(_ conversation: String, with imID: String) async throws { lock.withLock { rooms[imID] = conversation } }
+        func setConversation(_ conversation: String, with imID: String) async throws {
+            lock.withLock { rooms[imID] = IMContact(conversation: conversation, joined: true, invitedAt: rooms[imID]?.invitedAt) }
+        }
+        func contacts(_ imIDs: [String]) async throws -> [String: IMContact] {
+            lock.withLock {
+                readCount += 1
+                if everyoneIn {
+                    for imID in imIDs where rooms[imID] == nil { rooms[imID] = IMContact(conversation: "!\(imID)", joined: true, invitedAt: nil) }
+                }
+                return Dictionary(imIDs.map { ($0, rooms[$0] ?? .stranger) }, uniquingKeysWith: { first, _ in first })
+            }
+        }
+        func setInvitation(_ conversation: String?, to imID: String, at time: Date) async throws {
+            lock.withLock {
+                // Refused (nil): whatever room they had stays as it was.
+                let joined = conversation == nil ? rooms[imID]?.joined ?? false : false
+                rooms[imID] = IMContact(conversation: conversation ?? rooms[imID]?.conversation, joined: joined, invitedAt: time)
+            }
+        }
+        func setJoined(_ conversation: String, by imID: String) async throws {
+            lock.withLock { if rooms[imID]?.conversation == conversation { rooms[imID]?.joined = true } }
+        }
+        func forgetConversation(_ conversation: String, of imID: String?, departure: IMDeparture, at time: Date) async throws -> String? {
+            lock.withLock {
+                guard let owner = rooms.first(where: { $0.value.conversation == conversation })?.key, imID == nil || imID == owner else { return nil }
+                rooms[owner] = IMContact(conversation: nil, joined: false, invitedAt: rooms[owner]?.invitedAt)
+                return owner
+            }
+        }
         func inboundCursor() async throws -> String? { nil }
         func setInboundCursor(_ cursor: String) async throws {}
         func markHandled(event id: String) async throws -> Bool { true }
@@ -48,7 +79,7 @@ import Testing
             let port = try #require(client.port)
             let matrix = MatrixClient(http: HTTPClient.shared, homeserver: "http://127.0.0.1:\(port)", accessToken: "secret")
             let source = MatrixPresenceSource(
-                client: matrix, rooms: MatrixRooms(client: matrix, state: MemoryIMState()), stream: stream, concurrency: concurrency,
+                client: matrix, rooms: MatrixRooms(client: matrix, state: MemoryIMState(everyoneIn: true)), stream: stream, concurrency: concurrency,
                 timeout: timeout, clock: clock)
             try await body(fake, source)
         }
@@ -64,8 +95,12 @@ import Testing
             fake.set("@d:fake", .status(403))
             let result = await source.presence(of: Self.people(["a", "b", "c", "d"]) + [PresenceQuery(handle: "e", imID: nil)])
             #expect(result == ["a": .available, "b": .away, "c": .offline, "d": .unknown, "e": .unknown])
-            // Not shown to the bot: a direct room is made so the person can join it.
-            #expect(fake.roomsCreated == 1)
+            // Not shown to the bot although in their room as far as SkillRelay knew: the room is checked and, as they
+            // are not in it, forgotten; the next lookup invites them to a new one instead of asking.
+            #expect(fake.membershipRequests == 1 && fake.roomsCreated == 0)
+            let requests = fake.presenceRequests
+            #expect(await source.presence(of: Self.people(["d"])) == ["d": .unknown])
+            #expect(fake.roomsCreated == 1 && fake.invited == ["@d:fake"] && fake.presenceRequests == requests)
         }
     }
 

@@ -63,17 +63,6 @@ import Testing
         }
     }
 
-    /// An in-memory IM state that knows one room: enough for the messenger.
-    final class OneRoomIMState: IMStateStore {
-        func conversation(with imID: String) async throws -> String? { "!room:fake" }
-        func setConversation(_ conversation: String, with imID: String) async throws {}
-        func inboundCursor() async throws -> String? { nil }
-        func setInboundCursor(_ cursor: String) async throws {}
-        func markHandled(event id: String) async throws -> Bool { true }
-        func delivery(forMessageReference reference: String) async throws -> String? { nil }
-        func caller(forIMID imID: String) async throws -> Caller? { nil }
-    }
-
     func withHomeserver(
         _ fake: RateLimitingHomeserver, rateLimitWait: TimeInterval = 30, _ body: @Sendable @escaping (MatrixClient) async throws -> Void
     ) async throws {
@@ -104,7 +93,9 @@ import Testing
                 _ = try await client.send(TextMessage("hello"), to: "!room:fake", transactionID: "t1")
             }
             // Through the messenger, the outbox is told to try again when the homeserver said, without counting a try.
-            let messenger = MatrixMessenger(client: client, rooms: MatrixRooms(client: client, state: OneRoomIMState()))
+            let state = MatrixPresenceSourceTests.MemoryIMState()
+            try await state.setConversation("!room:fake", with: "@lena:fake")
+            let messenger = MatrixMessenger(client: client, rooms: MatrixRooms(client: client, state: state))
             let message = AskerNotice(
                 questionID: "q1", asker: Recipient(handle: "lena", imID: "@lena:fake"), topic: TopicReference(slug: "k8s", name: "Kubernetes"),
                 reason: .expired, answerCount: 0)

@@ -18,7 +18,7 @@ import Testing
             }}}
             """
         let response = try JSONDecoder().decode(SyncResponse.self, from: Data(json.utf8))
-        let order = MatrixSyncService.messagesInArrivalOrder(response, bot: "@bot:hs")
+        let order = MatrixSyncService.timelineInArrivalOrder(response, bot: "@bot:hs")
         #expect(order.map(\.event.event_id) == ["$b1", "$a1", "$c1", "$a2"])
         #expect(order.map(\.room) == ["!b:hs", "!a:hs", "!c:hs", "!a:hs"])
     }

@@ -46,9 +46,10 @@ struct Fixture {
     /// The web page's dependencies, on the same database and clock.
     let web: WebSite
 
+    /// `imRooms`: list who the IM cannot reach, as with a Matrix homeserver (the messages still go to the local IM).
     static func make(
         settings: QuestionSettings = Fixture.settings, callbackFailures: Int = 0, path: String? = nil,
-        busyTimeout: TimeInterval = AppDatabase.defaultBusyTimeout
+        busyTimeout: TimeInterval = AppDatabase.defaultBusyTimeout, imRooms: Bool = false
     ) async throws -> Fixture {
         let clock = TestClock()
         let database = try path.map { try AppDatabase.open(path: $0, busyTimeout: busyTimeout) } ?? AppDatabase.inMemory()
@@ -94,7 +95,7 @@ struct Fixture {
         let signIn = SignInService(store: webStore, clock: clock)
         let web = WebSite(
             signIn: signIn, sessionStorage: DatabasePersistDriver(store: webStore, signIn: signIn, clock: clock), team: store,
-            stats: StatsService(store: questionStore), clock: clock)
+            stats: StatsService(store: questionStore), reach: imRooms ? store : nil, clock: clock)
         return Fixture(
             database: database, store: store, tokens: tokens, tokenIDs: ids, questions: questions, questionStore: questionStore, pump: pump,
             clock: clock, callbacks: callbacks, messenger: messenger, web: web)

@@ -6,6 +6,8 @@ import SkillRelayDomain
 struct StatsController {
     let stats: StatsService
     let questions: QuestionService
+    /// Who the IM cannot reach; `nil` with the embedded `local` IM.
+    let reach: (any ReachStore)?
 
     func addRoutes(to group: RouterGroup<APIRequestContext>) {
         group.get("stats", use: show)
@@ -24,7 +26,9 @@ struct StatsController {
             }
             since = date
         }
-        return StatsResponse(try await stats.stats(since: since, by: try context.requireCaller()), since: since)
+        let caller = try context.requireCaller()
+        let numbers = try await stats.stats(since: since, by: caller)
+        return StatsResponse(numbers, since: since, unreachable: try await reach?.unreachable(by: caller, limit: UnreachablePeople.limit))
     }
 
     @Sendable func metrics(_ request: Request, context: APIRequestContext) async throws -> Response {

@@ -2,12 +2,13 @@ import Foundation
 import Hummingbird
 import SkillRelayDomain
 
-/// The admin's page: the numbers, the topic tree and its aliases, tokens, and the compliance log's export. Each change
-/// goes through the directory store or the question service, which refuse anyone but an admin.
+/// The admin's page: the numbers, who the IM cannot reach, the topic tree and its aliases, tokens, and the compliance
+/// log's export. Each change goes through the directory store or the question service, which refuse anyone but an admin.
 struct AdminPages {
     let store: any DirectoryStore
     let questions: QuestionService
     let stats: StatsService
+    let reach: (any ReachStore)?
     let clock: any WallClock
 
     func addRoutes(to group: RouterGroup<WebRequestContext>) {
@@ -72,6 +73,8 @@ struct AdminPages {
 
     struct AdminContent {
         var stats: StatsContent
+        /// `nil` with the embedded `local` IM.
+        var unreachable: UnreachableList?
         var topics: [TopicItem]
         var tokens: [TokenItem]
         var issued: Issued?
@@ -91,9 +94,10 @@ struct AdminPages {
                 id: token.id, owner: Self.ownerName(token.owner), createdAt: WebRenderer.format(token.createdAt),
                 lastUsedAt: token.lastUsedAt.map(WebRenderer.format) ?? "never", revokedAt: token.revokedAt.map(WebRenderer.format))
         }
+        let unreachable = try await reach?.unreachable(by: caller, limit: UnreachablePeople.limit)
         let content = AdminContent(
-            stats: Self.statsContent(numbers), topics: Self.tree(topics), tokens: tokens, issued: issued,
-            complianceSince: Self.day.string(from: clock.now().addingTimeInterval(-30 * 86_400)))
+            stats: Self.statsContent(numbers), unreachable: unreachable.map(UnreachableList.init), topics: Self.tree(topics),
+            tokens: tokens, issued: issued, complianceSince: Self.day.string(from: clock.now().addingTimeInterval(-30 * 86_400)))
         return try WebRenderer.page("admin", title: "Admin", content: content, context: context, section: .admin)
     }
 

@@ -2,11 +2,12 @@ import Foundation
 import Hummingbird
 import SkillRelayDomain
 
-/// A manager's team: the people below them and their skills; tagging, re-levelling and removing go through the
-/// directory store, which applies `DirectoryPolicy` as it does for the API.
+/// A manager's team: the people below them and their skills, and those of them the IM cannot reach; tagging,
+/// re-levelling and removing go through the directory store, which applies `DirectoryPolicy` as it does for the API.
 struct TeamPages {
     let store: any DirectoryStore
     let team: any TeamStore
+    let reach: (any ReachStore)?
 
     func addRoutes(to group: RouterGroup<WebRequestContext>) {
         group.get("team", use: show)
@@ -37,6 +38,8 @@ struct TeamPages {
         var filter: String?
         var count: Int
         var members: [Member]
+        /// Shown only when someone is unreachable.
+        var unreachable: UnreachableList?
     }
 
     @Sendable func show(_ request: Request, context: WebRequestContext) async throws -> Response {
@@ -56,7 +59,10 @@ struct TeamPages {
                         levels: (1...5).map { Level(value: $0, current: $0 == skill.level) })
                 })
         }
-        let content = TeamContent(filter: filter?.isEmpty == false ? filter : nil, count: members.count, members: members)
+        let unreachable = try await reach?.unreachable(reportingTo: caller, limit: UnreachablePeople.limit)
+        let content = TeamContent(
+            filter: filter?.isEmpty == false ? filter : nil, count: members.count, members: members,
+            unreachable: unreachable.flatMap { $0.total > 0 ? UnreachableList($0) : nil })
         return try WebRenderer.page("team", title: "My team", content: content, context: context, section: .team)
     }
 

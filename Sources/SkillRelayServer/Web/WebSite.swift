@@ -20,11 +20,15 @@ public struct WebSite: Sendable {
     public var sessionLifetime: Duration
     /// Whether presence is set here (the embedded `local` IM) rather than on an IM server.
     public var localIM: Bool
+    /// Who the IM server cannot reach (no room with the bot), for My team, the admin page and `/v1/stats`; `nil` with
+    /// the embedded `local` IM, where everyone is reachable.
+    public var reach: (any ReachStore)?
     public var clock: any WallClock
 
     public init(
         signIn: SignInService, sessionStorage: any PersistDriver, team: any TeamStore, stats: StatsService, secureCookies: Bool = false,
-        sessionLifetime: Duration = .seconds(12 * 3600), localIM: Bool = true, clock: any WallClock = SystemWallClock()
+        sessionLifetime: Duration = .seconds(12 * 3600), localIM: Bool = true, reach: (any ReachStore)? = nil,
+        clock: any WallClock = SystemWallClock()
     ) {
         self.signIn = signIn
         self.sessionStorage = sessionStorage
@@ -33,6 +37,7 @@ public struct WebSite: Sendable {
         self.secureCookies = secureCookies
         self.sessionLifetime = sessionLifetime
         self.localIM = localIM
+        self.reach = reach
         self.clock = clock
     }
 
@@ -64,8 +69,8 @@ public struct WebSite: Sendable {
         signedIn.post("logout", use: SignInPages.signOut)
         AskPages(store: store, questions: questions).addRoutes(to: signedIn)
         InboxPages(questions: questions, signIn: signIn, localIM: localIM, clock: clock).addRoutes(to: signedIn)
-        TeamPages(store: store, team: team).addRoutes(to: signedIn)
-        AdminPages(store: store, questions: questions, stats: stats, clock: clock).addRoutes(to: signedIn)
+        TeamPages(store: store, team: team, reach: reach).addRoutes(to: signedIn)
+        AdminPages(store: store, questions: questions, stats: stats, reach: reach, clock: clock).addRoutes(to: signedIn)
     }
 
     @Sendable static func asset(_ request: Request, context: APIRequestContext) async throws -> Response {

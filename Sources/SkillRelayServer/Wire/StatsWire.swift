@@ -33,6 +33,25 @@ struct StatsResponse: ResponseEncodable {
         var answered: Int
     }
 
+    /// Tagged specialists the IM cannot reach: the first `UnreachablePeople.limit` by name, and how many in all.
+    struct Unreachable: Encodable {
+        struct Person: Encodable {
+            var handle: String
+            var name: String
+            var imId: String
+            var reason: UnreachablePeople.Reason
+            var since: Date?
+        }
+
+        var total: Int
+        var people: [Person]
+
+        init(_ unreachable: UnreachablePeople) {
+            total = unreachable.total
+            people = unreachable.people.map { Person(handle: $0.handle, name: $0.name, imId: $0.imID, reason: $0.reason, since: $0.since) }
+        }
+    }
+
     var since: Date?
     var questions: Questions
     var shareAnswered: Double
@@ -41,9 +60,12 @@ struct StatsResponse: ResponseEncodable {
     var relayedAnswers: Int
     var unansweredTopics: [UnansweredTopic]
     var mostInterrupted: [Specialist]
+    /// Absent with an IM that has no rooms to be in (the embedded `local` one).
+    var unreachable: Unreachable?
 
-    init(_ stats: QuestionStats, since: Date?) {
+    init(_ stats: QuestionStats, since: Date?, unreachable: UnreachablePeople? = nil) {
         self.since = since
+        self.unreachable = unreachable.map(Unreachable.init)
         questions = Questions(
             asked: stats.asked, open: stats.open, answered: stats.answered, expired: stats.expired, cancelled: stats.cancelled,
             withAnswers: stats.withAnswers)

@@ -1,0 +1,59 @@
+import Foundation
+import GRDB
+import SkillRelayDomain
+import SkillRelayTestSupport
+import Testing
+
+@testable import SkillRelayStore
+
+/// The IM adapter's state of each person's room with the bot: invited, joined, gone.
+@Suite struct IMStateTests {
+    let clock = TestClock()
+
+    @Test func anInvitationIsPendingUntilThePersonJoinsTheirRoom() async throws {
+        let state = SQLiteIMState(database: try AppDatabase.inMemory(), clock: clock)
+        let invited = clock.now()
+        try await state.setInvitation("!r1:x", to: "@a:x", at: invited)
+        #expect(try await state.contacts(["@a:x"]) == ["@a:x": IMContact(conversation: "!r1:x", joined: false, invitedAt: invited)])
+        // A join elsewhere is not a join of their room
+        try await state.setJoined("!other:x", by: "@a:x")
+        #expect(try await state.contacts(["@a:x"])["@a:x"]?.joined == false)
+        try await state.setJoined("!r1:x", by: "@a:x")
+        #expect(try await state.contacts(["@a:x"])["@a:x"] == IMContact(conversation: "!r1:x", joined: true, invitedAt: invited))
+        #expect(try await state.conversation(with: "@a:x") == "!r1:x")
+    }
+
+    @Test func forgettingARoomKeepsWhenThePersonWasInvitedAndTouchesOnlyTheirOwn() async throws {
+        let state = SQLiteIMState(database: try AppDatabase.inMemory(), clock: clock)
+        let invited = clock.now()
+        try await state.setInvitation("!r1:x", to: "@a:x", at: invited)
+        try await state.setJoined("!r1:x", by: "@a:x")
+        // Someone else leaving a's room does not end it
+        #expect(try await state.forgetConversation("!r1:x", of: "@b:x", departure: .left, at: clock.now()) == nil)
+        #expect(try await state.conversation(with: "@a:x") == "!r1:x")
+        clock.advance(by: 60)
+        #expect(try await state.forgetConversation("!r1:x", of: "@a:x", departure: .left, at: clock.now()) == "@a:x")
+        #expect(try await state.contacts(["@a:x"]) == ["@a:x": IMContact(conversation: nil, joined: false, invitedAt: invited)])
+        // Twice is once (a replayed sync)
+        #expect(try await state.forgetConversation("!r1:x", of: "@a:x", departure: .left, at: clock.now()) == nil)
+        // By the room alone: whoever's it was
+        try await state.setConversation("!r2:x", with: "@b:x")
+        #expect(try await state.forgetConversation("!r2:x", of: nil, departure: .removed, at: clock.now()) == "@b:x")
+    }
+
+    @Test func anInvitationTheServerRefusedCountsAsMadeAndStrangersAreKnownAsSuch() async throws {
+        let state = SQLiteIMState(database: try AppDatabase.inMemory(), clock: clock)
+        try await state.setInvitation(nil, to: "@c:x", at: clock.now())
+        let contacts = try await state.contacts(["@c:x", "@d:x", "@d:x"])
+        #expect(contacts == ["@c:x": IMContact(conversation: nil, joined: false, invitedAt: clock.now()), "@d:x": .stranger])
+        #expect(try await state.contacts([]).isEmpty)
+    }
+
+    @Test func aRoomStoredBeforeMembershipWasFollowedCountsAsJoined() async throws {
+        let queue = try DatabaseQueue(configuration: AppDatabase.makeConfiguration())
+        try AppDatabase.migrator.migrate(queue, upTo: "v6 outbox due by id")
+        try await queue.write { db in try db.execute(sql: "INSERT INTO imConversation (imId, conversation) VALUES ('@a:x', '!old:x')") }
+        let state = SQLiteIMState(database: try AppDatabase(queue), clock: clock)
+        #expect(try await state.contacts(["@a:x"])["@a:x"] == IMContact(conversation: "!old:x", joined: true, invitedAt: nil))
+    }
+}
