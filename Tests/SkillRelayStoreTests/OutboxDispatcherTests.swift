@@ -328,4 +328,43 @@ import Testing
         await pump.flush()
         #expect(callbacks.tries.withLock { $0 } == OutboxDispatcher.maxAttempts + 1)
     }
+
+    /// A fake messenger whose sends to one person never return: their room is stuck.
+    final class StuckRoomMessenger: Messenger, Sendable {
+        let stuck: String
+        let sent = Mutex<[String]>([])
+        init(stuck: String) { self.stuck = stuck }
+        func deliverQuestion(_ message: QuestionMessage, key: String) async throws -> String? {
+            if message.recipient.handle == stuck { try await Task.sleep(for: .seconds(3600)) }
+            sent.withLock { $0.append(message.deliveryID) }
+            return nil
+        }
+        func deliverAnswer(_ message: AnswerMessage, key: String) async throws {}
+        func notifyClosed(_ message: ClosedMessage, key: String) async throws {}
+        func notifyAsker(_ message: AskerNotice, key: String) async throws {}
+    }
+
+    @Test func onePersonsStuckRoomStopsHoldingUpTheOthersOnceItIsSlow() async throws {
+        // Given one person's room that never answers, first in line, and the IM lane one person wide.
+        let clock = TestClock()
+        let store = SQLiteQuestionStore(database: try AppDatabase.inMemory(), clock: clock)
+        try await store.database.writer.write { db in
+            for message in [Self.question("a1", to: "alice"), Self.question("b1", to: "bob"), Self.question("c1", to: "carol")] {
+                try SQLiteQuestionStore.enqueue(db, message, now: clock.now())
+            }
+        }
+        let messenger = StuckRoomMessenger(stuck: "alice")
+        let dispatcher = OutboxDispatcher(
+            store: store, messenger: messenger, callbacks: DeadCallbackSender(), clock: clock, imConcurrency: 1, slowAfter: 2)
+        let pump = OutboxPump(dispatcher: dispatcher)
+        // When the first drain starts alice's worker, the others wait their turn.
+        await pump.kick()
+        #expect(messenger.sent.withLock { $0 }.isEmpty)
+        // Then, once alice's worker has been busy longer than `slowAfter`, it no longer holds the lane: the others go.
+        clock.advance(by: 3)
+        await pump.kick()
+        let patience = ContinuousClock.now + .seconds(120)
+        while messenger.sent.withLock({ $0.count }) < 2, ContinuousClock.now < patience { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(Set(messenger.sent.withLock { $0 }) == ["b1", "c1"])
+    }
 }
