@@ -2,8 +2,8 @@ import Foundation
 import Synchronization
 
 /// How far the outbox is behind: the age of the oldest message to a person waiting for its first try in the batch the
-/// last drain took, set when the drain began, and 0 once a drain has taken everything that was due. Retries and
-/// messages the IM server put off are left out (they wait because the IM server failed or asked SkillRelay to slow
+/// last drain took, set when the drain began, and 0 once a drain has taken everything that was due. Messages to a
+/// destination whose worker is still busy, retries and messages the IM server put off are left out (they wait because the IM server failed or asked SkillRelay to slow
 /// down, not because SkillRelay is behind), and so are bots' callbacks (a bot's dead URL must not refuse everyone's
 /// questions). The question flow reads it to refuse new
 /// questions while deliveries cannot keep up.
@@ -117,8 +117,11 @@ public final class OutboxDispatcher: Sendable {
         state.withLock { $0.finishedSinceRead = [] }
         let now = clock.now()
         let items = try await store.pendingOutbox(now: now, limit: limit)
-        // Oldest first (the store answers in queueing order).
-        lag.record(items.first(where: \.isWaitingForSkillRelay).map { now.timeIntervalSince($0.createdAt) } ?? 0)
+        // Oldest first (the store answers in queueing order). A destination whose worker is busy (one stuck room, one
+        // hung URL) is that destination's delay, not SkillRelay falling behind, and must not refuse everyone's questions.
+        let busy = state.withLock { Set($0.workers.keys) }
+        lag.record(
+            items.first { $0.isWaitingForSkillRelay && !busy.contains($0.message.destination) }.map { now.timeIntervalSince($0.createdAt) } ?? 0)
         defer {
             // A drain that took everything due has caught up: whatever came in meanwhile is fresh.
             if items.count < limit { lag.record(0) }
