@@ -31,6 +31,34 @@ import Testing
         return operations
     }
 
+    /// The statuses each operation ("METHOD /path/{param}") documents, read from its `responses:`.
+    static func documentedStatuses() -> [String: Set<Int>] {
+        let text = String(decoding: OpenAPIDocument.bytes, as: UTF8.self)
+        var statuses: [String: Set<Int>] = [:]
+        var path: String?
+        var operation: String?
+        var inResponses = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("components:") { break }
+            if line.hasPrefix("  /"), line.hasSuffix(":") {
+                path = String(line.dropFirst(2).dropLast())
+                operation = nil
+            } else if let path, line.hasPrefix("    "), !line.hasPrefix("     "), line.hasSuffix(":") {
+                operation = "\(line.trimmingCharacters(in: .whitespaces).dropLast().uppercased()) \(path)"
+                inResponses = false
+            } else if line == "      responses:" {
+                inResponses = true
+            } else if inResponses, let operation, line.hasPrefix("        '"), !line.hasPrefix("         ") {
+                if let status = Int(line.trimmingCharacters(in: .whitespaces).dropFirst().prefix(3)) {
+                    statuses[operation, default: []].insert(status)
+                }
+            } else if !line.hasPrefix("       ") {
+                inResponses = false
+            }
+        }
+        return statuses
+    }
+
     /// "METHOD /path/{param}" for every route the router serves.
     static func servedRoutes() async throws -> Set<String> {
         let fixture = try await Fixture.make()
@@ -52,6 +80,24 @@ import Testing
     @Test func everyDocumentedOperationExists() async throws {
         let stale = Self.documentedOperations().subtracting(try await Self.servedRoutes())
         #expect(stale.isEmpty, "openapi.yaml documents routes the server lacks: \(stale.sorted())")
+    }
+
+    /// The web page's routes, opened as the API fuzzer opens them (no session, no form), answer only what the document
+    /// says they answer: a redirect to the start page for a page, 401 for a form (415 for the sign-in form, which needs
+    /// no session but a form body).
+    @Test func webRoutesWithoutASessionAnswerADocumentedStatus() async throws {
+        let fixture = try await Fixture.make()
+        let documented = Self.documentedStatuses()
+        let web = try await Self.servedRoutes().filter { !$0.contains(" /v1") && !$0.hasSuffix(" /metrics") }
+        #expect(web.count >= 30)
+        try await fixture.test { client in
+            for route in web.sorted() {
+                let parts = route.split(separator: " ", maxSplits: 1)
+                let uri = parts[1].replacingOccurrences(of: #"\{[a-z]+\}"#, with: "x", options: .regularExpression)
+                let status = try await client.execute(uri: uri, method: .init(String(parts[0]))!) { $0.status.code }
+                #expect(documented[route]?.contains(status) == true, "\(route) answered \(status), documented: \(documented[route]?.sorted() ?? [])")
+            }
+        }
     }
 
     @Test func theDocumentIsServed() async throws {
