@@ -28,7 +28,9 @@ public protocol CallbackSender: Sendable {
 ///
 /// Every destination (a person, or a bot's callback URL) has a queue of its own, sent in queueing order by a worker of
 /// its own: a drain reads what is due, starts a worker for each destination that has none, and returns without
-/// waiting for them. A message that fails holds back its destination's later messages (the store leaves them out until
+/// waiting for them. A finished worker leaves its outcome for the next drain, which records every outcome since the
+/// last in one transaction before it reads (one write per drain, as when a drain sent everything itself), and only
+/// then frees the destination, so that nothing is read as due that was already sent. A message that fails holds back its destination's later messages (the store leaves them out until
 /// it is sent or given up) and nobody else's; a destination that keeps failing trips its own breaker and is left
 /// alone for a while. Workers come in two lanes, people's IM messages and bots' callbacks, each with a width; a worker
 /// busy for longer than `slowAfter` stops taking a place in its lane's width, so one slow room or hung URL never holds
@@ -72,13 +74,21 @@ public final class OutboxDispatcher: Sendable {
         var openUntil: Date?
     }
 
+    /// What a worker came to, waiting for the next drain to record it.
+    private struct Outcome {
+        var destination: String
+        var sent: [Int64] = []
+        /// The IM's references for delivered questions, by delivery id.
+        var references: [String: String] = [:]
+        var failure: (item: OutboxItem, error: any Error)?
+        var at: Date
+    }
+
     private struct State {
+        /// Destinations with a worker, running or finished and not yet recorded.
         var workers: [String: Worker] = [:]
-        /// Destinations whose worker finished since the current drain began reading: what that drain read of them may
-        /// already be sent, so it leaves them to the next drain.
-        var finishedSinceRead: Set<String> = []
+        var outcomes: [Outcome] = []
         var breakers: [String: Breaker] = [:]
-        var lastError: (any Error)?
         /// Called when a worker finishes, so that its destination's next messages and the place it held are taken up.
         var wake: (@Sendable () -> Void)?
     }
@@ -114,14 +124,14 @@ public final class OutboxDispatcher: Sendable {
     /// called concurrently with itself (`OutboxPump` runs one at a time).
     @discardableResult
     public func drain(limit: Int = 200) async throws -> Int {
-        state.withLock { $0.finishedSinceRead = [] }
+        try await recordOutcomes()
         let now = clock.now()
-        let items = try await store.pendingOutbox(now: now, limit: limit)
+        // Destinations whose worker is busy are left out: their messages would only be read, decoded and skipped.
+        let busy = state.withLock { Set($0.workers.keys) }
+        let items = try await store.pendingOutbox(now: now, limit: limit, excluding: busy)
         // Oldest first (the store answers in queueing order). A destination whose worker is busy (one stuck room, one
         // hung URL) is that destination's delay, not SkillRelay falling behind, and must not refuse everyone's questions.
-        let busy = state.withLock { Set($0.workers.keys) }
-        lag.record(
-            items.first { $0.isWaitingForSkillRelay && !busy.contains($0.message.destination) }.map { now.timeIntervalSince($0.createdAt) } ?? 0)
+        lag.record(items.first(where: \.isWaitingForSkillRelay).map { now.timeIntervalSince($0.createdAt) } ?? 0)
         defer {
             // A drain that took everything due has caught up: whatever came in meanwhile is fresh.
             if items.count < limit { lag.record(0) }
@@ -144,7 +154,7 @@ public final class OutboxDispatcher: Sendable {
                 busy[worker.lane, default: (0, 0)].all += 1
             }
             for destination in order {
-                guard state.workers[destination] == nil, !state.finishedSinceRead.contains(destination) else { continue }
+                guard state.workers[destination] == nil else { continue }
                 if let until = state.breakers[destination]?.openUntil, until > now { continue }
                 let lane: Lane = destination.hasPrefix("callback:") ? .callback : .im
                 let (width, cap) =
@@ -165,23 +175,16 @@ public final class OutboxDispatcher: Sendable {
         return started.reduce(0) { $0 + $1.1.count }
     }
 
-    /// Waits until no worker is running (tests, and a pump asked to flush).
+    /// Waits until no worker is running (their outcomes are recorded by the next drain): for tests, and a pump asked
+    /// to flush.
     public func idle() async {
         while true {
             let (tasks, starting) = state.withLock { state in
                 (state.workers.values.compactMap(\.task), state.workers.values.contains { $0.task == nil })
             }
-            if tasks.isEmpty && !starting { return }
             for task in tasks { await task.value }
-            if tasks.isEmpty { await Task.yield() }
-        }
-    }
-
-    /// The last error a worker's bookkeeping met since the last call (the store failed), for the pump to report.
-    public func takeLastError() -> (any Error)? {
-        state.withLock { state in
-            defer { state.lastError = nil }
-            return state.lastError
+            if !starting { return }
+            await Task.yield()
         }
     }
 
@@ -193,46 +196,65 @@ public final class OutboxDispatcher: Sendable {
     // MARK: - A destination's worker
 
     /// Sends one destination's queue in order, stopping at the first failure (the messages behind it wait for it), and
-    /// records the outcome.
+    /// leaves the outcome for the next drain to record.
     private func work(_ destination: String, _ queue: [OutboxItem]) async {
-        var sent: [Int64] = []
-        var references: [String: String] = [:]
-        var failure: (item: OutboxItem, error: any Error)?
+        var outcome = Outcome(destination: destination, at: clock.now())
         for item in queue {
             do {
                 if let reference = try await send(item), case .question(let message) = item.message {
-                    references[message.deliveryID] = reference
+                    outcome.references[message.deliveryID] = reference
                 }
-                sent.append(item.id)
+                outcome.sent.append(item.id)
             } catch {
-                failure = (item, error)
+                outcome.failure = (item, error)
                 break
             }
         }
-        let now = clock.now()
-        do {
-            if !sent.isEmpty { try await store.markOutboxSent(sent, references: references, now: now) }
-            if let failure { try await record(failure.error, of: failure.item, now: now) }
-        } catch {
-            state.withLock { $0.lastError = error }
-        }
+        outcome.at = clock.now()
         let wake = state.withLock { state in
-            state.workers[destination] = nil
-            state.finishedSinceRead.insert(destination)
-            switch failure?.error {
+            state.outcomes.append(outcome)
+            switch outcome.failure?.error {
             case nil: state.breakers[destination] = nil
             case is DeliveryDeferred: break
             case .some:
                 var breaker = state.breakers[destination] ?? Breaker()
                 breaker.failures += 1
                 if breaker.failures >= Self.breakerThreshold {
-                    breaker.openUntil = now.addingTimeInterval(Self.backoff(afterAttempts: breaker.failures))
+                    breaker.openUntil = outcome.at.addingTimeInterval(Self.backoff(afterAttempts: breaker.failures))
                 }
                 state.breakers[destination] = breaker
             }
             return state.wake
         }
         wake?()
+    }
+
+    /// Records what the finished workers came to — every message sent in one transaction, each failure on its own —
+    /// and frees their destinations. What cannot be recorded (the store failed) waits for the next drain, its
+    /// destinations still held, so that their messages are not read as due again in the meantime.
+    private func recordOutcomes() async throws {
+        let outcomes = state.withLock { state in
+            defer { state.outcomes = [] }
+            return state.outcomes
+        }
+        guard !outcomes.isEmpty else { return }
+        do {
+            let sent = outcomes.flatMap(\.sent)
+            if !sent.isEmpty {
+                let references = outcomes.reduce(into: [String: String]()) { $0.merge($1.references) { first, _ in first } }
+                try await store.markOutboxSent(sent, references: references, now: outcomes.map(\.at).max() ?? clock.now())
+            }
+            for outcome in outcomes {
+                if let failure = outcome.failure { try await record(failure.error, of: failure.item, now: outcome.at) }
+            }
+        } catch {
+            // Tried again by the next drain (a mark already written is written again: at worst a try counted twice).
+            state.withLock { $0.outcomes = outcomes + $0.outcomes }
+            throw error
+        }
+        state.withLock { state in
+            for outcome in outcomes { state.workers[outcome.destination] = nil }
+        }
     }
 
     /// Records a failed try: a rate-limited one is put off as the IM server asked, uncounted; any other is counted and

@@ -74,9 +74,9 @@ public actor OutboxPump {
         } while started > 0
     }
 
-    /// The last error a drain or a worker met since the last call, for the worker to log.
+    /// The last error a drain met since the last call, for the worker to log.
     public func takeLastError() -> (any Error)? {
         defer { lastError = nil }
-        return lastError ?? dispatcher.takeLastError()
+        return lastError
     }
 }

@@ -233,6 +233,13 @@ public struct OutboxItem: Sendable, Equatable {
     public var key: String { "skillrelay-\(id)" }
 }
 
+extension QuestionStore {
+    /// Every destination's due messages.
+    public func pendingOutbox(now: Date, limit: Int) async throws -> [OutboxItem] {
+        try await pendingOutbox(now: now, limit: limit, excluding: [])
+    }
+}
+
 /// Questions, deliveries, answers, the local IM's presence, the compliance log and the outbox. Each method is one
 /// transaction; every state change writes its compliance entries and outbox messages in that same transaction.
 public protocol QuestionStore: Sendable {
@@ -295,8 +302,9 @@ public protocol QuestionStore: Sendable {
     func purgeOutbox(before: Date) async throws -> Int
 
     /// Outbox messages due for a (re)try, in queueing order, leaving out every message queued behind one to the same
-    /// destination that is waiting for its retry: a failed message holds back its destination's later ones.
-    func pendingOutbox(now: Date, limit: Int) async throws -> [OutboxItem]
+    /// destination that is waiting for its retry: a failed message holds back its destination's later ones. Messages to
+    /// `destinations` are left out (their worker is busy with them).
+    func pendingOutbox(now: Date, limit: Int, excluding destinations: Set<String>) async throws -> [OutboxItem]
     /// Marks messages sent and keeps the IM's references of delivered questions (by delivery id), in one transaction.
     func markOutboxSent(_ ids: [Int64], references: [String: String], now: Date) async throws
     /// Records a failed try; `retryAt` nil gives up on the message and writes that to the compliance log.

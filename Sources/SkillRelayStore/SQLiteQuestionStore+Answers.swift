@@ -186,7 +186,8 @@ extension SQLiteQuestionStore {
 
     /// The due messages in queueing order, leaving out those queued behind a message to the same destination that
     /// waits for its retry. Read by `outboxDueById`, each destination's earlier messages by `outboxPendingByDestination`.
-    static let pendingOutboxSQL = """
+    static func pendingOutboxSQL(excluding count: Int = 0) -> String {
+        """
         SELECT id, message, attempts, createdAt, nextAttemptAt > createdAt AS deferred FROM outbox AS due
         WHERE sentAt IS NULL AND failedAt IS NULL AND nextAttemptAt <= :now
         AND NOT EXISTS (
@@ -194,12 +195,17 @@ extension SQLiteQuestionStore {
             WHERE earlier.destination = due.destination AND earlier.id < due.id
             AND earlier.sentAt IS NULL AND earlier.failedAt IS NULL AND earlier.nextAttemptAt > :now
         )
+        \(count == 0 ? "" : "AND destination NOT IN (" + (1...count).map { ":busy\($0)" }.joined(separator: ", ") + ")")
         ORDER BY id LIMIT :limit
         """
+    }
 
-    public func pendingOutbox(now: Date, limit: Int) async throws -> [OutboxItem] {
-        try await writer.read { db in
-            try Row.fetchAll(db, sql: Self.pendingOutboxSQL, arguments: ["now": now, "limit": limit]).compactMap { row in
+    public func pendingOutbox(now: Date, limit: Int, excluding destinations: Set<String>) async throws -> [OutboxItem] {
+        let sql = Self.pendingOutboxSQL(excluding: destinations.count)
+        return try await writer.read { db in
+            var arguments: [String: (any DatabaseValueConvertible)?] = ["now": now, "limit": limit]
+            for (index, destination) in destinations.enumerated() { arguments["busy\(index + 1)"] = destination }
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).compactMap { row in
                 guard let message = try? JSONDecoder().decode(OutboxMessage.self, from: Data((row["message"] as String).utf8)) else { return nil }
                 return OutboxItem(
                     id: row["id"], message: message, attempts: row["attempts"], createdAt: row["createdAt"], deferred: row["deferred"])

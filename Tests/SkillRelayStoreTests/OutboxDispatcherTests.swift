@@ -170,7 +170,7 @@ import Testing
         let plan = try await store.database.writer.read { db in
             try Row.fetchAll(
                 db,
-                sql: "EXPLAIN QUERY PLAN " + SQLiteQuestionStore.pendingOutboxSQL, arguments: ["now": clock.now(), "limit": 200]
+                sql: "EXPLAIN QUERY PLAN " + SQLiteQuestionStore.pendingOutboxSQL(), arguments: ["now": clock.now(), "limit": 200]
             ).map { $0["detail"] as String }
         }
         // Not "SCAN outbox": that read every message ever sent, on every drain; and each destination's earlier
