@@ -41,6 +41,9 @@ public actor OutboxPump {
         await kick()
     }
 
+    /// The least time between the starts of two rounds in a row.
+    static let roundSpacing: Duration = .milliseconds(4)
+
     /// Drains the outbox; returns once a drain that started after this call has finished.
     public func kick() async {
         guard !running else {
@@ -49,7 +52,14 @@ public actor OutboxPump {
             return
         }
         running = true
+        var lastRound: ContinuousClock.Instant?
         repeat {
+            // Back to back under load, rounds are spaced a little, so that each takes what several asks and finished
+            // workers left instead of one drain (a read and a write) each; a lone kick goes at once.
+            if let lastRound, case let since = lastRound.duration(to: .now), since < Self.roundSpacing {
+                try? await Task.sleep(for: Self.roundSpacing - since)
+            }
+            lastRound = .now
             again = false
             let resumed = waiting
             waiting = []
