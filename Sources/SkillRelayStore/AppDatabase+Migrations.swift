@@ -260,6 +260,20 @@ extension AppDatabase {
                     );
                     """)
         }
+        migrator.registerMigration("v9 im keys") { db in
+            try db.execute(
+                sql: """
+                    -- The IM adapter's secrets (Matrix: the bot's device keys, Olm and Megolm sessions), each sealed by
+                    -- the adapter with a key from outside the database before it is written here.
+                    CREATE TABLE imKey (
+                        namespace TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        value BLOB NOT NULL,
+                        updatedAt DATETIME NOT NULL,
+                        PRIMARY KEY (namespace, key)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

@@ -120,3 +120,36 @@ public struct SQLiteIMState: IMStateStore {
         }
     }
 }
+
+extension SQLiteIMState: IMKeyStore {
+    public func sealedValue(namespace: String, key: String) async throws -> Data? {
+        try await database.writer.read { db in
+            try Data.fetchOne(db, sql: "SELECT value FROM imKey WHERE namespace = ? AND key = ?", arguments: [namespace, key])
+        }
+    }
+
+    public func sealedValues(namespace: String) async throws -> [String: Data] {
+        try await database.writer.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM imKey WHERE namespace = ?", arguments: [namespace])
+            return Dictionary(rows.map { ($0["key"] as String, $0["value"] as Data) }, uniquingKeysWith: { _, last in last })
+        }
+    }
+
+    public func setSealedValues(_ changes: [IMKeyChange]) async throws {
+        guard !changes.isEmpty else { return }
+        let now = clock.now()
+        try await database.writer.write { db in
+            for change in changes {
+                if let value = change.value {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO imKey (namespace, key, value, updatedAt) VALUES (?, ?, ?, ?)
+                            ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updatedAt = excluded.updatedAt
+                            """, arguments: [change.namespace, change.key, value, now])
+                } else {
+                    try db.execute(sql: "DELETE FROM imKey WHERE namespace = ? AND key = ?", arguments: [change.namespace, change.key])
+                }
+            }
+        }
+    }
+}

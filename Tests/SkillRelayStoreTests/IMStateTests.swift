@@ -56,4 +56,20 @@ import Testing
         let state = SQLiteIMState(database: try AppDatabase(queue), clock: clock)
         #expect(try await state.contacts(["@a:x"])["@a:x"] == IMContact(conversation: "!old:x", joined: true, invitedAt: nil))
     }
+
+    @Test func sealedKeysAreWrittenAllOrNothingAndKeptByNamespace() async throws {
+        let state = SQLiteIMState(database: try AppDatabase.inMemory(), clock: clock)
+        try await state.setSealedValues([
+            IMKeyChange(namespace: "olm", key: "s1", value: Data([1])), IMKeyChange(namespace: "olm", key: "s2", value: Data([2])),
+            IMKeyChange(namespace: "account", key: "@bot:x", value: Data([3])),
+        ])
+        #expect(try await state.sealedValues(namespace: "olm") == ["s1": Data([1]), "s2": Data([2])])
+        #expect(try await state.sealedValue(namespace: "account", key: "@bot:x") == Data([3]))
+        #expect(try await state.sealedValue(namespace: "account", key: "s1") == nil)
+        // A replacement and a deletion in one write
+        try await state.setSealedValues([
+            IMKeyChange(namespace: "olm", key: "s1", value: Data([9])), IMKeyChange(namespace: "olm", key: "s2", value: nil),
+        ])
+        #expect(try await state.sealedValues(namespace: "olm") == ["s1": Data([9])])
+    }
 }

@@ -10,6 +10,7 @@ import Testing
         "v1 directory", "v2 questions", "v3 im state", "v4 web", "v5 questions by asker", "v6 outbox due by id",
         "v7 outbox destinations",
         "v8 im invitations and departures",
+        "v9 im keys",
     ]
 
     @Test func shippedMigrationsKeepTheirNamesAndOrder() {
