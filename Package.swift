@@ -36,11 +36,20 @@ let package = Package(
         ),
         // The embedded `local` IM: presence and inboxes inside SkillRelay itself.
         .target(name: "SkillRelayLocalIM", dependencies: ["SkillRelayDomain"]),
-        // Matrix: presence, questions and answers through a homeserver's client-server API.
+        // Matrix end-to-end encryption's cryptography, Olm and Megolm, on swift-crypto's primitives: no I/O. Written
+        // here rather than linking libolm, which is deprecated upstream and would make every build need its headers.
+        .target(
+            name: "SkillRelayOlm",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")]
+        ),
+        // Matrix: presence, questions and answers through a homeserver's client-server API, end-to-end encrypted where
+        // the room is.
         .target(
             name: "SkillRelayMatrix",
             dependencies: [
                 "SkillRelayDomain",
+                "SkillRelayOlm",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -109,6 +118,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SkillRelayDomainTests", dependencies: ["SkillRelayDomain", "SkillRelayTestSupport"]),
+        // make_vectors.py is how LibolmVectors.swift was made (with libolm, through python-olm).
+        .testTarget(name: "SkillRelayOlmTests", dependencies: ["SkillRelayOlm"], exclude: ["make_vectors.py"]),
         .testTarget(
             name: "SkillRelayStoreTests",
             dependencies: [
@@ -136,6 +147,7 @@ let package = Package(
             dependencies: [
                 "SkillRelayDomain",
                 "SkillRelayMatrix",
+                "SkillRelayOlm",
                 "SkillRelayStore",
                 "SkillRelayTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

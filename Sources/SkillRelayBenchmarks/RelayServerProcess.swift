@@ -20,6 +20,7 @@ final class RelayServerProcess: @unchecked Sendable {
         var environment = ProcessInfo.processInfo.environment
         environment["SKILLRELAY_MATRIX_HOMESERVER"] = homeserver
         environment["SKILLRELAY_MATRIX_TOKEN"] = botToken
+        environment["SKILLRELAY_MATRIX_PICKLE_KEY"] = "pickle-key-of-a-test-bot"
         process.environment = environment
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))

@@ -86,6 +86,8 @@ struct ConfigFile {
                     ("presenceCacheSeconds", .integer(atLeast: 0)),
                     ("sendConcurrency", .integer(atLeast: 1)),
                     ("sendBacklogConcurrency", .integer(atLeast: 1)),
+                    ("pickleKey", .string(.any)),
+                    ("encryptRooms", .boolean),
                 ])
             ),
         ])

@@ -91,6 +91,12 @@ struct ServeCommand: AsyncParsableCommand {
         } else {
             wiring = try Wiring.local(database: appDatabase, settings: settings, callbackSecret: secret)
         }
+        do {
+            try await wiring.check()
+        } catch {
+            try? await wiring.shutdown()
+            throw error
+        }
         let web = Wiring.web(
             database: appDatabase, directory: store, signIn: signIn, publicURL: resolvedPublicURL, localIM: im == "local", logger: logger)
         let app = buildApplication(

@@ -16,6 +16,8 @@ struct Wiring {
     var services: [any Service] = []
     /// What to close once the services stopped.
     var shutdown: @Sendable () async throws -> Void = {}
+    /// What to check before serving (Matrix: that the stored encryption keys open with the pickle key).
+    var check: @Sendable () async throws -> Void = {}
 
     /// The embedded `local` IM: presence and inboxes inside SkillRelay.
     static func local(database: AppDatabase, settings: QuestionSettings, callbackSecret: String) throws -> Wiring {
@@ -42,22 +44,28 @@ struct Wiring {
         let http = MatrixClient.makeHTTPClient(
             connections: matrix.presenceConcurrency + max(matrix.sendConcurrency, matrix.sendBacklogConcurrency) + 2)
         let client = MatrixClient(http: http, homeserver: matrix.homeserver, accessToken: matrix.accessToken)
-        let rooms = MatrixRooms(client: client, state: state)
+        let encryption = MatrixEncryption(
+            client: client, store: state, seal: MatrixKeySeal(secret: matrix.pickleKey), logger: logger)
+        // It reads and writes encrypted rooms either way; the setting is whether the rooms it opens are encrypted.
+        let rooms = MatrixRooms(client: client, state: state, encryption: matrix.encryptRooms ? encryption : nil)
         let stream = MatrixPresenceStream()
         let presence = MatrixPresenceSource(
             client: client, rooms: rooms, stream: stream, concurrency: matrix.presenceConcurrency,
             timeout: .milliseconds(Int64(matrix.presenceTimeoutMilliseconds)),
             cacheTTL: Double(matrix.presenceCacheSeconds))
         let dispatcher = OutboxDispatcher(
-            store: store, messenger: MatrixMessenger(client: client, rooms: rooms),
+            store: store, messenger: MatrixMessenger(client: client, rooms: rooms, encryption: encryption),
             callbacks: HTTPCallbackSender(client: HTTPClient.shared, secret: callbackSecret), imConcurrency: matrix.sendConcurrency,
             imBacklogConcurrency: matrix.sendBacklogConcurrency)
         let pump = OutboxPump(dispatcher: dispatcher)
         let questions = try QuestionService(
             store: store, presence: presence, settings: settings, outboxLag: dispatcher.lag, outboxChanged: { pump.nudge() })
         let conversation = IMConversation(questions: questions, directory: directory, state: state, loginLinks: loginLinks)
-        let sync = MatrixSyncService(client: client, state: state, rooms: rooms, conversation: conversation, logger: logger, presence: stream)
-        return Wiring(questions: questions, pump: pump, services: [sync], shutdown: { try await http.shutdown() })
+        let sync = MatrixSyncService(
+            client: client, state: state, rooms: rooms, conversation: conversation, logger: logger, presence: stream, encryption: encryption)
+        return Wiring(
+            questions: questions, pump: pump, services: [sync], shutdown: { try await http.shutdown() },
+            check: { try await encryption.checkStoredKeys() })
     }
 
     /// The web page's sign-in, sessions (in the database), team view and statistics; with an IM server, who it cannot

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import SkillRelayOlm
 
 /// The slice of the Matrix client-server API SkillRelay uses, over one shared AsyncHTTPClient. Every request has a
 /// deadline and every body is read with an upper bound. The access token goes in a header and is never logged.
@@ -43,7 +44,14 @@ public struct MatrixClient: Sendable {
 
     /// `GET /account/whoami`: the bot's own user id.
     public func whoAmI() async throws -> String {
-        try await call(.GET, "/account/whoami", as: WhoAmI.self, timeout: .seconds(10)).user_id
+        try await identity().userID
+    }
+
+    /// `GET /account/whoami`: the bot's user id and the device its access token belongs to (`nil` for a token made
+    /// without a device, which cannot take part in end-to-end encryption).
+    public func identity() async throws -> (userID: String, deviceID: String?) {
+        let me = try await call(.GET, "/account/whoami", as: WhoAmI.self, timeout: .seconds(10))
+        return (me.user_id, me.device_id)
     }
 
     /// `GET /presence/{userId}/status`.
@@ -52,9 +60,11 @@ public struct MatrixClient: Sendable {
         try await call(.GET, "/presence/\(Self.escape(userID))/status", as: PresenceStatus.self, timeout: timeout, maxWait: 0)
     }
 
-    /// `POST /createRoom`: a direct, trusted private chat with one person invited.
-    public func createDirectRoom(inviting userID: String) async throws -> String {
-        let body = CreateRoom(is_direct: true, invite: [userID], preset: "trusted_private_chat")
+    /// `POST /createRoom`: a direct, trusted private chat with one person invited; `encrypted`, with Megolm end-to-end
+    /// encryption from its first event, as Element makes direct chats.
+    public func createDirectRoom(inviting userID: String, encrypted: Bool = false) async throws -> String {
+        var body = CreateRoom(is_direct: true, invite: [userID], preset: "trusted_private_chat")
+        if encrypted { body.initial_state = [.init(type: "m.room.encryption", state_key: "", content: .init(algorithm: MatrixEncryption.megolm))] }
         return try await call(.POST, "/createRoom", body: body, as: RoomID.self, timeout: .seconds(10)).room_id
     }
 
@@ -83,6 +93,60 @@ public struct MatrixClient: Sendable {
     public func send(_ message: TextMessage, to roomID: String, transactionID: String, maxWait: TimeInterval? = nil) async throws -> String {
         let path = "/rooms/\(Self.escape(roomID))/send/m.room.message/\(Self.escape(transactionID))"
         return try await call(.PUT, path, body: message, as: EventID.self, timeout: .seconds(10), maxWait: maxWait).event_id
+    }
+
+    /// `PUT /rooms/{roomId}/send/{eventType}/{txnId}` with any content (an `m.room.encrypted` one, say).
+    public func send(event type: String, content: JSONValue, to roomID: String, transactionID: String, maxWait: TimeInterval? = nil) async throws
+        -> String
+    {
+        let path = "/rooms/\(Self.escape(roomID))/send/\(Self.escape(type))/\(Self.escape(transactionID))"
+        return try await call(.PUT, path, body: content, as: EventID.self, timeout: .seconds(10), maxWait: maxWait).event_id
+    }
+
+    /// `GET /rooms/{roomId}/state/m.room.encryption/`: the room's encryption settings, or `nil` if it is not encrypted.
+    public func encryptionState(of roomID: String) async throws -> JSONValue? {
+        do {
+            return try await call(.GET, "/rooms/\(Self.escape(roomID))/state/m.room.encryption/", as: JSONValue.self, timeout: .seconds(10))
+        } catch let failure as Failure where failure.status == 404 {
+            return nil
+        }
+    }
+
+    /// `GET /rooms/{roomId}/members?not_membership=leave`: who is in a room or invited to it.
+    public func members(of roomID: String) async throws -> [String] {
+        let path = "/rooms/\(Self.escape(roomID))/members?not_membership=leave"
+        let chunk = try await call(.GET, path, as: MemberList.self, timeout: .seconds(10), maxBytes: 8 * 1024 * 1024).chunk
+        return chunk.compactMap { event in
+            guard let member = event.state_key, ["join", "invite"].contains(event.content?.membership) else { return nil }
+            return member
+        }
+    }
+
+    /// `POST /keys/upload`: device keys and one-time keys; answers how many one-time keys the server holds, by algorithm.
+    public func uploadKeys(_ body: JSONValue) async throws -> [String: Int] {
+        try await call(.POST, "/keys/upload", body: body, as: KeyCounts.self, timeout: .seconds(10)).one_time_key_counts ?? [:]
+    }
+
+    /// `POST /keys/query`: every device of these users, with its signed keys.
+    public func queryKeys(of userIDs: [String]) async throws -> JSONValue {
+        let body: JSONValue = .object(["device_keys": .object(Dictionary(uniqueKeysWithValues: userIDs.map { ($0, JSONValue.array([])) }))])
+        return try await call(.POST, "/keys/query", body: body, as: JSONValue.self, timeout: .seconds(20), maxBytes: 8 * 1024 * 1024)
+    }
+
+    /// `POST /keys/claim`: one signed one-time key for each of these devices (user id → device ids).
+    public func claimKeys(_ devices: [String: [String]]) async throws -> JSONValue {
+        let wanted = devices.mapValues { ids in
+            JSONValue.object(Dictionary(uniqueKeysWithValues: ids.map { ($0, JSONValue.string("signed_curve25519")) }))
+        }
+        return try await call(
+            .POST, "/keys/claim", body: JSONValue.object(["one_time_keys": .object(wanted)]), as: JSONValue.self, timeout: .seconds(20))
+    }
+
+    /// `PUT /sendToDevice/{eventType}/{txnId}`: messages to devices (user id → device id → content).
+    public func sendToDevice(type: String, messages: [String: [String: JSONValue]], transactionID: String) async throws {
+        let body: JSONValue = .object(["messages": .object(messages.mapValues { JSONValue.object($0) })])
+        let path = "/sendToDevice/\(Self.escape(type))/\(Self.escape(transactionID))"
+        _ = try await call(.PUT, path, body: body, as: NoContent.self, timeout: .seconds(20), maxWait: 120)
     }
 
     /// `POST /user/{userId}/filter`.

@@ -4,11 +4,11 @@ import SkillRelayDomain
 /// transaction id, so a retried send never posts twice; a question's event id goes back to the outbox, which keeps it
 /// with the delivery so a reply to it can be recognised as the answer.
 public struct MatrixMessenger: Messenger {
-    let client: MatrixClient
+    let writer: MatrixRoomWriter
     let rooms: MatrixRooms
 
-    public init(client: MatrixClient, rooms: MatrixRooms) {
-        self.client = client
+    public init(client: MatrixClient, rooms: MatrixRooms, encryption: MatrixEncryption? = nil) {
+        self.writer = MatrixRoomWriter(client: client, encryption: encryption)
         self.rooms = rooms
     }
 
@@ -35,7 +35,7 @@ public struct MatrixMessenger: Messenger {
         guard let userID = recipient.imID else { return nil }
         do {
             let room = try await rooms.room(for: userID)
-            return try await client.send(TextMessage(text), to: room, transactionID: key)
+            return try await writer.send(TextMessage(text), to: room, transactionID: key)
         } catch let limited as MatrixClient.RateLimited {
             // Not a failure: the outbox puts the message off for as long as the homeserver asked, without counting a try.
             throw DeliveryDeferred(retryAfter: limited.retryAfter, reason: "\(limited)")

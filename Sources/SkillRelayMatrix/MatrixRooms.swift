@@ -1,5 +1,6 @@
 import Foundation
 import SkillRelayDomain
+import SkillRelayOlm
 
 /// The bot's direct room with each person: Synapse shows a user's presence only to users who share a joined room with
 /// them, and questions go out in that room. A room is made (inviting the person) when SkillRelay first needs them, and
@@ -11,6 +12,8 @@ public actor MatrixRooms {
     let clock: any WallClock
     /// The least time between two invitations of one person.
     public nonisolated let reinviteInterval: TimeInterval
+    /// Where the bot's rooms are end-to-end encrypted (`nil`: the rooms it opens are not).
+    let encryption: MatrixEncryption?
 
     /// What the store holds of each person looked up so far: it saves a database read for every message and every
     /// presence lookup, which under load is a wait behind every other request's. Every change to a person's room goes
@@ -30,11 +33,15 @@ public actor MatrixRooms {
         }
     }
 
-    public init(client: MatrixClient, state: any IMStateStore, clock: any WallClock = SystemWallClock(), reinviteInterval: TimeInterval = 86_400) {
+    public init(
+        client: MatrixClient, state: any IMStateStore, clock: any WallClock = SystemWallClock(), reinviteInterval: TimeInterval = 86_400,
+        encryption: MatrixEncryption? = nil
+    ) {
         self.client = client
         self.state = state
         self.clock = clock
         self.reinviteInterval = reinviteInterval
+        self.encryption = encryption
     }
 
     // MARK: - Reading
@@ -86,10 +93,11 @@ public actor MatrixRooms {
         if let invitation = inviting[userID] { return try await invitation.value }
         let latest = known[userID] ?? current
         guard mayInvite(latest, now: clock.now()) else { return latest }
-        let invitation = Task { [client, state, clock] in
+        let invitation = Task { [client, state, clock, encryption] in
             let now = clock.now()
             do {
-                let room = try await client.createDirectRoom(inviting: userID)
+                let room = try await client.createDirectRoom(inviting: userID, encrypted: encryption != nil)
+                if let encryption { try await encryption.roomIsEncrypted(room, content: .object(["algorithm": .string(MatrixEncryption.megolm)])) }
                 try await state.setInvitation(room, to: userID, at: now)
                 return IMContact(conversation: room, joined: false, invitedAt: now)
             } catch let failure as MatrixClient.Failure where (400..<500).contains(failure.status) && failure.status != 429 {

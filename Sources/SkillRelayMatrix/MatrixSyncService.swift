@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import SkillRelayDomain
+import SkillRelayOlm
 
 /// The inbound side: a `/sync` long-poll loop. Its `since` token is kept in the database, events are handled once
 /// (by event id), the bot's own messages are ignored, invitations are accepted, and every message a person sends is
@@ -17,11 +18,18 @@ public struct MatrixSyncService: Service {
     let presence: MatrixPresenceStream?
     let clock: any WallClock
     let pollMilliseconds: Int
+    /// The bot's end-to-end encryption; `nil` where it has none (a token without a device), and then an encrypted
+    /// message gets a plain answer saying so.
+    let encryption: MatrixEncryption?
+    let writer: MatrixRoomWriter
 
     public init(
         client: MatrixClient, state: any IMStateStore, rooms: MatrixRooms, conversation: IMConversation, logger: Logger,
-        presence: MatrixPresenceStream? = nil, clock: any WallClock = SystemWallClock(), pollMilliseconds: Int = 30_000
+        presence: MatrixPresenceStream? = nil, clock: any WallClock = SystemWallClock(), pollMilliseconds: Int = 30_000,
+        encryption: MatrixEncryption? = nil
     ) {
+        self.encryption = encryption
+        self.writer = MatrixRoomWriter(client: client, encryption: encryption)
         self.client = client
         self.state = state
         self.rooms = rooms
@@ -44,9 +52,13 @@ public struct MatrixSyncService: Service {
         while !Task.isCancelled {
             do {
                 if bot == nil {
-                    let me = try await client.whoAmI()
-                    bot = me
-                    await exemptFromRateLimits(me)
+                    let me = try await client.identity()
+                    if let encryption {
+                        guard let device = me.deviceID else { throw NoDevice() }
+                        try await encryption.start(userID: me.userID, deviceID: device)
+                    }
+                    bot = me.userID
+                    await exemptFromRateLimits(me.userID)
                 }
                 if filter == nil { filter = try await client.createFilter(for: bot!, filter: SyncFilter()) }
                 if !snapshotTaken {
@@ -62,7 +74,7 @@ public struct MatrixSyncService: Service {
                     }
                 }
                 let since = try await state.inboundCursor()
-                let response = try await client.sync(since: since, filter: filter, timeoutMilliseconds: since == nil ? 0 : pollMilliseconds)
+                let response = try await client.sync(since: since, filter: filter, timeoutMilliseconds: since == nil ? 0 : await pollTimeout())
                 // The first sync ever only marks where SkillRelay starts: history from before is not acted on.
                 try await handle(response, bot: bot!, actOnMessages: since != nil)
                 try await state.setInboundCursor(response.next_batch)
@@ -79,6 +91,22 @@ public struct MatrixSyncService: Service {
                 backoff = min(backoff * 2, .seconds(30))
             }
         }
+    }
+
+    /// The bot's access token belongs to no device, so it cannot take part in end-to-end encryption.
+    struct NoDevice: Error, CustomStringConvertible {
+        var description: String {
+            "the bot's access token has no device, so it cannot read or write encrypted rooms: make the token by logging in (POST /login), "
+                + "which gives it a device"
+        }
+    }
+
+    /// How long the next sync may wait: the usual poll, or less when a message that cannot be read is due to be given
+    /// up on (its sender is told promptly, not at the next poll).
+    func pollTimeout() async -> Int {
+        guard let deadline = await encryption?.nextDeadline() else { return pollMilliseconds }
+        let untilDue = Int((deadline.timeIntervalSince(clock.now()) * 1000).rounded(.up))
+        return max(0, min(pollMilliseconds, untilDue))
     }
 
     /// Lifts the homeserver's rate limits for the bot where it may (Synapse's admin API, for a bot that is a server
@@ -115,8 +143,21 @@ public struct MatrixSyncService: Service {
         }
     }
 
-    /// Handles one sync batch: presence first, so that a question in the same batch sees it.
+    /// Handles one sync batch: presence first, so that a question in the same batch sees it; then room keys, so that
+    /// a message in the same batch can be read.
     func handle(_ response: SyncResponse, bot: String, actOnMessages: Bool) async throws {
+        var readyAfterWaiting: [(room: String, event: RoomEvent)] = []
+        if let encryption {
+            readyAfterWaiting = await encryption.receive(toDevice: response.to_device?.events ?? [])
+            await encryption.devicesChanged(of: (response.device_lists?.changed ?? []) + (response.device_lists?.left ?? []))
+            if let count = response.device_one_time_keys_count?["signed_curve25519"] {
+                do {
+                    try await encryption.topUpOneTimeKeys(published: count)
+                } catch {
+                    logger.warning("could not upload one-time keys", metadata: ["skillrelay.error": "\(error)"])
+                }
+            }
+        }
         let presenceEvents = response.presence?.events ?? []
         presence?.record(presenceEvents, at: clock.now())
         for event in presenceEvents {
@@ -150,29 +191,48 @@ public struct MatrixSyncService: Service {
         // State first (it precedes the timeline), then every room's timeline in the order the homeserver received it:
         // a join before the message after it, and two people's answers ranked as they arrived.
         for (room, joined) in response.rooms?.join ?? [:] {
-            for event in joined.state?.events ?? [] where event.type == "m.room.member" {
-                try await handleMembership(event, in: room, bot: bot)
+            for event in joined.state?.events ?? [] {
+                if event.type == "m.room.member" { try await handleMembership(event, in: room, bot: bot) }
+                if event.type == "m.room.encryption" { try await encryption?.roomIsEncrypted(room, content: event.rawContent) }
             }
+        }
+        // Messages that waited for their key came before this batch's.
+        for (room, event) in readyAfterWaiting where actOnMessages {
+            try await act(on: event, in: room)
         }
         for (room, event) in Self.timelineInArrivalOrder(response, bot: bot) {
             if event.type == "m.room.member" {
                 try await handleMembership(event, in: room, bot: bot)
                 continue
             }
-            guard try await state.markHandled(event: event.event_id), actOnMessages else { continue }
-            guard let content = event.content, content.msgtype == "m.text" || content.msgtype == "m.notice", let body = content.body else {
+            if event.type == "m.room.encryption" {
+                try await encryption?.roomIsEncrypted(room, content: event.rawContent)
                 continue
             }
-            let isPrivate = try await rooms.wrote(in: room, by: event.sender)
-            let message = IncomingMessage(
-                imID: event.sender, text: Self.stripReplyFallback(body), inReplyTo: content.relatesTo?.inReplyTo?.event_id, isPrivate: isPrivate)
-            let replies = await conversation.handle(message)
-            for (index, reply) in replies.enumerated() {
-                // Derived from the event, so a retried reply is not posted twice; however long the homeserver's rate
-                // limits ask, since the event is already marked handled.
-                _ = try await client.send(
-                    TextMessage(reply), to: room, transactionID: "reply-\(event.event_id)-\(index)", maxWait: Self.replyRateLimitWait)
+            guard try await state.markHandled(event: event.event_id), actOnMessages else { continue }
+            guard event.type == "m.room.encrypted" else {
+                try await act(on: event, in: room)
+                continue
             }
+            guard let encryption else {
+                try await sayUnreadable(in: room, eventID: event.event_id)
+                continue
+            }
+            switch try await encryption.decrypt(event, in: room) {
+            case .read(let message):
+                try await act(on: message, in: room)
+            case .waiting:
+                continue
+            case .refused(let reason):
+                logger.warning("refused an encrypted message", metadata: ["skillrelay.room": "\(room)", "skillrelay.reason": "\(reason)"])
+            }
+        }
+        // Messages whose key never came: their senders are told, plainly, rather than left in silence.
+        for overdue in try await encryption?.overdue() ?? [] {
+            logger.notice(
+                "an encrypted message could not be read (its key never came); told its sender",
+                metadata: ["skillrelay.room": "\(overdue.room)", "skillrelay.im_id": "\(overdue.sender)"])
+            try await sayUnreadable(in: overdue.room, eventID: overdue.eventID)
         }
         // Rooms the bot is no longer in: if one was someone's room, it is forgotten. (Those it left itself were.)
         for room in (response.rooms?.leave ?? [:]).keys {
@@ -182,10 +242,35 @@ public struct MatrixSyncService: Service {
         }
     }
 
+    /// A person's message (read, or decrypted): handed to the conversation, whose replies go back to the same room.
+    func act(on event: RoomEvent, in room: String) async throws {
+        guard event.type == "m.room.message", let content = event.content, content.msgtype == "m.text" || content.msgtype == "m.notice",
+            let body = content.body
+        else { return }
+        let isPrivate = try await rooms.wrote(in: room, by: event.sender)
+        let message = IncomingMessage(
+            imID: event.sender, text: Self.stripReplyFallback(body), inReplyTo: content.relatesTo?.inReplyTo?.event_id, isPrivate: isPrivate)
+        let replies = await conversation.handle(message)
+        for (index, reply) in replies.enumerated() {
+            // Derived from the event, so a retried reply is not posted twice; however long the homeserver's rate
+            // limits ask, since the event is already marked handled.
+            _ = try await writer.send(
+                TextMessage(reply), to: room, transactionID: "reply-\(event.event_id)-\(index)", maxWait: Self.replyRateLimitWait)
+        }
+    }
+
+    /// Tells the sender of a message the bot could not read that it could not, and what to do.
+    func sayUnreadable(in room: String, eventID: String) async throws {
+        _ = try await writer.send(
+            TextMessage(MatrixEncryption.unreadableNotice), to: room, transactionID: "unreadable-\(eventID)", maxWait: Self.replyRateLimitWait)
+    }
+
     /// A member's join, leave, refusal, kick or ban in a room; only their own room with the bot matters. Acting on a
     /// membership twice (a sync batch replayed after a crash) changes nothing.
     func handleMembership(_ event: RoomEvent, in room: String, bot: String) async throws {
         guard let member = event.state_key, member != bot, let membership = event.content?.membership else { return }
+        // Whoever came or went, the room's next message is shared with (or hidden from) their devices.
+        await encryption?.membershipChanged(in: room)
         switch membership {
         case "join":
             try await rooms.joined(room, userID: member)
@@ -219,7 +304,9 @@ public struct MatrixSyncService: Service {
         var messages: [(room: String, event: RoomEvent, position: Int)] = []
         for (room, joined) in response.rooms?.join ?? [:] {
             for event in joined.timeline?.events ?? []
-            where event.type == "m.room.member" || (event.type == "m.room.message" && event.sender != bot) {
+            where event.type == "m.room.member" || event.type == "m.room.encryption"
+                || ((event.type == "m.room.message" || event.type == "m.room.encrypted") && event.sender != bot)
+            {
                 messages.append((room, event, messages.count))
             }
         }

@@ -1,6 +1,9 @@
 // Matrix client-server API payloads, named as the specification names their fields.
 // swift-format-ignore-file
 
+import Foundation
+import SkillRelayOlm
+
 /// `GET /presence/{userId}/status`.
 public struct PresenceStatus: Codable, Sendable, Equatable {
     public var presence: String
@@ -10,12 +13,34 @@ public struct PresenceStatus: Codable, Sendable, Equatable {
 
 struct WhoAmI: Decodable {
     var user_id: String
+    var device_id: String?
 }
 
 struct CreateRoom: Encodable {
     var is_direct: Bool
     var invite: [String]
     var preset: String
+    var initial_state: [InitialState]?
+
+    struct InitialState: Encodable {
+        var type: String
+        var state_key: String
+        var content: Encryption
+    }
+
+    struct Encryption: Encodable {
+        var algorithm: String
+    }
+}
+
+/// `GET /rooms/{roomId}/members`.
+struct MemberList: Decodable {
+    var chunk: [RoomEvent]
+}
+
+/// `POST /keys/upload`'s answer.
+struct KeyCounts: Decodable {
+    var one_time_key_counts: [String: Int]?
 }
 
 struct RoomID: Decodable {
@@ -82,8 +107,9 @@ public struct SyncFilter: Encodable, Sendable {
 
     struct RoomFilter: Encodable {
         // Membership in the timeline too: who joined the bot's room, left it or declined it, in order with the messages.
-        var timeline = EventFilter(types: ["m.room.message", "m.room.member"], limit: 50)
-        var state = EventFilter(types: ["m.room.member"], limit: nil)
+        // Encrypted messages, and whether a room is encrypted (from its first event on).
+        var timeline = EventFilter(types: ["m.room.message", "m.room.member", "m.room.encrypted", "m.room.encryption"], limit: 50)
+        var state = EventFilter(types: ["m.room.member", "m.room.encryption"], limit: nil)
         var ephemeral = EventFilter(types: [], limit: nil)
         var account_data = EventFilter(types: [], limit: nil)
         // Rooms the bot is no longer in (removed from one): that person's room is gone.
@@ -106,6 +132,23 @@ public struct SyncResponse: Decodable, Sendable {
     public var next_batch: String
     public var rooms: Rooms?
     public var presence: PresenceEvents?
+    /// Messages to the bot's device (Olm-encrypted room keys, key requests).
+    public var to_device: EventList<ToDeviceEvent>?
+    /// Users whose devices changed (their keys must be asked for again) or who no longer share a room with the bot.
+    public var device_lists: DeviceLists?
+    /// How many one-time keys the homeserver still holds for the bot's device, by algorithm.
+    public var device_one_time_keys_count: [String: Int]?
+
+    public struct ToDeviceEvent: Decodable, Sendable {
+        public var type: String
+        public var sender: String
+        public var content: JSONValue
+    }
+
+    public struct DeviceLists: Decodable, Sendable {
+        public var changed: [String]?
+        public var left: [String]?
+    }
 
     /// `m.presence` events of people who share a room with the bot, oldest first.
     public typealias PresenceEvents = EventList<PresenceEvent>
@@ -177,6 +220,31 @@ public struct RoomEvent: Decodable, Sendable {
     /// For state events: whom it is about (for `m.room.member`, the member).
     public var state_key: String?
     public var content: MessageContent?
+    /// The content as it came, for what `content` does not read (an encrypted event's ciphertext).
+    public var rawContent: JSONValue?
+
+    enum CodingKeys: String, CodingKey { case type, event_id, sender, origin_server_ts, state_key, content }
+
+    public init(type: String, event_id: String, sender: String, origin_server_ts: Int64?, state_key: String? = nil, rawContent: JSONValue?) {
+        self.type = type
+        self.event_id = event_id
+        self.sender = sender
+        self.origin_server_ts = origin_server_ts
+        self.state_key = state_key
+        self.rawContent = rawContent
+        self.content = rawContent.flatMap { try? MessageContent(json: $0) }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        type = try container.decode(String.self, forKey: .type)
+        event_id = try container.decode(String.self, forKey: .event_id)
+        sender = try container.decode(String.self, forKey: .sender)
+        origin_server_ts = try? container.decodeIfPresent(Int64.self, forKey: .origin_server_ts)
+        state_key = try? container.decodeIfPresent(String.self, forKey: .state_key)
+        content = try? container.decodeIfPresent(MessageContent.self, forKey: .content)
+        rawContent = try? container.decodeIfPresent(JSONValue.self, forKey: .content)
+    }
 
     public struct MessageContent: Decodable, Sendable {
         public var msgtype: String?
@@ -188,6 +256,11 @@ public struct RoomEvent: Decodable, Sendable {
         enum CodingKeys: String, CodingKey {
             case msgtype, body, membership
             case relatesTo = "m.relates_to"
+        }
+
+        /// Reads a content from a JSON value (a decrypted event's).
+        init(json: JSONValue) throws {
+            self = try JSONDecoder().decode(MessageContent.self, from: JSONEncoder().encode(json))
         }
 
         public init(from decoder: any Decoder) throws {

@@ -364,7 +364,7 @@ import Testing
     @Test func checkConfigSaysOKInOneLineAndTouchesNothing() throws {
         let scratch = try CLITests.Scratch()
         let config = try Self.config(
-            #"{"waveSize": 3, "allowAwayInLaterWaves": true, "matrix": {"homeserver": "https://matrix.example.org", "accessToken": "syt_x"}}"#,
+            #"{"waveSize": 3, "allowAwayInLaterWaves": true, "matrix": {"homeserver": "https://matrix.example.org", "accessToken": "syt_x", "pickleKey": "a-long-random-secret"}}"#,
             in: scratch)
         let ok = try CLITests.run(["serve", "--check-config", "--db", scratch.db, "--config", config, "--im", "matrix"])
         #expect(ok.status == 0, "\(ok.stderr)")
@@ -376,6 +376,10 @@ import Testing
         let noToken = try Self.config(#"{"matrix": {"homeserver": "https://matrix.example.org"}}"#, in: scratch)
         let missing = try CLITests.run(["serve", "--check-config", "--db", scratch.db, "--config", noToken, "--im", "matrix"])
         #expect(missing.status != 0 && missing.stderr.contains("needs the bot's access token"), "\(missing.stderr)")
+        // Without a secret to seal the bot's encryption keys with, Matrix is refused: keys in clear are not an option.
+        let noPickleKey = try Self.config(#"{"matrix": {"homeserver": "https://matrix.example.org", "accessToken": "syt_x"}}"#, in: scratch)
+        let unsealed = try CLITests.run(["serve", "--check-config", "--db", scratch.db, "--config", noPickleKey, "--im", "matrix"])
+        #expect(unsealed.status != 0 && unsealed.stderr.contains("SKILLRELAY_MATRIX_PICKLE_KEY"), "\(unsealed.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.db))
     }
 

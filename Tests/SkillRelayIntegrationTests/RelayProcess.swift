@@ -34,11 +34,20 @@ final class RelayProcess: @unchecked Sendable {
     func start() async throws {
         let process = Process()
         process.executableURL = Self.binary
+        // These stories' people are played by a client without end-to-end encryption (MatrixUser), as in a company that
+        // forbids it, so the rooms the bot opens are not encrypted; the encrypted story is Tests/matrix-e2e.
+        let config = directory.appendingPathComponent("config.json")
+        try Data(#"{"matrix": {"encryptRooms": false}}"#.utf8).write(to: config)
         process.arguments =
-            ["serve", "--im", "matrix", "--db", db, "--port", String(port), "--data", SynapseEnvironment.projectDirectory + "/Data"] + arguments
+            [
+                "serve", "--im", "matrix", "--db", db, "--port", String(port), "--data", SynapseEnvironment.projectDirectory + "/Data", "--config",
+                config.path,
+            ]
+            + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["SKILLRELAY_MATRIX_HOMESERVER"] = homeserver
         environment["SKILLRELAY_MATRIX_TOKEN"] = botToken
+        environment["SKILLRELAY_MATRIX_PICKLE_KEY"] = "pickle-key-of-a-test-bot"
         process.environment = environment
         if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
