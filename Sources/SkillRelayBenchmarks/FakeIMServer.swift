@@ -28,7 +28,12 @@ final class FakeIMServer: Sendable {
             try await Task.sleep(for: self.latency)
             return Self.json(#"{"presence":"\#(self.presence)","currently_active":true}"#)
         }
-        router.get("/_matrix/client/v3/account/whoami") { _, _ in Self.json(#"{"user_id":"@bot:fake"}"#) }
+        router.get("/_matrix/client/v3/account/whoami") { _, _ in Self.json(#"{"user_id":"@bot:fake","device_id":"BENCH"}"#) }
+        // End-to-end encryption as far as the bot's own rooms need it: its keys are taken, and its people have no
+        // devices, so each message costs the bot a Megolm encryption and its sealed session's write, and no Olm.
+        router.post("/_matrix/client/v3/keys/upload") { _, _ in Self.json(#"{"one_time_key_counts":{"signed_curve25519":50}}"#) }
+        router.post("/_matrix/client/v3/keys/query") { _, _ in Self.json(#"{"device_keys":{}}"#) }
+        router.get("/_matrix/client/v3/rooms/:room/members") { _, _ in Self.json(#"{"chunk":[]}"#) }
         router.post("/_matrix/client/v3/user/:user/filter") { _, _ in Self.json(#"{"filter_id":"1"}"#) }
         router.post("/_matrix/client/v3/createRoom") { _, _ in
             // A new room each time, as a homeserver makes: SkillRelay keeps one room per person.
@@ -38,7 +43,7 @@ final class FakeIMServer: Sendable {
             }
             return Self.json(#"{"room_id":"!room\#(number):fake"}"#)
         }
-        router.put("/_matrix/client/v3/rooms/:room/send/m.room.message/:txn") { _, context in
+        router.put("/_matrix/client/v3/rooms/:room/send/:type/:txn") { _, context in
             try await Task.sleep(for: self.latency)
             self.messages.withLock { $0 += 1 }
             return Self.json(#"{"event_id":"$\#(try context.parameters.require("txn"))"}"#)

@@ -308,6 +308,12 @@ extension MatrixEncryption {
         pending.values.map { $0.receivedAt.addingTimeInterval(keyWait) }.min()
     }
 
+    /// What the bot says to an encrypted message when it has no device to decrypt with.
+    public static let noDeviceNotice = """
+        I cannot read encrypted messages yet: my account has no device for end-to-end encryption. \
+        Please write to me in a room without encryption, and ask your SkillRelay admin to give me an access token made by logging in.
+        """
+
     /// What the bot says when it could not read a message.
     public static let unreadableNotice = """
         I could not read your last message: it is end-to-end encrypted, and your app has not shared its key with me. \

@@ -25,6 +25,8 @@ public actor MatrixEncryption {
 
     /// The bot's device; set by `start`.
     var device: DeviceAccount?
+    /// The bot cannot encrypt at all (its access token has no device): it writes in clear, and says it cannot read.
+    public private(set) var isUnavailable = false
     /// Olm sessions by the other device's Curve25519 key, most recently used first.
     var olmSessions: [String: [StoredOlmSession]] = [:]
     /// Megolm sessions to read with, by room and session id.
@@ -63,6 +65,13 @@ public actor MatrixEncryption {
     }
 
     // MARK: - Start
+
+    /// Without a device there is no end-to-end encryption: from now on the bot writes in clear, even into encrypted
+    /// rooms (clients show such messages, marked as not encrypted), and answers an encrypted message with
+    /// `noDeviceNotice`.
+    public func becomeUnavailable() {
+        isUnavailable = true
+    }
 
     /// Opens every device account stored, without the network: a wrong pickle key is found at start, not later.
     public func checkStoredKeys() async throws {

@@ -39,6 +39,9 @@ public struct MatrixMessenger: Messenger {
         } catch let limited as MatrixClient.RateLimited {
             // Not a failure: the outbox puts the message off for as long as the homeserver asked, without counting a try.
             throw DeliveryDeferred(retryAfter: limited.retryAfter, reason: "\(limited)")
+        } catch let notReady as MatrixEncryption.NotReady {
+            // The encryption device is still starting (the sync loop opens it): not a failure either.
+            throw DeliveryDeferred(retryAfter: 2, reason: "\(notReady)")
         }
     }
 }

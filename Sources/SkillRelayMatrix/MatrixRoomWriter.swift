@@ -14,7 +14,7 @@ public struct MatrixRoomWriter: Sendable {
 
     /// Sends; the same transaction id never sends twice. `maxWait` is how long it may wait for rate limits in all.
     public func send(_ message: TextMessage, to room: String, transactionID: String, maxWait: TimeInterval? = nil) async throws -> String {
-        if let encryption, try await encryption.isEncrypted(room) {
+        if let encryption, await !encryption.isUnavailable, try await encryption.isEncrypted(room) {
             let content = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(message))
             let encrypted = try await encryption.encrypt(type: "m.room.message", content: content, in: room)
             return try await client.send(event: "m.room.encrypted", content: encrypted, to: room, transactionID: transactionID, maxWait: maxWait)

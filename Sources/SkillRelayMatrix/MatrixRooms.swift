@@ -96,8 +96,9 @@ public actor MatrixRooms {
         let invitation = Task { [client, state, clock, encryption] in
             let now = clock.now()
             do {
-                let room = try await client.createDirectRoom(inviting: userID, encrypted: encryption != nil)
-                if let encryption { try await encryption.roomIsEncrypted(room, content: .object(["algorithm": .string(MatrixEncryption.megolm)])) }
+                let encrypted = if let encryption { await !encryption.isUnavailable } else { false }
+                let room = try await client.createDirectRoom(inviting: userID, encrypted: encrypted)
+                if encrypted { try await encryption?.roomIsEncrypted(room, content: .object(["algorithm": .string(MatrixEncryption.megolm)])) }
                 try await state.setInvitation(room, to: userID, at: now)
                 return IMContact(conversation: room, joined: false, invitedAt: now)
             } catch let failure as MatrixClient.Failure where (400..<500).contains(failure.status) && failure.status != 429 {

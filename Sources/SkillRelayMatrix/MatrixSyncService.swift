@@ -54,8 +54,12 @@ public struct MatrixSyncService: Service {
                 if bot == nil {
                     let me = try await client.identity()
                     if let encryption {
-                        guard let device = me.deviceID else { throw NoDevice() }
-                        try await encryption.start(userID: me.userID, deviceID: device)
+                        if let device = me.deviceID {
+                            try await encryption.start(userID: me.userID, deviceID: device)
+                        } else {
+                            logger.error("\(NoDevice())")
+                            await encryption.becomeUnavailable()
+                        }
                     }
                     bot = me.userID
                     await exemptFromRateLimits(me.userID)
@@ -214,8 +218,10 @@ public struct MatrixSyncService: Service {
                 try await act(on: event, in: room)
                 continue
             }
-            guard let encryption else {
-                try await sayUnreadable(in: room, eventID: event.event_id)
+            guard let encryption, await !encryption.isUnavailable else {
+                _ = try await writer.send(
+                    TextMessage(MatrixEncryption.noDeviceNotice), to: room, transactionID: "unreadable-\(event.event_id)",
+                    maxWait: Self.replyRateLimitWait)
                 continue
             }
             switch try await encryption.decrypt(event, in: room) {
