@@ -101,7 +101,15 @@ extension MatrixEncryption {
             await unwedge(sender: sender, senderKey: senderKey)
             throw OlmError.badMessageFormat
         }
-        let (session, plaintext) = try me.account.createInboundSession(theirIdentityKey: senderKey, preKeyMessage: message.body)
+        let session: OlmSession
+        let plaintext: String
+        do {
+            (session, plaintext) = try me.account.createInboundSession(theirIdentityKey: senderKey, preKeyMessage: message.body)
+        } catch {
+            // A one-time key already used (a duplicate claim, or a session the bot lost): the sender needs a new one.
+            await unwedge(sender: sender, senderKey: senderKey)
+            throw error
+        }
         device = me
         let stored = StoredOlmSession(session: session, lastUsed: now)
         olmSessions[senderKey] = [stored] + sessions
