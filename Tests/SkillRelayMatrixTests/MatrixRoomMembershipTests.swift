@@ -235,13 +235,19 @@ import Testing
         }
     }
 
-    @Test func theSyncFilterLetsMembershipThrough() throws {
+    @Test func theSyncFilterLetsMembershipAndEncryptionThrough() throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         let json = try #require(try JSONSerialization.jsonObject(with: encoder.encode(SyncFilter())) as? [String: Any])
         let room = try #require(json["room"] as? [String: Any])
-        #expect((room["timeline"] as? [String: Any])?["types"] as? [String] == ["m.room.message", "m.room.member"])
-        #expect((room["state"] as? [String: Any])?["types"] as? [String] == ["m.room.member"])
+        // Encrypted messages, and whether a room is encrypted, as well as messages and memberships.
+        #expect(
+            (room["timeline"] as? [String: Any])?["types"] as? [String] == [
+                "m.room.message", "m.room.member", "m.room.encrypted", "m.room.encryption",
+            ])
+        #expect((room["state"] as? [String: Any])?["types"] as? [String] == ["m.room.member", "m.room.encryption"])
+        // To-device messages (room keys) are not filtered out.
+        #expect(json["to_device"] == nil)
         #expect(room["include_leave"] as? Bool == true)
     }
 }
