@@ -32,7 +32,8 @@ public struct FormFields: Sendable, Equatable {
 extension Request {
     /// A query parameter trimmed and cut to 200 characters, or `nil` when missing or blank.
     func queryText(_ name: String) -> String? {
-        guard let value = uri.queryParameters[Substring(name)].map(String.init)?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else {
+        guard let value = uri.queryParameters[Substring(name)].map(String.init)?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty
+        else {
             return nil
         }
         return String(value.prefix(200))
