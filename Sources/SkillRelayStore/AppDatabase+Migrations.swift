@@ -274,6 +274,109 @@ extension AppDatabase {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v11 org paths") { db in try migrateToOrgPaths(db) }
         return migrator
+    }
+
+    /// Each employee's place in the org chart as a path of ids (`/1/17/230/`, themselves last) and the count of active
+    /// people below them, kept by triggers on every insert, manager change, (de)activation and delete, whichever code
+    /// makes it: "everyone below X" is then an index range over `orgPath`, never a walk of the chart. Also a full-text
+    /// index of names and handles, for searching a large team, and the indexes the paged team and topic lists read in
+    /// order.
+    static func migrateToOrgPaths(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                ALTER TABLE employee ADD COLUMN orgPath TEXT NOT NULL DEFAULT '';
+                ALTER TABLE employee ADD COLUMN peopleBelow INTEGER NOT NULL DEFAULT 0;
+                """)
+        try backfillOrgPaths(db)
+        // The ids on a path, as a table: `json_each('[1,17,230]')`. Triggers cannot use a recursive CTE.
+        func ids(_ path: String) -> String { "SELECT value FROM json_each('[' || replace(trim(\(path), '/'), '/', ',') || ']')" }
+        let managerPath = { (id: String) in "(SELECT manager.orgPath FROM employee AS manager WHERE manager.id = \(id))" }
+        try db.execute(
+            sql: """
+                CREATE INDEX employeeByOrgPath ON employee(orgPath);
+                -- A manager's direct reports in name order, for the team page's first view.
+                CREATE INDEX employeeByManagerName ON employee(managerId, isActive, name, handle);
+                -- A topic's children in name order, for the admin page's tree.
+                CREATE INDEX topicByParentName ON topic(parentId, name, slug);
+
+                CREATE TRIGGER employeeOrgPathInsert AFTER INSERT ON employee BEGIN
+                    UPDATE employee SET orgPath = coalesce(\(managerPath("new.managerId")), '/') || new.id || '/' WHERE id = new.id;
+                    UPDATE employee SET peopleBelow = peopleBelow + 1 WHERE new.isActive AND id IN (\(ids(managerPath("new.managerId"))));
+                END;
+                -- Moves the whole subtree, and its weight from the old managers above to the new ones. The weight is the
+                -- person's own state after the change, and the (de)activation trigger below counts at the old place, so
+                -- one statement changing both comes out right in either order.
+                CREATE TRIGGER employeeOrgPathMove AFTER UPDATE OF managerId ON employee WHEN old.managerId IS NOT new.managerId BEGIN
+                    UPDATE employee SET peopleBelow = peopleBelow - (new.peopleBelow + new.isActive)
+                    WHERE id IN (\(ids("old.orgPath"))) AND id <> new.id;
+                    UPDATE employee SET peopleBelow = peopleBelow + (new.peopleBelow + new.isActive)
+                    WHERE id IN (\(ids(managerPath("new.managerId"))));
+                    UPDATE employee SET orgPath = coalesce(\(managerPath("new.managerId")), '/') || new.id || '/' || substr(orgPath, length(old.orgPath) + 1)
+                    WHERE orgPath >= old.orgPath AND orgPath < substr(old.orgPath, 1, length(old.orgPath) - 1) || '0';
+                END;
+                CREATE TRIGGER employeePeopleBelowActive AFTER UPDATE OF isActive ON employee WHEN old.isActive IS NOT new.isActive BEGIN
+                    UPDATE employee SET peopleBelow = peopleBelow + (CASE WHEN new.isActive THEN 1 ELSE -1 END)
+                    WHERE id IN (\(ids(managerPath("old.managerId"))));
+                END;
+                CREATE TRIGGER employeePeopleBelowDelete AFTER DELETE ON employee WHEN old.isActive BEGIN
+                    UPDATE employee SET peopleBelow = peopleBelow - 1 WHERE id IN (\(ids("old.orgPath"))) AND id <> old.id;
+                END;
+
+                -- Names and handles by word prefix; rowid is the employee's id.
+                CREATE VIRTUAL TABLE employeeSearch USING fts5(name, handle, tokenize = 'unicode61 remove_diacritics 2');
+                INSERT INTO employeeSearch(rowid, name, handle) SELECT id, name, handle FROM employee;
+                CREATE TRIGGER employeeSearchInsert AFTER INSERT ON employee BEGIN
+                    INSERT INTO employeeSearch(rowid, name, handle) VALUES (new.id, new.name, new.handle);
+                END;
+                CREATE TRIGGER employeeSearchUpdate AFTER UPDATE OF name, handle ON employee
+                WHEN old.name IS NOT new.name OR old.handle IS NOT new.handle BEGIN
+                    UPDATE employeeSearch SET name = new.name, handle = new.handle WHERE rowid = new.id;
+                END;
+                CREATE TRIGGER employeeSearchDelete AFTER DELETE ON employee BEGIN
+                    DELETE FROM employeeSearch WHERE rowid = old.id;
+                END;
+                """)
+    }
+
+    /// Paths and counts for the employees already there, worked out in memory from the manager column: one pass, however
+    /// deep the chart. Someone on a (corrupt) manager cycle starts a path of their own.
+    private static func backfillOrgPaths(_ db: Database) throws {
+        var managerOf: [Int64: Int64] = [:]
+        var active: [Int64: Bool] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT id, managerId, isActive FROM employee") {
+            let id: Int64 = row["id"]
+            active[id] = row["isActive"]
+            if let manager: Int64 = row["managerId"] { managerOf[id] = manager }
+        }
+        var paths: [Int64: [Int64]] = [:]
+        func path(_ id: Int64) -> [Int64] {
+            if let known = paths[id] { return known }
+            var chain = [id]
+            var seen: Set<Int64> = [id]
+            var current = id
+            while let manager = managerOf[current], active[manager] != nil, !seen.contains(manager) {
+                if let known = paths[manager] {
+                    chain.append(contentsOf: known.reversed())
+                    break
+                }
+                chain.append(manager)
+                seen.insert(manager)
+                current = manager
+            }
+            let result = Array(chain.reversed())
+            paths[id] = result
+            return result
+        }
+        var below: [Int64: Int] = [:]
+        for id in active.keys {
+            let ids = path(id)
+            if active[id] == true { for ancestor in ids.dropLast() { below[ancestor, default: 0] += 1 } }
+        }
+        let update = try db.makeStatement(sql: "UPDATE employee SET orgPath = ?, peopleBelow = ? WHERE id = ?")
+        for (id, ids) in paths {
+            try update.execute(arguments: ["/" + ids.map(String.init).joined(separator: "/") + "/", below[id] ?? 0, id])
+        }
     }
 }

@@ -12,25 +12,18 @@ extension SQLiteDirectoryStore: ReachStore {
         try DirectoryPolicy.authorize(caller, to: .readTeam)
         guard let handle = caller.handle else { return UnreachablePeople(people: [], total: 0) }
         return try await writer.read { db in
-            let manager = try Self.employeeRecord(db, handle: handle)
-            return try Self.unreachable(db, among: manager.id!, limit: limit)
+            let manager = try Self.teamNode(db, handle: handle)
+            return try Self.unreachable(db, among: manager.orgPath, limit: limit)
         }
     }
 
     /// Active people with an IM id and a skill but no joined conversation with the bot: everyone, or those below
-    /// `manager`. The first `limit` by name, and how many in all.
-    static func unreachable(_ db: Database, among manager: Int64?, limit: Int) throws -> UnreachablePeople {
+    /// the owner of `orgPath`. The first `limit` by name, and how many in all.
+    static func unreachable(_ db: Database, among orgPath: String?, limit: Int) throws -> UnreachablePeople {
         let below: SQL =
-            manager.map { id -> SQL in
-                """
-                AND employee.id IN (
-                    WITH RECURSIVE below(id) AS (
-                        SELECT id FROM employee WHERE managerId = \(id)
-                        UNION SELECT employee.id FROM employee JOIN below ON employee.managerId = below.id
-                    )
-                    SELECT id FROM below
-                )
-                """
+            orgPath.map { path -> SQL in
+                let (lower, upper) = subtreeRange(path)
+                return "AND employee.orgPath > \(lower) AND employee.orgPath < \(upper)"
             } ?? ""
         let matching: SQL = """
             FROM employee

@@ -7,6 +7,9 @@ import SkillRelayDomain
 public struct SQLiteDirectoryStore: DirectoryStore {
     let database: AppDatabase
     let clock: any WallClock
+    /// Up to how many people below, a team search or topic filter reads the whole subtree rather than an index of the
+    /// company (the full-text index, or the topic's tags) kept to those below.
+    public var teamScanLimit = 2000
 
     public init(database: AppDatabase, clock: any WallClock = SystemWallClock()) {
         self.database = database

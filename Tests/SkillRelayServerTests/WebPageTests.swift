@@ -337,8 +337,9 @@ import Testing
                 #expect(response.status == .ok)
                 return response.text
             }
-            #expect(page.contains(#"id="p-r""#) && page.contains(#"id="p-deep""#))
-            #expect(!page.contains(#"id="p-m""#) && !page.contains(#"id="p-pr""#))
+            // Direct reports first, with a way down to the people below them.
+            #expect(page.contains(#"id="p-r""#) && page.contains(#"href="/team?under=r""#))
+            #expect(!page.contains(#"id="p-deep""#) && !page.contains(#"id="p-m""#) && !page.contains(#"id="p-pr""#))
             // Tag, re-level and remove, each one form.
             for (path, fields) in [
                 ("/team/deep/skills", ["topic": "terraform", "level": "4"]), ("/team/deep/skills", ["topic": "terraform", "level": "2"]),
@@ -384,7 +385,16 @@ import Testing
             try await client.execute(uri: "/admin", method: .get, headers: admin.headers) { response in
                 #expect(response.status == .ok)
                 #expect(response.text.contains("Questions asked"))
-                #expect(response.text.contains("k8s"))
+                // The top level only, each branch a link away.
+                #expect(response.text.contains(#"href="/admin?topic=infra#topics""#))
+                #expect(!response.text.contains("k8s"))
+            }
+            try await client.execute(uri: "/admin?topic=infra", method: .get, headers: admin.headers) { response in
+                #expect(response.status == .ok)
+                #expect(response.text.contains("k8s") && response.text.contains(#"<span aria-current="page">Infrastructure</span>"#))
+            }
+            try await client.execute(uri: "/admin?q=k8s", method: .get, headers: admin.headers) { response in
+                #expect(response.text.contains("<strong>Kubernetes</strong>") && !response.text.contains("<strong>Infrastructure</strong>"))
             }
             let (headers, body) = admin.form(["kind": "bot", "owner": "web-bot"])
             try await client.execute(uri: "/admin/tokens", method: .post, headers: headers, body: body) { response in

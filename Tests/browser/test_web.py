@@ -264,5 +264,87 @@ class SkillRelayInABrowser(unittest.TestCase):
         self.shot(phone, "11-not-found")
 
 
+    def people(self, driver):
+        return [section.get_attribute("id")[2:] for section in driver.find_elements(By.CSS_SELECTOR, "section.person")]
+
+    def follow(self, driver, selector):
+        """Follows a link and waits for the next page."""
+        driver.execute_script("window.skillrelayBeforeClick = true")
+        driver.find_element(By.CSS_SELECTOR, selector).click()
+        WebDriverWait(driver, WAIT, ignored_exceptions=[WebDriverException]).until(
+            lambda d: d.execute_script("return window.skillrelayBeforeClick") is None)
+        return self.wait_for(driver, "h1")
+
+    # My team for the CEO of the sample company: direct reports, a search, everyone a page of fifty at a time, drilling
+    # down and back up, a form that comes back to its page, and nothing outside one's own team.
+    def test_team_search_paging_and_drill_down(self):
+        import csv
+        with open(ROOT / "Data" / "employees.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        below_ceo = sum(1 for row in rows if row["active"] == "true" and row["handle"] != "lena.weber")
+        ceo = self.browser()
+        self.sign_in(ceo, "lena.weber")
+        ceo.get(self.base + "/team")
+        self.wait_for(ceo, "#p-emeka\\.adeyemi")
+        self.assertIn(f"{below_ceo} people report to you", ceo.find_element(By.ID, "team-summary").text)
+        directs = self.people(ceo)
+        self.assertIn("yaw.mensah", directs)
+        self.assertNotIn("lin.chen", directs)
+        self.shot(ceo, "12-team-direct-reports")
+
+        # A search over everyone below, by a word of the name or handle.
+        ceo.find_element(By.ID, "search").send_keys("chen")
+        self.follow(ceo, "form[role=search] button")
+        found = self.people(ceo)
+        self.assertIn("lin.chen", found)
+        self.assertIn("t.chen", found)
+        self.assertNotIn("emeka.adeyemi", found)
+        self.shot(ceo, "13-team-search")
+
+        # Everyone below, fifty a page: next to the end, everyone once, then back.
+        self.follow(ceo, "#show-everyone")
+        pages = [self.people(ceo)]
+        self.assertEqual(len(pages[0]), 50)
+        self.assertEqual(ceo.find_elements(By.ID, "previous-page"), [])
+        while ceo.find_elements(By.ID, "next-page"):
+            self.follow(ceo, "#next-page")
+            pages.append(self.people(ceo))
+        everyone = [handle for page in pages for handle in page]
+        self.assertEqual(len(everyone), below_ceo)
+        self.assertEqual(len(set(everyone)), below_ceo)
+        self.shot(ceo, "14-team-last-page")
+        self.follow(ceo, "#previous-page")
+        self.assertEqual(self.people(ceo), pages[-2])
+
+        # A tag from this page comes back to it.
+        page_url = ceo.current_url
+        person = ceo.find_element(By.CSS_SELECTOR, "section.person")
+        handle = person.get_attribute("id")[2:]
+        person.find_element(By.CSS_SELECTOR, "form.tag input[name=topic]").send_keys("terraform")
+        self.assertIn(f"{handle}: Terraform at level 3", self.submit(ceo, person.find_element(By.CSS_SELECTOR, "form.tag button")))
+        self.assertEqual(ceo.current_url.split("#")[0], page_url.split("#")[0])
+        self.assertEqual(self.people(ceo), pages[-2])
+
+        # Down two levels and back up by the breadcrumbs.
+        ceo.get(self.base + "/team")
+        self.follow(ceo, "#p-yaw\\.mensah a.drill")
+        self.assertEqual(ceo.find_element(By.ID, "list-heading").text, "Direct reports of Yaw Mensah")
+        self.follow(ceo, "#p-aiko\\.yamamoto a.drill")
+        self.assertIn("lin.chen", self.people(ceo))
+        crumbs = ceo.find_element(By.CSS_SELECTOR, "nav.breadcrumbs").text
+        self.assertIn("Lena Weber", crumbs)
+        self.assertIn("Yaw Mensah", crumbs)
+        self.shot(ceo, "15-team-drilled-down")
+        self.follow(ceo, "nav.breadcrumbs a[href='/team']")
+        self.assertEqual(ceo.find_element(By.ID, "list-heading").text, "Your direct reports")
+
+        # A manager cannot look above or beside their own team: the same page as for nobody at all.
+        self.sign_out(ceo)
+        self.sign_in(ceo, "lin.chen")
+        for outside in ["lena.weber", "declan.obrien", "nobody.at.all"]:
+            ceo.get(self.base + "/team?under=" + outside)
+            self.assertEqual(ceo.find_element(By.TAG_NAME, "h1").text, "Not found")
+            self.assertEqual(self.people(ceo), [])
+
 if __name__ == "__main__":
     unittest.main()

@@ -6,6 +6,7 @@ import SkillRelayDomain
 /// log's export. Each change goes through the directory store or the question service, which refuse anyone but an admin.
 struct AdminPages {
     let store: any DirectoryStore
+    let topicTree: any TopicTreeStore
     let questions: QuestionService
     let stats: StatsService
     let reach: (any ReachStore)?
@@ -54,8 +55,33 @@ struct AdminPages {
         var slug: String
         var name: String
         var depth: Int
+        var childCount: Int
+        /// Opens the topic's branch, when it has children.
+        var expandLink: String?
         var aliases: [AliasItem]
     }
+
+    struct TopicCrumb {
+        var name: String
+        /// `nil` for the branch shown.
+        var link: String?
+    }
+
+    /// The topic tree a branch (or a search) and a page at a time.
+    struct TopicsContent {
+        var search: String?
+        var isSearch: Bool
+        var hasPath: Bool
+        var path: [TopicCrumb]
+        var items: [TopicItem]
+        var isEmpty: Bool
+        var summary: String
+        var previousLink: String?
+        var nextLink: String?
+    }
+
+    /// Topics on one page of the admin's tree.
+    static let topicsPerPage = 50
 
     struct TokenItem {
         var id: String
@@ -75,20 +101,21 @@ struct AdminPages {
         var stats: StatsContent
         /// `nil` with the embedded `local` IM.
         var unreachable: UnreachableList?
-        var topics: [TopicItem]
+        var topics: TopicsContent
         var tokens: [TokenItem]
         var issued: Issued?
         var complianceSince: String
     }
 
     @Sendable func show(_ request: Request, context: WebRequestContext) async throws -> Response {
-        try await page(context, issued: nil)
+        try await page(context, request: request, issued: nil)
     }
 
-    private func page(_ context: WebRequestContext, issued: Issued?) async throws -> Response {
+    private func page(_ context: WebRequestContext, request: Request?, issued: Issued?) async throws -> Response {
         let caller = try context.requireUser().caller
         let numbers = try await stats.stats(by: caller)
-        let topics = try await store.topics(matching: nil, limit: 10_000, offset: 0).topics
+        func text(_ name: String) -> String? { request?.queryText(name) }
+        let topics = try await topicsContent(branch: text("topic"), search: text("q"), page: text("page").flatMap(Int.init) ?? 1)
         let tokens = try await store.tokens(by: caller).map { token in
             TokenItem(
                 id: token.id, owner: Self.ownerName(token.owner), createdAt: WebRenderer.format(token.createdAt),
@@ -96,7 +123,7 @@ struct AdminPages {
         }
         let unreachable = try await reach?.unreachable(by: caller, limit: UnreachablePeople.limit)
         let content = AdminContent(
-            stats: Self.statsContent(numbers), unreachable: unreachable.map(UnreachableList.init), topics: Self.tree(topics),
+            stats: Self.statsContent(numbers), unreachable: unreachable.map(UnreachableList.init), topics: topics,
             tokens: tokens, issued: issued, complianceSince: Self.day.string(from: clock.now().addingTimeInterval(-30 * 86_400)))
         return try WebRenderer.page("admin", title: "Admin", content: content, context: context, section: .admin)
     }
@@ -122,21 +149,42 @@ struct AdminPages {
         return String(format: "%.1f h", seconds / 3600)
     }
 
-    /// Topics depth-first under their parents, each with its depth.
-    static func tree(_ topics: [Topic]) -> [TopicItem] {
-        let children = Dictionary(grouping: topics, by: \.parentSlug)
-        var items: [TopicItem] = []
-        func walk(_ parent: String?, depth: Int) {
-            for topic in (children[parent] ?? []).sorted(by: { $0.name < $1.name }) {
-                items.append(
-                    TopicItem(
-                        slug: topic.slug, name: topic.name, depth: min(depth, 4),
-                        aliases: topic.aliases.map { AliasItem(alias: $0, topicSlug: topic.slug) }))
-                walk(topic.slug, depth: depth + 1)
-            }
+    /// One page of a branch of the topic tree (the top level without one), or of a search.
+    private func topicsContent(branch: String?, search: String?, page: Int) async throws -> TopicsContent {
+        let page = max(1, min(page, 10_000))
+        let listing = try await topicTree.topicBranch(
+            under: branch, matching: search, limit: Self.topicsPerPage, offset: (page - 1) * Self.topicsPerPage)
+        let shownBranch = search == nil ? listing.path.last?.slug : nil
+        let items = listing.topics.map { node in
+            TopicItem(
+                slug: node.topic.slug, name: node.topic.name, depth: 0, childCount: node.childCount,
+                expandLink: node.childCount > 0 ? Self.topicsLink(branch: node.topic.slug, search: nil, page: 1) : nil,
+                aliases: node.topic.aliases.map { AliasItem(alias: $0, topicSlug: node.topic.slug) })
         }
-        walk(nil, depth: 0)
-        return items
+        var path = [TopicCrumb(name: "All topics", link: Self.topicsLink(branch: nil, search: nil, page: 1))]
+        path += listing.path.map { TopicCrumb(name: $0.name, link: Self.topicsLink(branch: $0.slug, search: nil, page: 1)) }
+        path[path.count - 1].link = nil
+        let first = (page - 1) * Self.topicsPerPage
+        let summary =
+            listing.total == 0
+            ? (search == nil ? "No topics here." : "No topic matches.")
+            : "\(first + 1)–\(first + items.count) of \(listing.total) \(search == nil ? "topics here" : "matching topics")."
+        return TopicsContent(
+            search: search, isSearch: search != nil, hasPath: search == nil && !listing.path.isEmpty, path: path, items: items,
+            isEmpty: items.isEmpty, summary: summary,
+            previousLink: page > 1 ? Self.topicsLink(branch: shownBranch, search: search, page: page - 1) : nil,
+            nextLink: first + items.count < listing.total ? Self.topicsLink(branch: shownBranch, search: search, page: page + 1) : nil)
+    }
+
+    /// The address of a page of the topic tree.
+    static func topicsLink(branch: String?, search: String?, page: Int) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        var items: [String] = []
+        if let branch { items.append("topic=" + (branch.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")) }
+        if let search { items.append("q=" + (search.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")) }
+        if page > 1 { items.append("page=\(page)") }
+        return "/admin" + (items.isEmpty ? "" : "?" + items.joined(separator: "&")) + "#topics"
     }
 
     static func ownerName(_ owner: APIToken.Owner) -> String {
@@ -201,7 +249,7 @@ struct AdminPages {
             default: throw DirectoryError.invalidField("kind", "must be employee or bot")
             }
         let issued = try await store.createToken(for: owner, by: try context.requireUser().caller)
-        return try await page(context, issued: Issued(id: issued.token.id, owner: Self.ownerName(owner), secret: issued.secret))
+        return try await page(context, request: nil, issued: Issued(id: issued.token.id, owner: Self.ownerName(owner), secret: issued.secret))
     }
 
     @Sendable func revokeToken(_ request: Request, context: WebRequestContext) async throws -> Response {

@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 
 /// The fields of an `application/x-www-form-urlencoded` body; a repeated name keeps its last value.
 public struct FormFields: Sendable, Equatable {
@@ -25,5 +26,16 @@ public struct FormFields: Sendable, Equatable {
 
     private static func decode(_ text: Substring) -> String? {
         text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+    }
+}
+
+extension Request {
+    /// A query parameter trimmed and cut to 200 characters, or `nil` when missing or blank.
+    func queryText(_ name: String) -> String? {
+        guard let value = uri.queryParameters[Substring(name)].map(String.init)?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty
+        else {
+            return nil
+        }
+        return String(value.prefix(200))
     }
 }

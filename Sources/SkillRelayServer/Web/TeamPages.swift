@@ -2,8 +2,9 @@ import Foundation
 import Hummingbird
 import SkillRelayDomain
 
-/// A manager's team: the people below them and their skills, and those of them the IM cannot reach; tagging,
-/// re-levelling and removing go through the directory store, which applies `DirectoryPolicy` as it does for the API.
+/// A manager's team a page at a time: the direct reports of the manager (or of someone below, drilled down to), each with
+/// how many people are below them, or everyone below who matches a search or a topic. Tagging, re-levelling and removing
+/// go through the directory store, which applies `DirectoryPolicy` as it does for the API, and come back to the same page.
 struct TeamPages {
     let store: any DirectoryStore
     let team: any TeamStore
@@ -30,40 +31,128 @@ struct TeamPages {
     struct Member {
         var handle: String
         var name: String
+        var peopleBelow: Int
+        var teamLink: String?
         var hasSkills: Bool
         var skills: [SkillItem]
     }
 
+    struct Crumb {
+        var name: String
+        /// `nil` for the page itself.
+        var link: String?
+    }
+
+    struct LevelOption {
+        var value: Int
+        var selected: Bool
+    }
+
     struct TeamContent {
-        var filter: String?
-        var count: Int
+        var managerName: String
+        var managerHandle: String
+        var isMe: Bool
+        var peopleBelow: Int
+        var hasUnder: Bool
+        var hasBreadcrumbs: Bool
+        var breadcrumbs: [Crumb]
+        var search: String?
+        var topic: String?
+        var levels: [LevelOption]
+        var isFiltered: Bool
+        var clearLink: String
+        var everyoneLink: String
+        var heading: String
         var members: [Member]
+        var isEmpty: Bool
+        var previousLink: String?
+        var nextLink: String?
+        /// This page's own address, for the forms to come back to.
+        var back: String
         /// Shown only when someone is unreachable.
         var unreachable: UnreachableList?
     }
 
     @Sendable func show(_ request: Request, context: WebRequestContext) async throws -> Response {
         let caller = try context.requireUser().caller
-        var profiles = try await team.team(of: caller)
-        let filter = request.uri.queryParameters["topic"].map(String.init)?.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let filter, !filter.isEmpty {
-            let topic = try await store.topic(filter.lowercased()).topic.slug
-            profiles = profiles.filter { $0.skills.contains { $0.topic.slug == topic } }
-        }
-        let members = profiles.map { profile in
+        func text(_ name: String) -> String? { request.queryText(name) }
+        let cursor: TeamCursor? =
+            if let after = text("after") { TeamCursor(.after, key: after) } else if let before = text("before") {
+                TeamCursor(.before, key: before)
+            } else { nil }
+        let query = TeamQuery(
+            under: text("under"), everyone: text("all") != nil, search: text("q"), topic: text("topic")?.lowercased(),
+            minimumLevel: text("level").flatMap(Int.init).map { min(max($0, 1), 5) } ?? 1, cursor: cursor)
+        let page = try await team.teamPage(query, by: caller)
+        let members = page.members.map { member in
             Member(
-                handle: profile.employee.handle, name: profile.employee.name, hasSkills: !profile.skills.isEmpty,
-                skills: profile.skills.map { skill in
+                handle: member.handle, name: member.name, peopleBelow: member.peopleBelow,
+                teamLink: member.peopleBelow > 0 ? Self.link(TeamQuery(under: member.handle)) : nil, hasSkills: !member.skills.isEmpty,
+                skills: member.skills.map { skill in
                     SkillItem(
                         topicName: skill.topic.name, topicSlug: skill.topic.slug, sourceText: Self.describe(skill),
                         levels: (1...5).map { Level(value: $0, current: $0 == skill.level) })
                 })
         }
-        let unreachable = try await reach?.unreachable(reportingTo: caller, limit: UnreachablePeople.limit)
+        let under = page.breadcrumbs.isEmpty ? nil : page.manager.handle
+        var crumbs = page.breadcrumbs.enumerated().map { index, person in
+            Crumb(name: person.name, link: Self.link(TeamQuery(under: index == 0 ? nil : person.handle)))
+        }
+        if !crumbs.isEmpty { crumbs.append(Crumb(name: page.manager.name, link: nil)) }
+        /// This listing, from another place.
+        func listing(_ cursor: TeamCursor?) -> String {
+            var same = query
+            same.under = under
+            same.cursor = cursor
+            return Self.link(same)
+        }
+        let isFiltered = !query.isDirectReports
+        let heading =
+            if query.everyone && query.search == nil && query.topic == nil {
+                "Everyone below \(page.manager.name), in org-chart order"
+            } else if isFiltered {
+                "People below \(page.manager.name) who match"
+            } else {
+                under == nil ? "Your direct reports" : "Direct reports of \(page.manager.name)"
+            }
+        // Only the first view of one's own team lists who the IM cannot reach.
+        let unreachable =
+            under == nil && !isFiltered && cursor == nil ? try await reach?.unreachable(reportingTo: caller, limit: UnreachablePeople.limit) : nil
         let content = TeamContent(
-            filter: filter?.isEmpty == false ? filter : nil, count: members.count, members: members,
+            managerName: page.manager.name, managerHandle: page.manager.handle, isMe: under == nil, peopleBelow: page.manager.peopleBelow,
+            hasUnder: under != nil, hasBreadcrumbs: !crumbs.isEmpty, breadcrumbs: crumbs, search: query.search, topic: query.topic,
+            levels: (1...5).map { LevelOption(value: $0, selected: $0 == query.minimumLevel) }, isFiltered: isFiltered,
+            clearLink: Self.link(TeamQuery(under: under)), everyoneLink: Self.link(TeamQuery(under: under, everyone: true)), heading: heading,
+            members: members, isEmpty: members.isEmpty,
+            previousLink: page.previous.map(listing), nextLink: page.next.map(listing), back: listing(cursor),
             unreachable: unreachable.flatMap { $0.total > 0 ? UnreachableList($0) : nil })
         return try WebRenderer.page("team", title: "My team", content: content, context: context, section: .team)
+    }
+
+    /// The address of a team page.
+    static func link(_ query: TeamQuery) -> String {
+        var items: [(String, String)] = []
+        if let under = query.under { items.append(("under", under)) }
+        if query.everyone { items.append(("all", "1")) }
+        if let search = query.search { items.append(("q", search)) }
+        if let topic = query.topic { items.append(("topic", topic)) }
+        if query.minimumLevel > 1 { items.append(("level", String(query.minimumLevel))) }
+        if let cursor = query.cursor { items.append((cursor.direction == .after ? "after" : "before", cursor.key)) }
+        guard !items.isEmpty else { return "/team" }
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return "/team?" + items.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }.joined(separator: "&")
+    }
+
+    /// Where a form goes back to: the team page it was posted from, never another place.
+    static func back(_ form: FormFields, handle: String) -> String {
+        var page = "/team"
+        if let back = form.text("back"), back == "/team" || back.hasPrefix("/team?"),
+            !back.contains(where: { $0.isWhitespace || $0 == "\\" || $0 == "#" || $0.asciiValue.map { $0 < 0x20 } ?? false })
+        {
+            page = back
+        }
+        return page + "#p-\(handle)"
     }
 
     static func describe(_ skill: Skill) -> String {
@@ -82,7 +171,7 @@ struct TeamPages {
         }
         let skill = try await store.setSkill(of: handle, topic: topic.lowercased(), level: level, by: try context.requireUser().caller)
         context.leaveNotice("\(handle): \(skill.topic.name) at level \(skill.level).")
-        return WebRenderer.seeOther("/team#p-\(handle)")
+        return WebRenderer.seeOther(Self.back(context.form, handle: handle))
     }
 
     @Sendable func untag(_ request: Request, context: WebRequestContext) async throws -> Response {
@@ -90,6 +179,6 @@ struct TeamPages {
         guard let topic = context.form.text("topic") else { throw DirectoryError.invalidField("topic", "is required") }
         try await store.removeSkill(of: handle, topic: topic, by: try context.requireUser().caller)
         context.leaveNotice("\(handle): \(topic) removed.")
-        return WebRenderer.seeOther("/team#p-\(handle)")
+        return WebRenderer.seeOther(Self.back(context.form, handle: handle))
     }
 }
