@@ -274,6 +274,17 @@ extension AppDatabase {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v10 list indexes") { db in
+            try db.execute(
+                sql: """
+                    -- Every list pages by a key it can resume from. People are listed by name (case-insensitive) and
+                    -- handle, active or not: each page is a range of this index, never a sort of the whole directory.
+                    CREATE INDEX employeeByActiveName ON employee(isActive, name COLLATE NOCASE, handle);
+                    -- A manager's direct reports in the same order, and the walk down the org chart (covering: the
+                    -- walk reads who is below and whether they are active from the index alone).
+                    CREATE INDEX employeeByManagerName ON employee(managerId, isActive, name COLLATE NOCASE, handle);
+                    """)
+        }
         return migrator
     }
 }
