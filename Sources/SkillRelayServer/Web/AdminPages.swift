@@ -89,7 +89,8 @@ struct AdminPages {
         let caller = try context.requireUser().caller
         let numbers = try await stats.stats(by: caller)
         let topics = try await store.topics(matching: nil, limit: 10_000, offset: 0).topics
-        let tokens = try await store.tokens(by: caller).map { token in
+        // The newest tokens, one page's worth: a page never lists everything.
+        let tokens = try await store.tokens(by: caller, page: PageRequest(limit: PageRequest.maximumLimit)).items.map { token in
             TokenItem(
                 id: token.id, owner: Self.ownerName(token.owner), createdAt: WebRenderer.format(token.createdAt),
                 lastUsedAt: token.lastUsedAt.map(WebRenderer.format) ?? "never", revokedAt: token.revokedAt.map(WebRenderer.format))
