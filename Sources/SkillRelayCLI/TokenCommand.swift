@@ -43,9 +43,13 @@ struct TokenCommand: AsyncParsableCommand {
         func run() async throws {
             try await CLIErrors.reporting {
                 let store = SQLiteDirectoryStore(database: try AppDatabase.open(path: database.db))
-                for token in try await store.tokens(by: .cliOperator) {
-                    print(Self.line(token))
-                }
+                // Every token, read a page at a time.
+                var page = PageRequest(limit: PageRequest.maximumLimit)
+                repeat {
+                    let tokens = try await store.tokens(by: .cliOperator, page: page)
+                    for token in tokens.items { print(Self.line(token)) }
+                    page.after = tokens.next
+                } while page.after != nil
             }
         }
 

@@ -24,6 +24,8 @@ public enum DirectoryPolicy {
         case untagSkill(Relation, existing: SkillSource)
         /// List the people below oneself with their skills.
         case readTeam
+        /// List employees: an admin everyone, a manager the people below them.
+        case listEmployees
         /// Read the numbers on how questions fare.
         case readStats
         /// Read or export the compliance log.
@@ -50,6 +52,10 @@ public enum DirectoryPolicy {
             throw .forbidden("Only an admin may import the directory.")
         case .readTeam:
             guard caller.isManager else { throw .forbidden("My team is for managers: nobody reports to you.") }
+        case .listEmployees:
+            guard caller.isManager else {
+                throw .forbidden("Listing employees is for admins and managers; you may read your own profile at /v1/me.")
+            }
         case .readStats:
             throw .forbidden("Only an admin may read the statistics.")
         case .exportComplianceLog:

@@ -10,6 +10,8 @@ public protocol DirectoryStore: Sendable {
 
     /// A page of topics in slug order, or, with a query, in full-text relevance order.
     func topics(matching query: String?, limit: Int, offset: Int) async throws -> TopicPage
+    /// Topics in slug order, a page at a time; with a query, only those it finds (full text, as `topics(matching:)`).
+    func topicPage(matching query: String?, page: PageRequest) async throws -> ListPage<Topic>
     /// One topic, by slug or alias.
     func topic(_ slugOrAlias: String) async throws -> TopicDetail
     /// Creates a topic (admin).
@@ -25,6 +27,10 @@ public protocol DirectoryStore: Sendable {
 
     /// One employee with their skills: themselves, the people above them, or an admin.
     func employee(_ handle: String, by caller: Caller) async throws -> EmployeeProfile
+    /// Employees by name, a page at a time: everyone for an admin, the people below them for a manager.
+    func employees(_ filter: EmployeeFilter, by caller: Caller, page: PageRequest) async throws -> ListPage<EmployeeSummary>
+    /// Someone's direct reports by name, each with how many people are below them; for whoever may read that person.
+    func reports(of handle: String, isActive: Bool, by caller: Caller, page: PageRequest) async throws -> ListPage<EmployeeSummary>
     /// Creates an employee (admin).
     func createEmployee(_ employee: Employee, by caller: Caller) async throws -> EmployeeProfile
     /// Changes an employee (admin).
@@ -43,8 +49,8 @@ public protocol DirectoryStore: Sendable {
 
     /// Issues a token for an employee or a bot (admin).
     func createToken(for owner: APIToken.Owner, by caller: Caller) async throws -> IssuedToken
-    /// Every token, newest first (admin).
-    func tokens(by caller: Caller) async throws -> [APIToken]
+    /// Tokens, newest first, a page at a time (admin).
+    func tokens(by caller: Caller, page: PageRequest) async throws -> ListPage<APIToken>
     /// Revokes a token (admin).
     func revokeToken(_ id: String, by caller: Caller) async throws -> APIToken
 

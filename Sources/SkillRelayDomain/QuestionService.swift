@@ -191,8 +191,13 @@ public struct QuestionService: Sendable {
 
     /// The caller's own questions, newest first; the CLI operator asks none.
     public func askedQuestions(by caller: Caller, limit: Int = 20) async throws -> [AskedQuestion] {
-        guard let asker = Asker(caller) else { return [] }
-        return try await store.questions(askedBy: asker, limit: limit)
+        try await askedQuestions(by: caller, page: PageRequest(limit: limit)).items
+    }
+
+    /// A page of the caller's own questions, newest first.
+    public func askedQuestions(by caller: Caller, page: PageRequest) async throws -> ListPage<AskedQuestion> {
+        guard let asker = Asker(caller) else { return ListPage(items: [], next: nil) }
+        return try await store.questions(askedBy: asker, page: page)
     }
 
     /// The asker (or an admin) cancels; every specialist holding it is told.
@@ -210,7 +215,12 @@ public struct QuestionService: Sendable {
 
     /// What was delivered to the calling employee.
     public func inbox(of caller: Caller, limit: Int = 100) async throws -> [InboxItem] {
-        try await store.inbox(of: try Self.employeeHandle(caller), limit: limit)
+        try await inbox(of: caller, page: PageRequest(limit: limit)).items
+    }
+
+    /// A page of what was delivered to the calling employee, newest first.
+    public func inbox(of caller: Caller, page: PageRequest) async throws -> ListPage<InboxItem> {
+        try await store.inbox(of: try Self.employeeHandle(caller), page: page)
     }
 
     /// A specialist answers: relayed if among the first K, kept either way.

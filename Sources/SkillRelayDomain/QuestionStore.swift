@@ -280,10 +280,10 @@ public protocol QuestionStore: Sendable {
     func rateAnswer(question id: String, rank: Int, helpful: Bool, by asker: Asker?, isAdmin: Bool, now: Date) async throws
     /// The question as its asker sees it; `questionNotFound` for anyone else but an admin.
     func questionView(_ id: String, for asker: Asker?, isAdmin: Bool) async throws -> QuestionView
-    /// An asker's own questions, newest first.
-    func questions(askedBy asker: Asker, limit: Int) async throws -> [AskedQuestion]
-    /// A specialist's inbox, newest first.
-    func inbox(of handle: String, limit: Int) async throws -> [InboxItem]
+    /// An asker's own questions, newest first, a page at a time.
+    func questions(askedBy asker: Asker, page: PageRequest) async throws -> ListPage<AskedQuestion>
+    /// A specialist's inbox, newest first, a page at a time.
+    func inbox(of handle: String, page: PageRequest) async throws -> ListPage<InboxItem>
 
     /// Sets someone's presence in the embedded `local` IM.
     func setLocalPresence(_ presence: Presence, of handle: String, now: Date) async throws

@@ -23,6 +23,11 @@ public struct APIError: HTTPResponseError, Sendable {
         APIError(.badRequest, code: code, message: message)
     }
 
+    /// A `cursor` this list did not give out (edited, from another list, or naming a position not the caller's).
+    static var invalidCursor: APIError {
+        badRequest("The cursor is not one this list gave out; start again without it.", code: "invalid_cursor")
+    }
+
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let body = try JSONEncoder().encode(ErrorBody(error: .init(code: code, message: message, suggestions: suggestions)))
         var headers = self.headers

@@ -42,6 +42,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         case is NIOTooManyBytesError:
             return APIError(
                 .contentTooLarge, code: "body_too_large", message: "The request body is larger than \(APIRequestContext.bodyLimit) bytes.")
+        case is InvalidCursor:
+            return APIError.invalidCursor
         case let error as ImportFailure:
             return APIError(.unprocessableContent, code: "import_failed", message: error.description)
         case let error as any StoreFailure where error.isBusy:

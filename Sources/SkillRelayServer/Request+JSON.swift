@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import SkillRelayDomain
 
 extension Request {
     /// Decodes a JSON body of at most `APIRequestContext.bodyLimit` bytes, explaining in plain words what is wrong with it.
@@ -50,6 +51,38 @@ extension Request {
                 code: "invalid_parameter")
         }
         return value
+    }
+}
+
+extension Request {
+    /// `limit` (1 to `PageRequest.maximumLimit`) and `cursor` of a list; a cursor that is not this list's is a 400.
+    func pageRequest(for list: PageCursor.List) throws -> PageRequest {
+        let limit = try queryInteger("limit", default: PageRequest.defaultLimit, in: 1...PageRequest.maximumLimit)
+        guard let text = uri.queryParameters["cursor"] else { return PageRequest(limit: limit) }
+        do {
+            return PageRequest(limit: limit, after: try PageCursor(decoding: String(text), for: list))
+        } catch {
+            throw APIError.invalidCursor
+        }
+    }
+
+    /// A true/false query parameter, or the default when absent.
+    func queryBool(_ name: String, default defaultValue: Bool) throws -> Bool {
+        guard let text = uri.queryParameters[name[...]] else { return defaultValue }
+        switch text {
+        case "true": return true
+        case "false": return false
+        default: throw APIError.badRequest("The query parameter '\(name)' must be true or false.", code: "invalid_parameter")
+        }
+    }
+
+    /// A text query parameter of at most `maxLength` characters, or `nil` when absent.
+    func queryText(_ name: String, maxLength: Int = 200) throws -> String? {
+        guard let text = uri.queryParameters[name[...]] else { return nil }
+        guard text.count <= maxLength else {
+            throw APIError.badRequest("The query parameter '\(name)' is longer than \(maxLength) characters.", code: "invalid_parameter")
+        }
+        return String(text)
     }
 }
 

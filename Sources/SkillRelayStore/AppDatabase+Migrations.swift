@@ -274,6 +274,17 @@ extension AppDatabase {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v10 list indexes") { db in
+            try db.execute(
+                sql: """
+                    -- Every list pages by a key it can resume from. People are listed by name (case-insensitive) and
+                    -- handle, active or not: each page is a range of this index, never a sort of the whole directory.
+                    CREATE INDEX employeeByActiveName ON employee(isActive, name COLLATE NOCASE, handle);
+                    -- A manager's direct reports in the same order, and the walk down the org chart (covering: the
+                    -- walk reads who is below and whether they are active from the index alone).
+                    CREATE INDEX employeeByManagerName ON employee(managerId, isActive, name COLLATE NOCASE, handle);
+                    """)
+        }
         migrator.registerMigration("v11 org paths") { db in try migrateToOrgPaths(db) }
         return migrator
     }
@@ -296,8 +307,9 @@ extension AppDatabase {
         try db.execute(
             sql: """
                 CREATE INDEX employeeByOrgPath ON employee(orgPath);
-                -- A manager's direct reports in name order, for the team page's first view.
-                CREATE INDEX employeeByManagerName ON employee(managerId, isActive, name, handle);
+                -- A manager's direct reports in name order (binary, as the team page sorts; v10's index sorts
+                -- without case for the API), for the team page's first view.
+                CREATE INDEX employeeReportsByName ON employee(managerId, isActive, name, handle);
                 -- A topic's children in name order, for the admin page's tree.
                 CREATE INDEX topicByParentName ON topic(parentId, name, slug);
 

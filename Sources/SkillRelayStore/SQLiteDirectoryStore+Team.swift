@@ -127,7 +127,7 @@ extension SQLiteDirectoryStore: TeamStore {
 
 /// One page of a team listing, read in a stable order from the cursor on. Which order depends on what is asked and how
 /// many people are below:
-/// - no search and no topic: the direct reports, by name (`employeeByManagerName`), or everyone below in org-chart
+/// - no search and no topic: the direct reports, by name (`employeeReportsByName`), or everyone below in org-chart
 ///   order (`employeeByOrgPath`);
 /// - up to `scanLimit` people below: the subtree in org-chart order, filtered as it is read;
 /// - more, with a topic: the topic's tags, best level first (`skillByTopicLevel`), keeping those below;

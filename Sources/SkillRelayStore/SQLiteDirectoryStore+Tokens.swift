@@ -59,12 +59,24 @@ extension SQLiteDirectoryStore {
         }
     }
 
-    public func tokens(by caller: Caller) async throws -> [APIToken] {
+    public func tokens(by caller: Caller, page: PageRequest) async throws -> ListPage<APIToken> {
         try DirectoryPolicy.authorize(caller, to: .manageTokens)
         return try await writer.read { db in
-            try APITokenRecord.order(APITokenRecord.Columns.createdAt.desc).fetchAll(db).map { try Self.token(db, record: $0) }
+            // Newest first by row (tokens are only ever added, so that is creation order); the cursor names the last shown.
+            var after = Int64.max
+            if let cursor = page.after {
+                guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM apiToken WHERE publicId = ?", arguments: [cursor.keys[0]]) else {
+                    throw InvalidCursor()
+                }
+                after = id
+            }
+            let records = try APITokenRecord.fetchAll(db, sql: Self.tokensSQL, arguments: [after, page.limit + 1])
+            return try ListPage(rows: records, limit: page.limit, list: .tokens) { [$0.publicId] }.map { try Self.token(db, record: $0) }
         }
     }
+
+    /// Tokens before row ?1, newest first, ?2 at most: a range of the table's own key.
+    package static let tokensSQL = "SELECT * FROM apiToken WHERE id < ?1 ORDER BY id DESC LIMIT ?2"
 
     public func revokeToken(_ id: String, by caller: Caller) async throws -> APIToken {
         try DirectoryPolicy.authorize(caller, to: .manageTokens)

@@ -23,6 +23,32 @@ extension SQLiteDirectoryStore {
         }
     }
 
+    public func topicPage(matching query: String?, page: PageRequest) async throws -> ListPage<Topic> {
+        try await writer.read { db in
+            let after = page.after?.keys[0] ?? ""
+            let ids: [(id: Int64, slug: String)]
+            if let query, !query.trimmingWhitespace().isEmpty {
+                guard let match = Self.ftsQuery(query) else { return ListPage(items: [], next: nil) }
+                ids = try Row.fetchAll(db, sql: Self.topicPageMatchingSQL, arguments: [after, match, page.limit + 1]).map { ($0[0], $0[1]) }
+            } else {
+                ids = try Row.fetchAll(db, sql: Self.topicPageSQL, arguments: [after, page.limit + 1]).map { ($0[0], $0[1]) }
+            }
+            let shown = ListPage(rows: ids, limit: page.limit, list: .topics) { [$0.slug] }
+            return ListPage(items: try Self.topics(db, ids: shown.items.map { $0.id }), next: shown.next)
+        }
+    }
+
+    /// Topics after slug ?1, ?2 at most: a range of the slug's unique index.
+    package static let topicPageSQL = "SELECT id, slug FROM topic WHERE slug > ?1 ORDER BY slug LIMIT ?2"
+    /// The same, of the topics full-text query ?2 finds: the slug index walked in order, each row checked against the
+    /// matches (all topics at worst, a few thousand: the topic tree, not the people). The `+` keeps SQLite from reading
+    /// the matches by id and sorting them all instead.
+    package static let topicPageMatchingSQL = """
+        SELECT id, slug FROM topic
+        WHERE slug > ?1 AND +id IN (SELECT rowid FROM topicSearch WHERE topicSearch MATCH ?2)
+        ORDER BY slug LIMIT ?3
+        """
+
     public func topic(_ slugOrAlias: String) async throws -> TopicDetail {
         try await writer.read { db in
             try Self.topicDetail(db, record: try Self.topicRecord(db, slugOrAlias: slugOrAlias))

@@ -77,24 +77,36 @@ extension SQLiteQuestionStore {
         }
     }
 
-    public func inbox(of handle: String, limit: Int) async throws -> [InboxItem] {
+    public func inbox(of handle: String, page: PageRequest) async throws -> ListPage<InboxItem> {
         try await writer.read { db in
             let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: handle)
-            return try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT delivery.publicId, delivery.state, delivery.deliveredAt, question.text, question.status, topic.slug, topic.name
-                    FROM delivery JOIN question ON question.id = delivery.questionId JOIN topic ON topic.id = question.topicId
-                    WHERE delivery.specialistId = ? ORDER BY delivery.deliveredAt DESC, delivery.id DESC LIMIT ?
-                    """, arguments: [employee.id!, limit]
-            ).map { row in
+            // The cursor names the last delivery shown, which must be this specialist's: its time and row are the key.
+            var after: (at: DatabaseValue, id: Int64) = (Date.distantFuture.databaseValue, Int64.max)
+            if let cursor = page.after {
+                guard
+                    let row = try Row.fetchOne(
+                        db, sql: "SELECT deliveredAt, id FROM delivery WHERE publicId = ? AND specialistId = ?",
+                        arguments: [cursor.keys[0], employee.id!])
+                else { throw InvalidCursor() }
+                after = (row[0], row[1])
+            }
+            let rows = try Row.fetchAll(db, sql: Self.inboxSQL, arguments: [employee.id!, after.at, after.id, page.limit + 1]).map { row in
                 InboxItem(
                     id: row["publicId"], topic: TopicReference(slug: row["slug"], name: row["name"]), text: row["text"],
                     state: DeliveryState(rawValue: row["state"]) ?? .closed, questionStatus: QuestionStatus(rawValue: row["status"]) ?? .open,
                     deliveredAt: row["deliveredAt"])
             }
+            return ListPage(rows: rows, limit: page.limit, list: .inbox) { [$0.id] }
         }
     }
+
+    /// Specialist ?1's deliveries before (time ?2, row ?3), newest first, ?4 at most: a range of `deliveryBySpecialist`.
+    package static let inboxSQL = """
+        SELECT delivery.publicId, delivery.state, delivery.deliveredAt, question.text, question.status, topic.slug, topic.name
+        FROM delivery JOIN question ON question.id = delivery.questionId JOIN topic ON topic.id = question.topicId
+        WHERE delivery.specialistId = ?1 AND delivery.deliveredAt <= ?2 AND (delivery.deliveredAt, delivery.id) < (?2, ?3)
+        ORDER BY delivery.deliveredAt DESC, delivery.id DESC LIMIT ?4
+        """
 
     // MARK: - Presence and pause
 

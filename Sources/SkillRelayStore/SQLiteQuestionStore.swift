@@ -210,22 +210,35 @@ public struct SQLiteQuestionStore: QuestionStore {
         }
     }
 
-    public func questions(askedBy asker: Asker, limit: Int) async throws -> [AskedQuestion] {
+    public func questions(askedBy asker: Asker, page: PageRequest) async throws -> ListPage<AskedQuestion> {
         try await writer.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT question.publicId, topic.slug, topic.name, question.text, question.status, question.relayed, question.createdAt
-                    FROM question JOIN topic ON topic.id = question.topicId
-                    WHERE question.askerKey = ? ORDER BY question.id DESC LIMIT ?
-                    """, arguments: [Self.askerKey(asker), limit]
+            let askerKey = Self.askerKey(asker)
+            // The cursor names the last question shown; it must be one of this asker's.
+            var after = Int64.max
+            if let cursor = page.after {
+                guard
+                    let id = try Int64.fetchOne(
+                        db, sql: "SELECT id FROM question WHERE publicId = ? AND askerKey = ?", arguments: [cursor.keys[0], askerKey])
+                else { throw InvalidCursor() }
+                after = id
+            }
+            let rows = try Row.fetchAll(
+                db, sql: Self.askedQuestionsSQL, arguments: [askerKey, after, page.limit + 1]
             ).map { row in
                 AskedQuestion(
                     id: row[0], topic: TopicReference(slug: row[1], name: row[2]), text: row[3], status: QuestionStatus(rawValue: row[4]) ?? .open,
                     answers: row[5], createdAt: row[6])
             }
+            return ListPage(rows: rows, limit: page.limit, list: .questions) { [$0.id] }
         }
     }
+
+    /// An asker's questions (key ?1) older than row ?2, newest first, ?3 at most: a range of `questionByAsker`.
+    package static let askedQuestionsSQL = """
+        SELECT question.publicId, topic.slug, topic.name, question.text, question.status, question.relayed, question.createdAt
+        FROM question JOIN topic ON topic.id = question.topicId
+        WHERE question.askerKey = ?1 AND question.id < ?2 ORDER BY question.id DESC LIMIT ?3
+        """
 
     public func questionView(_ id: String, for asker: Asker?, isAdmin: Bool) async throws -> QuestionView {
         try await writer.read { db in

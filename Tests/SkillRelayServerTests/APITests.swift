@@ -10,8 +10,8 @@ import Testing
             var slug: String
             var aliases: [String]
         }
-        var topics: [Item]
-        var total: Int
+        var items: [Item]
+        var next: String?
     }
 
     @Test func topicsAreSearchedAndPaged() async throws {
@@ -19,12 +19,21 @@ import Testing
         try await fixture.test { client in
             try await client.execute(uri: "/v1/topics?q=k8s", method: .get, headers: fixture.headers(.bot)) { response in
                 let list = try JSONDecoder().decode(TopicList.self, from: Data(buffer: response.body))
-                #expect(list.topics.map(\.slug) == ["kubernetes"])
+                #expect(list.items.map(\.slug) == ["kubernetes"])
+                #expect(list.next == nil)
             }
-            try await client.execute(uri: "/v1/topics?limit=2&offset=1", method: .get, headers: fixture.headers(.bot)) { response in
+            var next: String?
+            try await client.execute(uri: "/v1/topics?limit=2", method: .get, headers: fixture.headers(.bot)) { response in
                 let list = try JSONDecoder().decode(TopicList.self, from: Data(buffer: response.body))
-                #expect(list.topics.map(\.slug) == ["kubernetes", "terraform"])
-                #expect(list.total == 3)
+                #expect(list.items.map(\.slug) == ["infra", "kubernetes"])
+                next = list.next
+            }
+            let cursor = try #require(next)
+            try await client.execute(uri: "/v1/topics?limit=2&cursor=\(cursor)", method: .get, headers: fixture.headers(.bot)) { response in
+                let list = try JSONDecoder().decode(TopicList.self, from: Data(buffer: response.body))
+                #expect(list.items.map(\.slug) == ["terraform"])
+                #expect(list.next == nil)
+                #expect(response.text.contains(#""next":null"#))
             }
         }
     }

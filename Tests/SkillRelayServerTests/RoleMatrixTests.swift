@@ -44,6 +44,19 @@ import Testing
             add(who, .get, "/v1/tokens", nil, admin ? .ok : .forbidden)
             add(who, .post, "/v1/tokens", #"{"bot":"deploy-bot"}"#, admin ? .created : .forbidden)
         }
+        // Lists: employees for admins (everyone) and managers (those below them); someone's reports for whoever may read
+        // that person; one's own questions for every asker; the inbox for employees.
+        for who in everyone {
+            let reader = who == .admin || who == .m
+            add(who, .get, "/v1/employees", nil, reader ? .ok : .forbidden)
+            add(who, .get, "/v1/employees?manager=r", nil, reader ? .ok : .forbidden)
+            add(who, .get, "/v1/employees/m/reports", nil, reader ? .ok : .forbidden)
+            add(who, .get, "/v1/questions", nil, .ok, #""items":[]"#)
+            add(who, .get, "/v1/inbox", nil, who == .bot ? .forbidden : .ok)
+        }
+        add(.m, .get, "/v1/employees?manager=p", nil, .forbidden)
+        add(.deep, .get, "/v1/employees/deep/reports", nil, .ok, #""items":[]"#)
+        add(.boss, .get, "/v1/employees", nil, .ok, #""handle":"deep""#)
         // Reading employees: oneself, anyone below, or an admin.
         let reads: [(Who, Who, HTTPResponse.Status)] = [
             (.admin, .boss, .ok), (.admin, .deep, .ok), (.admin, .admin, .ok),

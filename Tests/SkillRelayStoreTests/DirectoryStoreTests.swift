@@ -122,12 +122,12 @@ import Testing
         let store = try await makeSampleStore(clock: clock)
         let issued = try await store.createToken(for: .bot("ci-bot"), by: .cliOperator)
         #expect(try await store.authenticate(secret: issued.secret) == Caller(identity: .bot("ci-bot")))
-        let firstUse = try await store.tokens(by: .cliOperator).first?.lastUsedAt
+        let firstUse = try await store.tokens(by: .cliOperator, page: PageRequest()).items.first?.lastUsedAt
         clock.advance(by: 30)
         _ = try await store.authenticate(secret: issued.secret)
-        #expect(try await store.tokens(by: .cliOperator).first?.lastUsedAt == firstUse)
+        #expect(try await store.tokens(by: .cliOperator, page: PageRequest()).items.first?.lastUsedAt == firstUse)
         clock.advance(by: 31)
         _ = try await store.authenticate(secret: issued.secret)
-        #expect(try await store.tokens(by: .cliOperator).first?.lastUsedAt == clock.now())
+        #expect(try await store.tokens(by: .cliOperator, page: PageRequest()).items.first?.lastUsedAt == clock.now())
     }
 }

@@ -11,6 +11,7 @@ import Testing
         "v7 outbox destinations",
         "v8 im invitations and departures",
         "v9 im keys",
+        "v10 list indexes",
         "v11 org paths",
     ]
 

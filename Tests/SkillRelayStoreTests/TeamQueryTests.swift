@@ -248,7 +248,7 @@ import Testing
                         #expect(!plan.contains { $0 == "SCAN employee" || $0.hasPrefix("SCAN employee ") || $0.hasPrefix("SCAN skill") }, "\(label)")
                         let expected =
                             switch order {
-                            case .directReports: "SEARCH employee USING INDEX employeeByManagerName (managerId=? AND isActive=?"
+                            case .directReports: "SEARCH employee USING INDEX employeeReportsByName (managerId=? AND isActive=?"
                             case .subtree: "SEARCH employee USING INDEX employeeByOrgPath (orgPath>? AND orgPath<?)"
                             case .topic: "SEARCH skill USING COVERING INDEX skillByTopicLevel (topicId=? AND level>?"
                             case .search: "SCAN employeeSearch VIRTUAL TABLE INDEX"

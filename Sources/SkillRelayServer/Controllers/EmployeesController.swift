@@ -7,8 +7,10 @@ struct EmployeesController {
 
     func addRoutes(to group: RouterGroup<APIRequestContext>) {
         group.get("me", use: me)
+        group.get("employees", use: list)
         group.post("employees", use: create)
         group.get("employees/:handle", use: show)
+        group.get("employees/:handle/reports", use: reports)
         group.patch("employees/:handle", use: update)
         group.delete("employees/:handle", use: deactivate)
         group.put("employees/:handle/skills/:topic", use: setSkill)
@@ -26,6 +28,31 @@ struct EmployeesController {
         case .operator:
             return MeResponse(roles: roles)
         }
+    }
+
+    /// Admins list everyone, managers the people below them; filtered and a page at a time.
+    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> PageResponse<EmployeeSummaryResponse> {
+        let caller = try context.requireCaller()
+        try DirectoryPolicy.authorize(caller, to: .listEmployees)
+        let page = try request.pageRequest(for: .employees)
+        let topic = try request.queryText("topic", maxLength: 64)
+        let minimumLevel = try request.queryInteger("minLevel", default: 1, in: 1...5)
+        if topic == nil, request.uri.queryParameters["minLevel"] != nil {
+            throw APIError.badRequest("The query parameter 'minLevel' needs 'topic'.", code: "invalid_parameter")
+        }
+        let filter = EmployeeFilter(
+            query: try request.queryText("q", maxLength: 100), managerHandle: try request.queryText("manager", maxLength: 64), topic: topic,
+            minimumLevel: minimumLevel, isActive: try request.queryBool("active", default: true))
+        return PageResponse(try await store.employees(filter, by: caller, page: page), EmployeeSummaryResponse.init)
+    }
+
+    /// Someone's direct reports, each with how many people are below them, a page at a time.
+    @Sendable func reports(_ request: Request, context: APIRequestContext) async throws -> PageResponse<EmployeeSummaryResponse> {
+        let caller = try context.requireCaller()
+        let page = try request.pageRequest(for: .reports)
+        let active = try request.queryBool("active", default: true)
+        let reports = try await store.reports(of: try context.parameters.require("handle"), isActive: active, by: caller, page: page)
+        return PageResponse(reports, EmployeeSummaryResponse.init)
     }
 
     @Sendable func show(_ request: Request, context: APIRequestContext) async throws -> EmployeeResponse {

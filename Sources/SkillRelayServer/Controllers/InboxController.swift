@@ -16,9 +16,10 @@ struct InboxController {
         group.delete("me/pause", use: resume)
     }
 
-    @Sendable func inbox(_ request: Request, context: APIRequestContext) async throws -> InboxResponse {
-        let limit = try request.queryInteger("limit", default: 100, in: 1...500)
-        return InboxResponse(items: try await questions.inbox(of: try context.requireCaller(), limit: limit).map(InboxItemResponse.init))
+    @Sendable func inbox(_ request: Request, context: APIRequestContext) async throws -> PageResponse<InboxItemResponse> {
+        let caller = try context.requireCaller()
+        let page = try request.pageRequest(for: .inbox)
+        return PageResponse(try await questions.inbox(of: caller, page: page), InboxItemResponse.init)
     }
 
     @Sendable func answer(_ request: Request, context: APIRequestContext) async throws -> AnswerResponse {

@@ -8,6 +8,7 @@ struct QuestionsController {
     let questions: QuestionService
 
     func addRoutes(to group: RouterGroup<APIRequestContext>) {
+        group.get("questions", use: list)
         group.post("questions", use: ask)
         group.get("questions/:id", use: show)
         group.delete("questions/:id", use: cancel)
@@ -27,6 +28,14 @@ struct QuestionsController {
             id: asked.id, status: asked.status.rawValue, topic: TopicReferenceResponse(asked.topic), deliveredTo: asked.deliveredTo,
             expiresAt: asked.expiresAt)
         return EditedResponse(status: asked.created ? .created : .ok, headers: [.location: "/v1/questions/\(asked.id)"], response: response)
+    }
+
+    /// The caller's own questions, newest first, a page at a time.
+    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> PageResponse<AskedQuestionResponse> {
+        let caller = try context.requireCaller()
+        guard Asker(caller) != nil else { throw DirectoryError.forbidden("Only employees and bots ask questions.") }
+        let page = try request.pageRequest(for: .questions)
+        return PageResponse(try await questions.askedQuestions(by: caller, page: page), AskedQuestionResponse.init)
     }
 
     @Sendable func show(_ request: Request, context: APIRequestContext) async throws -> QuestionResponse {

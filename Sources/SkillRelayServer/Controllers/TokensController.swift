@@ -11,8 +11,10 @@ struct TokensController {
         group.delete("tokens/:id", use: revoke)
     }
 
-    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> TokenListResponse {
-        TokenListResponse(tokens: try await store.tokens(by: try context.requireCaller()).map(TokenResponse.init))
+    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> PageResponse<TokenResponse> {
+        let caller = try context.requireCaller()
+        try DirectoryPolicy.authorize(caller, to: .manageTokens)
+        return PageResponse(try await store.tokens(by: caller, page: try request.pageRequest(for: .tokens)), TokenResponse.init)
     }
 
     @Sendable func create(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<IssuedTokenResponse> {

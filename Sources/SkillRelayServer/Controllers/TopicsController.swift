@@ -14,15 +14,12 @@ struct TopicsController {
         group.delete("topics/:topic/aliases/:alias", use: removeAlias)
     }
 
-    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> TopicListResponse {
+    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> PageResponse<TopicResponse> {
         let caller = try context.requireCaller()
         try DirectoryPolicy.authorize(caller, to: .readTopics)
-        let limit = try request.queryInteger("limit", default: 50, in: 1...200)
-        let offset = try request.queryInteger("offset", default: 0, in: 0...1_000_000)
-        let query = request.uri.queryParameters["q"].map(String.init)
-        if let query, query.count > 200 { throw APIError.badRequest("The query 'q' is longer than 200 characters.", code: "invalid_parameter") }
-        let page = try await store.topics(matching: query, limit: limit, offset: offset)
-        return TopicListResponse(topics: page.topics.map(TopicResponse.init), total: page.total, limit: limit, offset: offset)
+        let page = try request.pageRequest(for: .topics)
+        let query = try request.queryText("q")
+        return PageResponse(try await store.topicPage(matching: query, page: page), TopicResponse.init)
     }
 
     @Sendable func show(_ request: Request, context: APIRequestContext) async throws -> TopicDetailResponse {

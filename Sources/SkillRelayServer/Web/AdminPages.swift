@@ -116,7 +116,8 @@ struct AdminPages {
         let numbers = try await stats.stats(by: caller)
         func text(_ name: String) -> String? { request?.queryText(name) }
         let topics = try await topicsContent(branch: text("topic"), search: text("q"), page: text("page").flatMap(Int.init) ?? 1)
-        let tokens = try await store.tokens(by: caller).map { token in
+        // The newest tokens, one page's worth: a page never lists everything.
+        let tokens = try await store.tokens(by: caller, page: PageRequest(limit: PageRequest.maximumLimit)).items.map { token in
             TokenItem(
                 id: token.id, owner: Self.ownerName(token.owner), createdAt: WebRenderer.format(token.createdAt),
                 lastUsedAt: token.lastUsedAt.map(WebRenderer.format) ?? "never", revokedAt: token.revokedAt.map(WebRenderer.format))

@@ -47,6 +47,33 @@ struct EmployeeResponse: ResponseEncodable {
     }
 }
 
+/// An employee in a list: the profile without skills (one `GET /v1/employees/{handle}` has those), so that a page
+/// stays small whatever people are tagged with; in a team list, also how many people are below them.
+struct EmployeeSummaryResponse: Encodable, Sendable {
+    var handle: String
+    var name: String
+    var email: String
+    var imId: String?
+    var manager: String?
+    var admin: Bool
+    var active: Bool
+    var directReports: Int
+    var below: Int?
+
+    init(_ summary: EmployeeSummary) {
+        let employee = summary.employee
+        handle = employee.handle
+        name = employee.name
+        email = employee.email
+        imId = employee.imID
+        manager = employee.managerHandle
+        admin = employee.isAdmin
+        active = employee.isActive
+        directReports = summary.directReportCount
+        below = summary.belowCount
+    }
+}
+
 /// `GET /v1/me`: the caller's roles, and their profile when they are an employee.
 struct MeResponse: ResponseEncodable {
     var roles: [String]

@@ -94,9 +94,23 @@ struct InboxItemResponse: ResponseEncodable {
     }
 }
 
-/// `GET /v1/inbox`.
-struct InboxResponse: ResponseEncodable {
-    var items: [InboxItemResponse]
+/// A question in its asker's list.
+struct AskedQuestionResponse: Encodable, Sendable {
+    var id: String
+    var topic: TopicReferenceResponse
+    var text: String
+    var status: String
+    var answers: Int
+    var createdAt: Date
+
+    init(_ question: AskedQuestion) {
+        id = question.id
+        topic = TopicReferenceResponse(question.topic)
+        text = question.text
+        status = question.status.rawValue
+        answers = question.answers
+        createdAt = question.createdAt
+    }
 }
 
 /// `POST /v1/inbox/{deliveryId}/answer`.

@@ -29,11 +29,6 @@ struct IssuedTokenResponse: ResponseEncodable {
     var secret: String
 }
 
-/// The list of tokens.
-struct TokenListResponse: ResponseEncodable {
-    var tokens: [TokenResponse]
-}
-
 /// `POST /v1/tokens`: exactly one of `employee` and `bot`.
 struct CreateTokenRequest: Decodable {
     var employee: String?

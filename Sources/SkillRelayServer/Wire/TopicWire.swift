@@ -19,14 +19,6 @@ struct TopicResponse: ResponseEncodable {
     }
 }
 
-/// A page of topics.
-struct TopicListResponse: ResponseEncodable {
-    var topics: [TopicResponse]
-    var total: Int
-    var limit: Int
-    var offset: Int
-}
-
 /// A topic's slug and name.
 struct TopicReferenceResponse: Encodable {
     var slug: String
