@@ -217,6 +217,8 @@ struct TeamListing {
     }
 
     /// Each order's query; every one reads an index in the order it pages in (a test checks the plans).
+    /// The indexes are named (`INDEXED BY`): with `isActive = 1` in every query, the planner would otherwise take the
+    /// API's list index, `employeeByActiveName`, which leads with it, and sort the whole company.
     static func sql(_ order: Order, forward: Bool, hasCursor: Bool, topicInSQL: Bool) -> String {
         let columns = "employee.id, employee.handle, employee.name, employee.peopleBelow"
         let direction = forward ? "ASC" : "DESC"
@@ -224,7 +226,7 @@ struct TeamListing {
         switch order {
         case .directReports:
             return """
-                SELECT \(columns), employee.name || char(31) || employee.handle AS key FROM employee
+                SELECT \(columns), employee.name || char(31) || employee.handle AS key FROM employee INDEXED BY employeeReportsByName
                 WHERE employee.managerId = ? AND employee.isActive = 1\(hasCursor ? " AND (employee.name, employee.handle) \(compare) (?, ?)" : "")
                 ORDER BY employee.name \(direction), employee.handle \(direction)
                 """
@@ -233,7 +235,7 @@ struct TeamListing {
                 topicInSQL
                 ? " AND EXISTS (SELECT 1 FROM skill WHERE skill.employeeId = employee.id AND skill.topicId = ? AND skill.level >= ?)" : ""
             return """
-                SELECT \(columns), employee.orgPath AS key FROM employee
+                SELECT \(columns), employee.orgPath AS key FROM employee INDEXED BY employeeByOrgPath
                 WHERE employee.orgPath > ? AND employee.orgPath < ? AND employee.isActive = 1\(tagged)
                 ORDER BY employee.orgPath \(direction)
                 """
