@@ -1,8 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 
-/// A real `skillrelay serve --im matrix` process, started on a database and a homeserver and stopped politely:
-/// SIGTERM, then SIGKILL if it has not exited within 10 s.
+/// A real `skillrelay serve` process (`--im matrix` on a homeserver, or without one the embedded `local` IM), started on a
+/// database and stopped politely: SIGTERM, then SIGKILL if it has not exited within 10 s.
 final class RelayServerProcess: @unchecked Sendable {
     // @unchecked: `process` is set once in init; afterwards it is only asked whether it runs and sent signals.
     let base: String
@@ -10,17 +10,19 @@ final class RelayServerProcess: @unchecked Sendable {
     private let process: Process
 
     /// Starts the server and waits until `/livez` answers (at most 20 s).
-    init(binary: String, database: String, homeserver: String, botToken: String, arguments: [String], log: String) async throws {
+    init(binary: String, database: String, homeserver: String?, botToken: String = "", arguments: [String], log: String) async throws {
         let port = Int.random(in: 40_001...50_000)
         base = "http://127.0.0.1:\(port)"
         self.log = log
         process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--im", "matrix", "--db", database, "--port", String(port)] + arguments
+        process.arguments = ["serve", "--im", homeserver == nil ? "local" : "matrix", "--db", database, "--port", String(port)] + arguments
         var environment = ProcessInfo.processInfo.environment
-        environment["SKILLRELAY_MATRIX_HOMESERVER"] = homeserver
-        environment["SKILLRELAY_MATRIX_TOKEN"] = botToken
-        environment["SKILLRELAY_MATRIX_PICKLE_KEY"] = "pickle-key-of-a-test-bot"
+        if let homeserver {
+            environment["SKILLRELAY_MATRIX_HOMESERVER"] = homeserver
+            environment["SKILLRELAY_MATRIX_TOKEN"] = botToken
+            environment["SKILLRELAY_MATRIX_PICKLE_KEY"] = "pickle-key-of-a-test-bot"
+        }
         process.environment = environment
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))

@@ -47,9 +47,12 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
 
     @Option(
         help:
-            "The figures to measure, comma-separated (1: import, 2: candidates, 3 and 5: ask path and RSS, 4: presence, 6: end to end on Synapse)."
+            "The figures to measure, comma-separated (1: import, 2: candidates, 3 and 5: ask path and RSS, 4: presence, 6: end to end on Synapse, 8: pages and lists)."
     )
-    var figures: String = "1,2,3,4,5,6"
+    var figures: String = "1,2,3,4,5,6,8"
+
+    @Option(help: "Requests timed per page or list in figure 8 (after two untimed ones; the median is reported).")
+    var pageRepetitions: Int = 20
 
     @Option(help: "The Synapse of figure 6 (start it with Scripts/synapse.sh up); figure 6 makes its own small company, whatever the sizes above.")
     var synapse: String = "http://127.0.0.1:8008"
@@ -81,7 +84,7 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
         // same process, the same pools took 0.5-1.3 ms longer (BENCHMARKS.md), a cost of the benchmark process that the
         // server, where presence is asked for, does not have.
         if wants(4) { try await presenceFigure() }
-        if [1, 2, 3, 5].contains(where: wants) {
+        if [1, 2, 3, 5, 8].contains(where: wants) {
             print("\nCompany of figures 1-3 and 5: \(employees) employees, \(topics) topics, \(skills) skills")
             // The company, in the import's formats.
             let company = scratch.appendingPathComponent("company")
@@ -97,6 +100,7 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
             }
             if wants(2) { try await candidateFigure(database: database) }
             if wants(3) || wants(5) { try await askFigures(database: database, scratch: scratch) }
+            if wants(8) { try await pageFigure(database: database, scratch: scratch) }
         }
         if wants(6) { try await endToEndFigure(scratch: scratch) }
 
@@ -141,6 +145,90 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
         ])
         candidateTable.print()
 
+    }
+
+    /// Figure 8: every page and list on the big company, for the CEO (an admin), a VP, a director and a team lead, next
+    /// to `/livez` timed the same way, on a real `skillrelay serve` (the embedded IM) of the imported database.
+    func pageFigure(database: String, scratch: URL) async throws {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("skillrelay").path
+        let people = PageBenchmark.People(employees: employees)
+        let server = try await RelayServerProcess(
+            binary: binary, database: database, homeserver: nil, arguments: ["--log-level", "error"],
+            log: scratch.appendingPathComponent("pages.log").path)
+        do {
+            try await measurePages(base: server.base, people: people, binary: binary, database: database)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    func measurePages(base: String, people: PageBenchmark.People, binary: String, database: String) async throws {
+        var sessions: [String: PageBenchmark.Credential] = [:]
+        var tokens: [String: PageBenchmark.Credential] = [:]
+        for handle in [people.ceo, people.vp, people.director, people.teamLead, people.individual] {
+            sessions[handle] = .session(try await PageBenchmark.signIn(handle, binary: binary, database: database, base: base))
+            tokens[handle] = .token(try Self.output(binary, ["token", "create", "--db", database, "--employee", handle]))
+        }
+        let search = "q=Employee%20424"
+        let ceoDeep = try await PageBenchmark.deepPage("/v1/employees?limit=50", pages: 200, credential: tokens[people.ceo]!, base: base)
+        let cases: [PageBenchmark.Case] = [
+            .init(label: "/livez (baseline)", who: "anyone", credential: .none, path: "/livez"),
+            .init(label: "My team, first page", who: "CEO", credential: sessions[people.ceo]!, path: "/team"),
+            .init(label: "My team, a search", who: "CEO", credential: sessions[people.ceo]!, path: "/team?\(search)"),
+            .init(label: "My team, a drill-down (a VP)", who: "CEO", credential: sessions[people.ceo]!, path: "/team?under=\(people.vp)"),
+            .init(label: "My team, everyone below", who: "CEO", credential: sessions[people.ceo]!, path: "/team?all=1"),
+            .init(label: "My team, topic and level", who: "CEO", credential: sessions[people.ceo]!, path: "/team?topic=topic-1&level=3"),
+            .init(label: "My team, first page", who: "VP", credential: sessions[people.vp]!, path: "/team"),
+            .init(label: "My team, a search", who: "VP", credential: sessions[people.vp]!, path: "/team?\(search)"),
+            .init(label: "My team, a drill-down (a director)", who: "VP", credential: sessions[people.vp]!, path: "/team?under=\(people.director)"),
+            .init(label: "My team, first page", who: "team lead", credential: sessions[people.teamLead]!, path: "/team"),
+            .init(label: "My team, a search", who: "team lead", credential: sessions[people.teamLead]!, path: "/team?\(search)"),
+            .init(
+                label: "My team, a drill-down (a report)", who: "team lead", credential: sessions[people.teamLead]!,
+                path: "/team?under=\(people.individual)"),
+            .init(label: "Admin page", who: "CEO", credential: sessions[people.ceo]!, path: "/admin"),
+            .init(label: "Admin page, a branch", who: "CEO", credential: sessions[people.ceo]!, path: "/admin?topic=topic-1"),
+            .init(label: "Admin page, a topic search", who: "CEO", credential: sessions[people.ceo]!, path: "/admin?q=Topic%2012"),
+            .init(label: "Ask page", who: "CEO", credential: sessions[people.ceo]!, path: "/ask"),
+            .init(label: "Inbox page", who: "an individual", credential: sessions[people.individual]!, path: "/inbox"),
+            .init(label: "GET /v1/employees, first page", who: "CEO", credential: tokens[people.ceo]!, path: "/v1/employees?limit=50"),
+            .init(label: "GET /v1/employees, page 201", who: "CEO", credential: tokens[people.ceo]!, path: ceoDeep),
+            .init(label: "GET /v1/employees?q=", who: "CEO", credential: tokens[people.ceo]!, path: "/v1/employees?\(search)"),
+            .init(label: "GET /v1/employees, first page", who: "VP", credential: tokens[people.vp]!, path: "/v1/employees?limit=50"),
+            .init(
+                label: "GET /v1/employees?manager= (a director)", who: "VP", credential: tokens[people.vp]!,
+                path: "/v1/employees?manager=\(people.director)"),
+            .init(
+                label: "GET /v1/employees?topic=&minLevel=", who: "CEO", credential: tokens[people.ceo]!,
+                path: "/v1/employees?topic=topic-1&minLevel=3"),
+            .init(label: "GET /v1/employees/{ceo}/reports", who: "CEO", credential: tokens[people.ceo]!, path: "/v1/employees/\(people.ceo)/reports"),
+            .init(label: "GET /v1/topics", who: "CEO", credential: tokens[people.ceo]!, path: "/v1/topics"),
+            .init(label: "GET /v1/tokens", who: "CEO", credential: tokens[people.ceo]!, path: "/v1/tokens"),
+            .init(label: "GET /v1/inbox", who: "an individual", credential: tokens[people.individual]!, path: "/v1/inbox"),
+            .init(label: "GET /v1/questions", who: "CEO", credential: tokens[people.ceo]!, path: "/v1/questions"),
+        ]
+        var rows: [PageBenchmark.Row] = []
+        for item in cases { rows.append(try await PageBenchmark.time(item, base: base, repetitions: pageRepetitions)) }
+        let baseline = Measurement.median(rows[0].times)
+        var table = ResultTable(
+            title:
+                "8. Pages and lists on the company of \(employees) (median of \(pageRepetitions) requests one at a time, after two untimed; body size)",
+            header: ["what", "who", "status", "median", "p90", "size", "vs /livez"])
+        for row in rows {
+            let median = Measurement.median(row.times)
+            table.add([
+                row.label, row.who, "\(row.status)", Measurement.format(median), Measurement.format(Measurement.percentile(row.times, 90)),
+                row.bytes >= 1024 ? String(format: "%.1f KB", Double(row.bytes) / 1024) : "\(row.bytes) B", Measurement.ratio(median, baseline),
+            ])
+        }
+        table.print()
+        let teamPages = rows.filter { $0.label == "My team, first page" }
+        if let ceo = teamPages.first(where: { $0.who == "CEO" }), let lead = teamPages.first(where: { $0.who == "team lead" }) {
+            print(
+                "\nThe CEO's team page against the team lead's: \(Measurement.ratio(Measurement.median(ceo.times), Measurement.median(lead.times)))")
+        }
     }
 
     /// Figure 4: presence for a pool, against the fake IM server.
