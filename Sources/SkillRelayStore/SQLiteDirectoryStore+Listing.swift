@@ -11,9 +11,8 @@ import SkillRelayDomain
 /// - A filter (`q`, the people below a manager, a topic) picks out a set. Each set is first counted, stopping at
 ///   `smallSet`: when one holds fewer, the page is read from that set and sorted (at most `smallSet` rows); when every
 ///   set is larger, the page walks `employeeByActiveName` in order and checks each filter per row, which finds a page
-///   after about `(limit + 1) × employees / smallSet` rows at most for one filter. Two large filters whose
-///   intersection is small walk further: an org path column (one index range for "below a manager") would bound that
-///   case too.
+///   after about `(limit + 1) × employees / smallSet` rows at most for one filter. "Below a manager" is one range of
+///   the org paths (v11), as a set and as a check per row. Two large filters whose intersection is small walk further.
 extension SQLiteDirectoryStore {
     /// Below this many people a filter's set is read whole and sorted; above, the name index is walked.
     static let smallSet = 2000
@@ -36,10 +35,16 @@ extension SQLiteDirectoryStore {
             }
             var topicID: Int64?
             if let topic = filter.topic { topicID = try Self.topicRecord(db, slugOrAlias: topic).id }
-            let query = EmployeeQuery(
-                active: filter.isActive, root: root, prefix: filter.query.flatMap(EmployeeQuery.Prefix.init),
+            var query = EmployeeQuery(
+                active: filter.isActive, prefix: filter.query.flatMap(EmployeeQuery.Prefix.init),
                 topic: topicID.map { (id: $0, minimumLevel: filter.minimumLevel) },
                 after: page.after.map { (name: $0.keys[0], handle: $0.keys[1]) }, limit: page.limit)
+            var below: (lower: String, upper: String)?
+            if let root {
+                let path = try String.fetchOne(db, sql: "SELECT orgPath FROM employee WHERE id = ?", arguments: [root]) ?? ""
+                below = Self.subtreeRange(path)
+            }
+            query.below = below
             let rows = try Row.fetchAll(db, try query.request(db))
             return ListPage(rows: rows.map(Self.summary), limit: page.limit, list: .employees) { [$0.employee.name, $0.employee.handle] }
         }
@@ -81,17 +86,11 @@ extension SQLiteDirectoryStore {
     }
 
     /// Someone's direct reports after a position, by name: a range of `employeeByManagerName`, each with the number of
-    /// active people below them, walked down the same index (covering, so it reads no employee rows).
+    /// active people below them as the org-path triggers keep it (v11), so the CEO's page reads eight rows, not the company.
     static func reportsRequest(of managerID: Int64, active: Bool, after position: (name: String, handle: String)?, limit: Int) -> SQLRequest<Row> {
         SQLRequest(
             literal: """
-                SELECT \(summaryColumns),
-                    (WITH RECURSIVE below(id, isActive, depth) AS (
-                        SELECT report.id, report.isActive, 1 FROM employee AS report WHERE report.managerId = employee.id
-                        UNION ALL
-                        SELECT report.id, report.isActive, below.depth + 1 FROM employee AS report JOIN below ON report.managerId = below.id
-                        WHERE below.depth < 10000
-                    ) SELECT count(*) FROM below WHERE below.isActive) AS below
+                SELECT \(summaryColumns), employee.peopleBelow AS below
                 FROM employee INDEXED BY employeeByManagerName
                 LEFT JOIN employee AS manager ON manager.id = employee.managerId
                 WHERE employee.managerId = \(managerID) AND employee.isActive = \(active) \(after(position))
@@ -118,8 +117,8 @@ struct EmployeeQuery {
     }
 
     var active: Bool
-    /// Only people below this employee.
-    var root: Int64?
+    /// Only people below one employee: their range of org paths (v11): everyone below it, as one range of `employeeByOrgPath`.
+    var below: (lower: String, upper: String)?
     var prefix: Prefix?
     /// Only people with this topic (or a subtopic) at this level or above.
     var topic: (id: Int64, minimumLevel: Int)?
@@ -134,15 +133,9 @@ struct EmployeeQuery {
         return "WITH RECURSIVE topics(id) AS (SELECT \(topic.id) UNION SELECT topic.id FROM topic JOIN topics ON topic.parentId = topics.id)"
     }
 
-    /// Everyone below the root, walking down `employeeByManagerName`.
-    func belowSet(_ root: Int64) -> SQL {
-        """
-        WITH RECURSIVE below(id, depth) AS (
-            SELECT id, 1 FROM employee WHERE managerId = \(root)
-            UNION ALL
-            SELECT employee.id, below.depth + 1 FROM employee JOIN below ON employee.managerId = below.id WHERE below.depth < 10000
-        ) SELECT id FROM below
-        """
+    /// Everyone below the root: one range of `employeeByOrgPath`.
+    func belowSet(_ range: (lower: String, upper: String)) -> SQL {
+        "SELECT id FROM employee INDEXED BY employeeByOrgPath WHERE orgPath > \(range.lower) AND orgPath < \(range.upper)"
     }
 
     func prefixSet(_ prefix: Prefix) -> SQL {
@@ -167,17 +160,9 @@ struct EmployeeQuery {
                     OR employee.handle >= \(prefix.handle) AND employee.handle < \(prefix.handleEnd))
                 """)
         }
-        if let root {
-            // Walk up from the row to the root: a few lookups by key, as deep as the org chart.
-            parts.append(
-                """
-                EXISTS (WITH RECURSIVE up(id, depth) AS (
-                    SELECT employee.managerId, 1
-                    UNION ALL
-                    SELECT boss.managerId, up.depth + 1 FROM employee AS boss JOIN up ON boss.id = up.id
-                    WHERE up.id <> \(root) AND up.depth < 10000
-                ) SELECT 1 FROM up WHERE up.id = \(root))
-                """)
+        if let below {
+            // Below the root: the row's own org path in the root's range, no walk.
+            parts.append("(employee.orgPath > \(below.lower) AND employee.orgPath < \(below.upper))")
         }
         if let topic {
             parts.append(
@@ -191,7 +176,7 @@ struct EmployeeQuery {
     /// The page, driven by the smallest filter set when one is small, else by the name index.
     func request(_ db: Database) throws -> SQLRequest<Row> {
         var sets: [SQL] = []
-        if let root { sets.append(belowSet(root)) }
+        if let below { sets.append(belowSet(below)) }
         if let prefix { sets.append(prefixSet(prefix)) }
         if let topic { sets.append(topicSet(topic.minimumLevel)) }
         var driver: (set: SQL, size: Int)?

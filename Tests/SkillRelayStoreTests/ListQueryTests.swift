@@ -12,6 +12,11 @@ import Testing
     static let admin = Caller(identity: .employee("lakshmi.gupta"), isAdmin: true)
     static let lin = Caller(identity: .employee("lin.chen"), isManager: true)
 
+    /// Everyone below `handle`, as a range of org paths.
+    static func below(_ db: Database, _ handle: String) throws -> (lower: String, upper: String) {
+        SQLiteDirectoryStore.subtreeRange(try String.fetchOne(db, sql: "SELECT orgPath FROM employee WHERE handle = ?", arguments: [handle]) ?? "")
+    }
+
     /// Reads every page of a list, `limit` at a time.
     static func all<Item: Sendable>(limit: Int, _ read: (PageRequest) async throws -> ListPage<Item>) async throws -> (items: [Item], pages: Int) {
         var items: [Item] = []
@@ -69,10 +74,8 @@ import Testing
             let walked = try await store.writer.read { db in
                 try Row.fetchAll(
                     db,
-                    try EmployeeQuery(
-                        active: true, root: try SQLiteDirectoryStore.employeeRecord(db, handle: "lin.chen").id, limit: 500, smallSet: smallSet
-                    )
-                    .request(db)
+                    try EmployeeQuery(active: true, below: try Self.below(db, "lin.chen"), limit: 500, smallSet: smallSet)
+                        .request(db)
                 ).map { $0["handle"] as String }
             }
             #expect(walked == people.map(\.employee.handle), "smallSet \(smallSet)")
@@ -205,6 +208,7 @@ import Testing
         let store = try await makeSampleStore()
         try await store.writer.read { db in
             let lin = try SQLiteDirectoryStore.employeeRecord(db, handle: "lin.chen").id!
+            let linBelow = try Self.below(db, "lin.chen")
             let topic = try SQLiteDirectoryStore.topicRecord(db, slugOrAlias: "kubernetes").id!
             let after = (name: "Lin Chen", handle: "lin.chen")
             // Everyone, a first and a later page: a range of the name index.
@@ -219,10 +223,10 @@ import Testing
                 })
             // Large filter sets: the name index walked, each filter checked by key.
             for query in [
-                EmployeeQuery(active: true, root: lin, after: after, limit: 50, smallSet: 1),
+                EmployeeQuery(active: true, below: linBelow, after: after, limit: 50, smallSet: 1),
                 EmployeeQuery(active: true, prefix: EmployeeQuery.Prefix("li"), after: after, limit: 50, smallSet: 1),
                 EmployeeQuery(active: true, topic: (topic, 2), after: after, limit: 50, smallSet: 1),
-                EmployeeQuery(active: true, root: lin, prefix: EmployeeQuery.Prefix("a"), topic: (topic, 2), limit: 50, smallSet: 1),
+                EmployeeQuery(active: true, below: linBelow, prefix: EmployeeQuery.Prefix("a"), topic: (topic, 2), limit: 50, smallSet: 1),
             ] {
                 let plan = try Self.plan(db, try query.request(db))
                 Self.expectBounded(plan, "walk")
@@ -230,13 +234,13 @@ import Testing
             }
             // Small filter sets: read by index and key, and the fewer than `smallSet` rows sorted (the one sort allowed).
             for query in [
-                EmployeeQuery(active: true, root: lin, after: after, limit: 50),
+                EmployeeQuery(active: true, below: linBelow, after: after, limit: 50),
                 EmployeeQuery(active: true, prefix: EmployeeQuery.Prefix("li"), limit: 50),
                 EmployeeQuery(active: true, topic: (topic, 2), limit: 50),
             ] {
                 Self.expectBounded(try Self.plan(db, try query.request(db)), allowSort: true, "small set")
             }
-            // A manager's direct reports: a range of the manager index, `below` walked down it (covering).
+            // A manager's direct reports: a range of the manager index, `below` read from the row (v11).
             let reports = try Self.plan(db, SQLiteDirectoryStore.reportsRequest(of: lin, active: true, after: after, limit: 50))
             Self.expectBounded(reports, "reports")
             #expect(reports.contains { $0.contains("employeeByManagerName (managerId=? AND isActive=? AND name>?)") }, "\(reports)")
