@@ -76,6 +76,8 @@ let package = Package(
             dependencies: [
                 "SkillRelayDomain",
                 "SkillRelayWeb",
+                // Only its MustacheParent: the page structs name their fields for the renderer instead of Mirror.
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "Logging", package: "swift-log"),
