@@ -103,6 +103,18 @@ import Testing
                     #expect($0.status == .seeOther)
                 }
             }
+            // The page's level buttons share one form per person and say `set=topic:level`; the row then shows the level.
+            let (setHeaders, setBody) = manager.form(["set": "terraform:5", "back": next])
+            try await client.execute(uri: "/team/\(person)/skills", method: .post, headers: setHeaders, body: setBody) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location] == next + "#p-\(person)")
+            }
+            let (_, again) = try await Self.page(next, as: manager, client: client)
+            #expect(again.contains(#"value="terraform:5" aria-pressed="true" class="current""#))
+            let (badHeaders, badBody) = manager.form(["set": "terraform:nine"])
+            try await client.execute(uri: "/team/\(person)/skills", method: .post, headers: badHeaders, body: badBody) { response in
+                #expect(response.status == .badRequest || response.status == .unprocessableContent)
+            }
         }
     }
 }

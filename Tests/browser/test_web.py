@@ -228,7 +228,7 @@ class SkillRelayInABrowser(unittest.TestCase):
         self.assertEqual(row.find_element(By.CSS_SELECTOR, "button.current").text, "4")
         specialist.execute_script("arguments[0].scrollIntoView()", person)
         self.shot(specialist, "07-team-tagged")
-        self.assertIn("Terraform at level 5", self.submit(specialist, row.find_element(By.CSS_SELECTOR, "form.levels button[value='5']")))
+        self.assertIn("Terraform at level 5", self.submit(specialist, row.find_element(By.CSS_SELECTOR, ".levels button[value$=':5']")))
 
         # Someone who manages nobody gets a 403 page for My team.
         self.sign_out(asker)

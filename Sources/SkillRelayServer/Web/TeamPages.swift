@@ -165,8 +165,16 @@ struct TeamPages {
 
     @Sendable func tag(_ request: Request, context: WebRequestContext) async throws -> Response {
         let handle = try context.parameters.require("handle")
-        guard let topic = context.form.text("topic") else { throw DirectoryError.invalidField("topic", "is required") }
-        guard let level = context.form.text("level").flatMap(Int.init) else {
+        // A person's skills share one form on the page: a level button sends `set=topic:level`; the tag form sends
+        // `topic` and `level`.
+        var topic = context.form.text("topic")
+        var levelText = context.form.text("level")
+        if let set = context.form.text("set"), let colon = set.lastIndex(of: ":") {
+            topic = String(set[..<colon])
+            levelText = String(set[set.index(after: colon)...])
+        }
+        guard let topic, !topic.isEmpty else { throw DirectoryError.invalidField("topic", "is required") }
+        guard let level = levelText.flatMap(Int.init) else {
             throw DirectoryError.invalidField("level", "must be a number from 1 to 5")
         }
         let skill = try await store.setSkill(of: handle, topic: topic.lowercased(), level: level, by: try context.requireUser().caller)
