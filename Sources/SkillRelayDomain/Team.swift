@@ -23,8 +23,9 @@ public struct TeamQuery: Sendable, Equatable {
     public var cursor: TeamCursor?
     public var limit: Int
 
-    /// The most people a page shows.
-    public static let maximumLimit = 50
+    /// The most people a page shows: 40, so that a page of people with ten skills each (the benchmark company's
+    /// average) stays under 300 KB (figure 8).
+    public static let maximumLimit = 40
 
     public init(
         under: String? = nil, everyone: Bool = false, search: String? = nil, topic: String? = nil, minimumLevel: Int = 1, cursor: TeamCursor? = nil,
