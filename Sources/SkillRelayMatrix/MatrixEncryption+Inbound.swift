@@ -255,10 +255,6 @@ extension MatrixEncryption {
         }
     }
 
-    func loadPending() async throws {
-        _ = try await loadPendingSessions()
-    }
-
     @discardableResult
     func loadPendingSessions() async throws -> [PendingEvent] {
         if !pendingLoaded {
@@ -300,20 +296,36 @@ extension MatrixEncryption {
         return read
     }
 
-    /// Messages whose key did not come within `keyWait`: taken off the waiting list, for the sender to be told.
+    /// Messages whose key did not come within `keyWait`, for the sender to be told. They stay on the waiting list
+    /// until `gaveUp(on:)` says the sender was told, so a notice that could not be sent is not lost.
     public func overdue() async throws -> [(room: String, sender: String, eventID: String)] {
         _ = try await loadPendingSessions()
         let now = clock.now()
-        let late = pending.values.filter { now.timeIntervalSince($0.receivedAt) >= keyWait }.sorted { $0.receivedAt < $1.receivedAt }
-        guard !late.isEmpty else { return [] }
-        for waiting in late { pending[waiting.eventID] = nil }
-        try await save(Dictionary(uniqueKeysWithValues: late.map { (Place.pending(eventID: $0.eventID), nil) }))
-        return late.map { ($0.room, $0.sender, $0.eventID) }
+        return pending.values.filter { dueDate($0) <= now }.sorted { $0.receivedAt < $1.receivedAt }.map { ($0.room, $0.sender, $0.eventID) }
+    }
+
+    /// The sender of a waiting message was told it could not be read: it waits no more.
+    public func gaveUp(on eventID: String) async throws {
+        pending[eventID] = nil
+        noticeRetry[eventID] = nil
+        try await save([.pending(eventID: eventID): nil])
+    }
+
+    /// Telling the sender failed: tried again after `noticeRetryDelay`, not at once on every sync.
+    public func noticeFailed(for eventID: String) {
+        noticeRetry[eventID] = clock.now().addingTimeInterval(Self.noticeRetryDelay)
+    }
+
+    static let noticeRetryDelay: TimeInterval = 30
+
+    /// When a waiting message is due to be given up on (or its failed notice tried again).
+    func dueDate(_ waiting: PendingEvent) -> Date {
+        max(waiting.receivedAt.addingTimeInterval(keyWait), noticeRetry[waiting.eventID] ?? .distantPast)
     }
 
     /// When the next waiting message is due to be given up on, if any.
     public func nextDeadline() -> Date? {
-        pending.values.map { $0.receivedAt.addingTimeInterval(keyWait) }.min()
+        pending.values.map(dueDate).min()
     }
 
     /// What the bot says to an encrypted message when it has no device to decrypt with.

@@ -42,6 +42,8 @@ public actor MatrixEncryption {
     /// Messages waiting for their room key, by event id.
     var pending: [String: PendingEvent] = [:]
     var pendingLoaded = false
+    /// Waiting messages whose sender could not be told: when to try again.
+    var noticeRetry: [String: Date] = [:]
     /// When a new Olm session was last made to a device whose messages could not be read (spec: at most once an hour).
     var lastUnwedged: [String: Date] = [:]
     /// Rooms whose outbound session is being worked on (one message at a time per room).
@@ -103,7 +105,7 @@ public actor MatrixEncryption {
         }
         let counts = try await client.uploadKeys(.object([:]))
         try await topUpOneTimeKeys(published: counts["signed_curve25519"] ?? 0)
-        try await loadPending()
+        try await loadPendingSessions()
     }
 
     /// The device's signed keys, as `/keys/upload` takes them.

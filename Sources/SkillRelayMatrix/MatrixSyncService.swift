@@ -219,9 +219,7 @@ public struct MatrixSyncService: Service {
                 continue
             }
             guard let encryption, await !encryption.isUnavailable else {
-                _ = try await writer.send(
-                    TextMessage(MatrixEncryption.noDeviceNotice), to: room, transactionID: "unreadable-\(event.event_id)",
-                    maxWait: Self.replyRateLimitWait)
+                try await sayUnreadable(MatrixEncryption.noDeviceNotice, in: room, eventID: event.event_id)
                 continue
             }
             switch try await encryption.decrypt(event, in: room) {
@@ -235,10 +233,18 @@ public struct MatrixSyncService: Service {
         }
         // Messages whose key never came: their senders are told, plainly, rather than left in silence.
         for overdue in try await encryption?.overdue() ?? [] {
-            logger.notice(
-                "an encrypted message could not be read (its key never came); told its sender",
-                metadata: ["skillrelay.room": "\(overdue.room)", "skillrelay.im_id": "\(overdue.sender)"])
-            try await sayUnreadable(in: overdue.room, eventID: overdue.eventID)
+            let metadata: Logger.Metadata = ["skillrelay.room": "\(overdue.room)", "skillrelay.im_id": "\(overdue.sender)"]
+            do {
+                try await sayUnreadable(MatrixEncryption.unreadableNotice, in: overdue.room, eventID: overdue.eventID)
+                try await encryption?.gaveUp(on: overdue.eventID)
+                logger.notice("an encrypted message could not be read (its key never came); told its sender", metadata: metadata)
+            } catch {
+                // Kept waiting, and tried again shortly (the transaction id keeps a retry from posting twice).
+                await encryption?.noticeFailed(for: overdue.eventID)
+                logger.warning(
+                    "could not tell a sender their message could not be read; trying again",
+                    metadata: metadata.merging(["skillrelay.error": "\(error)"]) { current, _ in current })
+            }
         }
         // Rooms the bot is no longer in: if one was someone's room, it is forgotten. (Those it left itself were.)
         for room in (response.rooms?.leave ?? [:]).keys {
@@ -265,10 +271,9 @@ public struct MatrixSyncService: Service {
         }
     }
 
-    /// Tells the sender of a message the bot could not read that it could not, and what to do.
-    func sayUnreadable(in room: String, eventID: String) async throws {
-        _ = try await writer.send(
-            TextMessage(MatrixEncryption.unreadableNotice), to: room, transactionID: "unreadable-\(eventID)", maxWait: Self.replyRateLimitWait)
+    /// Tells the sender of a message the bot could not read that it could not (`notice`), and what to do; once per event.
+    func sayUnreadable(_ notice: String, in room: String, eventID: String) async throws {
+        _ = try await writer.send(TextMessage(notice), to: room, transactionID: "unreadable-\(eventID)", maxWait: Self.replyRateLimitWait)
     }
 
     /// A member's join, leave, refusal, kick or ban in a room; only their own room with the bot matters. Acting on a

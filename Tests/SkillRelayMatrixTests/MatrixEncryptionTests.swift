@@ -178,7 +178,15 @@ import Testing
             world.clock.advance(by: 1)
             let overdue = try await world.bot.overdue()
             #expect(overdue.map(\.eventID) == ["$lost"] && overdue.first?.sender == "@ann:fake" && overdue.first?.room == Self.room)
+            // Until the sender was told, it stays due; a failed notice is tried again 30 s later, not on every sync
+            await world.bot.noticeFailed(for: "$lost")
             #expect(try await world.bot.overdue().isEmpty)
+            #expect(await world.bot.nextDeadline() == world.clock.now().addingTimeInterval(30))
+            world.clock.advance(by: 30)
+            #expect(try await world.bot.overdue().map(\.eventID) == ["$lost"])
+            try await world.bot.gaveUp(on: "$lost")
+            #expect(try await world.bot.overdue().isEmpty)
+            #expect(await world.bot.nextDeadline() == nil)
         }
     }
 
