@@ -1,8 +1,5 @@
 /// A manager's view of the people below them, a page at a time.
 public protocol TeamStore: Sendable {
-    /// Everyone who reports to the caller, directly or further down, with their skills, by name; managers only. Reads the
-    /// whole subtree: for tests and small tools, never for a page.
-    func team(of caller: Caller) async throws -> [EmployeeProfile]
     /// One page of the people below `query.under` (the caller, or someone below them): their direct reports, or with a
     /// search or a topic, everyone below who matches. Managers only; someone not below the caller is `employeeNotFound`.
     func teamPage(_ query: TeamQuery, by caller: Caller) async throws -> TeamPage

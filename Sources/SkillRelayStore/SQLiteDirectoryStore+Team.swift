@@ -5,20 +5,6 @@ import SkillRelayDomain
 // A team page reads at most a page and a bounded look-ahead: the people below a manager are an index range over
 // `orgPath` (kept by the triggers of migration "v11 org paths"), never a walk of the org chart.
 extension SQLiteDirectoryStore: TeamStore {
-    public func team(of caller: Caller) async throws -> [EmployeeProfile] {
-        try DirectoryPolicy.authorize(caller, to: .readTeam)
-        guard let handle = caller.handle else { return [] }
-        return try await writer.read { db in
-            let manager = try Self.teamNode(db, handle: handle)
-            let (lower, upper) = Self.subtreeRange(manager.orgPath)
-            let members = try EmployeeRecord.fetchAll(
-                db,
-                sql: "SELECT * FROM employee WHERE orgPath > ? AND orgPath < ? AND isActive ORDER BY name, handle",
-                arguments: [lower, upper])
-            return try members.map { try Self.profile(db, record: $0) }
-        }
-    }
-
     public func teamPage(_ query: TeamQuery, by caller: Caller) async throws -> TeamPage {
         try DirectoryPolicy.authorize(caller, to: .readTeam)
         guard let handle = caller.handle else { throw DirectoryError.forbidden("My team is for managers: nobody reports to you.") }

@@ -55,7 +55,21 @@ import Testing
     @Test func aManagerSeesOnlyTheUnreachableBelowThemAndOthersNothing() async throws {
         let store = try await makeSampleStore(clock: clock)
         let manager = Caller(identity: .employee("jocelyn.delacruz"), isManager: true)
-        let team = Set(try await store.team(of: manager).filter { !$0.skills.isEmpty && $0.employee.imID != nil }.map(\.employee.handle))
+        // Everyone tagged and on the IM below the manager, found by walking the org chart (not by the org paths the
+        // store reads).
+        let team = Set(
+            try await store.database.writer.read { db in
+                try String.fetchAll(
+                    db,
+                    sql: """
+                        WITH RECURSIVE below(id) AS (
+                            SELECT id FROM employee WHERE managerId = (SELECT id FROM employee WHERE handle = 'jocelyn.delacruz')
+                            UNION SELECT employee.id FROM employee JOIN below ON employee.managerId = below.id
+                        )
+                        SELECT handle FROM employee WHERE id IN below AND isActive AND imId IS NOT NULL
+                            AND EXISTS (SELECT 1 FROM skill WHERE skill.employeeId = employee.id)
+                        """)
+            })
         let listed = try await store.unreachable(reportingTo: manager, limit: 500)
         #expect(!team.isEmpty && Set(listed.people.map(\.handle)) == team && listed.total == team.count)
         await #expect(throws: DirectoryError.self) {
