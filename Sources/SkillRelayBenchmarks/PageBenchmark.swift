@@ -83,18 +83,24 @@ enum PageBenchmark {
         return String(cookie)
     }
 
+    /// A GET of `url` as `credential` says.
+    static func request(_ url: String, as credential: Credential) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url)
+        switch credential {
+        case .session(let cookie): request.headers.add(name: "Cookie", value: cookie)
+        case .token(let token): request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        case .none: break
+        }
+        return request
+    }
+
     /// Times `repetitions` requests for a case, one after the other, after two untimed ones.
     static func time(_ item: Case, base: String, repetitions: Int) async throws -> Row {
         var times: [Duration] = []
         var bytes = 0
         var status: UInt = 0
         for round in 0..<(repetitions + 2) {
-            var request = HTTPClientRequest(url: base + item.path)
-            switch item.credential {
-            case .session(let cookie): request.headers.add(name: "Cookie", value: cookie)
-            case .token(let token): request.headers.add(name: "Authorization", value: "Bearer \(token)")
-            case .none: break
-            }
+            let request = Self.request(base + item.path, as: item.credential)
             let clock = ContinuousClock()
             let start = clock.now
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(300))
@@ -111,9 +117,7 @@ enum PageBenchmark {
     static func deepPage(_ path: String, pages: Int, credential: Credential, base: String) async throws -> String {
         var current = path
         for _ in 0..<pages {
-            var request = HTTPClientRequest(url: base + current)
-            if case .token(let token) = credential { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(300))
+            let response = try await HTTPClient.shared.execute(Self.request(base + current, as: credential), timeout: .seconds(300))
             let body = try await response.body.collect(upTo: 1 << 30)
             struct Page: Decodable { var next: String? }
             guard let next = try JSONDecoder().decode(Page.self, from: Data(body.readableBytesView)).next else { break }

@@ -128,7 +128,7 @@ final class FakeKeyServer: Sendable {
         }
         router.get("\(prefix)/rooms/:room/members") { request, context -> Response in
             _ = try self.device(request)
-            let room = try Self.decoded(context.parameters.require("room"))
+            let room = try FakeMatrixHomeserver.decoded(context.parameters.require("room"))
             let members = self.state.withLock { $0.members[room] ?? [] }
             let chunk = members.map { member in
                 JSONValue.object([
@@ -140,17 +140,15 @@ final class FakeKeyServer: Sendable {
         }
         router.get("\(prefix)/rooms/:room/state/m.room.encryption/") { request, context -> Response in
             _ = try self.device(request)
-            let room = try Self.decoded(context.parameters.require("room"))
+            let room = try FakeMatrixHomeserver.decoded(context.parameters.require("room"))
             guard self.state.withLock({ $0.encrypted.contains(room) }) else {
-                return Response(
-                    status: .notFound, headers: [.contentType: "application/json"],
-                    body: .init(byteBuffer: ByteBuffer(string: #"{"errcode":"M_NOT_FOUND","error":"no"}"#)))
+                return FakeMatrixHomeserver.error(404, "M_NOT_FOUND")
             }
             return try Self.json(.object(["algorithm": .string(MatrixEncryption.megolm)]))
         }
         router.put("\(prefix)/rooms/:room/send/:type/:txn") { request, context -> Response in
             let sender = try self.device(request)
-            let room = try Self.decoded(context.parameters.require("room"))
+            let room = try FakeMatrixHomeserver.decoded(context.parameters.require("room"))
             let type = try context.parameters.require("type")
             let body = try await Self.body(request)
             let number = self.state.withLock { state in
@@ -171,8 +169,6 @@ final class FakeKeyServer: Sendable {
     static func body(_ request: Request) async throws -> JSONValue {
         try JSONDecoder().decode(JSONValue.self, from: try await request.body.collect(upTo: 1_048_576))
     }
-
-    static func decoded(_ segment: String) -> String { segment.removingPercentEncoding ?? segment }
 
     static func json(_ value: JSONValue) throws -> Response {
         Response(
