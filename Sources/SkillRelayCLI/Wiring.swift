@@ -21,7 +21,7 @@ struct Wiring {
 
     /// The embedded `local` IM: presence and inboxes inside SkillRelay.
     static func local(database: AppDatabase, settings: QuestionSettings, callbackSecret: String) throws -> Wiring {
-        let store = SQLiteQuestionStore(database: database)
+        let store = SQLiteQuestionStore(database: database, learning: RoutingLearning(settings: settings))
         let events = QuestionEvents()
         let dispatcher = OutboxDispatcher(
             store: store, messenger: LocalMessenger(events: events),
@@ -38,7 +38,7 @@ struct Wiring {
         database: AppDatabase, directory: any DirectoryStore, settings: QuestionSettings, callbackSecret: String, matrix: MatrixSettings,
         loginLinks: LoginLinks, logger: Logger
     ) throws -> Wiring {
-        let store = SQLiteQuestionStore(database: database)
+        let store = SQLiteQuestionStore(database: database, learning: RoutingLearning(settings: settings))
         let state = SQLiteIMState(database: database)
         // Its own HTTP client, with room for a whole presence pool, a backlog's messages and the sync at once.
         let http = MatrixClient.makeHTTPClient(

@@ -15,11 +15,14 @@ public struct Candidate: Sendable, Equatable {
     /// Questions they received in the past hour.
     public var deliveriesLastHour: Int
     public var record: AnswerRecord
+    /// What the learned routing has seen them do.
+    public var learned: LearnedRecord
 
     public init(
         handle: String, imID: String? = nil, level: Int, source: SkillSource = .manager, isActive: Bool = true, pausedUntil: Date? = nil,
-        lastInterruptedAt: Date? = nil, deliveriesLastHour: Int = 0, record: AnswerRecord = AnswerRecord()
+        lastInterruptedAt: Date? = nil, deliveriesLastHour: Int = 0, record: AnswerRecord = AnswerRecord(), learned: LearnedRecord = LearnedRecord()
     ) {
+        self.learned = learned
         self.handle = handle
         self.imID = imID
         self.level = level
@@ -35,13 +38,45 @@ public struct Candidate: Sendable, Equatable {
 /// Who gets a question, and in which order: pure rules, no I/O.
 public enum Matcher {
     /// The candidates who may be interrupted at all, best first: active, not paused, not the asker, within their hourly
-    /// budget; ranked by level, vouched-for before self-declared, least recently interrupted, then answer rate.
-    public static func rank(_ candidates: [Candidate], asker: Asker, now: Date, settings: QuestionSettings) -> [Candidate] {
-        candidates.filter { candidate in
+    /// budget. With `static` routing, ranked by level, vouched-for before self-declared, least recently interrupted, then
+    /// answer rate; with `learned` routing, by a draw of each one's chance of a good answer in time
+    /// (`RoutingEstimator`), so that people with little data get a fair trial.
+    public static func rank(
+        _ candidates: [Candidate], asker: Asker, now: Date, settings: QuestionSettings, random: RoutingRandom = RoutingRandom()
+    ) -> [Candidate] {
+        let allowed = candidates.filter { candidate in
             candidate.isActive && candidate.handle != asker.handle && candidate.level >= settings.minimumLevel
                 && (candidate.pausedUntil.map { $0 <= now } ?? true) && candidate.deliveriesLastHour < settings.hourlyBudget
         }
-        .sorted(by: isRankedBefore)
+        switch settings.routing {
+        case .static:
+            return allowed.sorted(by: isRankedBefore)
+        case .learned:
+            let estimator = RoutingEstimator(settings: settings, now: now)
+            // Drawn in the static order, so that the same seed gives the same draws whatever order the store returned.
+            let ordered = allowed.sorted(by: isRankedBefore)
+            let scores = random.withGenerator { generator in
+                ordered.map { estimator.sample(estimator.estimate($0), using: &generator) }
+            }
+            return zip(ordered, scores).enumerated().sorted { a, b in
+                a.element.1 != b.element.1 ? a.element.1 > b.element.1 : a.offset < b.offset
+            }.map(\.element.0)
+        }
+    }
+
+    /// Where `learned` routing expects a wave to do without all of it: the wave's first candidates, as many as it takes
+    /// for the expected answers in time to reach `needed` (and half an answer to spare); the whole wave with `static`.
+    public static func sized(_ wave: [Candidate], needed: Int, now: Date, settings: QuestionSettings) -> [Candidate] {
+        guard settings.routing == .learned, needed > 0 else { return wave }
+        let estimator = RoutingEstimator(settings: settings, now: now)
+        var expected = 0.0
+        var count = 0
+        for candidate in wave {
+            count += 1
+            expected += estimator.estimate(candidate).timelyNow
+            if expected >= Double(needed) + 0.5 { break }
+        }
+        return Array(wave.prefix(count))
     }
 
     /// Whether `a` comes before `b`.

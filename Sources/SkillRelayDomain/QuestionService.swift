@@ -87,7 +87,7 @@ public struct QuestionService: Sendable {
             idempotencyKey: draft.idempotencyKey, callbackURL: draft.callbackURL, channel: draft.channel, createdAt: now,
             expiresAt: now.addingTimeInterval(TimeInterval(settings.deadlineSeconds)))
         // The first wave is chosen before the question is stored, so that both take one transaction.
-        let firstWave = await planWave(candidates: tagged, asker: draft.asker, alreadyAsked: [], wave: 1, now: now)
+        let firstWave = await planWave(candidates: tagged, asker: draft.asker, alreadyAsked: [], wave: 1, needed: maxAnswers, now: now)
         let stored = try await store.createQuestion(
             question, firstWave: firstWave, nextActionAt: nextAction(after: now, expiresAt: question.expiresAt))
         guard stored.created else { return try await alreadyAsked(stored.id, by: draft.asker) }
@@ -112,11 +112,13 @@ public struct QuestionService: Sendable {
     }
 
     /// Ranks the candidates, asks for the presence of the best not yet asked, and picks the wave.
-    private func planWave(candidates: [Candidate], asker: Asker, alreadyAsked: Set<String>, wave: Int, now: Date) async -> [Candidate] {
-        let ranked = Matcher.rank(candidates, asker: asker, now: now, settings: settings)
+    /// `needed` is how many more answers the question wants.
+    private func planWave(candidates: [Candidate], asker: Asker, alreadyAsked: Set<String>, wave: Int, needed: Int, now: Date) async -> [Candidate] {
+        let ranked = Matcher.rank(candidates, asker: asker, now: now, settings: settings, random: random)
         let pool = Matcher.presencePool(ranked: ranked, alreadyAsked: alreadyAsked, poolSize: settings.presencePoolSize)
         let presence = pool.isEmpty ? [:] : await presence.presence(of: pool)
-        return Matcher.planWave(ranked: ranked, presence: presence, alreadyAsked: alreadyAsked, wave: wave, settings: settings)
+        let planned = Matcher.planWave(ranked: ranked, presence: presence, alreadyAsked: alreadyAsked, wave: wave, settings: settings)
+        return Matcher.sized(planned, needed: needed, now: now, settings: settings)
     }
 
     /// When the next wave is due: a wave interval from now, but never after the deadline.
@@ -151,7 +153,9 @@ public struct QuestionService: Sendable {
         }
         let tagged = try await store.candidates(
             candidateQuery(topic: context.topic.slug, excluding: context.asker.handle, alreadyAsked: context.alreadyAsked.count), now: now)
-        let chosen = await planWave(candidates: tagged, asker: context.asker, alreadyAsked: context.alreadyAsked, wave: context.waves + 1, now: now)
+        let chosen = await planWave(
+            candidates: tagged, asker: context.asker, alreadyAsked: context.alreadyAsked, wave: context.waves + 1,
+            needed: context.maxAnswers - context.relayed, now: now)
         guard
             let outcome = try await store.recordWave(
                 question: id, after: context.waves, to: chosen, nextActionAt: nextAction(after: now, expiresAt: context.expiresAt), now: now),

@@ -286,6 +286,36 @@ extension AppDatabase {
                     """)
         }
         migrator.registerMigration("v11 org paths") { db in try migrateToOrgPaths(db) }
+        migrator.registerMigration("v12 routing stats") { db in
+            try db.execute(
+                sql: """
+                    -- The learned routing's statistics (see RoutingEstimator), kept in the transactions of the deliveries,
+                    -- answers, passes, closes and ratings that produce them. Each count is decayed: it stood at these
+                    -- values at updatedAt and halves every half-life after.
+                    CREATE TABLE routingStat (
+                        employeeId INTEGER NOT NULL REFERENCES employee(id) ON DELETE CASCADE,
+                        topicId INTEGER NOT NULL REFERENCES topic(id) ON DELETE CASCADE,
+                        outcomes REAL NOT NULL,
+                        timely REAL NOT NULL,
+                        passed REAL NOT NULL,
+                        rated REAL NOT NULL,
+                        helpful REAL NOT NULL,
+                        updatedAt DATETIME NOT NULL,
+                        PRIMARY KEY (employeeId, topicId)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX routingStatByTopic ON routingStat(topicId);
+                    -- Responsiveness by hour of the week (0-167, UTC, from Monday 00:00), on any topic; hour -1 holds
+                    -- every hour together.
+                    CREATE TABLE routingHour (
+                        employeeId INTEGER NOT NULL REFERENCES employee(id) ON DELETE CASCADE,
+                        hourOfWeek INTEGER NOT NULL CHECK (hourOfWeek BETWEEN -1 AND 167),
+                        outcomes REAL NOT NULL,
+                        timely REAL NOT NULL,
+                        updatedAt DATETIME NOT NULL,
+                        PRIMARY KEY (employeeId, hourOfWeek)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 

@@ -14,6 +14,9 @@ extension SQLiteQuestionStore {
                 sql: "INSERT INTO answer (questionId, deliveryId, text, receivedAt) VALUES (?, ?, ?, ?)",
                 arguments: [question.id, delivery.id, text, now])
             let answerID = db.lastInsertedRowID
+            if delivery.state == .pending {
+                try Self.learnOutcome(db, delivery: delivery.id, answered: true, now: now, learning: learning)
+            }
             try db.execute(sql: "UPDATE delivery SET state = 'answered', respondedAt = ? WHERE id = ?", arguments: [now, delivery.id])
             try db.execute(sql: "UPDATE specialistRecord SET answered = answered + 1 WHERE employeeId = ?", arguments: [delivery.specialistId])
             try Self.log(
@@ -47,7 +50,7 @@ extension SQLiteQuestionStore {
             if closes {
                 var updated = question
                 updated.relayed = rank
-                try Self.close(db, updated, reason: .answered, now: now)
+                try Self.close(db, updated, reason: .answered, now: now, learning: learning)
             }
             return AnswerResult(outcome: .relayed(rank: rank), questionID: question.publicId, relayed: relayed, closedQuestion: closes)
         }
@@ -61,6 +64,7 @@ extension SQLiteQuestionStore {
                 if delivery.state == .closed { throw DirectoryError.questionClosed(id) }
                 throw DirectoryError.deliveryAlreadyAnswered
             }
+            try Self.learnOutcome(db, delivery: delivery.id, answered: false, now: now, learning: learning)
             try db.execute(sql: "UPDATE delivery SET state = 'passed', respondedAt = ? WHERE id = ?", arguments: [now, delivery.id])
             try Self.log(
                 db, at: now, direction: "in", kind: "pass", sender: "employee:\(delivery.specialistId)", recipient: "skillrelay",

@@ -60,7 +60,9 @@ extension SQLiteQuestionStore {
         // What every slice binds, made once: up to ten slices an ask, and GRDB formats each bound `Date` anew.
         let hourAgo = now.addingTimeInterval(-3600).databaseValue
         let nowValue = now.databaseValue
-        let leading: StatementArguments = [hourAgo, hourAgo, budget] + StatementArguments(topics)
+        // The learned statistics are read for the question's own topic (the subtree's root), at this hour of the week.
+        let leading: StatementArguments =
+            [hourAgo, hourAgo, budget, topics[0], LearnedRecord.hourOfWeek(now)] + StatementArguments(topics)
         var found: [Candidate] = []
         var index: [Int64: Int] = [:]
         for level in stride(from: 5, through: max(1, query.minimumLevel), by: -1) {
@@ -83,7 +85,13 @@ extension SQLiteQuestionStore {
                         Candidate(
                             handle: row[2], imID: row[3], level: level, source: source, isActive: true, pausedUntil: row[4],
                             lastInterruptedAt: row[9], deliveriesLastHour: row[10],
-                            record: AnswerRecord(delivered: row[5], answered: row[6], helpful: row[7], unhelpful: row[8])))
+                            record: AnswerRecord(delivered: row[5], answered: row[6], helpful: row[7], unhelpful: row[8]),
+                            learned: LearnedRecord(
+                                topic: OutcomeCounts(
+                                    outcomes: row[11] ?? 0, timely: row[12] ?? 0, passed: row[13] ?? 0, rated: row[14] ?? 0, helpful: row[15] ?? 0,
+                                    updatedAt: row[16]),
+                                hour: OutcomeCounts(outcomes: row[17] ?? 0, timely: row[18] ?? 0, updatedAt: row[19]),
+                                overall: OutcomeCounts(outcomes: row[20] ?? 0, timely: row[21] ?? 0, updatedAt: row[22]))))
                 }
             }
         }
@@ -91,7 +99,7 @@ extension SQLiteQuestionStore {
     }
 
     /// One level's slice of candidates in a subtree of `topics` topics. Arguments: an hour ago (twice), the budget, the
-    /// topic ids, the level, the employee id range (from, to), now, the excluded handle, the budget, the limit.
+    /// question's topic id and the hour of the week (for the learned statistics), the topic ids, the level, the employee id range (from, to), now, the excluded handle, the budget, the limit.
     static func candidateSQL(topics: Int) -> String {
         """
         SELECT skill.employeeId, skill.source, employee.handle, employee.imId, employee.pausedUntil,
@@ -102,10 +110,15 @@ extension SQLiteQuestionStore {
             CASE WHEN record.lastDeliveredAt > ? THEN
                 (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId AND delivery.deliveredAt > ?
                     LIMIT ?))
-            ELSE 0 END AS lastHour
+            ELSE 0 END AS lastHour,
+            learned.outcomes, learned.timely, learned.passed, learned.rated, learned.helpful, learned.updatedAt,
+            hour.outcomes, hour.timely, hour.updatedAt, overall.outcomes, overall.timely, overall.updatedAt
         FROM skill
         JOIN employee ON employee.id = skill.employeeId
         LEFT JOIN specialistRecord AS record ON record.employeeId = skill.employeeId
+        LEFT JOIN routingStat AS learned ON learned.employeeId = skill.employeeId AND learned.topicId = ?
+        LEFT JOIN routingHour AS hour ON hour.employeeId = skill.employeeId AND hour.hourOfWeek = ?
+        LEFT JOIN routingHour AS overall ON overall.employeeId = skill.employeeId AND overall.hourOfWeek = -1
         WHERE skill.topicId IN (\(databaseQuestionMarks(count: topics))) AND skill.level = ?
             AND skill.employeeId >= ? AND skill.employeeId < ?
             AND employee.isActive AND (employee.pausedUntil IS NULL OR employee.pausedUntil <= ?) AND employee.handle IS NOT ?

@@ -110,7 +110,8 @@ enum CallbackBody {
 extension SQLiteQuestionStore {
     /// Closes a question: every specialist still holding it is told, and so is the asker where they asked by IM or
     /// gave a callback.
-    static func close(_ db: Database, _ question: QuestionRow, reason: CloseReason, now: Date) throws {
+    static func close(_ db: Database, _ question: QuestionRow, reason: CloseReason, now: Date, learning: RoutingLearning) throws {
+        try learnSilence(db, question: question.id, now: now, learning: learning)
         let status: QuestionStatus =
             switch reason {
             case .answered: .answered

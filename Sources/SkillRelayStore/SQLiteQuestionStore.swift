@@ -6,10 +6,13 @@ import SkillRelayDomain
 public struct SQLiteQuestionStore: QuestionStore {
     let database: AppDatabase
     let clock: any WallClock
+    /// How the learned routing's statistics decay, and what counts as in time.
+    let learning: RoutingLearning
 
-    public init(database: AppDatabase, clock: any WallClock = SystemWallClock()) {
+    public init(database: AppDatabase, clock: any WallClock = SystemWallClock(), learning: RoutingLearning = RoutingLearning()) {
         self.database = database
         self.clock = clock
+        self.learning = learning
     }
 
     var writer: any DatabaseWriter { database.writer }
@@ -154,7 +157,7 @@ public struct SQLiteQuestionStore: QuestionStore {
     public func expireQuestion(_ id: String, now: Date) async throws -> Bool {
         try await writer.write { db in
             guard let question = try QuestionRow.fetch(db, publicId: id), question.status == .open else { return false }
-            try Self.close(db, question, reason: .expired, now: now)
+            try Self.close(db, question, reason: .expired, now: now, learning: learning)
             return true
         }
     }
@@ -174,7 +177,7 @@ public struct SQLiteQuestionStore: QuestionStore {
             let sender = try asker.map { try Self.party(db, $0) } ?? "admin"
             try Self.log(
                 db, at: now, direction: "in", kind: "cancel", sender: sender, recipient: "skillrelay", questionID: id, deliveryID: nil, text: nil)
-            try Self.close(db, question, reason: .cancelled, now: now)
+            try Self.close(db, question, reason: .cancelled, now: now, learning: learning)
         }
     }
 
@@ -192,6 +195,7 @@ public struct SQLiteQuestionStore: QuestionStore {
             let previous: Bool? = row["helpful"]
             let specialist: Int64 = row["specialistId"]
             try db.execute(sql: "UPDATE answer SET helpful = ?, ratedAt = ? WHERE id = ?", arguments: [helpful, now, row["id"] as Int64])
+            try Self.learnRating(db, answer: row["id"], helpful: helpful, previous: previous, now: now, learning: learning)
             // A changed rating moves the specialist's counters from the old column to the new one.
             if let previous {
                 try db.execute(

@@ -5,7 +5,12 @@ import Testing
 
 @Suite struct MatcherTests {
     let now = Date(timeIntervalSince1970: 1_800_000_000)
-    let settings = QuestionSettings()
+    /// Today's order by tags alone; the learned order has its own tests (`RoutingEstimatorTests`).
+    let settings: QuestionSettings = {
+        var settings = QuestionSettings()
+        settings.routing = .static
+        return settings
+    }()
 
     @Test func ranksByLevelThenVouchedThenLeastRecentlyInterruptedThenAnswerRate() {
         let candidates = [

@@ -13,6 +13,9 @@ import Testing
         settings.waveSize = waveSize
         settings.maxWaves = maxWaves
         settings.allowAwayInLaterWaves = allowAway
+        // The waves' mechanics, with the order and the wave size fixed by the tags; the learned routing is tested in
+        // RoutingEstimatorTests and RoutingStatsTests.
+        settings.routing = .static
         return settings
     }
 

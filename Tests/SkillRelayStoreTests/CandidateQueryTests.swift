@@ -108,13 +108,18 @@ import Testing
             // The statement for a subtree of two topics.
             try Row.fetchAll(
                 db, sql: "EXPLAIN QUERY PLAN " + SQLiteQuestionStore.candidateSQL(topics: 2),
-                arguments: StatementArguments(Array(repeating: 1, count: 12))
+                arguments: StatementArguments(Array(repeating: 1, count: 14))
             ).map { $0["detail"] as String }
         }
         // The skill rows by index range (the row itself only for `source`), everything else by key.
         #expect(plan.first == "SEARCH skill USING INDEX skillByTopicLevel (topicId=? AND level=? AND employeeId>? AND employeeId<?)", "plan: \(plan)")
         #expect(plan.contains("SEARCH employee USING INTEGER PRIMARY KEY (rowid=?)"), "plan: \(plan)")
         #expect(plan.contains("SEARCH delivery USING COVERING INDEX deliveryBySpecialist (specialistId=? AND deliveredAt>?)"), "plan: \(plan)")
+        // The learned statistics by key: one row for the topic, one for this hour of the week, one for every hour.
+        #expect(plan.contains { $0.hasPrefix("SEARCH learned USING PRIMARY KEY (employeeId=? AND topicId=?)") }, "plan: \(plan)")
+        #expect(
+            plan.filter { $0.hasPrefix("SEARCH hour USING PRIMARY KEY") || $0.hasPrefix("SEARCH overall USING PRIMARY KEY") }.count == 2,
+            "plan: \(plan)")
         #expect(!plan.contains { ["SCAN skill", "SCAN employee", "SCAN delivery", "SCAN record"].contains(where: $0.hasPrefix) }, "plan: \(plan)")
     }
 
