@@ -98,7 +98,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw error
         }
         let web = Wiring.web(
-            database: appDatabase, directory: store, signIn: signIn, publicURL: resolvedPublicURL, localIM: im == "local", logger: logger)
+            database: appDatabase, directory: store, signIn: signIn, publicURL: resolvedPublicURL, localIM: im == "local", settings: settings,
+            logger: logger)
         let app = buildApplication(
             store: store, questions: wiring.questions, pump: wiring.pump, web: web, services: wiring.services,
             configuration: ServerConfiguration(host: host, port: port), logger: logger)

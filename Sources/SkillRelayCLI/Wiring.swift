@@ -70,12 +70,14 @@ struct Wiring {
 
     /// The web page's sign-in, sessions (in the database), team view and statistics; with an IM server, who it cannot
     /// reach.
-    static func web(database: AppDatabase, directory: SQLiteDirectoryStore, signIn: SignInService, publicURL: String, localIM: Bool, logger: Logger)
-        -> WebSite
-    {
-        WebSite(
+    static func web(
+        database: AppDatabase, directory: SQLiteDirectoryStore, signIn: SignInService, publicURL: String, localIM: Bool, settings: QuestionSettings,
+        logger: Logger
+    ) -> WebSite {
+        let stats = StatsService(store: SQLiteQuestionStore(database: database, learning: RoutingLearning(settings: settings)), settings: settings)
+        return WebSite(
             signIn: signIn, sessionStorage: DatabasePersistDriver(store: SQLiteWebStore(database: database), signIn: signIn, logger: logger),
-            team: directory, stats: StatsService(store: SQLiteQuestionStore(database: database)), secureCookies: PublicURL.isSecure(publicURL),
+            team: directory, stats: stats, secureCookies: PublicURL.isSecure(publicURL),
             localIM: localIM, reach: localIM ? nil : directory)
     }
 }

@@ -48,11 +48,14 @@ public struct QuestionStats: Sendable, Equatable {
     public var unansweredTopics: [UnansweredTopic]
     /// Specialists who received the most questions, most first.
     public var mostInterrupted: [InterruptedSpecialist]
+    /// The routing's own figures.
+    public var routing: RoutingFigures
 
     public init(
         asked: Int, open: Int, answered: Int, expired: Int, cancelled: Int, withAnswers: Int, relayedAnswers: Int, firstAnswerSeconds: [Double],
-        unansweredTopics: [UnansweredTopic], mostInterrupted: [InterruptedSpecialist]
+        unansweredTopics: [UnansweredTopic], mostInterrupted: [InterruptedSpecialist], routing: RoutingFigures = RoutingFigures()
     ) {
+        self.routing = routing
         self.asked = asked
         self.open = open
         self.answered = answered
@@ -94,14 +97,19 @@ public protocol StatsStore: Sendable {
 /// The statistics, for admins.
 public struct StatsService: Sendable {
     let store: any StatsStore
+    let settings: QuestionSettings
 
-    public init(store: any StatsStore) {
+    public init(store: any StatsStore, settings: QuestionSettings = QuestionSettings()) {
         self.store = store
+        self.settings = settings
     }
 
     /// The numbers since a time (or ever), for an admin.
     public func stats(since: Date? = nil, by caller: Caller) async throws -> QuestionStats {
         try DirectoryPolicy.authorize(caller, to: .readStats)
-        return try await store.questionStats(since: since, top: 10)
+        var stats = try await store.questionStats(since: since, top: 10)
+        stats.routing.policy = settings.routing
+        stats.routing.halfLifeDays = settings.learningHalfLifeDays
+        return stats
     }
 }

@@ -314,6 +314,8 @@ extension AppDatabase {
                         updatedAt DATETIME NOT NULL,
                         PRIMARY KEY (employeeId, hourOfWeek)
                     ) WITHOUT ROWID;
+                    -- Whether a delivery was a trial: its specialist had few known outcomes on the topic.
+                    ALTER TABLE delivery ADD COLUMN trial BOOLEAN NOT NULL DEFAULT 0;
                     """)
         }
         return migrator

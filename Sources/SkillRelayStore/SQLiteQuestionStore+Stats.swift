@@ -72,7 +72,29 @@ extension SQLiteQuestionStore: StatsStore {
                 asked: counts["asked"], open: counts["open"], answered: counts["answered"], expired: counts["expired"],
                 cancelled: counts["cancelled"],
                 withAnswers: counts["withAnswers"], relayedAnswers: counts["relayedAnswers"], firstAnswerSeconds: firstAnswers,
-                unansweredTopics: unanswered, mostInterrupted: interrupted)
+                unansweredTopics: unanswered, mostInterrupted: interrupted, routing: try routingFigures(db, inWindow: inWindow))
         }
+    }
+
+    /// The deliveries of the questions in the window by outcome, and how much the learned routing knows.
+    private func routingFigures(_ db: Database, inWindow: SQL) throws -> RoutingFigures {
+        let row = try SQLRequest<Row>(
+            literal: """
+                SELECT count(*) AS deliveries,
+                    coalesce(sum(delivery.state = 'answered'
+                        AND (julianday(delivery.respondedAt) - julianday(delivery.deliveredAt)) * 86400 <= \(learning.timelySeconds)), 0) AS inTime,
+                    coalesce(sum(delivery.state = 'answered'), 0) AS answered,
+                    coalesce(sum(delivery.state = 'passed'), 0) AS passed,
+                    coalesce(sum(delivery.state = 'closed'), 0) AS unanswered,
+                    coalesce(sum(delivery.trial), 0) AS trials
+                FROM delivery JOIN question ON question.id = delivery.questionId
+                WHERE \(inWindow)
+                """
+        ).fetchOne(db)!
+        let learned = try Row.fetchOne(db, sql: "SELECT count(DISTINCT employeeId) AS people, count(*) AS pairs FROM routingStat")!
+        let inTime: Int = row["inTime"]
+        return RoutingFigures(
+            deliveries: row["deliveries"], answeredInTime: inTime, answeredLate: (row["answered"] as Int) - inTime, passed: row["passed"],
+            unanswered: row["unanswered"], trials: row["trials"], peopleLearned: learned["people"], pairsLearned: learned["pairs"])
     }
 }

@@ -95,7 +95,7 @@ struct Fixture {
         let signIn = SignInService(store: webStore, clock: clock)
         let web = WebSite(
             signIn: signIn, sessionStorage: DatabasePersistDriver(store: webStore, signIn: signIn, clock: clock), team: store,
-            stats: StatsService(store: questionStore), reach: imRooms ? store : nil, clock: clock)
+            stats: StatsService(store: questionStore, settings: settings), reach: imRooms ? store : nil, clock: clock)
         return Fixture(
             database: database, store: store, tokens: tokens, tokenIDs: ids, questions: questions, questionStore: questionStore, pump: pump,
             clock: clock, callbacks: callbacks, messenger: messenger, web: web)

@@ -63,8 +63,16 @@ import Testing
         var timeToFirstAnswer: FirstAnswer
         var answersPerQuestion: Double
         var relayedAnswers: Int
+        struct Routing: Decodable {
+            var policy: String
+            var halfLifeDays: Double
+            var deliveries: Int
+            var answeredInTimeShare, passedShare, unansweredShare, trialShare: Double
+            var answeredLate, peopleLearned, pairsLearned: Int
+        }
         var unansweredTopics: [Topic]
         var mostInterrupted: [Specialist]
+        var routing: Routing
     }
 
     @Test func statsCountAKnownSetOfQuestions() async throws {
@@ -84,6 +92,13 @@ import Testing
             #expect(stats.unansweredTopics.first?.unanswered == 1 && stats.unansweredTopics.first?.asked == 3)
             #expect(stats.mostInterrupted.map(\.handle) == ["kube.specialist.01", "kube.specialist.02", "kube.specialist.03"])
             #expect(stats.mostInterrupted.allSatisfy { $0.deliveries == 3 && $0.answered == 1 })
+            // Nine deliveries: three answers within the time that counts, six left unanswered when their question closed;
+            // every one a trial (nobody had three known outcomes yet). Learned: the three, on the one topic.
+            let routing = stats.routing
+            #expect(routing.policy == "static" && routing.halfLifeDays == 14 && routing.deliveries == 9)
+            #expect(abs(routing.answeredInTimeShare - 3.0 / 9) < 1e-9 && routing.answeredLate == 0 && routing.passedShare == 0)
+            #expect(abs(routing.unansweredShare - 6.0 / 9) < 1e-9 && routing.trialShare == 1)
+            #expect(routing.peopleLearned == 3 && routing.pairsLearned == 3)
 
             // Only questions asked since a time count.
             let since = ISO8601DateFormatter().string(from: fixture.clock.now())

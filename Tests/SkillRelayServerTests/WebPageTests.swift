@@ -385,6 +385,9 @@ import Testing
             try await client.execute(uri: "/admin", method: .get, headers: admin.headers) { response in
                 #expect(response.status == .ok)
                 #expect(response.text.contains("Questions asked"))
+                // The routing's own figures, with the policy in use.
+                #expect(response.text.contains(#"<h3 id="routing-heading">Routing</h3>"#) && response.text.contains("learned from outcomes"))
+                #expect(response.text.contains(#"<dd id="routing-trials">"#))
                 // The top level only, each branch a link away.
                 #expect(response.text.contains(#"href="/admin?topic=infra#topics""#))
                 #expect(!response.text.contains("k8s"))

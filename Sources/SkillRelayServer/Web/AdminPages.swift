@@ -37,6 +37,20 @@ struct AdminPages {
         var unansweredTopics: [UnansweredRow]
         var hasInterrupted: Bool
         var mostInterrupted: [QuestionStats.InterruptedSpecialist]
+        var routing: RoutingContent
+    }
+
+    /// The routing's own figures, as the page shows them.
+    struct RoutingContent {
+        var policy: String
+        var halfLifeDays: String
+        var deliveries: Int
+        var answeredInTime: String
+        var passed: String
+        var unanswered: String
+        var trials: String
+        var peopleLearned: Int
+        var pairsLearned: Int
     }
 
     struct UnansweredRow {
@@ -138,7 +152,18 @@ struct AdminPages {
             unansweredTopics: numbers.unansweredTopics.map {
                 UnansweredRow(slug: $0.topic.slug, name: $0.topic.name, unanswered: $0.unanswered, asked: $0.asked)
             },
-            hasInterrupted: !numbers.mostInterrupted.isEmpty, mostInterrupted: numbers.mostInterrupted)
+            hasInterrupted: !numbers.mostInterrupted.isEmpty, mostInterrupted: numbers.mostInterrupted,
+            routing: routingContent(numbers.routing))
+    }
+
+    static func routingContent(_ figures: RoutingFigures) -> RoutingContent {
+        func percent(_ share: Double) -> String { String(format: "%.0f%%", share * 100) }
+        return RoutingContent(
+            policy: figures.policy == .learned ? "learned from outcomes" : "static (by tags alone)",
+            halfLifeDays: String(format: "%g", figures.halfLifeDays), deliveries: figures.deliveries,
+            answeredInTime: percent(figures.answeredInTimeShare), passed: percent(figures.passedShare),
+            unanswered: percent(figures.unansweredShare), trials: percent(figures.trialShare), peopleLearned: figures.peopleLearned,
+            pairsLearned: figures.pairsLearned)
     }
 
     /// "–" when there is nothing to measure, else seconds, minutes or hours.

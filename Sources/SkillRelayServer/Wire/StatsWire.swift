@@ -52,6 +52,33 @@ struct StatsResponse: ResponseEncodable {
         }
     }
 
+    /// The routing's own figures (`RoutingFigures`), shares from 0 to 1.
+    struct Routing: Encodable {
+        var policy: RoutingPolicy
+        var halfLifeDays: Double
+        var deliveries: Int
+        var answeredInTimeShare: Double
+        var answeredLate: Int
+        var passedShare: Double
+        var unansweredShare: Double
+        var trialShare: Double
+        var peopleLearned: Int
+        var pairsLearned: Int
+
+        init(_ figures: RoutingFigures) {
+            policy = figures.policy
+            halfLifeDays = figures.halfLifeDays
+            deliveries = figures.deliveries
+            answeredInTimeShare = figures.answeredInTimeShare
+            answeredLate = figures.answeredLate
+            passedShare = figures.passedShare
+            unansweredShare = figures.unansweredShare
+            trialShare = figures.trialShare
+            peopleLearned = figures.peopleLearned
+            pairsLearned = figures.pairsLearned
+        }
+    }
+
     var since: Date?
     var questions: Questions
     var shareAnswered: Double
@@ -60,6 +87,7 @@ struct StatsResponse: ResponseEncodable {
     var relayedAnswers: Int
     var unansweredTopics: [UnansweredTopic]
     var mostInterrupted: [Specialist]
+    var routing: Routing
     /// Absent with an IM that has no rooms to be in (the embedded `local` one).
     var unreachable: Unreachable?
 
@@ -77,6 +105,7 @@ struct StatsResponse: ResponseEncodable {
         unansweredTopics = stats.unansweredTopics.map {
             UnansweredTopic(slug: $0.topic.slug, name: $0.topic.name, unanswered: $0.unanswered, asked: $0.asked)
         }
+        routing = Routing(stats.routing)
         mostInterrupted = stats.mostInterrupted.map { Specialist(handle: $0.handle, name: $0.name, deliveries: $0.deliveries, answered: $0.answered) }
     }
 }
