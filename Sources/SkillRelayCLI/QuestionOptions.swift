@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import SkillRelayDomain
 
+extension RoutingPolicy: ExpressibleByArgument {}
+
 /// Settings of the question flow: a JSON config file, then flags, each over the defaults.
 struct QuestionOptions: ParsableArguments {
     @Option(help: "A JSON file of question settings (see the README); flags override it.")
@@ -34,6 +36,9 @@ struct QuestionOptions: ParsableArguments {
     @Flag(help: "Let away specialists receive questions from the second wave on.")
     var allowAway = false
 
+    @Option(help: "How candidates are ordered: learned (from outcomes, the default) or static (by tags alone).")
+    var routing: RoutingPolicy?
+
     /// The config file, checked (see `ConfigFile`); an empty one without `--config`.
     func configFile() throws(ConfigFile.Invalid) -> ConfigFile {
         guard let config else { return ConfigFile() }
@@ -52,6 +57,7 @@ struct QuestionOptions: ParsableArguments {
         if let asksPerMinute { settings.asksPerMinute = asksPerMinute }
         if let retentionDays { settings.retentionDays = retentionDays }
         if allowAway { settings.allowAwayInLaterWaves = true }
+        if let routing { settings.routing = routing }
         do {
             return try settings.validated()
         } catch {
