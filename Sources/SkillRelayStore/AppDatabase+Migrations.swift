@@ -286,6 +286,7 @@ extension AppDatabase {
                     """)
         }
         migrator.registerMigration("v11 org paths") { db in try migrateToOrgPaths(db) }
+        migrator.registerMigration("v14 skill suggestions") { db in try migrateToSkillSuggestions(db) }
         return migrator
     }
 

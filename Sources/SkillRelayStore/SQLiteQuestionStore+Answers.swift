@@ -16,6 +16,7 @@ extension SQLiteQuestionStore {
             let answerID = db.lastInsertedRowID
             try db.execute(sql: "UPDATE delivery SET state = 'answered', respondedAt = ? WHERE id = ?", arguments: [now, delivery.id])
             try db.execute(sql: "UPDATE specialistRecord SET answered = answered + 1 WHERE employeeId = ?", arguments: [delivery.specialistId])
+            try Self.reviewTag(db, specialist: delivery.specialistId, question: question.id, now: now)
             try Self.log(
                 db, at: now, direction: "in", kind: "answer", sender: "employee:\(delivery.specialistId)", recipient: "skillrelay",
                 questionID: question.publicId, deliveryID: id, text: text)
@@ -62,6 +63,7 @@ extension SQLiteQuestionStore {
                 throw DirectoryError.deliveryAlreadyAnswered
             }
             try db.execute(sql: "UPDATE delivery SET state = 'passed', respondedAt = ? WHERE id = ?", arguments: [now, delivery.id])
+            try Self.reviewTag(db, specialist: delivery.specialistId, question: question.id, now: now)
             try Self.log(
                 db, at: now, direction: "in", kind: "pass", sender: "employee:\(delivery.specialistId)", recipient: "skillrelay",
                 questionID: question.publicId, deliveryID: id, text: nil)
