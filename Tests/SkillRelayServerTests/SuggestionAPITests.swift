@@ -199,6 +199,38 @@ import Testing
         }
     }
 
+    @Test func aStaleTagIsFlaggedOnTheTeamPageAndRemovedFromIt() async throws {
+        let fixture = try await Fixture.make()
+        // r passes four Kubernetes questions in a row: the tag may be out of date.
+        try await fixture.questionStore.setLocalPresence(.available, of: "r", now: fixture.clock.now())
+        let r = try await fixture.caller("r")
+        for index in 1...4 {
+            _ = try await fixture.questions.ask(QuestionDraft(asker: .employee("p"), topic: "k8s", text: "Kubernetes question \(index)"))
+            let delivery = try #require(try await fixture.questions.inbox(of: r).first { $0.state == .pending })
+            try await fixture.questions.pass(delivery: delivery.id, by: r)
+            fixture.clock.advance(by: 3600)
+        }
+        try await fixture.test { client in
+            let manager = try await Web.signIn("m", fixture: fixture, client: client)
+            var (_, html) = try await TeamPageTests.page("/team", as: manager, client: client)
+            #expect(html.contains("Tag may be out of date: passed or left unanswered 4 of 4 questions on Kubernetes in the last 30 days."))
+            #expect(html.contains(">Remove tag</button>") && html.contains(">Keep</button>"))
+            let id = try #require(html.firstMatch(of: #/id="s-(sg_[0-9a-f]+)"/#).map { String($0.1) })
+            let (headers, body) = manager.form(["back": "/team?all=1"])
+            try await client.execute(uri: "/team/suggestions/\(id)/accept", method: .post, headers: headers, body: body) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location] == "/team?all=1#suggestions")
+            }
+            (_, html) = try await TeamPageTests.page("/team", as: manager, client: client)
+            #expect(html.contains("r: Kubernetes removed.") && !html.contains(#"id="suggestions""#))
+            #expect(try await fixture.store.employee("r", by: .cliOperator).skills.isEmpty)
+            let audit = try await fixture.database.writer.read { db in
+                try String.fetchAll(db, sql: "SELECT entity || ' ' || action FROM auditEntry WHERE entityKey = 'r/kubernetes' ORDER BY id")
+            }
+            #expect(audit == ["skill create", "skill delete", "suggestion accept"])
+        }
+    }
+
     @Test func theAdminPageDrawsTheLastFourWeeksDayByDay() async throws {
         let fixture = try await Fixture.make()
         // Two days ago: one question, answered after 60 s; today: one that nobody answers.
