@@ -231,6 +231,40 @@ import Testing
         }
     }
 
+    @Test func theTeamPageShowsTwentySuggestionsAtATimeAndTheRestOnTheNextPage() async throws {
+        let fixture = try await Fixture.make()
+        // Twenty-one helpful answers by r on twenty-one topics r is not tagged with, each delivered to r directly.
+        for index in 1...21 {
+            let slug = String(format: "area-%02d", index)
+            _ = try await fixture.store.createTopic(Topic(slug: slug, name: "Area \(index)", parentSlug: "infra"), by: .cliOperator)
+            let id = IdentifierGenerator.make(prefix: "q")
+            let now = fixture.clock.now()
+            _ = try await fixture.questionStore.createQuestion(
+                NewQuestion(
+                    id: id, asker: .employee("p"), topic: TopicReference(slug: slug, name: "Area \(index)"), text: "On area \(index)", maxAnswers: 1,
+                    idempotencyKey: nil, callbackURL: nil, channel: .api, createdAt: now, expiresAt: now.addingTimeInterval(3600)),
+                firstWave: [Candidate(handle: "r", level: 3)], nextActionAt: now.addingTimeInterval(60))
+            let delivery = try #require(try await fixture.questionStore.inbox(of: "r", page: PageRequest(limit: 1)).items.first)
+            _ = try await fixture.questionStore.recordAnswer(delivery: delivery.id, by: "r", text: "Yes", now: now)
+            try await fixture.questionStore.rateAnswer(question: id, rank: 1, helpful: true, by: .employee("p"), isAdmin: false, now: now)
+            fixture.clock.advance(by: 60)
+        }
+        try await fixture.test { client in
+            let manager = try await Web.signIn("m", fixture: fixture, client: client)
+            var (_, html) = try await TeamPageTests.page("/team", as: manager, client: client)
+            func shown(_ html: String) -> [String] { html.matches(of: #/data-topic="(area-\d\d)"/#).map { String($0.1) } }
+            let first = shown(html)
+            #expect(first.count == 20 && first.first == "area-21")
+            let next = try #require(TeamPageTests.link("next-suggestions", in: html))
+            #expect(next.hasPrefix("/team?suggestions=") && next.hasSuffix("#suggestions"))
+            (_, html) = try await TeamPageTests.page(String(next.prefix { $0 != "#" }), as: manager, client: client)
+            #expect(shown(html) == ["area-01"] && TeamPageTests.link("next-suggestions", in: html) == nil)
+            // A cursor that is not the list's starts it over.
+            (_, html) = try await TeamPageTests.page("/team?suggestions=nonsense", as: manager, client: client)
+            #expect(shown(html) == first)
+        }
+    }
+
     @Test func theAdminPageDrawsTheLastFourWeeksDayByDay() async throws {
         let fixture = try await Fixture.make()
         // Two days ago: one question, answered after 60 s; today: one that nobody answers.
