@@ -34,6 +34,8 @@ public enum DirectoryError: Error, Sendable, Equatable {
     case deliveryAlreadyAnswered
     case questionClosed(String)
     case invalidCallbackURL(String)
+    case suggestionNotFound(String)
+    case suggestionDecided(String)
 
     /// How the error is to be understood, independent of any protocol.
     public enum Kind: Sendable {
@@ -59,9 +61,9 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case .unauthenticated: .unauthenticated
         case .forbidden: .forbidden
         case .employeeNotFound, .topicNotFound, .tokenNotFound, .skillNotFound, .aliasNotFound, .questionNotFound, .deliveryNotFound,
-            .answerNotFound:
+            .answerNotFound, .suggestionNotFound:
             .notFound
-        case .handleTaken, .slugTaken, .imIDTaken, .deliveryAlreadyAnswered, .questionClosed: .conflict
+        case .handleTaken, .slugTaken, .imIDTaken, .deliveryAlreadyAnswered, .questionClosed, .suggestionDecided: .conflict
         case .rateLimited: .rateLimited
         case .overloaded: .overloaded
         case .unknownTopic, .ambiguousTopic, .noSpecialists, .policyViolation, .invalidCallbackURL: .invalid
@@ -107,6 +109,8 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case .deliveryAlreadyAnswered: "already_answered_by_you"
         case .questionClosed: "question_closed"
         case .invalidCallbackURL: "invalid_callback_url"
+        case .suggestionNotFound: "suggestion_not_found"
+        case .suggestionDecided: "suggestion_decided"
         }
     }
 
@@ -149,6 +153,8 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case .deliveryAlreadyAnswered: "You have already answered this question."
         case .questionClosed(let id): "The question '\(id)' is closed."
         case .invalidCallbackURL(let url): "'\(url)' is not an http or https URL."
+        case .suggestionNotFound(let id): "No suggestion '\(id)' about anyone below you."
+        case .suggestionDecided(let id): "The suggestion '\(id)' has already been decided."
         }
     }
 }

@@ -56,11 +56,13 @@ public struct PageCursor: Sendable, Equatable {
         case inbox
         /// An asker's questions, newest first: `[questionID]`.
         case questions
+        /// Open skill suggestions, newest first: `[suggestionID]`.
+        case suggestions
 
         var keyCount: Int {
             switch self {
             case .employees, .reports: 2
-            case .topics, .tokens, .inbox, .questions: 1
+            case .topics, .tokens, .inbox, .questions, .suggestions: 1
             }
         }
     }

@@ -92,6 +92,8 @@ public struct QuestionStats: Sendable, Equatable {
 public protocol StatsStore: Sendable {
     /// The statistics over questions created at or after `since` (all of them with `nil`); `top` bounds both lists.
     func questionStats(since: Date?, top: Int) async throws -> QuestionStats
+    /// Per UTC day, the questions created from `from` until `until` (days without questions left out).
+    func dailyQuestionStats(from: Date, until: Date) async throws -> [DailyQuestionStats]
 }
 
 /// The statistics, for admins.

@@ -318,6 +318,7 @@ extension AppDatabase {
                     ALTER TABLE delivery ADD COLUMN trial BOOLEAN NOT NULL DEFAULT 0;
                     """)
         }
+        migrator.registerMigration("v14 skill suggestions") { db in try migrateToSkillSuggestions(db) }
         return migrator
     }
 

@@ -19,6 +19,7 @@ extension SQLiteQuestionStore {
             }
             try db.execute(sql: "UPDATE delivery SET state = 'answered', respondedAt = ? WHERE id = ?", arguments: [now, delivery.id])
             try db.execute(sql: "UPDATE specialistRecord SET answered = answered + 1 WHERE employeeId = ?", arguments: [delivery.specialistId])
+            try Self.reviewTag(db, specialist: delivery.specialistId, question: question.id, now: now)
             try Self.log(
                 db, at: now, direction: "in", kind: "answer", sender: "employee:\(delivery.specialistId)", recipient: "skillrelay",
                 questionID: question.publicId, deliveryID: id, text: text)
@@ -66,6 +67,7 @@ extension SQLiteQuestionStore {
             }
             try Self.learnOutcome(db, delivery: delivery.id, answered: false, now: now, learning: learning)
             try db.execute(sql: "UPDATE delivery SET state = 'passed', respondedAt = ? WHERE id = ?", arguments: [now, delivery.id])
+            try Self.reviewTag(db, specialist: delivery.specialistId, question: question.id, now: now)
             try Self.log(
                 db, at: now, direction: "in", kind: "pass", sender: "employee:\(delivery.specialistId)", recipient: "skillrelay",
                 questionID: question.publicId, deliveryID: id, text: nil)

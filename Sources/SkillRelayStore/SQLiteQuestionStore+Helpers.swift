@@ -128,6 +128,7 @@ extension SQLiteQuestionStore {
                 WHERE delivery.questionId = ? AND delivery.state = 'pending'
                 """, arguments: [question.id])
         try db.execute(sql: "UPDATE delivery SET state = 'closed' WHERE questionId = ? AND state = 'pending'", arguments: [question.id])
+        try noteUnansweredForSuggestions(db, question: question.id, holders: holders.map { $0["employeeId"] }, reason: reason, now: now)
         for holder in holders {
             let deliveryID: String = holder["publicId"]
             try log(

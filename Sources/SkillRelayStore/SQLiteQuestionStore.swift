@@ -196,6 +196,7 @@ public struct SQLiteQuestionStore: QuestionStore {
             let specialist: Int64 = row["specialistId"]
             try db.execute(sql: "UPDATE answer SET helpful = ?, ratedAt = ? WHERE id = ?", arguments: [helpful, now, row["id"] as Int64])
             try Self.learnRating(db, answer: row["id"], helpful: helpful, previous: previous, now: now, learning: learning)
+            try Self.noteRatingForSuggestions(db, answer: row["id"], helpful: helpful, now: now)
             // A changed rating moves the specialist's counters from the old column to the new one.
             if let previous {
                 try db.execute(

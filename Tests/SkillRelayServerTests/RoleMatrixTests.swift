@@ -53,6 +53,8 @@ import Testing
             add(who, .get, "/v1/employees/m/reports", nil, reader ? .ok : .forbidden)
             add(who, .get, "/v1/questions", nil, .ok, #""items":[]"#)
             add(who, .get, "/v1/inbox", nil, who == .bot ? .forbidden : .ok)
+            add(who, .get, "/v1/suggestions", nil, reader ? .ok : .forbidden)
+            add(who, .post, "/v1/suggestions/sg_nope/dismiss", nil, reader ? .notFound : .forbidden)
         }
         add(.m, .get, "/v1/employees?manager=p", nil, .forbidden)
         add(.deep, .get, "/v1/employees/deep/reports", nil, .ok, #""items":[]"#)

@@ -264,6 +264,55 @@ class SkillRelayInABrowser(unittest.TestCase):
         self.shot(phone, "11-not-found")
 
 
+    # A suggested skill through the real flow: a question on a parent topic reaches someone tagged only with one of its
+    # subtopics, who answers; the asker rates the answer helpful; the answerer's manager accepts the suggestion on My team.
+    def test_suggested_skill_accepted_by_a_manager(self):
+        specialist = self.browser()
+        self.sign_in(specialist, "nikos.nikolaidis")
+        specialist.get(self.base + "/inbox")
+        Select(specialist.find_element(By.ID, "presence")).select_by_value("available")
+        self.assertIn("Your presence is now available", self.submit(specialist, specialist.find_element(By.CSS_SELECTOR, "form[action='/me/presence'] button")))
+
+        asker = self.browser()
+        self.sign_in(asker, "henrik.andersen")
+        asker.find_element(By.ID, "topic").send_keys("infrastructure")
+        question = "Which load balancer sits in front of the clusters?"
+        asker.find_element(By.ID, "text").send_keys(question)
+        asker.find_element(By.CSS_SELECTOR, "form[action='/ask'] button[type=submit]").click()
+        WebDriverWait(asker, WAIT).until(EC.url_contains("/questions/q_"))
+        self.assertEqual(asker.find_element(By.ID, "delivered").text, "1")
+
+        # Nikos (tagged with kubernetes, not infrastructure) answers; the asker rates the answer helpful.
+        specialist.get(self.base + "/inbox")
+        WebDriverWait(specialist, WAIT).until(
+            lambda d: any(question in item.text for item in d.find_elements(By.CSS_SELECTOR, "li.delivery")))
+        delivery = [item for item in specialist.find_elements(By.CSS_SELECTOR, "li.delivery") if question in item.text][0]
+        delivery.find_element(By.TAG_NAME, "textarea").send_keys("The HAProxy pair; see the platform runbook.")
+        self.assertIn("relayed to the asker (answer 1)", self.submit(specialist, delivery.find_element(By.CSS_SELECTOR, "form[action$='/answer'] button")))
+        answer = WebDriverWait(asker, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#answers li.answer")))
+        WebDriverWait(asker, WAIT).until(lambda d: "HAProxy" in answer.text)
+        self.assertIn("rated helpful", self.submit(asker, answer.find_element(By.CSS_SELECTOR, "button[value=true]")))
+
+        # Nikos's manager sees the suggestion on My team and accepts it at level 4.
+        self.sign_out(specialist)
+        self.sign_in(specialist, "jocelyn.delacruz")
+        specialist.get(self.base + "/team")
+        self.wait_for(specialist, "#suggestions")
+        suggestion = specialist.find_element(
+            By.CSS_SELECTOR, "#suggestions li.suggestion[data-handle='nikos.nikolaidis'][data-topic='infrastructure']")
+        self.assertIn("Answered 1 question on Infrastructure helpfully", suggestion.text)
+        specialist.execute_script("arguments[0].scrollIntoView()", suggestion)
+        self.shot(specialist, "16-team-suggested-skill")
+        Select(suggestion.find_element(By.CSS_SELECTOR, "form.accept select")).select_by_value("4")
+        self.assertIn("nikos.nikolaidis: Infrastructure at level 4", self.submit(specialist, suggestion.find_element(By.CSS_SELECTOR, "form.accept button")))
+        self.assertEqual(
+            specialist.find_elements(By.CSS_SELECTOR, "#suggestions li.suggestion[data-handle='nikos.nikolaidis'][data-topic='infrastructure']"), [])
+        person = specialist.find_element(By.CSS_SELECTOR, "#p-nikos\\.nikolaidis")
+        row = [li for li in person.find_elements(By.CSS_SELECTOR, ".skills li") if "Infrastructure" in li.text][0]
+        self.assertEqual(row.find_element(By.CSS_SELECTOR, "button.current").text, "4")
+        self.assertIn("tagged by jocelyn.delacruz", row.text)
+        self.shot(specialist, "17-team-suggestion-accepted")
+
     def people(self, driver):
         return [section.get_attribute("id")[2:] for section in driver.find_elements(By.CSS_SELECTOR, "section.person")]
 

@@ -113,6 +113,7 @@ struct AdminPages {
 
     struct AdminContent {
         var stats: StatsContent
+        var chart: DailyChart
         /// `nil` with the embedded `local` IM.
         var unreachable: UnreachableList?
         var topics: TopicsContent
@@ -128,6 +129,7 @@ struct AdminPages {
     private func page(_ context: WebRequestContext, request: Request?, issued: Issued?) async throws -> Response {
         let caller = try context.requireUser().caller
         let numbers = try await stats.stats(by: caller)
+        let daily = try await stats.daily(days: DailyChart.dayCount, now: clock.now(), by: caller)
         func text(_ name: String) -> String? { request?.queryText(name) }
         let topics = try await topicsContent(branch: text("topic"), search: text("q"), page: text("page").flatMap(Int.init) ?? 1)
         // The newest tokens, one page's worth: a page never lists everything.
@@ -138,7 +140,7 @@ struct AdminPages {
         }
         let unreachable = try await reach?.unreachable(by: caller, limit: UnreachablePeople.limit)
         let content = AdminContent(
-            stats: Self.statsContent(numbers), unreachable: unreachable.map(UnreachableList.init), topics: topics,
+            stats: Self.statsContent(numbers), chart: DailyChart(daily), unreachable: unreachable.map(UnreachableList.init), topics: topics,
             tokens: tokens, issued: issued, complianceSince: Self.day.string(from: clock.now().addingTimeInterval(-30 * 86_400)))
         return try WebRenderer.page("admin", title: "Admin", content: content, context: context, section: .admin)
     }

@@ -93,6 +93,36 @@ extension TeamPages.TeamContent: MustacheParent {
         case "nextLink": nextLink
         case "back": back
         case "unreachable": unreachable
+        case "suggestions": suggestions
+        default: nil
+        }
+    }
+}
+
+extension TeamPages.SuggestionsSection: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "items": items
+        case "back": back
+        case "nextLink": nextLink
+        default: nil
+        }
+    }
+}
+
+extension TeamPages.SuggestionItem: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "id": id
+        case "handle": handle
+        case "name": self.name
+        case "topicName": topicName
+        case "topicSlug": topicSlug
+        case "isSuggested": isSuggested
+        case "isStale": isStale
+        case "evidenceText": evidenceText
+        case "currentLevel": currentLevel
+        case "levels": levels
         default: nil
         }
     }

@@ -9,11 +9,14 @@ struct TeamPages {
     let store: any DirectoryStore
     let team: any TeamStore
     let reach: (any ReachStore)?
+    let suggestions: any SuggestionStore
 
     func addRoutes(to group: RouterGroup<WebRequestContext>) {
         group.get("team", use: show)
         group.post("team/:handle/skills", use: tag)
         group.post("team/:handle/skills/remove", use: untag)
+        group.post("team/suggestions/:id/accept", use: acceptSuggestion)
+        group.post("team/suggestions/:id/dismiss", use: dismissSuggestion)
     }
 
     struct Level {
@@ -71,6 +74,8 @@ struct TeamPages {
         var back: String
         /// Shown only when someone is unreachable.
         var unreachable: UnreachableList?
+        /// Shown only when there is something to decide.
+        var suggestions: SuggestionsSection?
     }
 
     @Sendable func show(_ request: Request, context: WebRequestContext) async throws -> Response {
@@ -118,6 +123,10 @@ struct TeamPages {
         // Only the first view of one's own team lists who the IM cannot reach.
         let unreachable =
             under == nil && !isFiltered && cursor == nil ? try await reach?.unreachable(reportingTo: caller, limit: UnreachablePeople.limit) : nil
+        // Suggestions come with the first view of a team, about everyone below its manager.
+        let suggestions =
+            !isFiltered && cursor == nil
+            ? try await suggestionsSection(below: page.manager.handle, after: text("suggestions"), back: listing(nil), caller: caller) : nil
         let content = TeamContent(
             managerName: page.manager.name, managerHandle: page.manager.handle, isMe: under == nil, peopleBelow: page.manager.peopleBelow,
             hasUnder: under != nil, hasBreadcrumbs: !crumbs.isEmpty, breadcrumbs: crumbs, search: query.search, topic: query.topic,
@@ -125,7 +134,7 @@ struct TeamPages {
             clearLink: Self.link(TeamQuery(under: under)), everyoneLink: Self.link(TeamQuery(under: under, everyone: true)), heading: heading,
             members: members, isEmpty: members.isEmpty,
             previousLink: page.previous.map(listing), nextLink: page.next.map(listing), back: listing(cursor),
-            unreachable: unreachable.flatMap { $0.total > 0 ? UnreachableList($0) : nil })
+            unreachable: unreachable.flatMap { $0.total > 0 ? UnreachableList($0) : nil }, suggestions: suggestions)
         return try WebRenderer.page("team", title: "My team", content: content, context: context, section: .team)
     }
 
@@ -146,13 +155,18 @@ struct TeamPages {
 
     /// Where a form goes back to: the team page it was posted from, never another place.
     static func back(_ form: FormFields, handle: String) -> String {
+        backPage(form) + "#p-\(handle)"
+    }
+
+    /// The team page a form was posted from, never another place.
+    static func backPage(_ form: FormFields) -> String {
         var page = "/team"
         if let back = form.text("back"), back == "/team" || back.hasPrefix("/team?"),
             !back.contains(where: { $0.isWhitespace || $0 == "\\" || $0 == "#" || $0.asciiValue.map { $0 < 0x20 } ?? false })
         {
             page = back
         }
-        return page + "#p-\(handle)"
+        return page
     }
 
     static func describe(_ skill: Skill) -> String {
@@ -188,5 +202,86 @@ struct TeamPages {
         try await store.removeSkill(of: handle, topic: topic, by: try context.requireUser().caller)
         context.leaveNotice("\(handle): \(topic) removed.")
         return WebRenderer.seeOther(Self.back(context.form, handle: handle))
+    }
+}
+
+// MARK: - Suggested skills
+
+extension TeamPages {
+    /// Suggestions shown at a time on the team page.
+    static let suggestionsPerPage = 20
+
+    struct SuggestionItem {
+        var id: String
+        var handle: String
+        var name: String
+        var topicName: String
+        var topicSlug: String
+        var isSuggested: Bool
+        var isStale: Bool
+        var evidenceText: String
+        var currentLevel: Int?
+        var levels: [LevelOption]
+    }
+
+    struct SuggestionsSection {
+        var items: [SuggestionItem]
+        var back: String
+        var nextLink: String?
+    }
+
+    /// The open suggestions about the people below `handle`, a page at a time; `nil` when there are none.
+    func suggestionsSection(below handle: String, after: String?, back: String, caller: Caller) async throws -> SuggestionsSection? {
+        // A cursor that is not one this list gave out starts the list over: a stale link, not an error.
+        let cursor = after.flatMap { try? PageCursor(decoding: $0, for: .suggestions) }
+        let page = try await suggestions.suggestions(below: handle, by: caller, page: PageRequest(limit: Self.suggestionsPerPage, after: cursor))
+        guard !page.items.isEmpty else { return nil }
+        let items = page.items.map { suggestion in
+            let questions = suggestion.evidence == 1 ? "question" : "questions"
+            let evidence =
+                switch suggestion.kind {
+                case .suggested:
+                    "Answered \(suggestion.evidence) \(questions) on \(suggestion.topic.name) helpfully, without that tag."
+                case .stale:
+                    "Tag may be out of date: passed or left unanswered \(suggestion.evidence) of \(suggestion.deliveries) questions on "
+                        + "\(suggestion.topic.name) in the last 30 days."
+                }
+            return SuggestionItem(
+                id: suggestion.id, handle: suggestion.handle, name: suggestion.name, topicName: suggestion.topic.name,
+                topicSlug: suggestion.topic.slug, isSuggested: suggestion.kind == .suggested, isStale: suggestion.kind == .stale,
+                evidenceText: evidence, currentLevel: suggestion.currentLevel, levels: (1...5).map { LevelOption(value: $0, selected: $0 == 3) })
+        }
+        let separator = back.contains("?") ? "&" : "?"
+        return SuggestionsSection(
+            items: items, back: back, nextLink: page.next.map { back + separator + "suggestions=" + $0.encoded + "#suggestions" })
+    }
+
+    /// Where a suggestion's form goes back to: the team page it was posted from, at its suggestions.
+    static func suggestionsBack(_ form: FormFields) -> String {
+        backPage(form) + "#suggestions"
+    }
+
+    @Sendable func acceptSuggestion(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        var level: Int?
+        if let text = context.form.text("level") {
+            guard let number = Int(text) else { throw DirectoryError.invalidField("level", "must be a number from 1 to 5") }
+            level = number
+        }
+        let decided = try await suggestions.decide(suggestion: id, .accept(level: level), by: try context.requireUser().caller)
+        switch decided.kind {
+        case .suggested: context.leaveNotice("\(decided.handle): \(decided.topic.name) at level \(level ?? 0).")
+        case .stale: context.leaveNotice("\(decided.handle): \(decided.topic.name) removed.")
+        }
+        return WebRenderer.seeOther(Self.suggestionsBack(context.form))
+    }
+
+    @Sendable func dismissSuggestion(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let decided = try await suggestions.decide(suggestion: try context.parameters.require("id"), .dismiss, by: try context.requireUser().caller)
+        switch decided.kind {
+        case .suggested: context.leaveNotice("\(decided.handle): \(decided.topic.name) not tagged; not suggested again for 90 days.")
+        case .stale: context.leaveNotice("\(decided.handle): \(decided.topic.name) kept; not flagged again for 90 days.")
+        }
+        return WebRenderer.seeOther(Self.suggestionsBack(context.form))
     }
 }

@@ -10,8 +10,9 @@ public struct WebSite: Sendable {
     public var signIn: SignInService
     /// Where sessions live (the database, so a restart signs nobody out).
     public var sessionStorage: any PersistDriver
-    /// The people below a manager, for My team, and the topic tree by branch, for the admin page.
-    public var team: any TeamStore & TopicTreeStore
+    /// The people below a manager and the suggestions about them, for My team, and the topic tree by branch, for the
+    /// admin page.
+    public var team: any TeamStore & TopicTreeStore & SuggestionStore
     /// The numbers for the admin page, `/v1/stats` and `/metrics`.
     public var stats: StatsService
     /// Sets `Secure` on the session cookie: when served over TLS, or behind a proxy that is.
@@ -26,7 +27,7 @@ public struct WebSite: Sendable {
     public var clock: any WallClock
 
     public init(
-        signIn: SignInService, sessionStorage: any PersistDriver, team: any TeamStore & TopicTreeStore, stats: StatsService,
+        signIn: SignInService, sessionStorage: any PersistDriver, team: any TeamStore & TopicTreeStore & SuggestionStore, stats: StatsService,
         secureCookies: Bool = false,
         sessionLifetime: Duration = .seconds(12 * 3600), localIM: Bool = true, reach: (any ReachStore)? = nil,
         clock: any WallClock = SystemWallClock()
@@ -70,7 +71,7 @@ public struct WebSite: Sendable {
         signedIn.post("logout", use: SignInPages.signOut)
         AskPages(store: store, questions: questions).addRoutes(to: signedIn)
         InboxPages(questions: questions, signIn: signIn, localIM: localIM, clock: clock).addRoutes(to: signedIn)
-        TeamPages(store: store, team: team, reach: reach).addRoutes(to: signedIn)
+        TeamPages(store: store, team: team, reach: reach, suggestions: team).addRoutes(to: signedIn)
         AdminPages(store: store, topicTree: team, questions: questions, stats: stats, reach: reach, clock: clock).addRoutes(to: signedIn)
     }
 
