@@ -72,6 +72,9 @@ struct ConfigFile {
             ("maxTextLength", .integer(atLeast: 1)),
             ("retentionDays", .integer(atLeast: 1)),
             ("maxDeliveryLagSeconds", .integer(atLeast: 1)),
+            ("routing", .string(.oneOf(RoutingPolicy.allCases.map(\.rawValue)))),
+            ("learningHalfLifeDays", .number(above: 0, maximum: 3650)),
+            ("timelyAnswerSeconds", .integer(atLeast: 1)),
             (
                 "contentRules",
                 .array(.object([("name", .string(.any)), ("pattern", .string(.regularExpression))], required: ["name", "pattern"]))

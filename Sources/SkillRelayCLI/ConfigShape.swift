@@ -4,6 +4,8 @@ import Foundation
 enum ConfigShape: Sendable {
     /// A whole number in a range (`nil` upper bound: no upper bound).
     case integer(minimum: Int, maximum: Int?)
+    /// A number, whole or not, more than `above` and at most `maximum`.
+    case number(above: Double, maximum: Double)
     case boolean
     case string(StringRule)
     /// A list whose every element has the shape.
@@ -16,6 +18,8 @@ enum ConfigShape: Sendable {
         case any
         case httpURL
         case regularExpression
+        /// One of these words.
+        case oneOf([String])
     }
 
     static func integer(atLeast minimum: Int) -> ConfigShape { .integer(minimum: minimum, maximum: nil) }
@@ -29,6 +33,11 @@ enum ConfigShape: Sendable {
         case (.integer(let minimum, let maximum), .integer(let number)):
             let fits = number >= minimum && maximum.map { number <= $0 } ?? true
             return fits ? [] : ["\(key): \(number) is out of range; it must be \(expectation)."]
+        case (.number(let above, let maximum), .integer(let whole)):
+            let number = Double(whole)
+            return number > above && number <= maximum ? [] : ["\(key): \(whole) is out of range; it must be \(expectation)."]
+        case (.number(let above, let maximum), .number(let number)):
+            return number > above && number <= maximum ? [] : ["\(key): \(number) is out of range; it must be \(expectation)."]
         case (.boolean, .boolean):
             return []
         case (.string(let rule), .string(let text)):
@@ -61,6 +70,7 @@ enum ConfigShape: Sendable {
         switch self {
         case .integer(let minimum, nil): "a whole number of at least \(minimum)"
         case .integer(let minimum, let maximum?): "a whole number from \(minimum) to \(maximum)"
+        case .number(let above, let maximum): "a number more than \(above.formatted()) and at most \(maximum.formatted())"
         case .boolean: "true or false"
         case .string(let rule): rule.expectation
         case .array(let element): "a list, each element \(element.expectation)"
@@ -109,6 +119,8 @@ extension ConfigShape.StringRule {
             return ["http", "https"].contains(scheme) && url.host != nil
         case .regularExpression:
             return (try? NSRegularExpression(pattern: text)) != nil
+        case .oneOf(let words):
+            return words.contains(text)
         }
     }
 
@@ -117,6 +129,7 @@ extension ConfigShape.StringRule {
         case .any: "a string"
         case .httpURL: "an http or https URL (a string such as \"https://matrix.example.org\")"
         case .regularExpression: "a valid regular expression (a string)"
+        case .oneOf(let words): "one of " + words.map { "\"\($0)\"" }.joined(separator: ", ")
         }
     }
 }

@@ -14,11 +14,15 @@ public struct QuestionService: Sendable {
     let outboxChanged: @Sendable () -> Void
     /// How far behind the outbox is (the dispatcher's `OutboxLag`).
     let outboxLag: OutboxLag
+    /// What the learned routing's exploration draws on.
+    let random: RoutingRandom
 
     public init(
         store: any QuestionStore, presence: any PresenceSource, settings: QuestionSettings, clock: any WallClock = SystemWallClock(),
-        events: QuestionEvents = QuestionEvents(), outboxLag: OutboxLag = OutboxLag(), outboxChanged: @escaping @Sendable () -> Void = {}
+        events: QuestionEvents = QuestionEvents(), outboxLag: OutboxLag = OutboxLag(), random: RoutingRandom = RoutingRandom(),
+        outboxChanged: @escaping @Sendable () -> Void = {}
     ) throws(DirectoryError) {
+        self.random = random
         self.outboxLag = outboxLag
         self.store = store
         self.presence = presence

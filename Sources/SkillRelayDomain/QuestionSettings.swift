@@ -30,6 +30,12 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
     public var maxDeliveryLagSeconds: Int = 10
     /// Content rules: a name and a regular expression; a question or answer matching one is refused.
     public var contentRules: [ContentRule] = ContentRule.defaults
+    /// How candidates are ordered: `learned` (from outcomes) or `static` (by tags alone).
+    public var routing: RoutingPolicy = .learned
+    /// Days after which an outcome counts half as much in the learned routing's estimates.
+    public var learningHalfLifeDays: Double = 14
+    /// Seconds within which an answer counts as "in time" for the learned routing.
+    public var timelyAnswerSeconds: Int = 600
 
     public init() {}
 
@@ -39,10 +45,14 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
             ("waveSize", waveSize), ("waveIntervalSeconds", waveIntervalSeconds), ("maxWaves", maxWaves), ("deadlineSeconds", deadlineSeconds),
             ("hourlyBudget", hourlyBudget), ("presencePoolSize", presencePoolSize), ("asksPerMinute", asksPerMinute),
             ("maxTextLength", maxTextLength), ("retentionDays", retentionDays), ("maxDeliveryLagSeconds", maxDeliveryLagSeconds),
+            ("timelyAnswerSeconds", timelyAnswerSeconds),
         ]
         for (name, value) in positive where value < 1 { throw .invalidField(name, "must be at least 1") }
         guard (1...10).contains(defaultMaxAnswers) else { throw .invalidField("defaultMaxAnswers", "must be from 1 to 10") }
         guard DirectoryValidation.levels.contains(minimumLevel) else { throw .invalidLevel(minimumLevel) }
+        guard learningHalfLifeDays.isFinite, learningHalfLifeDays > 0, learningHalfLifeDays <= 3650 else {
+            throw .invalidField("learningHalfLifeDays", "must be more than 0 and at most 3650")
+        }
         _ = try ContentPolicy(rules: contentRules)
         return self
     }
@@ -50,6 +60,7 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case waveSize, waveIntervalSeconds, maxWaves, deadlineSeconds, defaultMaxAnswers, allowAwayInLaterWaves, hourlyBudget, presencePoolSize
         case minimumLevel, asksPerMinute, maxTextLength, retentionDays, contentRules, maxDeliveryLagSeconds
+        case routing, learningHalfLifeDays, timelyAnswerSeconds
     }
 
     /// Reads a config file's settings: a key left out keeps its default.
@@ -70,5 +81,8 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
         retentionDays = try container.decodeIfPresent(Int.self, forKey: .retentionDays) ?? defaults.retentionDays
         contentRules = try container.decodeIfPresent([ContentRule].self, forKey: .contentRules) ?? defaults.contentRules
         maxDeliveryLagSeconds = try container.decodeIfPresent(Int.self, forKey: .maxDeliveryLagSeconds) ?? defaults.maxDeliveryLagSeconds
+        routing = try container.decodeIfPresent(RoutingPolicy.self, forKey: .routing) ?? defaults.routing
+        learningHalfLifeDays = try container.decodeIfPresent(Double.self, forKey: .learningHalfLifeDays) ?? defaults.learningHalfLifeDays
+        timelyAnswerSeconds = try container.decodeIfPresent(Int.self, forKey: .timelyAnswerSeconds) ?? defaults.timelyAnswerSeconds
     }
 }
