@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SkillRelayDomain
 import SkillRelaySimulation
 
 /// `skillrelay simulate`: runs a scenario's simulated company through the real service and store on a virtual clock,
@@ -26,7 +27,7 @@ struct SimulateCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...260).contains(days) else { throw ValidationError("--days must be from 1 to 260.") }
-        if let routing, !SimulationOptions.routingPolicies.contains(routing) { throw ValidationError("--routing must be static or learned.") }
+        if let routing, RoutingPolicy(rawValue: routing) == nil { throw ValidationError("--routing must be static or learned.") }
     }
 
     func run() async throws {
@@ -36,7 +37,8 @@ struct SimulateCommand: AsyncParsableCommand {
         if let progress { onProgress = { progress.show($0) } }
         do {
             let loaded = try Scenario.load(path: scenario)
-            let options = SimulationOptions(days: days, seed: seed, routing: routing, progress: onProgress)
+            let options = SimulationOptions(
+                days: days, seed: seed, routing: routing.flatMap(RoutingPolicy.init(rawValue:)), progress: onProgress)
             let outcome = try await Simulation.run(loaded, options: options)
             progress?.finish()
             print(json ? outcome.report.json() : outcome.report.table(), terminator: json ? "\n" : "")
@@ -54,7 +56,8 @@ struct ProgressBar: Sendable {
     func show(_ fraction: Double) {
         let width = 40
         let filled = Int(fraction * Double(width))
-        let line = "\rsimulating [" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] \(Int(fraction * 100))%"
+        let line =
+            "\rsimulating [" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] \(Int(fraction * 100))%"
         FileHandle.standardError.write(Data(line.utf8))
     }
 

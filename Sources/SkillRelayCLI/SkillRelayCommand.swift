@@ -7,7 +7,8 @@ struct SkillRelayCommand: AsyncParsableCommand {
         commandName: "skillrelay",
         abstract: "SkillRelay routes questions to the people who know.",
         subcommands: [
-            ServeCommand.self, ImportCommand.self, TokenCommand.self, LoginLinkCommand.self, LogCommand.self, GenerateCommand.self, SimulateCommand.self,
+            ServeCommand.self, ImportCommand.self, TokenCommand.self, LoginLinkCommand.self, LogCommand.self, GenerateCommand.self,
+            SimulateCommand.self,
         ])
 }
 

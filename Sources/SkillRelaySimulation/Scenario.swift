@@ -136,7 +136,9 @@ extension Scenario {
         guard !topics.isEmpty else { throw .scenario(field: "topics", "must name at least one topic") }
         var seen = Set<String>()
         for (path, node) in flattenedTopics() {
-            guard DirectoryValidation.isValidSlug(node.slug) else { throw .scenario(field: path + ".slug", "'\(node.slug)' must be lowercase letters, digits and hyphens") }
+            guard DirectoryValidation.isValidSlug(node.slug) else {
+                throw .scenario(field: path + ".slug", "'\(node.slug)' must be lowercase letters, digits and hyphens")
+            }
             guard seen.insert(node.slug).inserted else { throw .scenario(field: path + ".slug", "'\(node.slug)' appears twice") }
             guard !node.name.trimmingCharacters(in: .whitespaces).isEmpty else { throw .scenario(field: path + ".name", "must not be empty") }
         }
@@ -229,7 +231,9 @@ extension Scenario.Behaviour {
         guard answerDelaySpread.isFinite, (0...3).contains(answerDelaySpread) else {
             throw .scenario(field: "behaviour.answerDelaySpread", "must be from 0 to 3")
         }
-        guard meetingDelayFactor.isFinite, meetingDelayFactor >= 1 else { throw .scenario(field: "behaviour.meetingDelayFactor", "must be at least 1") }
+        guard meetingDelayFactor.isFinite, meetingDelayFactor >= 1 else {
+            throw .scenario(field: "behaviour.meetingDelayFactor", "must be at least 1")
+        }
         try Scenario.share(passProbability, "behaviour.passProbability")
         try Scenario.positive(passDelayMedianSeconds, "behaviour.passDelayMedianSeconds")
         try Scenario.shares(helpfulProbabilityBySkill, count: 6, "behaviour.helpfulProbabilityBySkill")

@@ -29,7 +29,8 @@ public enum Simulation {
             // The directory goes in through the real import, as a deployment's would.
             let database = try AppDatabase.open(path: path)
             let directoryStore = SQLiteDirectoryStore(database: database)
-            _ = try await directoryStore.importDirectory(try ImportFiles.read(directory: directory.appendingPathComponent("directory").path), by: .cliOperator)
+            _ = try await directoryStore.importDirectory(
+                try ImportFiles.read(directory: directory.appendingPathComponent("directory").path), by: .cliOperator)
         }
         let run = try SimulationRun(scenario: scenario, company: company, options: options, databasePath: path)
         return try await run.run()

@@ -1,4 +1,5 @@
 import Foundation
+import SkillRelayDomain
 import SkillRelayStore
 
 /// How to run a simulation.
@@ -7,9 +8,8 @@ public struct SimulationOptions: Sendable {
     public var days: Int
     /// The seed every random draw comes from: the same seed gives the same report.
     public var seed: UInt64
-    /// The routing policy the service runs with (`static` or `learned`); `nil` keeps the scenario's settings, or the
-    /// server's default.
-    public var routing: String?
+    /// The routing policy the service runs with; `nil` keeps the scenario's settings, or the server's default.
+    public var routing: RoutingPolicy?
     /// Seconds after the simulated Monday's 00:00 UTC at which the store and the service are closed and opened again,
     /// as a restarted server would; `nil` for no restart.
     public var restartAt: TimeInterval?
@@ -26,7 +26,7 @@ public struct SimulationOptions: Sendable {
     }
 
     public init(
-        days: Int = 5, seed: UInt64 = 42, routing: String? = nil, restartAt: TimeInterval? = nil,
+        days: Int = 5, seed: UInt64 = 42, routing: RoutingPolicy? = nil, restartAt: TimeInterval? = nil,
         restartObserver: (@Sendable (RestartPhase, AppDatabase) async throws -> Void)? = nil, progress: (@Sendable (Double) -> Void)? = nil,
         workDirectory: URL = FileManager.default.temporaryDirectory
     ) {
@@ -39,12 +39,8 @@ public struct SimulationOptions: Sendable {
         self.workDirectory = workDirectory
     }
 
-    /// The routing policies the service knows.
-    public static let routingPolicies = ["static", "learned"]
-
     func validate() throws(SimulationError) {
         guard (1...260).contains(days) else { throw .option(name: "--days", "must be from 1 to 260") }
-        if let routing, !Self.routingPolicies.contains(routing) { throw .option(name: "--routing", "must be static or learned") }
         if let restartAt, !restartAt.isFinite || restartAt < 0 { throw .option(name: "restartAt", "must be at least 0") }
     }
 }

@@ -10,8 +10,6 @@ final class SimulationRun {
     private let calendar: SimulatedCalendar
     private let options: SimulationOptions
     private let settings: QuestionSettings
-    /// The routing policy the service runs with.
-    private let routing: String
     private let databasePath: String
     private let clock: SimulationClock
     private var random: SimulationRandom
@@ -38,22 +36,32 @@ final class SimulationRun {
         self.options = options
         self.databasePath = databasePath
         calendar = SimulatedCalendar(company: company, scenario: scenario, seed: options.seed)
-        settings = scenario.settings ?? QuestionSettings()
-        routing = options.routing ?? "static"
+        var settings = scenario.settings ?? QuestionSettings()
+        if let routing = options.routing { settings.routing = routing }
+        self.settings = settings
         clock = SimulationClock(Date(timeIntervalSince1970: SimulatedCalendar.monday - 14 * 3600))
         random = SimulationRandom(seed: options.seed)
         lastInterruption = Array(repeating: nil, count: company.people.count)
         today = Array(repeating: (-1, 0), count: company.people.count)
         (database, store, service) = try Self.open(
-            try AppDatabase.open(path: databasePath), calendar: calendar, scenario: scenario, settings: settings, clock: clock)
+            try AppDatabase.open(path: databasePath), calendar: calendar, scenario: scenario, settings: settings, clock: clock,
+            seed: Self.routingSeed(options.seed, restarts: 0))
     }
 
+    /// The routing's seed after `restarts` restarts.
+    static func routingSeed(_ seed: UInt64, restarts: Int) -> UInt64 { seed &* 0x2545_F491_4F6C_DD1D &+ UInt64(restarts) }
+
+    /// The store and the service on a database, as `serve` wires them, with the simulation's presence source and the
+    /// routing's exploration seeded from the simulation's seed (and how often it restarted, as a new process would
+    /// draw anew).
     private static func open(
-        _ database: AppDatabase, calendar: SimulatedCalendar, scenario: Scenario, settings: QuestionSettings, clock: SimulationClock
+        _ database: AppDatabase, calendar: SimulatedCalendar, scenario: Scenario, settings: QuestionSettings, clock: SimulationClock,
+        seed: UInt64
     ) throws -> (AppDatabase, SQLiteQuestionStore, QuestionService) {
         let store = SQLiteQuestionStore(database: database)
         let presence = SimulatedPresenceSource(calendar: calendar, reporting: scenario.presence, clock: clock)
-        let service = try QuestionService(store: store, presence: presence, settings: settings, clock: clock)
+        let service = try QuestionService(
+            store: store, presence: presence, settings: settings, clock: clock, random: RoutingRandom(seed: seed))
         return (database, store, service)
     }
 
@@ -67,6 +75,7 @@ final class SimulationRun {
         let end = max(start + 1, (events.last ?? start) + Double(settings.deadlineSeconds))
         var reported = -1
         var restartDue = options.restartAt.map { SimulatedCalendar.monday + $0 }
+        var stuck = 0
         while true {
             let due = try await store.nextDueTime()?.timeIntervalSince1970
             let next = events.peek?.time
@@ -77,15 +86,22 @@ final class SimulationRun {
                 try await self.restart()
                 restartDue = nil
             }
-            clock.move(to: Date(timeIntervalSince1970: time))
             if let due, due <= (next ?? .infinity) {
-                let looked = try await service.tick()
+                // The store keeps times to the millisecond and compares them as text: a due time read back can sit a
+                // fraction of a millisecond before the stored one, so the tick runs a millisecond later.
+                clock.move(to: Date(timeIntervalSince1970: due + 0.001))
+                try await service.tick()
                 let delivered = deliveries.count
                 try await drainOutbox()
-                if looked == 0, deliveries.count == delivered, let again = try await store.nextDueTime(), again <= clock.now() {
-                    throw SimulationError.inconsistent("the store says work is due at \(again) but the service found none")
+                // Work that stays due after a tick would loop forever: a bug, never a result.
+                if deliveries.count == delivered, let again = try await store.nextDueTime()?.timeIntervalSince1970, again == due {
+                    stuck += 1
+                    guard stuck < 3 else { throw SimulationError.inconsistent("work due at \(again) stays due after the service's tick") }
+                } else {
+                    stuck = 0
                 }
             } else if let event = events.pop() {
+                clock.move(to: Date(timeIntervalSince1970: event.time))
                 try await handle(event)
                 try await drainOutbox()
             }
@@ -106,10 +122,12 @@ final class SimulationRun {
     private func restart() async throws {
         try await options.restartObserver?(.beforeClose, database)
         // Replacing the last references closes the old connections before the new ones open.
-        (database, store, service) = try Self.open(try AppDatabase.inMemory(), calendar: calendar, scenario: scenario, settings: settings, clock: clock)
         (database, store, service) = try Self.open(
-            try AppDatabase.open(path: databasePath), calendar: calendar, scenario: scenario, settings: settings, clock: clock)
+            try AppDatabase.inMemory(), calendar: calendar, scenario: scenario, settings: settings, clock: clock, seed: 0)
         restarts += 1
+        (database, store, service) = try Self.open(
+            try AppDatabase.open(path: databasePath), calendar: calendar, scenario: scenario, settings: settings, clock: clock,
+            seed: Self.routingSeed(options.seed, restarts: restarts))
         try await options.restartObserver?(.afterReopen, database)
     }
 
@@ -142,10 +160,11 @@ final class SimulationRun {
     private func ask(person: Int, topic: Int) async throws {
         let number = questions.count
         questions.append(QuestionLog(asker: person, topic: topic, askedAt: now))
+        // Asked through the IM (a direct message to the bot), so answers and the closing notice come back through it.
         let text = "Simulated question #\(number): a question about \(company.topics[topic].name)."
         do {
             let asked = try await service.ask(
-                QuestionDraft(asker: .employee(company.people[person].handle), topic: company.topics[topic].slug, text: text))
+                QuestionDraft(asker: .employee(company.people[person].handle), topic: company.topics[topic].slug, text: text, channel: .im))
             questions[number].id = asked.id
             questionNumbers[asked.id] = number
         } catch let error as DirectoryError {
@@ -289,7 +308,7 @@ final class SimulationRun {
             interruptionsPerSpecialistDayMean: share(toSpecialists, company.specialists.count * options.days),
             interruptionsPerSpecialistDayMax: perSpecialistDay.values.max() ?? 0, wastedRatio: share(wasted, deliveries.count),
             loadGini: SimulationStatistics.rounded(SimulationStatistics.gini(specialistLoads)), expiredUnavailableRatio: share(unavailable, count),
-            routing: routing, seed: options.seed, days: options.days)
+            routing: settings.routing.rawValue, seed: options.seed, days: options.days)
     }
 
     /// Whether any candidate for the question (tagged with its topic or below, not the asker) was really available at
@@ -308,7 +327,9 @@ final class SimulationRun {
     private func crossCheck(answered: Int, relayed: Int, expired: Int) async throws {
         let stats = try await store.questionStats(since: nil, top: 1)
         let stored = questions.count - refused
-        let pairs = [("questions stored", stored, stats.asked), ("answered", answered, stats.withAnswers), ("relayed", relayed, stats.relayedAnswers)]
+        let pairs = [
+            ("questions stored", stored, stats.asked), ("answered", answered, stats.withAnswers), ("relayed", relayed, stats.relayedAnswers),
+        ]
         for (name, mine, theirs) in pairs where mine != theirs {
             throw SimulationError.inconsistent("\(name): \(mine) simulated, \(theirs) stored")
         }

@@ -30,7 +30,7 @@ import Testing
     @Test func jsonPrintsOneObjectWithTheAgreedKeysAndNothingElse() throws {
         let scratch = try CLITests.Scratch()
         let file = try Self.write(Self.scenario, in: scratch)
-        let result = try CLITests.run(["simulate", "--scenario", file, "--days", "1", "--seed", "5", "--json"])
+        let result = try CLITests.run(["simulate", "--scenario", file, "--days", "1", "--seed", "5", "--routing", "static", "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         // Standard error is not a terminal here: no progress bar.
         #expect(result.stderr.isEmpty, "\(result.stderr)")
@@ -42,7 +42,8 @@ import Testing
         #expect(object["days"] as? Int == 1)
         #expect(object["routing"] as? String == "static")
         // The same flags, the same bytes.
-        #expect(try CLITests.run(["simulate", "--scenario", file, "--days", "1", "--seed", "5", "--json"]).stdout == result.stdout)
+        #expect(
+            try CLITests.run(["simulate", "--scenario", file, "--days", "1", "--seed", "5", "--routing", "static", "--json"]).stdout == result.stdout)
     }
 
     @Test func withoutJSONItPrintsATable() throws {

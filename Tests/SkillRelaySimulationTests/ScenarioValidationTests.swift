@@ -51,8 +51,9 @@ import Testing
 
     @Test func schedulesMustAddUpAndHoldRealTimes() {
         #expect(Self.error(Self.broken("\"share\": 0.3", "\"share\": 0.2")) == .scenario(field: "schedules", "shares must add up to 1"))
-        #expect(Self.error(Self.broken("\"start\": \"09:00\", \"end\": \"17:30\"}\n", "\"start\": \"18:00\", \"end\": \"17:30\"}\n"))
-            == .scenario(field: "schedules[1].end", "must be after start"))
+        #expect(
+            Self.error(Self.broken("\"start\": \"09:00\", \"end\": \"17:30\"}\n", "\"start\": \"18:00\", \"end\": \"17:30\"}\n"))
+                == .scenario(field: "schedules[1].end", "must be after start"))
         #expect(Self.error(Self.broken("\"end\": \"17:30\"},", "\"end\": \"5pm\"},")) == .scenario(field: "schedules[0].end", "must be HH:MM"))
     }
 

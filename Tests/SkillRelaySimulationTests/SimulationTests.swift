@@ -1,4 +1,5 @@
 import Foundation
+import SkillRelayDomain
 import SkillRelaySimulation
 import SkillRelayStore
 import Synchronization
@@ -20,7 +21,7 @@ import Testing
         // Given two people who are each other's only candidate, always available, always answering helpfully in 60 s
         let scenario = try ScenarioFixtures.scenario(ScenarioFixtures.twoExperts)
         // When a day is simulated
-        let outcome = try await Simulation.run(scenario, options: SimulationOptions(days: 1, seed: 3))
+        let outcome = try await Simulation.run(scenario, options: SimulationOptions(days: 1, seed: 3, routing: .static))
         let report = outcome.report
         // Then every question is answered by the other, once, in exactly a minute
         try #require(report.questions > 0)
@@ -57,12 +58,13 @@ import Testing
         let restarted = try await Simulation.run(
             scenario,
             options: SimulationOptions(
-                days: 1, seed: 11, restartAt: restartAt, restartObserver: { phase, database in
+                days: 1, seed: 11, routing: .static, restartAt: restartAt,
+                restartObserver: { phase, database in
                     // The database is open and readable on both sides of the restart.
                     _ = try await SQLiteQuestionStore(database: database).questionStats(since: nil, top: 1)
                     phases.withLock { $0.append(phase) }
                 }))
-        let straight = try await Simulation.run(scenario, options: SimulationOptions(days: 1, seed: 11))
+        let straight = try await Simulation.run(scenario, options: SimulationOptions(days: 1, seed: 11, routing: .static))
         #expect(restarted.restarts == 1)
         #expect(phases.withLock { $0 } == [.beforeClose, .afterReopen])
         #expect(restarted.report.questions > 10)
@@ -84,8 +86,8 @@ import Testing
         await #expect(throws: SimulationError.option(name: "--days", "must be from 1 to 260")) {
             try await Simulation.run(scenario, options: SimulationOptions(days: 0))
         }
-        await #expect(throws: SimulationError.option(name: "--routing", "must be static or learned")) {
-            try await Simulation.run(scenario, options: SimulationOptions(routing: "clever"))
+        await #expect(throws: SimulationError.option(name: "restartAt", "must be at least 0")) {
+            try await Simulation.run(scenario, options: SimulationOptions(restartAt: -1))
         }
     }
 
