@@ -39,6 +39,20 @@ import Testing
         #expect(report.days == 1)
     }
 
+    @Test func questionsNobodyCouldTakeExpireAsUnavailable() async throws {
+        // Given the two experts in meetings all day (busy: never interrupted)
+        let json = ScenarioFixtures.twoExperts.replacingOccurrences(of: "\"meetingBusyShare\": 0,", with: "\"meetingBusyShare\": 1,")
+        let outcome = try await Simulation.run(try ScenarioFixtures.scenario(json), options: SimulationOptions(days: 1, seed: 3))
+        // Then nothing is delivered and every question expires with nobody ever available
+        try #require(outcome.report.questions > 0)
+        #expect(outcome.deliveries == 0)
+        #expect(outcome.report.answeredRatio == 0)
+        #expect(outcome.report.firstAnswerMedianSeconds == nil)
+        #expect(outcome.report.helpfulRatio == nil)
+        #expect(outcome.report.expiredUnavailableRatio == 1)
+        #expect(outcome.report.interruptionsPerSpecialistDayMean == 0)
+    }
+
     @Test func theJSONReportHasExactlyTheAgreedKeys() async throws {
         let scenario = try ScenarioFixtures.scenario(ScenarioFixtures.twoExperts)
         let report = try await Simulation.run(scenario, options: SimulationOptions(days: 1, seed: 1)).report
