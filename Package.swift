@@ -85,6 +85,8 @@ let package = Package(
             ],
             resources: [.copy("Resources/openapi.yaml")]
         ),
+        // `skillrelay simulate`: the real service and store on a virtual clock, with simulated people.
+        .target(name: "SkillRelaySimulation", dependencies: ["SkillRelayDomain", "SkillRelayStore"]),
         // The `skillrelay` command: parses arguments and hands off.
         .executableTarget(
             name: "SkillRelayCLI",
@@ -95,6 +97,7 @@ let package = Package(
                 "SkillRelayLocalIM",
                 "SkillRelayMatrix",
                 "SkillRelayCallbacks",
+                "SkillRelaySimulation",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -163,6 +166,7 @@ let package = Package(
             name: "SkillRelayIntegrationTests",
             dependencies: [.product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
+        .testTarget(name: "SkillRelaySimulationTests", dependencies: ["SkillRelaySimulation", "SkillRelayStore", "SkillRelayDomain"]),
         .testTarget(
             name: "SkillRelayCLITests",
             dependencies: ["SkillRelayDomain", "SkillRelayStore"]

@@ -8,6 +8,7 @@ struct SkillRelayCommand: AsyncParsableCommand {
         abstract: "SkillRelay routes questions to the people who know.",
         subcommands: [
             ServeCommand.self, ImportCommand.self, TokenCommand.self, LoginLinkCommand.self, LogCommand.self, GenerateCommand.self,
+            SimulateCommand.self,
         ])
 }
 

@@ -1,0 +1,117 @@
+import Foundation
+import SkillRelayDomain
+import SkillRelaySimulation
+import SkillRelayStore
+import Synchronization
+import Testing
+
+@Suite struct SimulationTests {
+    @Test func theSameSeedGivesTheSameReportByteForByteAndAnotherSeedAnother() async throws {
+        let scenario = try ScenarioFixtures.scenario(ScenarioFixtures.small())
+        let first = try await Simulation.run(scenario, options: SimulationOptions(days: 1, seed: 7))
+        let again = try await Simulation.run(scenario, options: SimulationOptions(days: 1, seed: 7))
+        let other = try await Simulation.run(scenario, options: SimulationOptions(days: 1, seed: 8))
+        #expect(first.report.questions > 10)
+        #expect(first.deliveries > 0)
+        #expect(first.report.json() == again.report.json())
+        #expect(first.report.json() != other.report.json())
+    }
+
+    @Test func oneExpertWhoAlwaysAnswersInAMinuteAnswersEverythingInAMinute() async throws {
+        // Given two people who are each other's only candidate, always available, always answering helpfully in 60 s
+        let scenario = try ScenarioFixtures.scenario(ScenarioFixtures.twoExperts)
+        // When a day is simulated
+        let outcome = try await Simulation.run(scenario, options: SimulationOptions(days: 1, seed: 3, routing: .static))
+        let report = outcome.report
+        // Then every question is answered by the other, once, in exactly a minute
+        try #require(report.questions > 0)
+        #expect(report.answeredRatio == 1)
+        #expect(report.answeredWithin10MinRatio == 1)
+        #expect(report.firstAnswerMedianSeconds == 60)
+        #expect(report.firstAnswerP90Seconds == 60)
+        #expect(report.helpfulRatio == 1)
+        #expect(report.wastedRatio == 0)
+        #expect(report.expiredUnavailableRatio == 0)
+        #expect(outcome.deliveries == report.questions)
+        #expect(report.interruptionsPerSpecialistDayMean == Double(report.questions) / 2)
+        #expect(report.routing == "static")
+        #expect(report.seed == 3)
+        #expect(report.days == 1)
+    }
+
+    @Test func questionsNobodyCouldTakeExpireAsUnavailable() async throws {
+        // Given the two experts in meetings all day (busy: never interrupted)
+        let json = ScenarioFixtures.twoExperts.replacingOccurrences(of: "\"meetingBusyShare\": 0,", with: "\"meetingBusyShare\": 1,")
+        let outcome = try await Simulation.run(try ScenarioFixtures.scenario(json), options: SimulationOptions(days: 1, seed: 3))
+        // Then nothing is delivered and every question expires with nobody ever available
+        try #require(outcome.report.questions > 0)
+        #expect(outcome.deliveries == 0)
+        #expect(outcome.report.answeredRatio == 0)
+        #expect(outcome.report.firstAnswerMedianSeconds == nil)
+        #expect(outcome.report.helpfulRatio == nil)
+        #expect(outcome.report.expiredUnavailableRatio == 1)
+        #expect(outcome.report.interruptionsPerSpecialistDayMean == 0)
+    }
+
+    @Test func theJSONReportHasExactlyTheAgreedKeys() async throws {
+        let scenario = try ScenarioFixtures.scenario(ScenarioFixtures.twoExperts)
+        let report = try await Simulation.run(scenario, options: SimulationOptions(days: 1, seed: 1)).report
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
+        #expect(
+            Set(object.keys) == [
+                "questions", "answeredRatio", "answeredWithin10MinRatio", "firstAnswerMedianSeconds", "firstAnswerP90Seconds", "helpfulRatio",
+                "interruptionsPerSpecialistDayMean", "interruptionsPerSpecialistDayMax", "wastedRatio", "loadGini", "expiredUnavailableRatio",
+                "routing", "seed", "days",
+            ])
+    }
+
+    @Test func aRestartInTheMiddleOfTheDayChangesNothingTheStoreKeeps() async throws {
+        let scenario = try ScenarioFixtures.scenario(ScenarioFixtures.small())
+        let phases = Mutex<[SimulationOptions.RestartPhase]>([])
+        let restartAt: TimeInterval = 13 * 3600  // Monday 13:00 UTC: mid-afternoon in Europe, morning in New York.
+        let restarted = try await Simulation.run(
+            scenario,
+            options: SimulationOptions(
+                days: 1, seed: 11, routing: .static, restartAt: restartAt,
+                restartObserver: { phase, database in
+                    // The database is open and readable on both sides of the restart.
+                    _ = try await SQLiteQuestionStore(database: database).questionStats(since: nil, top: 1)
+                    phases.withLock { $0.append(phase) }
+                }))
+        let straight = try await Simulation.run(scenario, options: SimulationOptions(days: 1, seed: 11, routing: .static))
+        #expect(restarted.restarts == 1)
+        #expect(phases.withLock { $0 } == [.beforeClose, .afterReopen])
+        #expect(restarted.report.questions > 10)
+        // Static routing keeps everything in the store, so a restart does not change a single figure.
+        #expect(restarted.report.json() == straight.report.json())
+    }
+
+    @Test func theProgressGoesFromZeroToOne() async throws {
+        let scenario = try ScenarioFixtures.scenario(ScenarioFixtures.twoExperts)
+        let seen = Mutex<[Double]>([])
+        _ = try await Simulation.run(scenario, options: SimulationOptions(days: 1, progress: { value in seen.withLock { $0.append(value) } }))
+        let values = seen.withLock { $0 }
+        #expect(values.last == 1)
+        #expect(values == values.sorted())
+    }
+
+    @Test func badOptionsAreRefusedByName() async throws {
+        let scenario = try ScenarioFixtures.scenario(ScenarioFixtures.twoExperts)
+        await #expect(throws: SimulationError.option(name: "--days", "must be from 1 to 260")) {
+            try await Simulation.run(scenario, options: SimulationOptions(days: 0))
+        }
+        await #expect(throws: SimulationError.option(name: "restartAt", "must be at least 0")) {
+            try await Simulation.run(scenario, options: SimulationOptions(restartAt: -1))
+        }
+    }
+
+    @Test func theShippedScenariosAreValid() throws {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Data/simulation")
+        for name in ["default", "noisy-tags", "small-pool", "presence-off"] {
+            let scenario = try Scenario.load(path: directory.appendingPathComponent("\(name).json").path)
+            #expect(scenario.name == name)
+            #expect((1000...2000).contains(scenario.people) || name == "small-pool")
+        }
+    }
+}
