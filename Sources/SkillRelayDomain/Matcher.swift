@@ -64,17 +64,21 @@ public enum Matcher {
         }
     }
 
+    /// With `learned` routing, the chance a wave should give of at least one answer in time before it stops adding people.
+    public static let learnedWaveConfidence = 0.9
+
     /// Where `learned` routing expects a wave to do without all of it: the wave's first candidates, as many as it takes
-    /// for the expected answers in time to reach `needed` (and half an answer to spare); the whole wave with `static`.
+    /// for the chance of at least one answer in time to reach `learnedWaveConfidence`; the whole wave with `static`, or
+    /// when the question wants no more answers (`needed` 0).
     public static func sized(_ wave: [Candidate], needed: Int, now: Date, settings: QuestionSettings) -> [Candidate] {
         guard settings.routing == .learned, needed > 0 else { return wave }
         let estimator = RoutingEstimator(settings: settings, now: now)
-        var expected = 0.0
+        var noneAnswers = 1.0
         var count = 0
         for candidate in wave {
             count += 1
-            expected += estimator.estimate(candidate).timelyNow
-            if expected >= Double(needed) + 0.5 { break }
+            noneAnswers *= 1 - estimator.estimate(candidate).timelyNow
+            if 1 - noneAnswers >= learnedWaveConfidence { break }
         }
         return Array(wave.prefix(count))
     }

@@ -146,7 +146,10 @@ public struct QuestionService: Sendable {
             if try await store.expireQuestion(id, now: now) { closed(id, .expired) }
             return nil
         }
-        guard context.relayed < context.maxAnswers, context.waves < settings.maxWaves else {
+        // Learned routing sends further waves only until a first answer came: whoever already holds the question may
+        // still add to it, but nobody more is interrupted for a question that has its answer.
+        let wantsMore = settings.routing == .learned ? context.relayed == 0 : context.relayed < context.maxAnswers
+        guard wantsMore, context.waves < settings.maxWaves else {
             // Every wave went out: nothing more to do until the deadline.
             _ = try await store.recordWave(question: id, after: context.waves, to: [], nextActionAt: context.expiresAt, now: now)
             return nil
