@@ -15,11 +15,21 @@ public struct Candidate: Sendable, Equatable {
     /// Questions they received in the past hour.
     public var deliveriesLastHour: Int
     public var record: AnswerRecord
+    /// Their time zone; `nil` means UTC.
+    public var timeZone: TimeZone?
+    /// When they may be interrupted; `nil` means at any time.
+    public var workingHours: WorkingHours?
+    /// The last time the bot saw them do something in the IM (a message, a read receipt, a membership change).
+    public var lastActiveAt: Date?
 
     public init(
         handle: String, imID: String? = nil, level: Int, source: SkillSource = .manager, isActive: Bool = true, pausedUntil: Date? = nil,
-        lastInterruptedAt: Date? = nil, deliveriesLastHour: Int = 0, record: AnswerRecord = AnswerRecord()
+        lastInterruptedAt: Date? = nil, deliveriesLastHour: Int = 0, record: AnswerRecord = AnswerRecord(), timeZone: TimeZone? = nil,
+        workingHours: WorkingHours? = nil, lastActiveAt: Date? = nil
     ) {
+        self.timeZone = timeZone
+        self.workingHours = workingHours
+        self.lastActiveAt = lastActiveAt
         self.handle = handle
         self.imID = imID
         self.level = level
@@ -30,16 +40,24 @@ public struct Candidate: Sendable, Equatable {
         self.deliveriesLastHour = deliveriesLastHour
         self.record = record
     }
+
+    /// Whether `now` is within their working hours in their time zone (UTC without one); always, without working hours.
+    public func isWithinWorkingHours(at now: Date) -> Bool {
+        guard let workingHours else { return true }
+        return workingHours.contains(now, in: timeZone ?? TimeZone(identifier: "UTC")!)
+    }
 }
 
 /// Who gets a question, and in which order: pure rules, no I/O.
 public enum Matcher {
     /// The candidates who may be interrupted at all, best first: active, not paused, not the asker, within their hourly
-    /// budget; ranked by level, vouched-for before self-declared, least recently interrupted, then answer rate.
+    /// budget, within their working hours (whatever their presence says); ranked by level, vouched-for before
+    /// self-declared, least recently interrupted, then answer rate.
     public static func rank(_ candidates: [Candidate], asker: Asker, now: Date, settings: QuestionSettings) -> [Candidate] {
         candidates.filter { candidate in
             candidate.isActive && candidate.handle != asker.handle && candidate.level >= settings.minimumLevel
                 && (candidate.pausedUntil.map { $0 <= now } ?? true) && candidate.deliveriesLastHour < settings.hourlyBudget
+                && candidate.isWithinWorkingHours(at: now)
         }
         .sorted(by: isRankedBefore)
     }
