@@ -32,6 +32,8 @@ enum PresenceBenchmark {
         func markHandled(event id: String) async throws -> Bool { true }
         func delivery(forMessageReference reference: String) async throws -> String? { nil }
         func caller(forIMID imID: String) async throws -> Caller? { nil }
+        // The benchmark reads presence only; nobody's activity is ever asked for, so none is kept.
+        func recordActivity(_ seen: [String: Date]) async throws {}
     }
 
     static func run(homeserver: String, fake: FakeIMServer, pool: Int, repetitions: Int) async throws -> Result {

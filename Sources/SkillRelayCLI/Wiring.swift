@@ -58,8 +58,11 @@ struct Wiring {
             callbacks: HTTPCallbackSender(client: HTTPClient.shared, secret: callbackSecret), imConcurrency: matrix.sendConcurrency,
             imBacklogConcurrency: matrix.sendBacklogConcurrency)
         let pump = OutboxPump(dispatcher: dispatcher)
+        // Presence is trusted until the presence probe (PresenceProbeService, run at start and every few minutes) finds
+        // the homeserver does not report it: the seconds before the first probe never interrupt someone it calls offline.
         let questions = try QuestionService(
-            store: store, presence: presence, settings: settings, outboxLag: dispatcher.lag, outboxChanged: { pump.nudge() })
+            store: store, presence: presence, settings: settings, outboxLag: dispatcher.lag, outboxChanged: { pump.nudge() },
+            presenceReporting: PresenceReportingState(initial: .reported))
         let conversation = IMConversation(questions: questions, directory: directory, state: state, loginLinks: loginLinks)
         let sync = MatrixSyncService(
             client: client, state: state, rooms: rooms, conversation: conversation, logger: logger, presence: stream, encryption: encryption)

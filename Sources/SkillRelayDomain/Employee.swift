@@ -1,3 +1,5 @@
+import Foundation
+
 /// A person in the directory.
 public struct Employee: Sendable, Equatable {
     public var handle: String
@@ -7,11 +9,17 @@ public struct Employee: Sendable, Equatable {
     public var managerHandle: String?
     public var isAdmin: Bool
     public var isActive: Bool
+    /// Their IANA time zone (`Europe/Berlin`); `nil` means UTC.
+    public var timeZone: String?
+    /// When they may be interrupted, in their time zone; `nil` means at any time.
+    public var workingHours: WorkingHours?
 
     public init(
         handle: String, name: String, email: String, imID: String? = nil, managerHandle: String? = nil,
-        isAdmin: Bool = false, isActive: Bool = true
+        isAdmin: Bool = false, isActive: Bool = true, timeZone: String? = nil, workingHours: WorkingHours? = nil
     ) {
+        self.timeZone = timeZone
+        self.workingHours = workingHours
         self.handle = handle
         self.name = name
         self.email = email
@@ -46,11 +54,17 @@ public struct EmployeePatch: Sendable, Equatable {
     public var managerHandle: String??
     public var isAdmin: Bool?
     public var isActive: Bool?
+    /// `.some(nil)` removes the time zone.
+    public var timeZone: String??
+    /// `.some(nil)` removes the working hours.
+    public var workingHours: WorkingHours??
 
     public init(
         name: String? = nil, email: String? = nil, imID: String?? = nil, managerHandle: String?? = nil, isAdmin: Bool? = nil,
-        isActive: Bool? = nil
+        isActive: Bool? = nil, timeZone: String?? = nil, workingHours: WorkingHours?? = nil
     ) {
+        self.timeZone = timeZone
+        self.workingHours = workingHours
         self.name = name
         self.email = email
         self.imID = imID
@@ -78,6 +92,10 @@ extension Employee {
             try DirectoryValidation.checkHandle(manager)
             if manager == handle { throw .managerCycle(handle) }
         }
+        if let timeZone {
+            let trimmed = timeZone.trimmingWhitespace()
+            clean.timeZone = trimmed.isEmpty ? nil : try Self.checkTimeZone(trimmed)
+        }
         return clean
     }
 
@@ -90,6 +108,18 @@ extension Employee {
         if let manager = patch.managerHandle { updated.managerHandle = manager }
         if let isAdmin = patch.isAdmin { updated.isAdmin = isAdmin }
         if let isActive = patch.isActive { updated.isActive = isActive }
+        if let timeZone = patch.timeZone { updated.timeZone = timeZone }
+        if let workingHours = patch.workingHours { updated.workingHours = workingHours }
         return updated
+    }
+
+    /// An IANA time zone name as Foundation knows it (`Europe/Berlin`, `UTC`), or `invalidField("timezone", …)`.
+    public static func checkTimeZone(_ name: String) throws(DirectoryError) -> String {
+        // Only names: TimeZone(identifier:) also takes abbreviations and offsets such as "GMT+2", which a directory
+        // should not hold.
+        guard name.contains("/") || name == "UTC", TimeZone(identifier: name) != nil else {
+            throw .invalidField("timezone", "'\(name)' is not an IANA time zone name such as Europe/Berlin")
+        }
+        return name
     }
 }

@@ -27,6 +27,9 @@ public protocol IMStateStore: Sendable {
     func delivery(forMessageReference reference: String) async throws -> String?
     /// The active employee with an IM id, as a caller; `nil` for anyone unknown or inactive.
     func caller(forIMID imID: String) async throws -> Caller?
+    /// Records when the bot last saw people do something in the IM (by IM id); a time older than the one kept changes
+    /// nothing, and people not in the directory are ignored.
+    func recordActivity(_ seen: [String: Date]) async throws
 }
 
 /// What the bot knows of its direct conversation with one person: whether there is one, whether they are in it, and

@@ -18,7 +18,7 @@ public struct ImportBatch: Sendable, Equatable {
         /// Columns a file of this kind may have.
         var knownColumns: [String] {
             switch self {
-            case .employees: ["handle", "name", "email", "im_id", "manager", "admin", "active"]
+            case .employees: ["handle", "name", "email", "im_id", "manager", "admin", "active", "timezone", "working_hours"]
             case .topics: ["slug", "name", "parent", "aliases", "description"]
             case .skills: ["handle", "topic", "level"]
             }
@@ -138,7 +138,8 @@ public struct ImportBatch: Sendable, Equatable {
         let employee = Employee(
             handle: row["handle"], name: row["name"], email: row["email"], imID: row.optional("im_id"),
             managerHandle: row.optional("manager"), isAdmin: try row.flag("admin", default: false),
-            isActive: try row.flag("active", default: true))
+            isActive: try row.flag("active", default: true), timeZone: row.optional("timezone"),
+            workingHours: try row.optional("working_hours").map { (text) throws(DirectoryError) in try WorkingHours(parsing: text) })
         return EmployeeRow(line: line, employee: try employee.validated())
     }
 

@@ -17,12 +17,22 @@ public struct Candidate: Sendable, Equatable {
     public var record: AnswerRecord
     /// What the learned routing has seen them do.
     public var learned: LearnedRecord
+    /// Their time zone; `nil` means UTC.
+    public var timeZone: TimeZone?
+    /// When they may be interrupted; `nil` means at any time.
+    public var workingHours: WorkingHours?
+    /// The last time the bot saw them do something in the IM (a message, a read receipt, a membership change).
+    public var lastActiveAt: Date?
 
     public init(
         handle: String, imID: String? = nil, level: Int, source: SkillSource = .manager, isActive: Bool = true, pausedUntil: Date? = nil,
-        lastInterruptedAt: Date? = nil, deliveriesLastHour: Int = 0, record: AnswerRecord = AnswerRecord(), learned: LearnedRecord = LearnedRecord()
+        lastInterruptedAt: Date? = nil, deliveriesLastHour: Int = 0, record: AnswerRecord = AnswerRecord(), learned: LearnedRecord = LearnedRecord(),
+        timeZone: TimeZone? = nil, workingHours: WorkingHours? = nil, lastActiveAt: Date? = nil
     ) {
         self.learned = learned
+        self.timeZone = timeZone
+        self.workingHours = workingHours
+        self.lastActiveAt = lastActiveAt
         self.handle = handle
         self.imID = imID
         self.level = level
@@ -33,20 +43,28 @@ public struct Candidate: Sendable, Equatable {
         self.deliveriesLastHour = deliveriesLastHour
         self.record = record
     }
+
+    /// Whether `now` is within their working hours in their time zone (UTC without one); always, without working hours.
+    public func isWithinWorkingHours(at now: Date) -> Bool {
+        guard let workingHours else { return true }
+        return workingHours.contains(now, in: timeZone ?? TimeZone(identifier: "UTC")!)
+    }
 }
 
 /// Who gets a question, and in which order: pure rules, no I/O.
 public enum Matcher {
     /// The candidates who may be interrupted at all, best first: active, not paused, not the asker, within their hourly
-    /// budget. With `static` routing, ranked by level, vouched-for before self-declared, least recently interrupted, then
-    /// answer rate; with `learned` routing, by a draw of each one's chance of a good answer in time
-    /// (`RoutingEstimator`), so that people with little data get a fair trial.
+    /// budget, within their working hours (whatever their presence says). With `static` routing, ranked by level,
+    /// vouched-for before self-declared, least recently interrupted, then answer rate; with `learned` routing, by a draw
+    /// of each one's chance of a good answer in time (`RoutingEstimator`), so that people with little data get a fair
+    /// trial.
     public static func rank(
         _ candidates: [Candidate], asker: Asker, now: Date, settings: QuestionSettings, random: RoutingRandom = RoutingRandom()
     ) -> [Candidate] {
         let allowed = candidates.filter { candidate in
             candidate.isActive && candidate.handle != asker.handle && candidate.level >= settings.minimumLevel
                 && (candidate.pausedUntil.map { $0 <= now } ?? true) && candidate.deliveriesLastHour < settings.hourlyBudget
+                && candidate.isWithinWorkingHours(at: now)
         }
         switch settings.routing {
         case .static:

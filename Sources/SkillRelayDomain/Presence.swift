@@ -28,4 +28,17 @@ public protocol PresenceSource: Sendable {
     /// Each person's presence by handle; anyone the server cannot vouch for is `unknown`. Never throws: a failing
     /// server means nobody is known to be available.
     func presence(of people: [PresenceQuery]) async -> [String: Presence]
+    /// Whether the IM server really reports presence: some servers switch it off (Synapse's `presence.enabled: false`)
+    /// and then call everyone offline. Never throws: a server that cannot be asked is `unknown`.
+    func probePresenceReporting() async -> PresenceReporting
+}
+
+/// Whether an IM server's presence means anything.
+public enum PresenceReporting: String, Sendable, Equatable, Codable, CaseIterable {
+    /// It reports presence: what it says decides who is available.
+    case reported
+    /// It does not (switched off): availability comes from working hours and recent activity instead.
+    case notReported
+    /// Not found out yet, or the server could not be asked: treated as `notReported`, and asked again soon.
+    case unknown
 }

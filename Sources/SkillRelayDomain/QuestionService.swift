@@ -5,6 +5,8 @@ import Foundation
 public struct QuestionService: Sendable {
     let store: any QuestionStore
     let presence: any PresenceSource
+    /// Whether the IM server's presence means anything, as its last probe found.
+    let presenceReporting: PresenceReportingState
     let settings: QuestionSettings
     let policy: ContentPolicy
     let clock: any WallClock
@@ -20,9 +22,10 @@ public struct QuestionService: Sendable {
     public init(
         store: any QuestionStore, presence: any PresenceSource, settings: QuestionSettings, clock: any WallClock = SystemWallClock(),
         events: QuestionEvents = QuestionEvents(), outboxLag: OutboxLag = OutboxLag(), random: RoutingRandom = RoutingRandom(),
-        outboxChanged: @escaping @Sendable () -> Void = {}
+        outboxChanged: @escaping @Sendable () -> Void = {}, presenceReporting: PresenceReportingState = PresenceReportingState(initial: .reported)
     ) throws(DirectoryError) {
         self.random = random
+        self.presenceReporting = presenceReporting
         self.outboxLag = outboxLag
         self.store = store
         self.presence = presence
@@ -40,6 +43,16 @@ public struct QuestionService: Sendable {
     /// How far behind the outbox is, in seconds (see `OutboxLag`): what `/metrics` reports, and what refuses new
     /// questions past `maxDeliveryLagSeconds`.
     public var outboxLagSeconds: TimeInterval { outboxLag.current }
+
+    /// Whether the IM server reports presence, as the last probe found (for the admin page and `/v1/stats`).
+    public var presenceReportingSnapshot: PresenceReportingState.Snapshot { presenceReporting.snapshot }
+
+    /// Asks the IM adapter whether its server reports presence and records the answer, which the next wave uses.
+    /// Returns the answer and, when it changed, what it was before (`.some(nil)` for the first probe).
+    public func probePresenceReporting() async -> (reporting: PresenceReporting, previous: PresenceReporting??) {
+        let reporting = await presence.probePresenceReporting()
+        return (reporting, presenceReporting.record(reporting, at: clock.now()))
+    }
 
     // MARK: - Asking
 
@@ -111,13 +124,17 @@ public struct QuestionService: Sendable {
             limit: 2 * settings.presencePoolSize + alreadyAsked)
     }
 
-    /// Ranks the candidates, asks for the presence of the best not yet asked, and picks the wave.
-    /// `needed` is how many more answers the question wants.
+    /// Ranks the candidates, asks for the presence of the best not yet asked, and picks the wave; `needed` is how many
+    /// more answers the question wants. Where the IM server does not report presence (or that is not known),
+    /// availability comes from working hours instead, and people the bot saw recently come first (`Availability`).
     private func planWave(candidates: [Candidate], asker: Asker, alreadyAsked: Set<String>, wave: Int, needed: Int, now: Date) async -> [Candidate] {
-        let ranked = Matcher.rank(candidates, asker: asker, now: now, settings: settings, random: random)
+        var ranked = Matcher.rank(candidates, asker: asker, now: now, settings: settings, random: random)
+        let reporting = presenceReporting.current
+        if reporting != .reported { ranked = Availability.recentlyActiveFirst(ranked, now: now) }
         let pool = Matcher.presencePool(ranked: ranked, alreadyAsked: alreadyAsked, poolSize: settings.presencePoolSize)
-        let presence = pool.isEmpty ? [:] : await presence.presence(of: pool)
-        let planned = Matcher.planWave(ranked: ranked, presence: presence, alreadyAsked: alreadyAsked, wave: wave, settings: settings)
+        let said = pool.isEmpty ? [:] : await presence.presence(of: pool)
+        let effective = Availability.effective(presence: said, reporting: reporting, candidates: ranked, now: now)
+        let planned = Matcher.planWave(ranked: ranked, presence: effective, alreadyAsked: alreadyAsked, wave: wave, settings: settings)
         return Matcher.sized(planned, needed: needed, now: now, settings: settings)
     }
 

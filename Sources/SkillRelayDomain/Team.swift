@@ -63,8 +63,14 @@ public struct TeamMember: Sendable, Equatable {
     /// Active people below them, directly or further down.
     public var peopleBelow: Int
     public var skills: [Skill]
+    /// Their IANA time zone; `nil` means UTC.
+    public var timeZone: String?
+    /// When they may be interrupted; `nil` means at any time.
+    public var workingHours: WorkingHours?
 
-    public init(handle: String, name: String, peopleBelow: Int, skills: [Skill]) {
+    public init(handle: String, name: String, peopleBelow: Int, skills: [Skill], timeZone: String? = nil, workingHours: WorkingHours? = nil) {
+        self.timeZone = timeZone
+        self.workingHours = workingHours
         self.handle = handle
         self.name = name
         self.peopleBelow = peopleBelow

@@ -12,4 +12,7 @@ public struct LocalPresenceSource: PresenceSource {
         // A database error means nobody is known to be available, never everybody.
         (try? await store.localPresence(of: people.map(\.handle))) ?? Dictionary(uniqueKeysWithValues: people.map { ($0.handle, .unknown) })
     }
+
+    /// Always reported: people set their presence in SkillRelay itself.
+    public func probePresenceReporting() async -> PresenceReporting { .reported }
 }

@@ -60,6 +60,14 @@ public struct MatrixClient: Sendable {
         try await call(.GET, "/presence/\(Self.escape(userID))/status", as: PresenceStatus.self, timeout: timeout, maxWait: 0)
     }
 
+    /// `PUT /presence/{userId}/status`: sets the bot's own presence (`online`, `unavailable`, `offline`). Never waits for
+    /// the homeserver's rate limits: a limited call fails as `RateLimited`.
+    public func setPresence(of userID: String, to presence: String) async throws {
+        _ = try await call(
+            .PUT, "/presence/\(Self.escape(userID))/status", body: PresenceStatus(presence: presence), as: NoContent.self, timeout: .seconds(10),
+            maxWait: 0)
+    }
+
     /// `POST /createRoom`: a direct, trusted private chat with one person invited; `encrypted`, with Megolm end-to-end
     /// encryption from its first event, as Element makes direct chats.
     public func createDirectRoom(inviting userID: String, encrypted: Bool = false) async throws -> String {

@@ -26,6 +26,11 @@ public final class MatrixPresenceSource: PresenceSource, Sendable {
         var consecutiveFailures = 0
         var openUntil: Date?
         var requests = 0
+        /// The bot's own user id, once asked.
+        var bot: String?
+        /// What the last probe found: where the homeserver does not report presence, it would only say `offline` of
+        /// everyone, so nobody reachable is asked for.
+        var reporting = PresenceReporting.unknown
     }
 
     private let state = Mutex(State())
@@ -71,7 +76,10 @@ public final class MatrixPresenceSource: PresenceSource, Sendable {
                     if rooms.mayInvite(contact, now: now) { toInvite.append(userID) }
                     continue
                 }
-                if let streamed = stream?.presence(of: userID, now: now) {
+                if state.reporting == .notReported {
+                    // What the homeserver would answer (Synapse with presence off says offline of everyone).
+                    result[person.handle] = .offline
+                } else if let streamed = stream?.presence(of: userID, now: now) {
                     result[person.handle] = streamed
                 } else if let cached = state.cache[userID], now.timeIntervalSince(cached.at) < cacheTTL {
                     result[person.handle] = cached.presence
@@ -116,6 +124,33 @@ public final class MatrixPresenceSource: PresenceSource, Sendable {
             }
         }
         return result
+    }
+
+    /// Sets the bot online and reads its own presence back: a homeserver that reports presence says `online` (or
+    /// `unavailable`); one with presence switched off says `offline` whatever the bot set. A failure of either call is
+    /// `unknown`.
+    public func probePresenceReporting() async -> PresenceReporting {
+        let reporting: PresenceReporting
+        do {
+            let bot: String
+            if let known = state.withLock({ $0.bot }) {
+                bot = known
+            } else {
+                bot = try await client.whoAmI()
+                state.withLock { $0.bot = bot }
+            }
+            try await client.setPresence(of: bot, to: "online")
+            let status = try await client.presence(of: bot, timeout: .seconds(10))
+            switch status.presence {
+            case "online", "unavailable": reporting = .reported
+            case "offline": reporting = .notReported
+            default: reporting = .unknown
+            }
+        } catch {
+            reporting = .unknown
+        }
+        state.withLock { $0.reporting = reporting }
+        return reporting
     }
 
     /// One person's presence; `nil` when the server failed (error, timeout), `.unknown` when it refused to say.

@@ -164,6 +164,7 @@ public struct MatrixSyncService: Service {
         }
         let presenceEvents = response.presence?.events ?? []
         presence?.record(presenceEvents, at: clock.now())
+        await recordActivity(in: response, bot: bot)
         for event in presenceEvents {
             logger.debug(
                 "matrix presence from the sync stream",
@@ -252,6 +253,38 @@ public struct MatrixSyncService: Service {
                 logger.info("the bot was removed from a person's room", metadata: ["skillrelay.im_id": "\(person)", "skillrelay.room": "\(room)"])
             }
         }
+    }
+
+    /// Records who the bot saw in its rooms, and when: everyone who sent an event (a message, a join) or a read receipt.
+    /// Where the homeserver does not report presence, this is how SkillRelay knows who is at their desk. Failing to
+    /// record it only loses a hint, so it never stops the sync.
+    func recordActivity(in response: SyncResponse, bot: String) async {
+        let seen = Self.activity(in: response, bot: bot, now: clock.now())
+        guard !seen.isEmpty else { return }
+        do {
+            try await state.recordActivity(seen)
+        } catch {
+            logger.warning("could not record who was active in the IM", metadata: ["skillrelay.error": "\(error)"])
+        }
+    }
+
+    /// The latest time each person (not the bot) was seen in a sync batch's rooms; never later than `now`, so a
+    /// homeserver's clock ahead of ours cannot make someone look active for longer.
+    static func activity(in response: SyncResponse, bot: String, now: Date) -> [String: Date] {
+        var seen: [String: Date] = [:]
+        func saw(_ user: String, _ milliseconds: Int64?) {
+            guard user != bot else { return }
+            let time = milliseconds.map { min(now, Date(timeIntervalSince1970: Double($0) / 1000)) } ?? now
+            if let known = seen[user], known >= time { return }
+            seen[user] = time
+        }
+        for joined in (response.rooms?.join ?? [:]).values {
+            for event in joined.timeline?.events ?? [] { saw(event.sender, event.origin_server_ts) }
+            for event in joined.ephemeral?.events ?? [] {
+                for reader in event.readers { saw(reader.userID, reader.ts) }
+            }
+        }
+        return seen
     }
 
     /// A person's message (read, or decrypted): handed to the conversation, whose replies go back to the same room.

@@ -110,7 +110,8 @@ public struct SyncFilter: Encodable, Sendable {
         // Encrypted messages, and whether a room is encrypted (from its first event on).
         var timeline = EventFilter(types: ["m.room.message", "m.room.member", "m.room.encrypted", "m.room.encryption"], limit: 50)
         var state = EventFilter(types: ["m.room.member", "m.room.encryption"], limit: nil)
-        var ephemeral = EventFilter(types: [], limit: nil)
+        // Read receipts: someone who reads their room with the bot is at their desk (`lastActiveAt`).
+        var ephemeral = EventFilter(types: ["m.receipt"], limit: nil)
         var account_data = EventFilter(types: [], limit: nil)
         // Rooms the bot is no longer in (removed from one): that person's room is gone.
         var include_leave = true
@@ -169,6 +170,26 @@ public struct SyncResponse: Decodable, Sendable {
         /// State before the timeline, when the timeline does not reach back to the last sync.
         public var state: Timeline?
         public var timeline: Timeline?
+        /// Read receipts (`m.receipt`).
+        public var ephemeral: EventList<EphemeralEvent>?
+    }
+
+    /// An event that is not part of a room's history, such as `m.receipt`: `{"$event": {"m.read": {"@user": {"ts": …}}}}`.
+    public struct EphemeralEvent: Decodable, Sendable {
+        public var type: String
+        public var content: JSONValue
+
+        /// Who read up to some event, and when (milliseconds since 1970, where the receipt says).
+        public var readers: [(userID: String, ts: Int64?)] {
+            guard type == "m.receipt", let events = content.objectValue else { return [] }
+            var found: [(userID: String, ts: Int64?)] = []
+            for receipts in events.values {
+                for (kind, users) in receipts.objectValue ?? [:] where kind.hasPrefix("m.read") {
+                    for (user, receipt) in users.objectValue ?? [:] { found.append((user, receipt["ts"]?.integerValue)) }
+                }
+            }
+            return found
+        }
     }
 
     /// A room the bot left or was removed from; what is in it is not read.

@@ -34,7 +34,7 @@ public func buildRouter(store: any DirectoryStore, questions: QuestionService, w
     return router
 }
 
-/// The whole application: the router on a server, with the question worker, the web sessions' tidying (and an IM
+/// The whole application: the router on a server, with the question worker, the presence probe, the web sessions' tidying (and an IM
 /// adapter's inbound loop, if it has one) running beside it.
 public func buildApplication(
     store: any DirectoryStore, questions: QuestionService, pump: OutboxPump, web: WebSite, services: [any Service] = [],
@@ -43,6 +43,9 @@ public func buildApplication(
     Application(
         router: buildRouter(store: store, questions: questions, web: web),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "SkillRelay"),
-        services: [QuestionWorker(questions: questions, pump: pump, logger: logger), web.sessionStorage] + services,
+        services: [
+            QuestionWorker(questions: questions, pump: pump, logger: logger), PresenceProbeService(questions: questions, logger: logger),
+            web.sessionStorage,
+        ] + services,
         logger: logger)
 }

@@ -170,11 +170,14 @@ struct SimulatedCompany: Sendable {
 
     /// `employees.csv`, `topics.csv` and `skills.csv` for the import, as a deployment would load them.
     func writeDirectory(to directory: URL) throws {
-        var employees = "handle,name,email,im_id,manager,admin,active\n"
+        // Each person's time zone and working hours, as a directory would hold them: the schedule they really keep.
+        var employees = "handle,name,email,im_id,manager,admin,active,timezone,working_hours\n"
         for (index, person) in people.enumerated() {
             let manager = person.manager.map { people[$0].handle } ?? ""
             employees += "\(person.handle),Simulated Person \(index + 1),\(person.handle)@simulation.invalid,"
-            employees += "@\(person.handle):simulation.invalid,\(manager),\(index == 0),true\n"
+            employees += "@\(person.handle):simulation.invalid,\(manager),\(index == 0),true,"
+            employees += "\(try Self.timeZoneName(offsetSeconds: person.utcOffsetSeconds)),"
+            employees += "Mon-Fri \(Self.clock(person.workStart))-\(Self.clock(person.workEnd))\n"
         }
         var topicsCSV = "slug,name,parent,aliases,description\n"
         for topic in topics {
@@ -189,6 +192,27 @@ struct SimulatedCompany: Sendable {
         try topicsCSV.write(to: directory.appendingPathComponent("topics.csv"), atomically: false, encoding: .utf8)
         try skills.write(to: directory.appendingPathComponent("skills.csv"), atomically: false, encoding: .utf8)
     }
+
+    /// An IANA zone that keeps `offsetSeconds` from UTC through the simulated weeks (January, so no daylight saving
+    /// time in the zones named here): `Etc/GMT-1` for UTC+1 (the sign is POSIX's), a city for the half hours.
+    static func timeZoneName(offsetSeconds: Int) throws(SimulationError) -> String {
+        if offsetSeconds == 0 { return "UTC" }
+        if offsetSeconds % 3600 == 0 {
+            let hours = offsetSeconds / 3600
+            return hours > 0 ? "Etc/GMT-\(hours)" : "Etc/GMT+\(-hours)"
+        }
+        let cities = [
+            19_800: "Asia/Kolkata", 20_700: "Asia/Kathmandu", 34_200: "Australia/Darwin", 12_600: "Asia/Tehran", -12_600: "America/St_Johns",
+            16_200: "Asia/Kabul", 23_400: "Asia/Yangon",
+        ]
+        guard let city = cities[offsetSeconds] else {
+            throw .scenario(field: "schedules", "an offset of \(Double(offsetSeconds) / 3600) hours has no time zone the simulation knows")
+        }
+        return city
+    }
+
+    /// Seconds after midnight as `HH:MM`.
+    static func clock(_ seconds: Int) -> String { String(format: "%02d:%02d", seconds / 3600, seconds / 60 % 60) }
 
     private static func quoted(_ text: String) -> String { "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
 }

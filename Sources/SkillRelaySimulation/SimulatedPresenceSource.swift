@@ -27,6 +27,12 @@ struct SimulatedPresenceSource: PresenceSource {
         return result
     }
 
+    /// What a bot that sets itself online and reads itself back finds: itself online where presence is reported,
+    /// offline where the server has presence switched off.
+    func probePresenceReporting() async -> PresenceReporting {
+        reporting == .reported ? .reported : .notReported
+    }
+
     /// The person's index from a simulated handle (`sim-0042` is 41).
     static func index(of handle: String) -> Int? {
         guard handle.hasPrefix("sim-"), let number = Int(handle.dropFirst(4)), number >= 1 else { return nil }

@@ -58,10 +58,12 @@ final class SimulationRun {
         _ database: AppDatabase, calendar: SimulatedCalendar, scenario: Scenario, settings: QuestionSettings, clock: SimulationClock,
         seed: UInt64
     ) throws -> (AppDatabase, SQLiteQuestionStore, QuestionService) {
-        let store = SQLiteQuestionStore(database: database)
+        let store = SQLiteQuestionStore(database: database, learning: RoutingLearning(settings: settings))
         let presence = SimulatedPresenceSource(calendar: calendar, reporting: scenario.presence, clock: clock)
+        // Unknown until probed, as with a Matrix homeserver: `run` and `restart` probe at once, as `serve` does at start.
         let service = try QuestionService(
-            store: store, presence: presence, settings: settings, clock: clock, random: RoutingRandom(seed: seed))
+            store: store, presence: presence, settings: settings, clock: clock, random: RoutingRandom(seed: seed),
+            presenceReporting: PresenceReportingState(initial: .unknown))
         return (database, store, service)
     }
 
@@ -71,6 +73,7 @@ final class SimulationRun {
 
     func run() async throws -> Simulation.Outcome {
         scheduleQuestions()
+        _ = await service.probePresenceReporting()
         let start = SimulatedCalendar.monday - 14 * 3600
         let end = max(start + 1, (events.last ?? start) + Double(settings.deadlineSeconds))
         var reported = -1
@@ -128,6 +131,7 @@ final class SimulationRun {
         (database, store, service) = try Self.open(
             try AppDatabase.open(path: databasePath), calendar: calendar, scenario: scenario, settings: settings, clock: clock,
             seed: Self.routingSeed(options.seed, restarts: restarts))
+        _ = await service.probePresenceReporting()
         try await options.restartObserver?(.afterReopen, database)
     }
 

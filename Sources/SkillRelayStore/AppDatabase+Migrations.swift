@@ -318,6 +318,17 @@ extension AppDatabase {
                     ALTER TABLE delivery ADD COLUMN trial BOOLEAN NOT NULL DEFAULT 0;
                     """)
         }
+        migrator.registerMigration("v13 working hours") { db in
+            try db.alter(table: "employee") { t in
+                // An IANA name (`Europe/Berlin`); NULL means UTC.
+                t.add(column: "timeZone", .text)
+                // The directory's notation (`Mon-Fri 09:00-17:30`), as `WorkingHours` formats it; NULL means at any time.
+                t.add(column: "workingHours", .text)
+                // The last time the bot saw the person in the IM (a message, a read receipt): where the IM server does not
+                // report presence, a sign they are at their desk. On the row the candidate query reads anyway.
+                t.add(column: "lastActiveAt", .datetime)
+            }
+        }
         migrator.registerMigration("v14 skill suggestions") { db in try migrateToSkillSuggestions(db) }
         return migrator
     }

@@ -14,6 +14,8 @@ struct EmployeeRecord: Codable, FetchableRecord, MutablePersistableRecord {
     var managerId: Int64?
     var isAdmin: Bool
     var isActive: Bool
+    var timeZone: String?
+    var workingHours: String?
     var createdAt: Date
     var updatedAt: Date
 

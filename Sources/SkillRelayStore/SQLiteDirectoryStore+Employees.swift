@@ -25,7 +25,8 @@ extension SQLiteDirectoryStore {
             let now = clock.now()
             var record = EmployeeRecord(
                 handle: employee.handle, name: employee.name, email: employee.email, imId: employee.imID, managerId: managerID,
-                isAdmin: employee.isAdmin, isActive: employee.isActive, createdAt: now, updatedAt: now)
+                isAdmin: employee.isAdmin, isActive: employee.isActive, timeZone: employee.timeZone,
+                workingHours: employee.workingHours?.description, createdAt: now, updatedAt: now)
             try record.insert(db)
             try audit(db, by: caller, entity: "employee", key: employee.handle, action: "create", before: nil, after: Self.snapshot(employee))
             return try Self.profile(db, record: record)
@@ -60,6 +61,8 @@ extension SQLiteDirectoryStore {
             record.imId = updated.imID
             record.isAdmin = updated.isAdmin
             record.isActive = updated.isActive
+            record.timeZone = updated.timeZone
+            record.workingHours = updated.workingHours?.description
             record.updatedAt = clock.now()
             try record.update(db)
             let after = try Self.employee(db, record: record)
@@ -74,7 +77,13 @@ extension SQLiteDirectoryStore {
         let manager = try record.managerId.flatMap { try EmployeeRecord.fetchOne(db, key: $0) }
         return Employee(
             handle: record.handle, name: record.name, email: record.email, imID: record.imId, managerHandle: manager?.handle,
-            isAdmin: record.isAdmin, isActive: record.isActive)
+            isAdmin: record.isAdmin, isActive: record.isActive, timeZone: record.timeZone,
+            workingHours: storedWorkingHours(record.workingHours))
+    }
+
+    /// Working hours as stored (always written by `WorkingHours.description`); a value that no longer parses reads as none.
+    static func storedWorkingHours(_ text: String?) -> WorkingHours? {
+        text.flatMap { try? WorkingHours(parsing: $0) }
     }
 
     static func profile(_ db: Database, record: EmployeeRecord) throws -> EmployeeProfile {
@@ -118,6 +127,7 @@ extension SQLiteDirectoryStore {
         [
             "handle": employee.handle, "name": employee.name, "email": employee.email, "imId": employee.imID ?? "",
             "manager": employee.managerHandle ?? "", "admin": String(employee.isAdmin), "active": String(employee.isActive),
+            "timezone": employee.timeZone ?? "", "workingHours": employee.workingHours?.description ?? "",
         ]
     }
 }

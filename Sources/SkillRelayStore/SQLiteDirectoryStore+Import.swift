@@ -57,10 +57,11 @@ private struct ImportRun {
         guard !rows.isEmpty else { return }
         let upsert = try db.cachedStatement(
             sql: """
-                INSERT INTO employee (handle, name, email, imId, isAdmin, isActive, createdAt, updatedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO employee (handle, name, email, imId, isAdmin, isActive, timeZone, workingHours, createdAt, updatedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (handle) DO UPDATE SET name = excluded.name, email = excluded.email, imId = excluded.imId,
-                    isAdmin = excluded.isAdmin, isActive = excluded.isActive, updatedAt = excluded.updatedAt
+                    isAdmin = excluded.isAdmin, isActive = excluded.isActive, timeZone = excluded.timeZone,
+                    workingHours = excluded.workingHours, updatedAt = excluded.updatedAt
                 """)
         var imIDOwner = Dictionary(
             try Row.fetchAll(db, sql: "SELECT handle, imId FROM employee WHERE imId IS NOT NULL").map {
@@ -78,7 +79,8 @@ private struct ImportRun {
                 imIDOwner[imID] = employee.handle
             }
             upsert.setUncheckedArguments([
-                employee.handle, employee.name, employee.email, employee.imID, employee.isAdmin, employee.isActive, updatedAt, updatedAt,
+                employee.handle, employee.name, employee.email, employee.imID, employee.isAdmin, employee.isActive, employee.timeZone,
+                employee.workingHours?.description, updatedAt, updatedAt,
             ])
             try upsert.execute()
         }

@@ -65,7 +65,7 @@ extension SQLiteDirectoryStore {
     static var summaryColumns: SQL {
         """
         employee.handle, employee.name, employee.email, employee.imId, employee.isAdmin, employee.isActive,
-        manager.handle AS managerHandle,
+        employee.timeZone, employee.workingHours, manager.handle AS managerHandle,
         (SELECT count(*) FROM employee AS report WHERE report.managerId = employee.id) AS directReports
         """
     }
@@ -74,7 +74,8 @@ extension SQLiteDirectoryStore {
         EmployeeSummary(
             employee: Employee(
                 handle: row["handle"], name: row["name"], email: row["email"], imID: row["imId"], managerHandle: row["managerHandle"],
-                isAdmin: row["isAdmin"], isActive: row["isActive"]),
+                isAdmin: row["isAdmin"], isActive: row["isActive"], timeZone: row["timeZone"],
+                workingHours: storedWorkingHours(row["workingHours"])),
             directReportCount: row["directReports"], belowCount: row["below"])
     }
 

@@ -25,11 +25,17 @@ extension SQLiteDirectoryStore: TeamStore {
                 limit: max(1, min(query.limit, TeamQuery.maximumLimit)))
             let (rows, previous, next) = try listing.page(db)
             let skills = try Self.skills(db, of: rows.map(\.id) + [node.id])
+            let hours = try Self.workingTimes(db, of: rows.map(\.id) + [node.id])
+            func member(id: Int64, handle: String, name: String, peopleBelow: Int) -> TeamMember {
+                TeamMember(
+                    handle: handle, name: name, peopleBelow: peopleBelow, skills: skills[id] ?? [], timeZone: hours[id]?.timeZone,
+                    workingHours: hours[id]?.workingHours)
+            }
             return TeamPage(
-                manager: TeamMember(handle: node.handle, name: node.name, peopleBelow: node.peopleBelow, skills: skills[node.id] ?? []),
+                manager: member(id: node.id, handle: node.handle, name: node.name, peopleBelow: node.peopleBelow),
                 breadcrumbs: try Self.breadcrumbs(db, from: me, to: node),
                 topic: topic.map { TopicReference(slug: $0.slug, name: $0.name) },
-                members: rows.map { TeamMember(handle: $0.handle, name: $0.name, peopleBelow: $0.peopleBelow, skills: skills[$0.id] ?? []) },
+                members: rows.map { member(id: $0.id, handle: $0.handle, name: $0.name, peopleBelow: $0.peopleBelow) },
                 previous: previous, next: next)
         }
     }
@@ -81,6 +87,20 @@ extension SQLiteDirectoryStore: TeamStore {
             arguments: StatementArguments(between.isEmpty ? [-1] : between))
         let byID = Dictionary(rows.map { ($0["id"] as Int64, TeamAncestor(handle: $0["handle"], name: $0["name"])) }, uniquingKeysWith: { a, _ in a })
         return [TeamAncestor(handle: me.handle, name: me.name)] + between.compactMap { byID[$0] }
+    }
+
+    /// The time zones and working hours of a page of people who have either.
+    static func workingTimes(_ db: Database, of ids: [Int64]) throws -> [Int64: (timeZone: String?, workingHours: WorkingHours?)] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT id, timeZone, workingHours FROM employee
+                WHERE id IN (\(databaseQuestionMarks(count: ids.count))) AND (timeZone IS NOT NULL OR workingHours IS NOT NULL)
+                """, arguments: StatementArguments(ids))
+        return Dictionary(
+            rows.map { ($0["id"] as Int64, (timeZone: $0["timeZone"] as String?, workingHours: storedWorkingHours($0["workingHours"]))) },
+            uniquingKeysWith: { first, _ in first })
     }
 
     /// The skills of a page of people, each person's best first.

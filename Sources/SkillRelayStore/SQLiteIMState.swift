@@ -119,6 +119,18 @@ public struct SQLiteIMState: IMStateStore {
             return try SQLiteDirectoryStore.caller(db, employee: employee)
         }
     }
+
+    public func recordActivity(_ seen: [String: Date]) async throws {
+        guard !seen.isEmpty else { return }
+        try await database.writer.write { db in
+            // At most one write a minute per person, however chatty: the time is only ever compared with half an hour.
+            let statement = try db.cachedStatement(
+                sql: "UPDATE employee SET lastActiveAt = ? WHERE imId = ? AND (lastActiveAt IS NULL OR lastActiveAt < ?)")
+            for (imID, time) in seen {
+                try statement.execute(arguments: [time, imID, time.addingTimeInterval(-60)])
+            }
+        }
+    }
 }
 
 extension SQLiteIMState: IMKeyStore {

@@ -52,8 +52,9 @@ extension SQLiteQuestionStore {
     /// `skillByTopicLevel` index in employee order starting at `pivot` and wrapping around, so that where a level holds
     /// more people than the limit, a different slice of them is considered as the pivot moves. Who may not be interrupted now
     /// (inactive, paused, the asker, over the hourly budget) is left out in the same scan, so the limit counts only
-    /// people a wave could ask. Each person comes once, at their best level in the subtree, vouched-for if any of
-    /// their tags at that level is.
+    /// people a wave could ask; so is anyone outside their working hours, though only after the row is read (a slice's
+    /// SQL limit may still end on such people, and a later slice then fills in). Each person comes once, at their best
+    /// level in the subtree, vouched-for if any of their tags at that level is.
     static func candidates(_ db: Database, _ query: CandidateQuery, topics: [Int64], now: Date, pivot: Int64) throws -> [Candidate] {
         let statement = try db.cachedStatement(sql: candidateSQL(topics: topics.count))
         let budget = max(0, query.hourlyBudget)
@@ -65,6 +66,9 @@ extension SQLiteQuestionStore {
             [hourAgo, hourAgo, budget, topics[0], LearnedRecord.hourOfWeek(now)] + StatementArguments(topics)
         var found: [Candidate] = []
         var index: [Int64: Int] = [:]
+        // Most people share a handful of time zones and working hours: each text is made into its value once an ask.
+        var zones: [String: TimeZone?] = [:]
+        var hours: [String: WorkingHours?] = [:]
         for level in stride(from: 5, through: max(1, query.minimumLevel), by: -1) {
             for (from, to) in [(pivot, Int64.max), (Int64.min, pivot)] {
                 guard found.count < query.limit else { return found }
@@ -80,18 +84,40 @@ extension SQLiteQuestionStore {
                         if found[seen].level == level, found[seen].source == .selfDeclared { found[seen].source = source }
                         continue
                     }
+                    var timeZone: TimeZone?
+                    if let name: String = row[11] {
+                        if let known = zones[name] {
+                            timeZone = known
+                        } else {
+                            timeZone = TimeZone(identifier: name)
+                            zones[name] = timeZone
+                        }
+                    }
+                    var workingHours: WorkingHours?
+                    if let text: String = row[12] {
+                        if let known = hours[text] {
+                            workingHours = known
+                        } else {
+                            workingHours = SQLiteDirectoryStore.storedWorkingHours(text)
+                            hours[text] = workingHours
+                        }
+                    }
+                    let candidate = Candidate(
+                        handle: row[2], imID: row[3], level: level, source: source, isActive: true, pausedUntil: row[4],
+                        lastInterruptedAt: row[9], deliveriesLastHour: row[10],
+                        record: AnswerRecord(delivered: row[5], answered: row[6], helpful: row[7], unhelpful: row[8]),
+                        learned: LearnedRecord(
+                            topic: OutcomeCounts(
+                                outcomes: row[14] ?? 0, timely: row[15] ?? 0, passed: row[16] ?? 0, rated: row[17] ?? 0, helpful: row[18] ?? 0,
+                                updatedAt: row[19]),
+                            hour: OutcomeCounts(outcomes: row[20] ?? 0, timely: row[21] ?? 0, updatedAt: row[22]),
+                            overall: OutcomeCounts(outcomes: row[23] ?? 0, timely: row[24] ?? 0, updatedAt: row[25])),
+                        timeZone: timeZone, workingHours: workingHours, lastActiveAt: row[13])
+                    // Outside their working hours nobody is asked: left out here too, so they take no place in the limit
+                    // that a later slice could give to someone at work.
+                    guard candidate.isWithinWorkingHours(at: now) else { continue }
                     index[id] = found.count
-                    found.append(
-                        Candidate(
-                            handle: row[2], imID: row[3], level: level, source: source, isActive: true, pausedUntil: row[4],
-                            lastInterruptedAt: row[9], deliveriesLastHour: row[10],
-                            record: AnswerRecord(delivered: row[5], answered: row[6], helpful: row[7], unhelpful: row[8]),
-                            learned: LearnedRecord(
-                                topic: OutcomeCounts(
-                                    outcomes: row[11] ?? 0, timely: row[12] ?? 0, passed: row[13] ?? 0, rated: row[14] ?? 0, helpful: row[15] ?? 0,
-                                    updatedAt: row[16]),
-                                hour: OutcomeCounts(outcomes: row[17] ?? 0, timely: row[18] ?? 0, updatedAt: row[19]),
-                                overall: OutcomeCounts(outcomes: row[20] ?? 0, timely: row[21] ?? 0, updatedAt: row[22]))))
+                    found.append(candidate)
                 }
             }
         }
@@ -99,7 +125,8 @@ extension SQLiteQuestionStore {
     }
 
     /// One level's slice of candidates in a subtree of `topics` topics. Arguments: an hour ago (twice), the budget, the
-    /// question's topic id and the hour of the week (for the learned statistics), the topic ids, the level, the employee id range (from, to), now, the excluded handle, the budget, the limit.
+    /// question's topic id and the hour of the week (for the learned statistics), the topic ids, the level, the employee
+    /// id range (from, to), now, the excluded handle, the budget, the limit.
     static func candidateSQL(topics: Int) -> String {
         """
         SELECT skill.employeeId, skill.source, employee.handle, employee.imId, employee.pausedUntil,
@@ -111,6 +138,7 @@ extension SQLiteQuestionStore {
                 (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId AND delivery.deliveredAt > ?
                     LIMIT ?))
             ELSE 0 END AS lastHour,
+            employee.timeZone, employee.workingHours, employee.lastActiveAt,
             learned.outcomes, learned.timely, learned.passed, learned.rated, learned.helpful, learned.updatedAt,
             hour.outcomes, hour.timely, hour.updatedAt, overall.outcomes, overall.timely, overall.updatedAt
         FROM skill

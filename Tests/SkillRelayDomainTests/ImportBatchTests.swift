@@ -43,6 +43,47 @@ import Testing
         #expect(problems[5].hasPrefix("skills.csv:3: 'level' must be a whole number"))
     }
 
+    @Test func readsTimeZonesAndWorkingHours() throws {
+        let batch = try ImportBatch.parse(files: [
+            .employees: """
+            handle,name,email,timezone,working_hours
+            ada,Ada,ada@example.org,Europe/Berlin,"Mon-Thu 08:00-16:00, Fri 08:00-12:00"
+            bob,Bob,bob@example.org,,
+            cy,Cy,cy@example.org,UTC,Mon-Fri 09:00-17:30
+
+            """
+        ])
+        let people = batch.employees.map(\.employee)
+        #expect(people[0].timeZone == "Europe/Berlin")
+        #expect(people[0].workingHours?.description == "Mon-Thu 08:00-16:00, Fri 08:00-12:00")
+        #expect(people[1].timeZone == nil && people[1].workingHours == nil)
+        let weekdays = try WorkingHours(parsing: "Mon-Fri 09:00-17:30")
+        #expect(people[2].timeZone == "UTC" && people[2].workingHours == weekdays)
+    }
+
+    @Test func refusesABadTimeZoneOrWorkingHoursByFileAndLine() throws {
+        let failure = #expect(throws: ImportFailure.self) {
+            try ImportBatch.parse(files: [
+                .employees: """
+                handle,name,email,timezone,working_hours
+                ada,Ada,ada@example.org,Europe/Atlantis,
+                bob,Bob,bob@example.org,GMT+2,
+                cy,Cy,cy@example.org,Europe/Paris,Mon-Fri 17:00-09:00
+                dee,Dee,dee@example.org,,weekdays
+
+                """
+            ])
+        }
+        let problems = try #require(failure).problems.map(\.description)
+        #expect(
+            problems == [
+                "employees.csv:2: 'timezone' 'Europe/Atlantis' is not an IANA time zone name such as Europe/Berlin.",
+                "employees.csv:3: 'timezone' 'GMT+2' is not an IANA time zone name such as Europe/Berlin.",
+                "employees.csv:4: 'working_hours' '17:00-09:00' must end after it starts; a segment cannot cross midnight, so split it in two.",
+                "employees.csv:5: 'working_hours' 'weekdays' is not of the form 'Mon-Fri 09:00-17:30'.",
+            ])
+    }
+
     @Test func refusesAMissingOrUnknownColumn() throws {
         let failure = #expect(throws: ImportFailure.self) {
             try ImportBatch.parse(files: [.skills: "handle,topic\nbob,k8s\n", .topics: "slug,name,colour\nx,X,red\n"])

@@ -13,10 +13,16 @@ struct MatrixUser: Sendable {
         var description: String
     }
 
-    /// Registers (or logs in) a user through `Scripts/synapse.sh register`; `admin` makes them a server admin.
-    static func register(_ localpart: String, homeserver: String, admin: Bool = false) throws -> MatrixUser {
+    /// Registers (or logs in) a user through `Scripts/synapse.sh register`; `admin` makes them a server admin. `stateDirectory`
+    /// names another test Synapse than the usual one (its `SYNAPSE_STATE_DIR`).
+    static func register(_ localpart: String, homeserver: String, admin: Bool = false, stateDirectory: String? = nil) throws -> MatrixUser {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        if let stateDirectory {
+            var environment = ProcessInfo.processInfo.environment
+            environment["SYNAPSE_STATE_DIR"] = stateDirectory
+            process.environment = environment
+        }
         process.arguments =
             [SynapseEnvironment.projectDirectory + "/Scripts/synapse.sh", "register", localpart, "password-\(localpart)"] + (admin ? ["admin"] : [])
         let output = Pipe()

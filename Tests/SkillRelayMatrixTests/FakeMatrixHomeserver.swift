@@ -38,12 +38,20 @@ final class FakeMatrixHomeserver: Sendable {
         var memberships: [String: String] = [:]
         var membershipRequests = 0
         var sent: [(room: String, body: String)] = []
+        /// Off, as Synapse with `presence.enabled: false`: everyone reads as offline, and setting presence changes nothing.
+        var presenceEnabled = true
+        /// An error status every `PUT /presence` answers with, if set.
+        var presenceWriteStatus: Int?
     }
 
     private let state = Mutex(State())
 
     func set(_ userID: String, _ answer: Answer) { state.withLock { $0.answers[userID] = answer } }
     func setFallback(_ answer: Answer) { state.withLock { $0.fallback = answer } }
+    func setPresenceEnabled(_ enabled: Bool) { state.withLock { $0.presenceEnabled = enabled } }
+    func failPresenceWrites(with status: Int?) { state.withLock { $0.presenceWriteStatus = status } }
+    /// The bot, as `GET /account/whoami` names it.
+    static let bot = "@bot:fake"
     var presenceRequests: Int { state.withLock { $0.presenceRequests } }
     var maxInFlight: Int { state.withLock { $0.maxInFlight } }
     var roomsCreated: Int { state.withLock { $0.roomsCreated } }
@@ -118,7 +126,7 @@ final class FakeMatrixHomeserver: Sendable {
                     opened = state.waitingForGate
                     state.waitingForGate = []
                 }
-                return (state.answers[user] ?? state.fallback, opened)
+                return (state.presenceEnabled ? state.answers[user] ?? state.fallback : .presence("offline"), opened)
             }
             for continuation in opened { continuation.resume() }
             defer { self.state.withLock { $0.inFlight -= 1 } }
@@ -136,6 +144,20 @@ final class FakeMatrixHomeserver: Sendable {
                     status: .init(code: code), headers: [.contentType: "application/json"],
                     body: .init(byteBuffer: ByteBuffer(string: #"{"errcode":"M_FORBIDDEN","error":"no"}"#)))
             }
+        }
+        router.get("/_matrix/client/v3/account/whoami") { _, _ -> Response in
+            Self.json(#"{"user_id":"\#(Self.bot)","device_id":"BOTDEVICE"}"#)
+        }
+        router.put("/_matrix/client/v3/presence/:user/status") { request, context -> Response in
+            struct Body: Decodable { var presence: String }
+            let user = try Self.decoded(context.parameters.require("user"))
+            let body = try JSONDecoder().decode(Body.self, from: try await request.body.collect(upTo: 65_536))
+            let failure = self.state.withLock { state -> Int? in
+                if state.presenceWriteStatus == nil, state.presenceEnabled { state.answers[user] = .presence(body.presence) }
+                return state.presenceWriteStatus
+            }
+            if let failure { return Self.error(failure, "M_UNKNOWN") }
+            return Self.json("{}")
         }
         router.post("/_matrix/client/v3/createRoom") { request, _ -> Response in
             struct Body: Decodable { var invite: [String]? }

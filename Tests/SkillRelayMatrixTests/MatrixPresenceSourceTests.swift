@@ -56,6 +56,12 @@ import Testing
                 return owner
             }
         }
+        /// Who was seen in the IM, and when (by IM id).
+        private var seen: [String: Date] = [:]
+        var activity: [String: Date] { lock.withLock { seen } }
+        func recordActivity(_ seen: [String: Date]) async throws {
+            lock.withLock { self.seen.merge(seen) { max($0, $1) } }
+        }
         func inboundCursor() async throws -> String? { nil }
         func setInboundCursor(_ cursor: String) async throws {}
         func markHandled(event id: String) async throws -> Bool { true }
@@ -86,6 +92,28 @@ import Testing
     }
 
     static func people(_ ids: [String]) -> [PresenceQuery] { ids.map { PresenceQuery(handle: $0, imID: "@\($0):fake") } }
+
+    @Test func theProbeTellsAHomeserverThatReportsPresenceFromOneThatDoesNot() async throws {
+        try await withSource { fake, source in
+            fake.set("@a:fake", .presence("online"))
+            #expect(await source.probePresenceReporting() == .reported)
+            #expect(await source.presence(of: Self.people(["a"])) == ["a": .available])
+            // Presence switched off: the bot set itself online, yet reads offline.
+            fake.setPresenceEnabled(false)
+            fake.set(FakeMatrixHomeserver.bot, .presence("online"))
+            #expect(await source.probePresenceReporting() == .notReported)
+            // Then nobody is asked for: the homeserver would only call them offline.
+            let requests = fake.presenceRequests
+            #expect(await source.presence(of: Self.people(["a", "b"])) == ["a": .offline, "b": .offline])
+            #expect(fake.presenceRequests == requests)
+            // A homeserver that fails to set or to read the bot's presence leaves it unknown.
+            fake.setPresenceEnabled(true)
+            fake.failPresenceWrites(with: 500)
+            #expect(await source.probePresenceReporting() == .unknown)
+            fake.failPresenceWrites(with: nil)
+            #expect(await source.probePresenceReporting() == .reported)
+        }
+    }
 
     @Test func mapsOnlineUnavailableOfflineAndRefusalsToUnknown() async throws {
         try await withSource { fake, source in

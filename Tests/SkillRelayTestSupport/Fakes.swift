@@ -2,11 +2,19 @@ import Foundation
 import SkillRelayDomain
 import Synchronization
 
-/// A fake presence source: presence as the test sets it, and a count of calls.
+/// A fake presence source: presence as the test sets it, whether it reports presence at all, and a count of calls.
 public final class FakePresenceSource: PresenceSource, Sendable {
     private let state = Mutex<(presence: [String: Presence], calls: Int)>(([:], 0))
+    private let reporting: Mutex<PresenceReporting>
 
-    public init(_ presence: [String: Presence] = [:]) { state.withLock { $0.presence = presence } }
+    public init(_ presence: [String: Presence] = [:], reporting: PresenceReporting = .reported) {
+        self.reporting = Mutex(reporting)
+        state.withLock { $0.presence = presence }
+    }
+
+    public func setReporting(_ value: PresenceReporting) { reporting.withLock { $0 = value } }
+
+    public func probePresenceReporting() async -> PresenceReporting { reporting.withLock { $0 } }
 
     public func set(_ handle: String, _ presence: Presence) { state.withLock { $0.presence[handle] = presence } }
 

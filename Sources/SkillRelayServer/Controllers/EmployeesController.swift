@@ -63,7 +63,7 @@ struct EmployeesController {
         let caller = try context.requireCaller()
         try DirectoryPolicy.authorize(caller, to: .editEmployees)
         let body = try await request.decodeJSON(as: CreateEmployeeRequest.self, context: context)
-        let profile = try await store.createEmployee(body.employee, by: caller)
+        let profile = try await store.createEmployee(try body.employee(), by: caller)
         return EditedResponse(
             status: .created, headers: [.location: "/v1/employees/\(profile.employee.handle)"], response: EmployeeResponse(profile))
     }
@@ -72,7 +72,7 @@ struct EmployeesController {
         let caller = try context.requireCaller()
         try DirectoryPolicy.authorize(caller, to: .editEmployees)
         let body = try await request.decodeJSON(as: UpdateEmployeeRequest.self, context: context)
-        return EmployeeResponse(try await store.updateEmployee(try context.parameters.require("handle"), with: body.patch, by: caller))
+        return EmployeeResponse(try await store.updateEmployee(try context.parameters.require("handle"), with: try body.checkedPatch(), by: caller))
     }
 
     /// Employees are deactivated, never deleted: their history stays.

@@ -28,7 +28,9 @@ struct StatsController {
         }
         let caller = try context.requireCaller()
         let numbers = try await stats.stats(since: since, by: caller)
-        return StatsResponse(numbers, since: since, unreachable: try await reach?.unreachable(by: caller, limit: UnreachablePeople.limit))
+        return StatsResponse(
+            numbers, since: since, presence: questions.presenceReportingSnapshot,
+            unreachable: try await reach?.unreachable(by: caller, limit: UnreachablePeople.limit))
     }
 
     @Sendable func metrics(_ request: Request, context: APIRequestContext) async throws -> Response {

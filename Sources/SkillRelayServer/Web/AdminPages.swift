@@ -111,9 +111,18 @@ struct AdminPages {
         var secret: String
     }
 
+    /// Whether the IM server reports presence, and what availability is decided by.
+    struct PresenceContent {
+        var isReported: Bool
+        var headline: String
+        var detail: String
+        var checkedAt: String
+    }
+
     struct AdminContent {
         var stats: StatsContent
         var chart: DailyChart
+        var presence: PresenceContent
         /// `nil` with the embedded `local` IM.
         var unreachable: UnreachableList?
         var topics: TopicsContent
@@ -140,9 +149,36 @@ struct AdminPages {
         }
         let unreachable = try await reach?.unreachable(by: caller, limit: UnreachablePeople.limit)
         let content = AdminContent(
-            stats: Self.statsContent(numbers), chart: DailyChart(daily), unreachable: unreachable.map(UnreachableList.init), topics: topics,
+            stats: Self.statsContent(numbers), chart: DailyChart(daily), presence: Self.presenceContent(questions.presenceReportingSnapshot),
+            unreachable: unreachable.map(UnreachableList.init), topics: topics,
             tokens: tokens, issued: issued, complianceSince: Self.day.string(from: clock.now().addingTimeInterval(-30 * 86_400)))
         return try WebRenderer.page("admin", title: "Admin", content: content, context: context, section: .admin)
+    }
+
+    static func presenceContent(_ snapshot: PresenceReportingState.Snapshot) -> PresenceContent {
+        guard let checkedAt = snapshot.checkedAt else {
+            return PresenceContent(
+                isReported: true, headline: "Not checked yet whether the IM server reports presence.",
+                detail: "Until it is, what it says of people is trusted.", checkedAt: "")
+        }
+        let checked = "Last checked \(WebRenderer.format(checkedAt))."
+        switch snapshot.reporting {
+        case .reported:
+            return PresenceContent(
+                isReported: true, headline: "The IM server reports presence.",
+                detail: "Questions go to people it shows as available, within their working hours.", checkedAt: checked)
+        case .notReported:
+            return PresenceContent(
+                isReported: false, headline: "The IM server does not report presence: it calls everyone offline.",
+                detail:
+                    "Questions go to people within their working hours, those the bot saw in the IM in the last 30 minutes first. "
+                    + "On Synapse, presence is switched on with presence.enabled in homeserver.yaml.",
+                checkedAt: checked)
+        case .unknown:
+            return PresenceContent(
+                isReported: false, headline: "Not known yet whether the IM server reports presence.",
+                detail: "Until it answers, questions go to people within their working hours, as if it did not.", checkedAt: checked)
+        }
     }
 
     static func statsContent(_ numbers: QuestionStats) -> StatsContent {

@@ -63,6 +63,7 @@ extension TeamPages.Member: MustacheParent {
         case "name": self.name
         case "peopleBelow": peopleBelow
         case "teamLink": teamLink
+        case "workingTime": workingTime
         case "hasSkills": hasSkills
         case "skills": skills
         default: nil

@@ -36,6 +36,8 @@ struct TeamPages {
         var name: String
         var peopleBelow: Int
         var teamLink: String?
+        /// `Mon-Fri 09:00-17:30 (Europe/Berlin)`, when they have working hours or a time zone.
+        var workingTime: String?
         var hasSkills: Bool
         var skills: [SkillItem]
     }
@@ -92,7 +94,8 @@ struct TeamPages {
         let members = page.members.map { member in
             Member(
                 handle: member.handle, name: member.name, peopleBelow: member.peopleBelow,
-                teamLink: member.peopleBelow > 0 ? Self.link(TeamQuery(under: member.handle)) : nil, hasSkills: !member.skills.isEmpty,
+                teamLink: member.peopleBelow > 0 ? Self.link(TeamQuery(under: member.handle)) : nil,
+                workingTime: Self.workingTime(member.workingHours, timeZone: member.timeZone), hasSkills: !member.skills.isEmpty,
                 skills: member.skills.map { skill in
                     SkillItem(
                         topicName: skill.topic.name, topicSlug: skill.topic.slug, sourceText: Self.describe(skill),
@@ -167,6 +170,16 @@ struct TeamPages {
             page = back
         }
         return page
+    }
+
+    /// Working hours and time zone in a few words, or `nil` when neither is set.
+    static func workingTime(_ hours: WorkingHours?, timeZone: String?) -> String? {
+        switch (hours, timeZone) {
+        case (nil, nil): nil
+        case (let hours?, nil): "\(hours) (UTC)"
+        case (nil, let zone?): "any time (\(zone))"
+        case (let hours?, let zone?): "\(hours) (\(zone))"
+        }
     }
 
     static func describe(_ skill: Skill) -> String {

@@ -30,6 +30,10 @@ struct EmployeeResponse: ResponseEncodable {
     var manager: String?
     var admin: Bool
     var active: Bool
+    /// IANA time zone; absent means UTC.
+    var timezone: String?
+    /// `Mon-Fri 09:00-17:30`; absent means at any time.
+    var workingHours: String?
     var directReports: Int
     var skills: [SkillResponse]
 
@@ -42,6 +46,8 @@ struct EmployeeResponse: ResponseEncodable {
         manager = employee.managerHandle
         admin = employee.isAdmin
         active = employee.isActive
+        timezone = employee.timeZone
+        workingHours = employee.workingHours?.description
         directReports = profile.directReportCount
         skills = profile.skills.map(SkillResponse.init)
     }
@@ -57,6 +63,8 @@ struct EmployeeSummaryResponse: Encodable, Sendable {
     var manager: String?
     var admin: Bool
     var active: Bool
+    var timezone: String?
+    var workingHours: String?
     var directReports: Int
     var below: Int?
 
@@ -69,6 +77,8 @@ struct EmployeeSummaryResponse: Encodable, Sendable {
         manager = employee.managerHandle
         admin = employee.isAdmin
         active = employee.isActive
+        timezone = employee.timeZone
+        workingHours = employee.workingHours?.description
         directReports = summary.directReportCount
         below = summary.belowCount
     }
@@ -90,19 +100,43 @@ struct CreateEmployeeRequest: Decodable {
     var manager: String?
     var admin: Bool?
     var active: Bool?
+    var timezone: String?
+    var workingHours: String?
 
-    var employee: Employee {
+    /// The employee asked for; `invalidField` for working hours that do not parse.
+    func employee() throws(DirectoryError) -> Employee {
         Employee(
             handle: handle, name: name, email: email, imID: imId, managerHandle: manager, isAdmin: admin ?? false,
-            isActive: active ?? true)
+            isActive: active ?? true, timeZone: timezone, workingHours: try UpdateEmployeeRequest.workingHours(workingHours))
     }
 }
 
-/// `PATCH /v1/employees/{handle}`: absent fields stay; `null` clears `imId` or `manager`.
+/// `PATCH /v1/employees/{handle}`: absent fields stay; `null` clears `imId`, `manager`, `timezone` or `workingHours`.
 struct UpdateEmployeeRequest: Decodable {
     var patch: EmployeePatch
+    /// As sent, checked by `checkedPatch()`.
+    var workingHoursText: String??
 
-    enum CodingKeys: String, CodingKey { case name, email, imId, manager, admin, active }
+    enum CodingKeys: String, CodingKey { case name, email, imId, manager, admin, active, timezone, workingHours }
+
+    /// The patch, with its working hours parsed; `invalidField` for working hours that do not parse.
+    func checkedPatch() throws(DirectoryError) -> EmployeePatch {
+        var patch = patch
+        if let text = workingHoursText { patch.workingHours = .some(try Self.workingHours(text)) }
+        return patch
+    }
+
+    /// Working hours as the API takes them: `null`, absent or empty means none.
+    static func workingHours(_ text: String?) throws(DirectoryError) -> WorkingHours? {
+        guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+        do {
+            return try WorkingHours(parsing: text)
+        } catch {
+            // The API's field name, not the CSV column's.
+            if case .invalidField(_, let why) = error { throw .invalidField("workingHours", why) }
+            throw error
+        }
+    }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -112,7 +146,9 @@ struct UpdateEmployeeRequest: Decodable {
             imID: try container.decodeClearable(String.self, forKey: .imId),
             managerHandle: try container.decodeClearable(String.self, forKey: .manager),
             isAdmin: try container.decodeIfPresent(Bool.self, forKey: .admin),
-            isActive: try container.decodeIfPresent(Bool.self, forKey: .active))
+            isActive: try container.decodeIfPresent(Bool.self, forKey: .active),
+            timeZone: try container.decodeClearable(String.self, forKey: .timezone))
+        workingHoursText = try container.decodeClearable(String.self, forKey: .workingHours)
     }
 }
 

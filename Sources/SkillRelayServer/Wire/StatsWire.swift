@@ -79,7 +79,21 @@ struct StatsResponse: ResponseEncodable {
         }
     }
 
+    /// Whether the IM server reports presence, as the last probe found.
+    struct PresenceReport: Encodable {
+        var reporting: PresenceReporting
+        var checkedAt: Date?
+        var since: Date?
+
+        init(_ snapshot: PresenceReportingState.Snapshot) {
+            reporting = snapshot.reporting
+            checkedAt = snapshot.checkedAt
+            since = snapshot.since
+        }
+    }
+
     var since: Date?
+    var presence: PresenceReport
     var questions: Questions
     var shareAnswered: Double
     var timeToFirstAnswer: FirstAnswer
@@ -91,8 +105,9 @@ struct StatsResponse: ResponseEncodable {
     /// Absent with an IM that has no rooms to be in (the embedded `local` one).
     var unreachable: Unreachable?
 
-    init(_ stats: QuestionStats, since: Date?, unreachable: UnreachablePeople? = nil) {
+    init(_ stats: QuestionStats, since: Date?, presence: PresenceReportingState.Snapshot, unreachable: UnreachablePeople? = nil) {
         self.since = since
+        self.presence = PresenceReport(presence)
         self.unreachable = unreachable.map(Unreachable.init)
         questions = Questions(
             asked: stats.asked, open: stats.open, answered: stats.answered, expired: stats.expired, cancelled: stats.cancelled,
