@@ -14,6 +14,8 @@ public struct Candidate: Sendable, Equatable {
     public var lastInterruptedAt: Date?
     /// Questions they received in the past hour.
     public var deliveriesLastHour: Int
+    /// Questions they received in the past day (counted up to 16).
+    public var deliveriesLastDay: Int
     public var record: AnswerRecord
     /// What the learned routing has seen them do.
     public var learned: LearnedRecord
@@ -26,7 +28,8 @@ public struct Candidate: Sendable, Equatable {
 
     public init(
         handle: String, imID: String? = nil, level: Int, source: SkillSource = .manager, isActive: Bool = true, pausedUntil: Date? = nil,
-        lastInterruptedAt: Date? = nil, deliveriesLastHour: Int = 0, record: AnswerRecord = AnswerRecord(), learned: LearnedRecord = LearnedRecord(),
+        lastInterruptedAt: Date? = nil, deliveriesLastHour: Int = 0, deliveriesLastDay: Int? = nil, record: AnswerRecord = AnswerRecord(),
+        learned: LearnedRecord = LearnedRecord(),
         timeZone: TimeZone? = nil, workingHours: WorkingHours? = nil, lastActiveAt: Date? = nil
     ) {
         self.learned = learned
@@ -41,6 +44,7 @@ public struct Candidate: Sendable, Equatable {
         self.pausedUntil = pausedUntil
         self.lastInterruptedAt = lastInterruptedAt
         self.deliveriesLastHour = deliveriesLastHour
+        self.deliveriesLastDay = max(deliveriesLastDay ?? deliveriesLastHour, deliveriesLastHour)
         self.record = record
     }
 

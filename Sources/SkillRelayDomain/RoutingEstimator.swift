@@ -18,6 +18,10 @@ public struct RoutingEstimator: Sendable {
     /// `1 - restPenalty * exp(-hours since the last delivery / restHours)`.
     public static let restPenalty = 0.5
     public static let restHours = 3.0
+    /// Each question received in the past day multiplies the score by this: nobody should carry a team's questions.
+    public static let dailyLoadFactor = 0.5
+    /// How much more helping counts than answering in time: the score is `timely * helpful^helpfulWeight`.
+    public static let helpfulWeight = 2.0
 
     public var halfLife: TimeInterval
     public var now: Date
@@ -46,7 +50,7 @@ public struct RoutingEstimator: Sendable {
         public var hourFactor: Double
         /// The answer helping, given one.
         public var helpful: Beta
-        /// How much a recent interruption holds them back (1: not at all).
+        /// How much recent interruptions (the last hours, and the count over the past day) hold them back (1: not at all).
         public var rest: Double
 
         /// The expected chance of an answer in time, now.
@@ -72,6 +76,7 @@ public struct RoutingEstimator: Sendable {
             let hours = max(0, now.timeIntervalSince(last)) / 3600
             rest = 1 - Self.restPenalty * exp(-hours / Self.restHours)
         }
+        rest *= pow(Self.dailyLoadFactor, Double(candidate.deliveriesLastDay))
         return Estimate(timely: timely, hourFactor: hourRate / overallRate, helpful: helpful, rest: rest)
     }
 
@@ -85,7 +90,7 @@ public struct RoutingEstimator: Sendable {
     public func sample(_ estimate: Estimate, using random: inout SplitMix64) -> Double {
         let timely = Self.sampleBeta(estimate.timely, using: &random)
         let helpful = Self.sampleBeta(estimate.helpful, using: &random)
-        return min(1, timely * estimate.hourFactor) * helpful * estimate.rest
+        return min(1, timely * estimate.hourFactor) * pow(helpful, Self.helpfulWeight) * estimate.rest
     }
 
     /// How much a count made at `from` still weighs at `to`.

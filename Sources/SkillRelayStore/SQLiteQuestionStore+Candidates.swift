@@ -60,10 +60,11 @@ extension SQLiteQuestionStore {
         let budget = max(0, query.hourlyBudget)
         // What every slice binds, made once: up to ten slices an ask, and GRDB formats each bound `Date` anew.
         let hourAgo = now.addingTimeInterval(-3600).databaseValue
+        let dayAgo = now.addingTimeInterval(-86_400).databaseValue
         let nowValue = now.databaseValue
         // The learned statistics are read for the question's own topic (the subtree's root), at this hour of the week.
         let leading: StatementArguments =
-            [hourAgo, hourAgo, budget, topics[0], LearnedRecord.hourOfWeek(now)] + StatementArguments(topics)
+            [hourAgo, hourAgo, budget, dayAgo, dayAgo, topics[0], LearnedRecord.hourOfWeek(now)] + StatementArguments(topics)
         var found: [Candidate] = []
         var index: [Int64: Int] = [:]
         // Most people share a handful of time zones and working hours: each text is made into its value once an ask.
@@ -104,7 +105,7 @@ extension SQLiteQuestionStore {
                     }
                     let candidate = Candidate(
                         handle: row[2], imID: row[3], level: level, source: source, isActive: true, pausedUntil: row[4],
-                        lastInterruptedAt: row[9], deliveriesLastHour: row[10],
+                        lastInterruptedAt: row[9], deliveriesLastHour: row[10], deliveriesLastDay: row[26],
                         record: AnswerRecord(delivered: row[5], answered: row[6], helpful: row[7], unhelpful: row[8]),
                         learned: LearnedRecord(
                             topic: OutcomeCounts(
@@ -124,8 +125,8 @@ extension SQLiteQuestionStore {
         return found
     }
 
-    /// One level's slice of candidates in a subtree of `topics` topics. Arguments: an hour ago (twice), the budget, the
-    /// question's topic id and the hour of the week (for the learned statistics), the topic ids, the level, the employee
+    /// One level's slice of candidates in a subtree of `topics` topics. Arguments: an hour ago (twice), the budget, a day
+    /// ago (twice), the question's topic id and the hour of the week (for the learned statistics), the topic ids, the level, the employee
     /// id range (from, to), now, the excluded handle, the budget, the limit.
     static func candidateSQL(topics: Int) -> String {
         """
@@ -140,7 +141,12 @@ extension SQLiteQuestionStore {
             ELSE 0 END AS lastHour,
             employee.timeZone, employee.workingHours, employee.lastActiveAt,
             learned.outcomes, learned.timely, learned.passed, learned.rated, learned.helpful, learned.updatedAt,
-            hour.outcomes, hour.timely, hour.updatedAt, overall.outcomes, overall.timely, overall.updatedAt
+            hour.outcomes, hour.timely, hour.updatedAt, overall.outcomes, overall.timely, overall.updatedAt,
+            -- The same for the past day, counted no further than the learned routing cares (`RoutingEstimator`).
+            CASE WHEN record.lastDeliveredAt > ? THEN
+                (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId AND delivery.deliveredAt > ?
+                    LIMIT 16))
+            ELSE 0 END AS lastDay
         FROM skill
         JOIN employee ON employee.id = skill.employeeId
         LEFT JOIN specialistRecord AS record ON record.employeeId = skill.employeeId

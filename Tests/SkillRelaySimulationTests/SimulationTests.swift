@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import SkillRelayDomain
 import SkillRelaySimulation
 import SkillRelayStore
@@ -84,6 +85,37 @@ import Testing
         #expect(restarted.report.questions > 10)
         // Static routing keeps everything in the store, so a restart does not change a single figure.
         #expect(restarted.report.json() == straight.report.json())
+    }
+
+    @Test func aRestartMidDayKeepsTheLearnedStatistics() async throws {
+        let scenario = try ScenarioFixtures.scenario(ScenarioFixtures.small())
+        // Every learned row, as text, read on each side of the restart.
+        let seen = Mutex<[(phase: SimulationOptions.RestartPhase, rows: [String])]>([])
+        let outcome = try await Simulation.run(
+            scenario,
+            options: SimulationOptions(
+                days: 1, seed: 5, routing: .learned, restartAt: 13 * 3600,
+                restartObserver: { phase, database in
+                    let rows = try await database.writer.read { db in
+                        try Row.fetchAll(
+                            db,
+                            sql: """
+                                SELECT employeeId || '/' || topicId || ':' || outcomes || ',' || timely || ',' || rated || ',' || helpful
+                                FROM routingStat ORDER BY employeeId, topicId
+                                """
+                        ).map { $0[0] as String }
+                            + Row.fetchAll(
+                                db, sql: "SELECT employeeId || '/' || hourOfWeek || ':' || outcomes FROM routingHour ORDER BY employeeId, hourOfWeek"
+                            ).map { $0[0] as String }
+                    }
+                    seen.withLock { $0.append((phase, rows)) }
+                }))
+        #expect(outcome.restarts == 1)
+        let sides = seen.withLock { $0 }
+        #expect(sides.map(\.phase) == [.beforeClose, .afterReopen])
+        // By the afternoon the morning's questions have taught it something, and the new process reads all of it.
+        #expect(!sides[0].rows.isEmpty)
+        #expect(sides[1].rows == sides[0].rows)
     }
 
     @Test func theProgressGoesFromZeroToOne() async throws {

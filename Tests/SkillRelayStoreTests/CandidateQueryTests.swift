@@ -108,7 +108,7 @@ import Testing
             // The statement for a subtree of two topics.
             try Row.fetchAll(
                 db, sql: "EXPLAIN QUERY PLAN " + SQLiteQuestionStore.candidateSQL(topics: 2),
-                arguments: StatementArguments(Array(repeating: 1, count: 14))
+                arguments: StatementArguments(Array(repeating: 1, count: 16))
             ).map { $0["detail"] as String }
         }
         // The skill rows by index range (the row itself only for `source`), everything else by key.
