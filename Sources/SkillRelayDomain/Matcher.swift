@@ -87,7 +87,7 @@ public enum Matcher {
     }
 
     /// With `learned` routing, the chance a wave should give of at least one answer in time before it stops adding people.
-    public static let learnedWaveConfidence = 0.9
+    public static let learnedWaveConfidence = 0.99
 
     /// Where `learned` routing expects a wave to do without all of it: the wave's first candidates, as many as it takes
     /// for the chance of at least one answer in time to reach `learnedWaveConfidence`; the whole wave with `static`, or

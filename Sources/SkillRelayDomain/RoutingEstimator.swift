@@ -6,7 +6,7 @@ import Foundation
 /// - In time: the person's overall rate (uniform prior) is the prior for the topic, with the strength of
 ///   `priorStrength` outcomes; it is then scaled by how this hour of the week compares with their overall rate.
 /// - Helpful: the prior comes from the tag (higher levels are expected to help more, a self-declared tag a little
-///   less), again worth `priorStrength` ratings, then the ratings of their answers on the topic.
+///   less), worth `helpfulPriorStrength` ratings, then the ratings of their answers on the topic.
 /// - Every count decays with a half-life, so a change in someone's role or load shows within weeks.
 ///
 /// Ranking draws from both posteriors (Thompson sampling): someone with little data is uncertain, so is sometimes
@@ -14,6 +14,9 @@ import Foundation
 public struct RoutingEstimator: Sendable {
     /// Outcomes a prior is worth.
     public static let priorStrength = 4.0
+    /// Ratings the tag's prior for helping is worth: ratings come for one answer in two at best, so a few of them
+    /// should not outweigh a manager's judgement.
+    public static let helpfulPriorStrength = 10.0
     /// How much a delivery within the last hours counts against being asked again: the score is multiplied by
     /// `1 - restPenalty * exp(-hours since the last delivery / restHours)`.
     public static let restPenalty = 0.5
@@ -21,7 +24,7 @@ public struct RoutingEstimator: Sendable {
     /// Each question received in the past day multiplies the score by this: nobody should carry a team's questions.
     public static let dailyLoadFactor = 0.5
     /// How much more helping counts than answering in time: the score is `timely * helpful^helpfulWeight`.
-    public static let helpfulWeight = 2.0
+    public static let helpfulWeight = 3.0
 
     public var halfLife: TimeInterval
     public var now: Date
@@ -70,7 +73,8 @@ public struct RoutingEstimator: Sendable {
         let timely = Beta(
             alpha: overallRate * s + topic.timely, beta: (1 - overallRate) * s + max(0, topic.outcomes - topic.timely))
         let helpfulPrior = Self.helpfulPrior(level: candidate.level, source: candidate.source)
-        let helpful = Beta(alpha: helpfulPrior * s + topic.helpful, beta: (1 - helpfulPrior) * s + max(0, topic.rated - topic.helpful))
+        let h = Self.helpfulPriorStrength
+        let helpful = Beta(alpha: helpfulPrior * h + topic.helpful, beta: (1 - helpfulPrior) * h + max(0, topic.rated - topic.helpful))
         var rest = 1.0
         if let last = candidate.lastInterruptedAt {
             let hours = max(0, now.timeIntervalSince(last)) / 3600
