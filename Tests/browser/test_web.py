@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import socket
+import json
 import subprocess
 import tempfile
 import time
@@ -47,8 +48,15 @@ class SkillRelayInABrowser(unittest.TestCase):
         cls.port = free_port()
         cls.base = f"http://127.0.0.1:{cls.port}"
         cls.log = open(os.path.join(cls.tmp, "serve.log"), "w")
+        # Every candidate's presence is checked on each wave (the sample company has 65 people under infrastructure;
+        # the default pool is the best 50). The learned routing draws its order at random, so with the default pool
+        # whether the one specialist a test made available is checked in the first wave would be chance; a later
+        # wave would reach them, minutes later.
+        config = os.path.join(cls.tmp, "settings.json")
+        with open(config, "w") as file:
+            json.dump({"presencePoolSize": 200}, file)
         cls.server = subprocess.Popen(
-            [BIN, "serve", "--db", cls.db, "--port", str(cls.port), "--data", str(ROOT / "Data")],
+            [BIN, "serve", "--db", cls.db, "--port", str(cls.port), "--data", str(ROOT / "Data"), "--config", config],
             stdout=subprocess.PIPE, stderr=cls.log, text=True, cwd=cls.tmp)
         cls.printed = cls.read_startup_lines()
         cls.wait_until_healthy()
