@@ -166,10 +166,11 @@ let package = Package(
             name: "SkillRelayIntegrationTests",
             dependencies: [.product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
-        .testTarget(name: "SkillRelaySimulationTests", dependencies: ["SkillRelaySimulation", "SkillRelayStore", "SkillRelayDomain"]),
+        .testTarget(
+            name: "SkillRelaySimulationTests", dependencies: ["SkillRelaySimulation", "SkillRelayStore", "SkillRelayDomain", "SkillRelayTestSupport"]),
         .testTarget(
             name: "SkillRelayCLITests",
-            dependencies: ["SkillRelayDomain", "SkillRelayStore"]
+            dependencies: ["SkillRelayDomain", "SkillRelayStore", "SkillRelayTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

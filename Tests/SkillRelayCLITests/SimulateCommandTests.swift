@@ -1,25 +1,11 @@
 import Foundation
+import SkillRelayTestSupport
 import Testing
 
 /// `skillrelay simulate` as a user runs it.
 @Suite struct SimulateCommandTests {
     /// Two experts who answer each other's questions in a minute: a day of it runs in well under a second.
-    static let scenario = """
-        {
-          "name": "two experts", "people": 2, "managerSpan": 5,
-          "topics": [{"slug": "kubernetes", "name": "Kubernetes"}],
-          "topicPopularityZipf": 0,
-          "schedules": [{"share": 1, "utcOffsetHours": 0, "start": "09:00", "end": "17:00"}],
-          "meetingBusyShare": 0, "awayShare": 0, "presence": "reported",
-          "tags": {"specialistShare": 1, "tagsPerSpecialistMin": 1, "tagsPerSpecialistMax": 1, "tagPopularityFollow": 0,
-            "levelShares": [0, 0, 0, 0, 1], "overTaggedShare": 0, "staleShare": 0, "untaggedExpertShare": 0,
-            "selfDeclaredNoiseShare": 0, "skillNoise": 0},
-          "behaviour": {"answerProbabilityBySkill": [1, 1, 1, 1, 1, 1], "loadPenaltyPerDelivery": 0,
-            "recentInterruptionMinutes": 0, "recentInterruptionPenalty": 0, "answerDelayMedianSeconds": 60, "answerDelaySpread": 0,
-            "meetingDelayFactor": 1, "passProbability": 0, "passDelayMedianSeconds": 60,
-            "helpfulProbabilityBySkill": [1, 1, 1, 1, 1, 1], "ratingProbability": 1, "questionsPerPersonPerDay": 3}
-        }
-        """
+    static let scenario = SimulationFixtures.twoExperts
 
     static func write(_ text: String, in scratch: CLITests.Scratch) throws -> String {
         let path = scratch.url.appendingPathComponent("scenario.json").path
