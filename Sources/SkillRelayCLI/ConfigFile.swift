@@ -66,6 +66,7 @@ struct ConfigFile {
             ("defaultMaxAnswers", .integer(in: 1...10)),
             ("allowAwayInLaterWaves", .boolean),
             ("hourlyBudget", .integer(atLeast: 1)),
+            ("dailyBudget", .integer(atLeast: 1)),
             ("presencePoolSize", .integer(atLeast: 1)),
             ("minimumLevel", .integer(in: DirectoryValidation.levels)),
             ("asksPerMinute", .integer(atLeast: 1)),

@@ -27,6 +27,9 @@ struct QuestionOptions: ParsableArguments {
     @Option(help: "Questions a specialist receives per hour at most (default 4).")
     var hourlyBudget: Int?
 
+    @Option(help: "Questions a specialist receives in any 24 hours at most (default 4).")
+    var dailyBudget: Int?
+
     @Option(help: "Questions one caller may ask per minute (default 30).")
     var asksPerMinute: Int?
 
@@ -54,6 +57,7 @@ struct QuestionOptions: ParsableArguments {
         if let deadline { settings.deadlineSeconds = deadline }
         if let maxAnswers { settings.defaultMaxAnswers = maxAnswers }
         if let hourlyBudget { settings.hourlyBudget = hourlyBudget }
+        if let dailyBudget { settings.dailyBudget = dailyBudget }
         if let asksPerMinute { settings.asksPerMinute = asksPerMinute }
         if let retentionDays { settings.retentionDays = retentionDays }
         if allowAway { settings.allowAwayInLaterWaves = true }

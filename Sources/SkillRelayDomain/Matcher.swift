@@ -14,7 +14,7 @@ public struct Candidate: Sendable, Equatable {
     public var lastInterruptedAt: Date?
     /// Questions they received in the past hour.
     public var deliveriesLastHour: Int
-    /// Questions they received in the past day (counted up to 16).
+    /// Questions they received in the past 24 hours (counted up to the daily budget, and at least up to 16).
     public var deliveriesLastDay: Int
     public var record: AnswerRecord
     /// What the learned routing has seen them do.
@@ -25,6 +25,9 @@ public struct Candidate: Sendable, Equatable {
     public var workingHours: WorkingHours?
     /// The last time the bot saw them do something in the IM (a message, a read receipt, a membership change).
     public var lastActiveAt: Date?
+    /// With `learned` routing, once chosen for a wave: the estimated chance that they answer in time, kept with the
+    /// delivery so that later waves can judge whether they are still likely to.
+    public var expectedTimely: Double?
 
     public init(
         handle: String, imID: String? = nil, level: Int, source: SkillSource = .manager, isActive: Bool = true, pausedUntil: Date? = nil,
@@ -68,6 +71,7 @@ public enum Matcher {
         let allowed = candidates.filter { candidate in
             candidate.isActive && candidate.handle != asker.handle && candidate.level >= settings.minimumLevel
                 && (candidate.pausedUntil.map { $0 <= now } ?? true) && candidate.deliveriesLastHour < settings.hourlyBudget
+                && candidate.deliveriesLastDay < settings.dailyBudget
                 && candidate.isWithinWorkingHours(at: now)
         }
         switch settings.routing {
@@ -86,23 +90,30 @@ public enum Matcher {
         }
     }
 
-    /// With `learned` routing, the chance a wave should give of at least one answer in time before it stops adding people.
+    /// With `learned` routing, the chance of at least one answer in time that a question's deliveries should give
+    /// together before a wave stops adding people.
     public static let learnedWaveConfidence = 0.99
 
     /// Where `learned` routing expects a wave to do without all of it: the wave's first candidates, as many as it takes
-    /// for the chance of at least one answer in time to reach `learnedWaveConfidence`; the whole wave with `static`, or
-    /// when the question wants no more answers (`needed` 0).
-    public static func sized(_ wave: [Candidate], needed: Int, now: Date, settings: QuestionSettings) -> [Candidate] {
+    /// for the chance of at least one answer in time, together with `alreadyLikely` (the chance that someone already
+    /// holding the question still answers in time), to reach `learnedWaveConfidence`; each chosen candidate carries
+    /// their estimate in `expectedTimely`. The whole wave with `static`, or when the question wants no more answers
+    /// (`needed` 0).
+    public static func sized(
+        _ wave: [Candidate], needed: Int, now: Date, settings: QuestionSettings, alreadyLikely: Double = 0
+    ) -> [Candidate] {
         guard settings.routing == .learned, needed > 0 else { return wave }
         let estimator = RoutingEstimator(settings: settings, now: now)
-        var noneAnswers = 1.0
-        var count = 0
-        for candidate in wave {
-            count += 1
-            noneAnswers *= 1 - estimator.estimate(candidate).timelyNow
-            if 1 - noneAnswers >= learnedWaveConfidence { break }
+        var noneAnswers = 1 - min(1, max(0, alreadyLikely))
+        var chosen: [Candidate] = []
+        for var candidate in wave {
+            guard 1 - noneAnswers < learnedWaveConfidence else { break }
+            let expected = estimator.estimate(candidate).timelyNow
+            candidate.expectedTimely = expected
+            chosen.append(candidate)
+            noneAnswers *= 1 - expected
         }
-        return Array(wave.prefix(count))
+        return chosen
     }
 
     /// Whether `a` comes before `b`.

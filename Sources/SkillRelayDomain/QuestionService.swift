@@ -18,6 +18,8 @@ public struct QuestionService: Sendable {
     let outboxLag: OutboxLag
     /// What the learned routing's exploration draws on.
     let random: RoutingRandom
+    /// How long answers take here, read from the store now and then (`AnswerDelays`).
+    let answerDelays = AnswerDelayCache()
 
     public init(
         store: any QuestionStore, presence: any PresenceSource, settings: QuestionSettings, clock: any WallClock = SystemWallClock(),
@@ -120,14 +122,17 @@ public struct QuestionService: Sendable {
     /// Whom to consider for a wave: enough people for the presence pool beside those already asked.
     private func candidateQuery(topic: String, excluding asker: String?, alreadyAsked: Int) -> CandidateQuery {
         CandidateQuery(
-            topic: topic, minimumLevel: settings.minimumLevel, hourlyBudget: settings.hourlyBudget, excluding: asker,
+            topic: topic, minimumLevel: settings.minimumLevel, hourlyBudget: settings.hourlyBudget, dailyBudget: settings.dailyBudget,
+            excluding: asker,
             limit: 2 * settings.presencePoolSize + alreadyAsked)
     }
 
     /// Ranks the candidates, asks for the presence of the best not yet asked, and picks the wave; `needed` is how many
     /// more answers the question wants. Where the IM server does not report presence (or that is not known),
     /// availability comes from working hours instead, and people the bot saw recently come first (`Availability`).
-    private func planWave(candidates: [Candidate], asker: Asker, alreadyAsked: Set<String>, wave: Int, needed: Int, now: Date) async -> [Candidate] {
+    private func planWave(
+        candidates: [Candidate], asker: Asker, alreadyAsked: Set<String>, wave: Int, needed: Int, now: Date, alreadyLikely: Double = 0
+    ) async -> [Candidate] {
         var ranked = Matcher.rank(candidates, asker: asker, now: now, settings: settings, random: random)
         let reporting = presenceReporting.current
         if reporting != .reported { ranked = Availability.recentlyActiveFirst(ranked, now: now) }
@@ -135,7 +140,7 @@ public struct QuestionService: Sendable {
         let said = pool.isEmpty ? [:] : await presence.presence(of: pool)
         let effective = Availability.effective(presence: said, reporting: reporting, candidates: ranked, now: now)
         let planned = Matcher.planWave(ranked: ranked, presence: effective, alreadyAsked: alreadyAsked, wave: wave, settings: settings)
-        return Matcher.sized(planned, needed: needed, now: now, settings: settings)
+        return Matcher.sized(planned, needed: needed, now: now, settings: settings, alreadyLikely: alreadyLikely)
     }
 
     /// When the next wave is due: a wave interval from now, but never after the deadline.
@@ -171,11 +176,22 @@ public struct QuestionService: Sendable {
             _ = try await store.recordWave(question: id, after: context.waves, to: [], nextActionAt: context.expiresAt, now: now)
             return nil
         }
+        // Learned routing interrupts nobody more while those already holding the question are likely enough to answer
+        // in time, given how long they have been silent; the wave after tops the chance up, no more.
+        var alreadyLikely = 0.0
+        if settings.routing == .learned {
+            alreadyLikely = try await delays(now: now).anyStillAnswering(context.pending, now: now)
+            if alreadyLikely >= Matcher.learnedWaveConfidence {
+                _ = try await store.recordWave(
+                    question: id, after: context.waves, to: [], nextActionAt: nextAction(after: now, expiresAt: context.expiresAt), now: now)
+                return nil
+            }
+        }
         let tagged = try await store.candidates(
             candidateQuery(topic: context.topic.slug, excluding: context.asker.handle, alreadyAsked: context.alreadyAsked.count), now: now)
         let chosen = await planWave(
             candidates: tagged, asker: context.asker, alreadyAsked: context.alreadyAsked, wave: context.waves + 1,
-            needed: context.maxAnswers - context.relayed, now: now)
+            needed: context.maxAnswers - context.relayed, now: now, alreadyLikely: alreadyLikely)
         guard
             let outcome = try await store.recordWave(
                 question: id, after: context.waves, to: chosen, nextActionAt: nextAction(after: now, expiresAt: context.expiresAt), now: now),
@@ -184,6 +200,15 @@ public struct QuestionService: Sendable {
         events.publish(.wave(number: outcome.wave, deliveredTo: outcome.deliveredTo), question: id)
         outboxChanged()
         return outcome
+    }
+
+    /// How long answers take here: the store's newest answers, read again once an hour.
+    private func delays(now: Date) async throws -> AnswerDelays {
+        if let fresh = answerDelays.fresh(at: now) { return fresh }
+        let delays = AnswerDelays(
+            window: TimeInterval(settings.timelyAnswerSeconds), delays: try await store.recentAnswerDelays(limit: AnswerDelayCache.sampleSize))
+        answerDelays.store(delays, readAt: now)
+        return delays
     }
 
     /// Runs every wave and expiry that is due; returns how many questions it looked at.

@@ -14,6 +14,9 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
     public var allowAwayInLaterWaves: Bool = false
     /// Questions a specialist receives per hour at most: their interruption budget.
     public var hourlyBudget: Int = 4
+    /// Questions a specialist receives in any 24 hours at most: nobody should carry a team's questions, and an expert
+    /// asked more than a few times a day stops answering (Aardvark asked each person less than once a day).
+    public var dailyBudget: Int = 4
     /// How many of the best candidates not yet asked have their presence checked for a wave.
     public var presencePoolSize: Int = 50
     /// Lowest skill level that makes someone a candidate.
@@ -39,15 +42,19 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// The largest daily budget: the candidate query counts a day's deliveries no further than this.
+    public static let maxDailyBudget = 100
+
     /// Checks that every number makes sense, naming the first that does not.
     public func validated() throws(DirectoryError) -> QuestionSettings {
         let positive: [(String, Int)] = [
             ("waveSize", waveSize), ("waveIntervalSeconds", waveIntervalSeconds), ("maxWaves", maxWaves), ("deadlineSeconds", deadlineSeconds),
-            ("hourlyBudget", hourlyBudget), ("presencePoolSize", presencePoolSize), ("asksPerMinute", asksPerMinute),
+            ("hourlyBudget", hourlyBudget), ("dailyBudget", dailyBudget), ("presencePoolSize", presencePoolSize), ("asksPerMinute", asksPerMinute),
             ("maxTextLength", maxTextLength), ("retentionDays", retentionDays), ("maxDeliveryLagSeconds", maxDeliveryLagSeconds),
             ("timelyAnswerSeconds", timelyAnswerSeconds),
         ]
         for (name, value) in positive where value < 1 { throw .invalidField(name, "must be at least 1") }
+        guard dailyBudget <= Self.maxDailyBudget else { throw .invalidField("dailyBudget", "must be at most \(Self.maxDailyBudget)") }
         guard (1...10).contains(defaultMaxAnswers) else { throw .invalidField("defaultMaxAnswers", "must be from 1 to 10") }
         guard DirectoryValidation.levels.contains(minimumLevel) else { throw .invalidLevel(minimumLevel) }
         guard learningHalfLifeDays.isFinite, learningHalfLifeDays > 0, learningHalfLifeDays <= 3650 else {
@@ -58,7 +65,8 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case waveSize, waveIntervalSeconds, maxWaves, deadlineSeconds, defaultMaxAnswers, allowAwayInLaterWaves, hourlyBudget, presencePoolSize
+        case waveSize, waveIntervalSeconds, maxWaves, deadlineSeconds, defaultMaxAnswers, allowAwayInLaterWaves, hourlyBudget, dailyBudget
+        case presencePoolSize
         case minimumLevel, asksPerMinute, maxTextLength, retentionDays, contentRules, maxDeliveryLagSeconds
         case routing, learningHalfLifeDays, timelyAnswerSeconds
     }
@@ -74,6 +82,7 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
         defaultMaxAnswers = try container.decodeIfPresent(Int.self, forKey: .defaultMaxAnswers) ?? defaults.defaultMaxAnswers
         allowAwayInLaterWaves = try container.decodeIfPresent(Bool.self, forKey: .allowAwayInLaterWaves) ?? defaults.allowAwayInLaterWaves
         hourlyBudget = try container.decodeIfPresent(Int.self, forKey: .hourlyBudget) ?? defaults.hourlyBudget
+        dailyBudget = try container.decodeIfPresent(Int.self, forKey: .dailyBudget) ?? defaults.dailyBudget
         presencePoolSize = try container.decodeIfPresent(Int.self, forKey: .presencePoolSize) ?? defaults.presencePoolSize
         minimumLevel = try container.decodeIfPresent(Int.self, forKey: .minimumLevel) ?? defaults.minimumLevel
         asksPerMinute = try container.decodeIfPresent(Int.self, forKey: .asksPerMinute) ?? defaults.asksPerMinute

@@ -37,6 +37,8 @@ public struct CandidateQuery: Sendable, Equatable {
     public var minimumLevel: Int
     /// Nobody who already received this many questions in the past hour.
     public var hourlyBudget: Int
+    /// Nobody who already received this many questions in the past 24 hours (at most `QuestionSettings.maxDailyBudget`).
+    public var dailyBudget: Int
     /// The asker, never a candidate for their own question.
     public var excluding: String?
     /// At most this many people. Where more are tagged at the best levels, the store takes them from a starting
@@ -44,10 +46,14 @@ public struct CandidateQuery: Sendable, Equatable {
     /// one minute share their people (and so the presence cache).
     public var limit: Int
 
-    public init(topic: String, minimumLevel: Int = 1, hourlyBudget: Int = .max, excluding: String? = nil, limit: Int = 1000) {
+    public init(
+        topic: String, minimumLevel: Int = 1, hourlyBudget: Int = .max, dailyBudget: Int = QuestionSettings.maxDailyBudget,
+        excluding: String? = nil, limit: Int = 1000
+    ) {
         self.topic = topic
         self.minimumLevel = minimumLevel
         self.hourlyBudget = hourlyBudget
+        self.dailyBudget = dailyBudget
         self.excluding = excluding
         self.limit = limit
     }
@@ -80,10 +86,14 @@ public struct WaveContext: Sendable, Equatable {
     public var relayed: Int
     public var maxAnswers: Int
     public var expiresAt: Date
+    /// The deliveries still waiting for their specialist's answer or pass.
+    public var pending: [PendingDelivery]
 
     public init(
-        id: String, asker: Asker, topic: TopicReference, waves: Int, alreadyAsked: Set<String>, relayed: Int, maxAnswers: Int, expiresAt: Date
+        id: String, asker: Asker, topic: TopicReference, waves: Int, alreadyAsked: Set<String>, relayed: Int, maxAnswers: Int, expiresAt: Date,
+        pending: [PendingDelivery] = []
     ) {
+        self.pending = pending
         self.id = id
         self.asker = asker
         self.topic = topic
@@ -265,6 +275,8 @@ public protocol QuestionStore: Sendable {
     /// Delivers to `specialists` as wave `waves + 1`, unless another wave or a close got there first (then `nil`).
     /// With no specialists, only moves the next action to `nextActionAt`.
     func recordWave(question id: String, after waves: Int, to specialists: [Candidate], nextActionAt: Date, now: Date) async throws -> WaveOutcome?
+    /// How long the newest answers (at most `limit`) took from their delivery, in seconds, newest first.
+    func recentAnswerDelays(limit: Int) async throws -> [TimeInterval]
     /// Closes an open question past its deadline; `false` if it was not open.
     func expireQuestion(_ id: String, now: Date) async throws -> Bool
     /// Open questions whose next wave or expiry is due.

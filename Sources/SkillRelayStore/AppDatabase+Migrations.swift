@@ -330,6 +330,13 @@ extension AppDatabase {
             }
         }
         migrator.registerMigration("v14 skill suggestions") { db in try migrateToSkillSuggestions(db) }
+        migrator.registerMigration("v18 delivery expectations") { db in
+            try db.alter(table: "delivery") { t in
+                // With learned routing, the estimated chance of an answer in time when the question went out: a later
+                // wave asks nobody more while those still holding it are likely enough to answer (`AnswerDelays`).
+                t.add(column: "expectedTimely", .double)
+            }
+        }
         return migrator
     }
 

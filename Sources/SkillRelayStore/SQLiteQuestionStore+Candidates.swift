@@ -51,20 +51,23 @@ extension SQLiteQuestionStore {
     /// Up to `query.limit` candidates, level by level from the best: each level's skill rows come from the
     /// `skillByTopicLevel` index in employee order starting at `pivot` and wrapping around, so that where a level holds
     /// more people than the limit, a different slice of them is considered as the pivot moves. Who may not be interrupted now
-    /// (inactive, paused, the asker, over the hourly budget) is left out in the same scan, so the limit counts only
+    /// (inactive, paused, the asker, over the hourly or daily budget) is left out in the same scan, so the limit counts only
     /// people a wave could ask; so is anyone outside their working hours, though only after the row is read (a slice's
     /// SQL limit may still end on such people, and a later slice then fills in). Each person comes once, at their best
     /// level in the subtree, vouched-for if any of their tags at that level is.
     static func candidates(_ db: Database, _ query: CandidateQuery, topics: [Int64], now: Date, pivot: Int64) throws -> [Candidate] {
         let statement = try db.cachedStatement(sql: candidateSQL(topics: topics.count))
         let budget = max(0, query.hourlyBudget)
+        // The past day is counted no further than the daily budget, or than the learned routing's rest factor cares.
+        let dailyBudget = min(max(0, query.dailyBudget), QuestionSettings.maxDailyBudget)
+        let dayCount = max(dailyBudget, 16)
         // What every slice binds, made once: up to ten slices an ask, and GRDB formats each bound `Date` anew.
         let hourAgo = now.addingTimeInterval(-3600).databaseValue
         let dayAgo = now.addingTimeInterval(-86_400).databaseValue
         let nowValue = now.databaseValue
         // The learned statistics are read for the question's own topic (the subtree's root), at this hour of the week.
         let leading: StatementArguments =
-            [hourAgo, hourAgo, budget, dayAgo, dayAgo, topics[0], LearnedRecord.hourOfWeek(now)] + StatementArguments(topics)
+            [hourAgo, hourAgo, budget, dayAgo, dayAgo, dayCount, topics[0], LearnedRecord.hourOfWeek(now)] + StatementArguments(topics)
         var found: [Candidate] = []
         var index: [Int64: Int] = [:]
         // Most people share a handful of time zones and working hours: each text is made into its value once an ask.
@@ -75,7 +78,7 @@ extension SQLiteQuestionStore {
                 guard found.count < query.limit else { return found }
                 let rows = try Row.fetchCursor(
                     statement,
-                    arguments: leading + [level, from, to, nowValue, query.excluding, budget, query.limit - found.count])
+                    arguments: leading + [level, from, to, nowValue, query.excluding, budget, dailyBudget, query.limit - found.count])
                 // Columns by position (as `candidateSQL` lists them): looking names up costs more than the rest of the row.
                 while let row = try rows.next() {
                     let id: Int64 = row[0]
@@ -126,8 +129,8 @@ extension SQLiteQuestionStore {
     }
 
     /// One level's slice of candidates in a subtree of `topics` topics. Arguments: an hour ago (twice), the budget, a day
-    /// ago (twice), the question's topic id and the hour of the week (for the learned statistics), the topic ids, the level, the employee
-    /// id range (from, to), now, the excluded handle, the budget, the limit.
+    /// ago (twice), how far to count the day, the question's topic id and the hour of the week (for the learned statistics), the topic ids, the level, the employee
+    /// id range (from, to), now, the excluded handle, the budget, the daily budget, the limit.
     static func candidateSQL(topics: Int) -> String {
         """
         SELECT skill.employeeId, skill.source, employee.handle, employee.imId, employee.pausedUntil,
@@ -142,10 +145,11 @@ extension SQLiteQuestionStore {
             employee.timeZone, employee.workingHours, employee.lastActiveAt,
             learned.outcomes, learned.timely, learned.passed, learned.rated, learned.helpful, learned.updatedAt,
             hour.outcomes, hour.timely, hour.updatedAt, overall.outcomes, overall.timely, overall.updatedAt,
-            -- The same for the past day, counted no further than the learned routing cares (`RoutingEstimator`).
+            -- The same for the past day, counted no further than the daily budget or the learned routing's rest factor
+            -- (`RoutingEstimator`) cares.
             CASE WHEN record.lastDeliveredAt > ? THEN
                 (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId AND delivery.deliveredAt > ?
-                    LIMIT 16))
+                    LIMIT ?))
             ELSE 0 END AS lastDay
         FROM skill
         JOIN employee ON employee.id = skill.employeeId
@@ -156,7 +160,7 @@ extension SQLiteQuestionStore {
         WHERE skill.topicId IN (\(databaseQuestionMarks(count: topics))) AND skill.level = ?
             AND skill.employeeId >= ? AND skill.employeeId < ?
             AND employee.isActive AND (employee.pausedUntil IS NULL OR employee.pausedUntil <= ?) AND employee.handle IS NOT ?
-            AND lastHour < ?
+            AND lastHour < ? AND lastDay < ?
         LIMIT ?
         """
     }

@@ -172,8 +172,8 @@ extension SQLiteQuestionStore {
         let now = date.databaseValue
         let insertDelivery = try db.cachedStatement(
             sql: """
-                INSERT INTO delivery (publicId, questionId, specialistId, number, wave, level, state, deliveredAt, trial)
-                VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)
+                INSERT INTO delivery (publicId, questionId, specialistId, number, wave, level, state, deliveredAt, trial, expectedTimely)
+                VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
                 """)
         let countDelivery = try db.cachedStatement(
             sql: """
@@ -190,7 +190,7 @@ extension SQLiteQuestionStore {
             let deliveryID = IdentifierGenerator.make(prefix: "d")
             try insertDelivery.execute(arguments: [
                 deliveryID, question.id, employeeID, numberedAfter + offset + 1, wave, specialist.level, now,
-                specialist.learned.topic.outcomes < RoutingFigures.trialOutcomes,
+                specialist.learned.topic.outcomes < RoutingFigures.trialOutcomes, specialist.expectedTimely,
             ])
             try countDelivery.execute(arguments: [employeeID, now])
             try log(

@@ -125,12 +125,23 @@ public struct SQLiteQuestionStore: QuestionStore {
     public func waveContext(question id: String) async throws -> WaveContext? {
         try await writer.read { db in
             guard let question = try QuestionRow.fetch(db, publicId: id), question.status == .open else { return nil }
-            let asked = try String.fetchAll(
-                db, sql: "SELECT employee.handle FROM delivery JOIN employee ON employee.id = delivery.specialistId WHERE questionId = ?",
-                arguments: [question.id])
+            var asked: Set<String> = []
+            var pending: [PendingDelivery] = []
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql: """
+                        SELECT employee.handle, delivery.state, delivery.deliveredAt, delivery.expectedTimely
+                        FROM delivery JOIN employee ON employee.id = delivery.specialistId WHERE questionId = ?
+                        """), arguments: [question.id])
+            while let row = try rows.next() {
+                asked.insert(row[0])
+                if (row[1] as String) == DeliveryState.pending.rawValue {
+                    pending.append(PendingDelivery(deliveredAt: row[2], expectedTimely: row[3]))
+                }
+            }
             return WaveContext(
-                id: id, asker: question.asker, topic: question.topic, waves: question.waves, alreadyAsked: Set(asked), relayed: question.relayed,
-                maxAnswers: question.maxAnswers, expiresAt: question.expiresAt)
+                id: id, asker: question.asker, topic: question.topic, waves: question.waves, alreadyAsked: asked, relayed: question.relayed,
+                maxAnswers: question.maxAnswers, expiresAt: question.expiresAt, pending: pending)
         }
     }
 
@@ -151,6 +162,18 @@ public struct SQLiteQuestionStore: QuestionStore {
             count += specialists.count
             try db.execute(sql: "UPDATE question SET waves = ?, nextActionAt = ? WHERE id = ?", arguments: [wave, nextActionAt, question.id])
             return WaveOutcome(wave: wave, newDeliveries: specialists.count, deliveredTo: count)
+        }
+    }
+
+    public func recentAnswerDelays(limit: Int) async throws -> [TimeInterval] {
+        try await writer.read { db in
+            // Newest deliveries first, by their key: no index on answers is needed to find the last few hundred.
+            try TimeInterval.fetchAll(
+                db,
+                sql: """
+                    SELECT (julianday(respondedAt) - julianday(deliveredAt)) * 86400 FROM delivery
+                    WHERE state = 'answered' AND respondedAt IS NOT NULL ORDER BY id DESC LIMIT ?
+                    """, arguments: [max(0, limit)])
         }
     }
 

@@ -155,6 +155,49 @@ import Testing
         var fixed = settings
         fixed.routing = .static
         #expect(Matcher.sized(reliable, needed: 1, now: now, settings: fixed).count == 5)
+        // Each one chosen carries the estimate the wave was sized by.
+        let expected = RoutingEstimator(settings: settings, now: now).estimate(good[0]).timelyNow
+        #expect(abs(expected - 0.8) < 0.01)
+        #expect(Matcher.sized(good, needed: 1, now: now, settings: settings).allSatisfy { $0.expectedTimely == expected })
+        // People already holding the question count towards the chance: at 0.97 already, one more is enough.
+        #expect(Matcher.sized(good, needed: 1, now: now, settings: settings, alreadyLikely: 0.97).count == 1)
+    }
+
+    @Test func theDailyBudgetIsAHardRule() {
+        var tired = person("tired", outcomes: 40, timely: 40)
+        tired.deliveriesLastDay = settings.dailyBudget
+        var rested = person("rested")
+        rested.deliveriesLastDay = settings.dailyBudget - 1
+        for routing in [RoutingPolicy.static, .learned] {
+            var chosen = settings
+            chosen.routing = routing
+            #expect(Matcher.rank([tired, rested], asker: .bot("x"), now: now, settings: chosen).map(\.handle) == ["rested"])
+        }
+    }
+
+    @Test func answerDelaysStartUniformAndFollowWhatWasSeen() {
+        let cold = AnswerDelays(window: 600, delays: [])
+        #expect(cold.shareAnswered(within: 0) == 0 && cold.shareAnswered(within: 150) == 0.25 && cold.shareAnswered(within: 600) == 1)
+        // Ninety answers within a minute (and some late ones, left out): the prior of ten answers barely counts.
+        let quick = AnswerDelays(window: 600, delays: Array(repeating: 30, count: 90) + [900, 1200])
+        #expect(quick.sorted.count == 90)
+        #expect(abs(quick.shareAnswered(within: 60) - (90 + 10 * 0.1) / 100) < 1e-9)
+        #expect(abs(quick.shareAnswered(within: 20) - (10 * 20.0 / 600) / 100) < 1e-9)
+    }
+
+    @Test func silenceMakesAnAnswerInTimeLessLikely() {
+        let delays = AnswerDelays(window: 600, delays: [])
+        // Nothing has happened yet: the estimate stands.
+        #expect(abs(delays.stillAnswering(expected: 0.8, elapsed: 0) - 0.8) < 1e-9)
+        // Halfway through a uniform window: 0.8 * 0.5 / (1 - 0.8 * 0.5) = 2/3.
+        #expect(abs(delays.stillAnswering(expected: 0.8, elapsed: 300) - 2.0 / 3) < 1e-9)
+        // Past the window, nothing more in time.
+        #expect(delays.stillAnswering(expected: 0.8, elapsed: 600) == 0)
+        let sent = now.addingTimeInterval(-300)
+        let pending = [PendingDelivery(deliveredAt: sent, expectedTimely: 0.8), PendingDelivery(deliveredAt: sent, expectedTimely: nil)]
+        // The second, without an estimate, is taken at 0.5: 0.5 * 0.5 / 0.75 = 1/3.
+        #expect(abs(delays.anyStillAnswering(pending, now: now) - (1 - (1.0 / 3) * (2.0 / 3))) < 1e-9)
+        #expect(delays.anyStillAnswering([], now: now) == 0)
     }
 
     @Test func betaDrawsHaveTheRightMean() {

@@ -19,13 +19,16 @@ import Testing
     }
 
     @Test func oneExpertWhoAlwaysAnswersInAMinuteAnswersEverythingInAMinute() async throws {
-        // Given two people who are each other's only candidate, always available, always answering helpfully in 60 s
-        let scenario = try ScenarioFixtures.scenario(ScenarioFixtures.twoExperts)
+        // Given two people who are each other's only candidate, always available, always answering helpfully in 60 s,
+        // asking fewer questions than the daily budget lets the other take
+        let scenario = try ScenarioFixtures.scenario(
+            ScenarioFixtures.twoExperts.replacingOccurrences(of: "\"questionsPerPersonPerDay\": 3", with: "\"questionsPerPersonPerDay\": 1.5"))
         // When a day is simulated
         let outcome = try await Simulation.run(scenario, options: SimulationOptions(days: 1, seed: 3, routing: .static))
         let report = outcome.report
         // Then every question is answered by the other, once, in exactly a minute
-        try #require(report.questions > 0)
+        try #require(report.questions > 1)
+        try #require(report.interruptionsPerSpecialistDayMax <= QuestionSettings().dailyBudget)
         #expect(report.answeredRatio == 1)
         #expect(report.answeredWithin10MinRatio == 1)
         #expect(report.firstAnswerMedianSeconds == 60)
@@ -38,6 +41,24 @@ import Testing
         #expect(report.routing == "static")
         #expect(report.seed == 3)
         #expect(report.days == 1)
+    }
+
+    @Test func nobodyIsAskedMoreOftenADayThanTheDailyBudget() async throws {
+        // Given the two experts asking each other eight questions a day each
+        let scenario = try ScenarioFixtures.scenario(
+            ScenarioFixtures.twoExperts.replacingOccurrences(of: "\"questionsPerPersonPerDay\": 3", with: "\"questionsPerPersonPerDay\": 8"))
+        for routing in [RoutingPolicy.static, .learned] {
+            // When a day is simulated
+            let outcome = try await Simulation.run(scenario, options: SimulationOptions(days: 1, seed: 3, routing: routing))
+            let report = outcome.report
+            // Then each receives four at most; the rest expire unanswered, though both were at their desks
+            let budget = QuestionSettings().dailyBudget
+            #expect(report.questions > 2 * budget)
+            #expect(report.interruptionsPerSpecialistDayMax == budget)
+            #expect(outcome.deliveries == 2 * budget)
+            #expect(report.answeredRatio == (Double(2 * budget) / Double(report.questions) * 10_000).rounded() / 10_000)
+            #expect(report.expiredUnavailableRatio == 0)
+        }
     }
 
     @Test func questionsNobodyCouldTakeExpireAsUnavailable() async throws {

@@ -83,6 +83,36 @@ import Testing
         #expect(try await store.hasSpecialists(CandidateQuery(topic: "kubernetes")))
     }
 
+    @Test func theDailyBudgetCountsTheLast24Hours() async throws {
+        let (store, _, clock) = try await makeStore()
+        // e05 received three questions within the past day and one 25 hours ago.
+        try await store.database.writer.write { db in
+            for (hoursAgo, number) in [(25.0, 1), (20.0, 2), (5.0, 3), (2.0, 4)] {
+                let questionID = try Self.insertQuestion(db, number: number, at: clock.now())
+                let deliveredAt = clock.now().addingTimeInterval(-3600 * hoursAgo)
+                try db.execute(
+                    sql: """
+                        INSERT INTO delivery (publicId, questionId, specialistId, number, wave, level, state, deliveredAt)
+                        VALUES (?, ?, (SELECT id FROM employee WHERE handle = 'e05'), 1, 1, 5, 'pending', ?)
+                        """, arguments: ["d\(number)", questionID, deliveredAt])
+                try db.execute(
+                    sql: """
+                        INSERT INTO specialistRecord (employeeId, delivered, lastDeliveredAt) VALUES ((SELECT id FROM employee WHERE handle = 'e05'), 1, ?)
+                        ON CONFLICT (employeeId) DO UPDATE SET delivered = delivered + 1, lastDeliveredAt = max(lastDeliveredAt, excluded.lastDeliveredAt)
+                        """, arguments: [deliveredAt])
+            }
+        }
+        func handles(dailyBudget: Int, at now: Date) async throws -> Set<String> {
+            Set(try await store.candidates(CandidateQuery(topic: "infra", minimumLevel: 5, dailyBudget: dailyBudget), now: now).map(\.handle))
+        }
+        #expect(try await !handles(dailyBudget: 3, at: clock.now()).contains("e05"))
+        #expect(try await handles(dailyBudget: 4, at: clock.now()).contains("e05"))
+        // Four hours on, the question of 20 hours ago has left the day.
+        #expect(try await handles(dailyBudget: 3, at: clock.now().addingTimeInterval(4.5 * 3600)).contains("e05"))
+        let found = try await store.candidates(CandidateQuery(topic: "infra", minimumLevel: 5), now: clock.now())
+        #expect(found.first { $0.handle == "e05" }?.deliveriesLastDay == 3)
+    }
+
     @Test func aLevelLargerThanTheLimitIsTakenFromAStartThatMovesEveryMinute() async throws {
         let (store, _, clock) = try await makeStore()
         let query = CandidateQuery(topic: "infra", minimumLevel: 5, limit: 10)
@@ -108,7 +138,7 @@ import Testing
             // The statement for a subtree of two topics.
             try Row.fetchAll(
                 db, sql: "EXPLAIN QUERY PLAN " + SQLiteQuestionStore.candidateSQL(topics: 2),
-                arguments: StatementArguments(Array(repeating: 1, count: 16))
+                arguments: StatementArguments(Array(repeating: 1, count: 18))
             ).map { $0["detail"] as String }
         }
         // The skill rows by index range (the row itself only for `source`), everything else by key.

@@ -96,4 +96,41 @@ import Testing
         #expect(rows == ["s1"])
         _ = asked
     }
+
+    @Test func aLaterWaveWaitsWhileThoseHoldingTheQuestionAreStillLikelyToAnswer() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("routing-waves-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let clock = TestClock()
+        let database = try AppDatabase.open(path: path)
+        let people = (1...8).map { "s\($0)" }
+        var employees = "handle,name,email,im_id,manager,admin,active\nann,ann,ann@example.org,,,false,true\n"
+        for person in people { employees += "\(person),\(person),\(person)@example.org,,,false,true\n" }
+        _ = try await SQLiteDirectoryStore(database: database, clock: clock).importDirectory(
+            try ImportBatch.parse(files: [
+                .employees: employees, .topics: "slug,name,parent,aliases,description\ninfra,Infrastructure,,,\n",
+                .skills: "handle,topic,level\n" + people.map { "\($0),infra,3\n" }.joined(),
+            ]), by: .cliOperator)
+        let store = SQLiteQuestionStore(database: database, clock: clock, learning: RoutingLearning(halfLife: 14 * 86_400, timelySeconds: 600))
+        let presence = FakePresenceSource()
+        for person in people { presence.set(person, .available) }
+        let questions = try QuestionService(
+            store: store, presence: presence, settings: QuestionSettings(), clock: clock, random: RoutingRandom(seed: 1))
+        // Nobody known yet (0.5 each): the first wave is the whole wave of five, each with its estimate kept.
+        let asked = try await questions.ask(QuestionDraft(asker: .employee("ann"), topic: "infra", text: "How do I drain a node?"))
+        #expect(asked.deliveredTo == 5)
+        let kept = try await store.database.writer.read { db in try Double?.fetchAll(db, sql: "SELECT expectedTimely FROM delivery") }
+        #expect(kept.count == 5 && kept.allSatisfy { abs(($0 ?? 0) - 0.5) < 1e-9 })
+        // Say the estimates had been 0.95: two minutes of silence leave each still 94 % likely, so nobody more is asked,
+        // and the wave is not spent.
+        try await store.database.writer.write { db in try db.execute(sql: "UPDATE delivery SET expectedTimely = 0.95") }
+        clock.advance(by: 120)
+        #expect(try await questions.tick() == 1)
+        #expect(try await deliveries(store).count == 5)
+        #expect(try await store.waveContext(question: asked.id)?.waves == 1)
+        // Past the window of an answer in time, silence says they will not: the second wave goes out.
+        clock.advance(by: 600)
+        #expect(try await questions.tick() == 1)
+        #expect(try await deliveries(store).count == 8)
+        #expect(try await store.waveContext(question: asked.id)?.waves == 2)
+    }
 }
