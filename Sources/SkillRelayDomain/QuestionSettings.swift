@@ -36,6 +36,9 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
     public var learningHalfLifeDays: Double = 14
     /// Seconds within which an answer counts as "in time" for the learned routing.
     public var timelyAnswerSeconds: Int = 600
+    /// How many active people at least must fit what an asker learns about who answered (see `AnswererLabel`); 1
+    /// shows every level exactly.
+    public var anonymityK: Int = 5
 
     public init() {}
 
@@ -45,7 +48,7 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
             ("waveSize", waveSize), ("waveIntervalSeconds", waveIntervalSeconds), ("maxWaves", maxWaves), ("deadlineSeconds", deadlineSeconds),
             ("hourlyBudget", hourlyBudget), ("presencePoolSize", presencePoolSize), ("asksPerMinute", asksPerMinute),
             ("maxTextLength", maxTextLength), ("retentionDays", retentionDays), ("maxDeliveryLagSeconds", maxDeliveryLagSeconds),
-            ("timelyAnswerSeconds", timelyAnswerSeconds),
+            ("timelyAnswerSeconds", timelyAnswerSeconds), ("anonymityK", anonymityK),
         ]
         for (name, value) in positive where value < 1 { throw .invalidField(name, "must be at least 1") }
         guard (1...10).contains(defaultMaxAnswers) else { throw .invalidField("defaultMaxAnswers", "must be from 1 to 10") }
@@ -60,7 +63,7 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case waveSize, waveIntervalSeconds, maxWaves, deadlineSeconds, defaultMaxAnswers, allowAwayInLaterWaves, hourlyBudget, presencePoolSize
         case minimumLevel, asksPerMinute, maxTextLength, retentionDays, contentRules, maxDeliveryLagSeconds
-        case routing, learningHalfLifeDays, timelyAnswerSeconds
+        case routing, learningHalfLifeDays, timelyAnswerSeconds, anonymityK
     }
 
     /// Reads a config file's settings: a key left out keeps its default.
@@ -84,5 +87,6 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
         routing = try container.decodeIfPresent(RoutingPolicy.self, forKey: .routing) ?? defaults.routing
         learningHalfLifeDays = try container.decodeIfPresent(Double.self, forKey: .learningHalfLifeDays) ?? defaults.learningHalfLifeDays
         timelyAnswerSeconds = try container.decodeIfPresent(Int.self, forKey: .timelyAnswerSeconds) ?? defaults.timelyAnswerSeconds
+        anonymityK = try container.decodeIfPresent(Int.self, forKey: .anonymityK) ?? defaults.anonymityK
     }
 }

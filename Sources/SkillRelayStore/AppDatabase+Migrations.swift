@@ -330,6 +330,7 @@ extension AppDatabase {
             }
         }
         migrator.registerMigration("v14 skill suggestions") { db in try migrateToSkillSuggestions(db) }
+        migrator.registerMigration("v17 plain answers") { db in try migrateToPlainAnswers(db) }
         return migrator
     }
 
