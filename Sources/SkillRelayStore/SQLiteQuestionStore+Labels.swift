@@ -9,27 +9,26 @@ extension SQLiteQuestionStore {
     /// each at their best level there; the answerer counts at the level they were asked with.
     static func answererLabel(_ db: Database, question: QuestionRow, delivery: DeliveryRow, labeling: AnswerLabeling) throws -> AnswererLabel {
         let people = try peopleByBestLevel(
-            db, topic: question.topic.slug, minimumLevel: labeling.minimumLevel, excluding: [delivery.specialistId, question.askerEmployeeId])
+            db, topic: question.topic.slug, minimumLevel: labeling.minimumLevel, answerer: delivery.specialistId, asker: question.askerEmployeeId)
         var counts = people
         counts[delivery.level, default: 0] += 1
         return AnswererLabel.choose(topic: question.topic.slug, level: delivery.level, people: counts, k: labeling.k)
     }
 
     /// How many active people hold the topic (or a subtopic) at each best level, at `minimumLevel` or above, leaving
-    /// out `excluding`.
-    static func peopleByBestLevel(_ db: Database, topic: String, minimumLevel: Int, excluding: [Int64?]) throws -> [Int: Int] {
+    /// out the answerer and the asker (a bot has no row: `nil`).
+    static func peopleByBestLevel(_ db: Database, topic: String, minimumLevel: Int, answerer: Int64, asker: Int64?) throws -> [Int: Int] {
         guard let topics = try subtree(db, of: topic) else { return [:] }
-        let left = excluding.compactMap { $0 }
         let rows = try Row.fetchAll(
             db,
             sql: """
                 SELECT best, count(*) AS people FROM (
                     SELECT max(skill.level) AS best FROM skill JOIN employee ON employee.id = skill.employeeId
                     WHERE skill.topicId IN (\(databaseQuestionMarks(count: topics.count))) AND skill.level >= ? AND employee.isActive
-                        AND employee.id NOT IN (\(left.isEmpty ? "NULL" : databaseQuestionMarks(count: left.count)))
+                        AND employee.id <> ? AND employee.id IS NOT ?
                     GROUP BY skill.employeeId
                 ) GROUP BY best
-                """, arguments: StatementArguments(topics) + [minimumLevel] + StatementArguments(left))
+                """, arguments: StatementArguments(topics) + [minimumLevel, answerer, asker])
         return Dictionary(uniqueKeysWithValues: rows.map { ($0["best"] as Int, $0["people"] as Int) })
     }
 
