@@ -128,9 +128,9 @@ import Testing
         let directory = SQLiteDirectoryStore(database: database, clock: clock)
         _ = try await directory.importDirectory(
             try batch([
-                .employees: "handle,name,email\nasker,Asker,a@example.org\n"
-                    + (1...6).map { "s\($0),S\($0),s\($0)@example.org\n" }.joined(),
-                .topics: "slug,name\ngo,Go\n",
+                .employees: "handle,name,email,im_id,manager,admin,active\nasker,Asker,a@example.org,,,false,true\n"
+                    + (1...6).map { "s\($0),S\($0),s\($0)@example.org,,,false,true\n" }.joined(),
+                .topics: "slug,name,parent,aliases,description\ngo,Go,,,\n",
                 .skills: "handle,topic,level\n" + (1...6).map { "s\($0),go,4\n" }.joined(),
             ]), by: .cliOperator)
         let questions = SQLiteQuestionStore(database: database, clock: clock)
