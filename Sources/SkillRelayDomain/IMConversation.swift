@@ -7,15 +7,21 @@ public struct IncomingMessage: Sendable, Equatable {
     public var text: String
     /// The message this one replies to, if any.
     public var inReplyTo: String?
+    /// The first message of the thread this one was written in, if any (Matrix `m.thread`).
+    public var thread: String?
     /// Whether it came in the sender's own direct conversation with SkillRelay, where only they read the reply.
     public var isPrivate: Bool
 
-    public init(imID: String, text: String, inReplyTo: String? = nil, isPrivate: Bool = true) {
+    public init(imID: String, text: String, inReplyTo: String? = nil, thread: String? = nil, isPrivate: Bool = true) {
         self.imID = imID
         self.text = text
         self.inReplyTo = inReplyTo
+        self.thread = thread
         self.isPrivate = isPrivate
     }
+
+    /// Neither a reply nor in a thread: typed straight into the conversation.
+    public var isPlain: Bool { inReplyTo == nil && thread == nil }
 }
 
 /// The conversation with SkillRelay in an IM client: replies to questions are answers (or `pass`); `ask`, `pause`,
@@ -44,7 +50,7 @@ public struct IMConversation: Sendable {
     public static let help = """
         SkillRelay finds colleagues who know. Write:
         • ask <topic>: <question> — or just ask <question> and I'll find the topic
-        • reply to a question I sent you to answer it, or reply "pass"
+        • reply to a question I sent you to answer it, or reply "pass"; while you hold one question, just write the answer (undo takes it back within a minute)
         • pause 2h (or 30m, 1d) to get no questions for a while; resume to get them again
         • tag <handle> <topic> <level> / untag <handle> <topic> — managers, for their people
         • login — a one-time link that signs you in to the web page
@@ -66,6 +72,11 @@ public struct IMConversation: Sendable {
     private func respond(to message: IncomingMessage, from caller: Caller) async throws -> String {
         let text = message.text.trimmingWhitespace()
         if let reference = message.inReplyTo, let delivery = try await state.delivery(forMessageReference: reference) {
+            return try await reply(text, to: delivery, from: caller)
+        }
+        // Written in a question's thread, as a reply to something else there (or to nothing, as Element's "reply in
+        // thread" does after the first): an answer to the thread's question all the same.
+        if let root = message.thread, let delivery = try await state.delivery(forMessageReference: root) {
             return try await reply(text, to: delivery, from: caller)
         }
         let (command, rest) = Self.split(text)
@@ -96,8 +107,10 @@ public struct IMConversation: Sendable {
             guard words.count == 2 else { return "Write untag <handle> <topic>, e.g. untag ana.lima kubernetes." }
             try await directory.removeSkill(of: words[0], topic: words[1], by: caller)
             return "Removed \(words[1]) from \(words[0])."
+        case "undo":
+            return try await undo(by: caller)
         default:
-            return Self.help
+            return try await plainMessage(message, text: text, from: caller) ?? Self.help
         }
     }
 
@@ -184,7 +197,9 @@ extension IMConversation {
 
     /// The text of an answer relayed to an asker.
     public static func answerText(_ message: AnswerMessage) -> String {
-        "Answer \(message.answer.rank) of \(message.maxAnswers), from \(message.answer.alias) (\(message.answer.topic), level \(message.answer.level)):\n\n\(message.answer.text)"
+        let answer = message.answer
+        let label = answer.label.isDetailed ? " (\(answer.label.text))" : ""
+        return "Answer \(answer.rank) of \(message.maxAnswers), from \(answer.alias)\(label):\n\n\(answer.text)"
     }
 
     /// The text telling a specialist a question closed.

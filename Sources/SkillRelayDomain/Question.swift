@@ -63,25 +63,55 @@ public struct QuestionDraft: Sendable, Equatable {
     }
 }
 
-/// An answer as the asker sees it: an alias, the topic and level, never who.
+/// An answer as the asker sees it: an alias and a label no more precise than keeps k people indistinguishable, never who.
 public struct RelayedAnswer: Sendable, Equatable, Codable {
     public var rank: Int
     /// "specialist 2": the specialist's number within this question.
     public var alias: String
-    public var topic: String
-    public var level: Int
+    /// What the asker learns about the answerer: the topic and a level or band, or nothing.
+    public var label: AnswererLabel
     public var text: String
     public var receivedAt: Date
     public var helpful: Bool?
 
-    public init(rank: Int, alias: String, topic: String, level: Int, text: String, receivedAt: Date, helpful: Bool? = nil) {
+    public init(rank: Int, alias: String, label: AnswererLabel, text: String, receivedAt: Date, helpful: Bool? = nil) {
         self.rank = rank
         self.alias = alias
-        self.topic = topic
-        self.level = level
+        self.label = label
         self.text = text
         self.receivedAt = receivedAt
         self.helpful = helpful
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case rank, alias, label, text, receivedAt, helpful
+        /// Before labels, an answer carried the topic and the exact level; outbox rows queued then still do.
+        case topic, level
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        rank = try container.decode(Int.self, forKey: .rank)
+        alias = try container.decode(String.self, forKey: .alias)
+        if let label = try container.decodeIfPresent(AnswererLabel.self, forKey: .label) {
+            self.label = label
+        } else {
+            label = AnswererLabel(
+                topic: try container.decode(String.self, forKey: .topic), level: try container.decode(Int.self, forKey: .level), band: nil)
+        }
+        text = try container.decode(String.self, forKey: .text)
+        receivedAt = try container.decode(Date.self, forKey: .receivedAt)
+        helpful = try container.decodeIfPresent(Bool.self, forKey: .helpful)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(rank, forKey: .rank)
+        try container.encode(alias, forKey: .alias)
+        try container.encode(label, forKey: .label)
+        try container.encode(text, forKey: .text)
+        try container.encode(receivedAt, forKey: .receivedAt)
+        try container.encodeIfPresent(helpful, forKey: .helpful)
     }
 }
 

@@ -216,6 +216,7 @@ public struct QuestionService: Sendable {
     public func tick() async throws -> Int {
         let due = try await store.dueQuestions(now: clock.now(), limit: 200)
         for id in due { try await runWave(id) }
+        try await relayDueHeldAnswers()
         return due.count
     }
 
@@ -285,7 +286,7 @@ public struct QuestionService: Sendable {
             try await store.logPolicyViolation(sender: "employee:\(handle)", rule: rule, kind: "answer", now: now)
             throw DirectoryError.policyViolation(rule)
         }
-        let result = try await store.recordAnswer(delivery: id, by: handle, text: text, now: now)
+        let result = try await store.recordAnswer(delivery: id, by: handle, text: text, labeling: AnswerLabeling(settings), now: now)
         if let relayed = result.relayed { events.publish(.answer(relayed), question: result.questionID) }
         if result.closedQuestion { closed(result.questionID, .answered) }
         outboxChanged()
@@ -313,12 +314,12 @@ public struct QuestionService: Sendable {
 
     // MARK: - Helpers
 
-    private func closed(_ id: String, _ reason: CloseReason) {
+    func closed(_ id: String, _ reason: CloseReason) {
         events.publish(.closed(reason), question: id)
         outboxChanged()
     }
 
-    private func checkText(_ text: String, field: String) throws(DirectoryError) -> String {
+    func checkText(_ text: String, field: String) throws(DirectoryError) -> String {
         let trimmed = text.trimmingWhitespace()
         guard !trimmed.isEmpty else { throw .invalidField(field, "must not be empty") }
         guard trimmed.count <= settings.maxTextLength else { throw .invalidField(field, "must be at most \(settings.maxTextLength) characters") }

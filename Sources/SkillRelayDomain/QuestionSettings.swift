@@ -39,6 +39,9 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
     public var learningHalfLifeDays: Double = 14
     /// Seconds within which an answer counts as "in time" for the learned routing.
     public var timelyAnswerSeconds: Int = 600
+    /// How many active people at least must fit what an asker learns about who answered (see `AnswererLabel`); 1
+    /// shows every level exactly.
+    public var anonymityK: Int = 5
 
     public init() {}
 
@@ -51,7 +54,7 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
             ("waveSize", waveSize), ("waveIntervalSeconds", waveIntervalSeconds), ("maxWaves", maxWaves), ("deadlineSeconds", deadlineSeconds),
             ("hourlyBudget", hourlyBudget), ("dailyBudget", dailyBudget), ("presencePoolSize", presencePoolSize), ("asksPerMinute", asksPerMinute),
             ("maxTextLength", maxTextLength), ("retentionDays", retentionDays), ("maxDeliveryLagSeconds", maxDeliveryLagSeconds),
-            ("timelyAnswerSeconds", timelyAnswerSeconds),
+            ("timelyAnswerSeconds", timelyAnswerSeconds), ("anonymityK", anonymityK),
         ]
         for (name, value) in positive where value < 1 { throw .invalidField(name, "must be at least 1") }
         guard dailyBudget <= Self.maxDailyBudget else { throw .invalidField("dailyBudget", "must be at most \(Self.maxDailyBudget)") }
@@ -68,7 +71,7 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
         case waveSize, waveIntervalSeconds, maxWaves, deadlineSeconds, defaultMaxAnswers, allowAwayInLaterWaves, hourlyBudget, dailyBudget
         case presencePoolSize
         case minimumLevel, asksPerMinute, maxTextLength, retentionDays, contentRules, maxDeliveryLagSeconds
-        case routing, learningHalfLifeDays, timelyAnswerSeconds
+        case routing, learningHalfLifeDays, timelyAnswerSeconds, anonymityK
     }
 
     /// Reads a config file's settings: a key left out keeps its default.
@@ -93,5 +96,6 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
         routing = try container.decodeIfPresent(RoutingPolicy.self, forKey: .routing) ?? defaults.routing
         learningHalfLifeDays = try container.decodeIfPresent(Double.self, forKey: .learningHalfLifeDays) ?? defaults.learningHalfLifeDays
         timelyAnswerSeconds = try container.decodeIfPresent(Int.self, forKey: .timelyAnswerSeconds) ?? defaults.timelyAnswerSeconds
+        anonymityK = try container.decodeIfPresent(Int.self, forKey: .anonymityK) ?? defaults.anonymityK
     }
 }

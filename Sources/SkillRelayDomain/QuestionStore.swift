@@ -252,7 +252,7 @@ extension QuestionStore {
 
 /// Questions, deliveries, answers, the local IM's presence, the compliance log and the outbox. Each method is one
 /// transaction; every state change writes its compliance entries and outbox messages in that same transaction.
-public protocol QuestionStore: Sendable {
+public protocol QuestionStore: PlainAnswerStore {
     /// The topic a slug or alias names, or `nil`.
     func resolveTopic(_ slugOrAlias: String) async throws -> TopicReference?
     /// Topics whose slug or alias is a word of the text, and full-text hits for the text, best first.
@@ -282,8 +282,9 @@ public protocol QuestionStore: Sendable {
     /// Open questions whose next wave or expiry is due.
     func dueQuestions(now: Date, limit: Int) async throws -> [String]
 
-    /// Records a specialist's answer; ranks it, in the same transaction, among the first K or not.
-    func recordAnswer(delivery id: String, by handle: String, text: String, now: Date) async throws -> AnswerResult
+    /// Records a specialist's answer; ranks it, in the same transaction, among the first K or not, and labels a
+    /// relayed one as `labeling` allows (see `AnswererLabel`).
+    func recordAnswer(delivery id: String, by handle: String, text: String, labeling: AnswerLabeling, now: Date) async throws -> AnswerResult
     /// Records a pass; returns the question's id and whether nobody holding it is still pending.
     func recordPass(delivery id: String, by handle: String, now: Date) async throws -> (questionID: String, nonePending: Bool)
     /// Cancels an open question for its asker or an admin.

@@ -295,10 +295,18 @@ public struct RoomEvent: Decodable, Sendable {
 
     public struct RelatesTo: Decodable, Sendable {
         public var inReplyTo: InReplyTo?
+        /// `m.thread` for a message in a thread (then `eventID` is the thread's first message), or another relation.
+        public var relType: String?
+        public var eventID: String?
 
         enum CodingKeys: String, CodingKey {
             case inReplyTo = "m.in_reply_to"
+            case relType = "rel_type"
+            case eventID = "event_id"
         }
+
+        /// The first message of the thread this relation puts a message in, if it is `m.thread`.
+        public var threadRoot: String? { relType == "m.thread" ? eventID : nil }
     }
 
     public struct InReplyTo: Decodable, Sendable {

@@ -3,58 +3,67 @@ import GRDB
 import SkillRelayDomain
 
 extension SQLiteQuestionStore {
-    public func recordAnswer(delivery id: String, by handle: String, text: String, now: Date) async throws -> AnswerResult {
+    public func recordAnswer(delivery id: String, by handle: String, text: String, labeling: AnswerLabeling, now: Date) async throws -> AnswerResult {
         try await writer.write { db in
-            let delivery = try Self.delivery(db, id, of: handle)
-            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM answer WHERE deliveryId = ?)", arguments: [delivery.id]) == true {
-                throw DirectoryError.deliveryAlreadyAnswered
-            }
-            guard let question = try QuestionRow.fetch(db, id: delivery.questionId) else { throw DirectoryError.deliveryNotFound(id) }
-            try db.execute(
-                sql: "INSERT INTO answer (questionId, deliveryId, text, receivedAt) VALUES (?, ?, ?, ?)",
-                arguments: [question.id, delivery.id, text, now])
-            let answerID = db.lastInsertedRowID
-            if delivery.state == .pending {
-                try Self.learnOutcome(db, delivery: delivery.id, answered: true, now: now, learning: learning)
-            }
-            try db.execute(sql: "UPDATE delivery SET state = 'answered', respondedAt = ? WHERE id = ?", arguments: [now, delivery.id])
-            try db.execute(sql: "UPDATE specialistRecord SET answered = answered + 1 WHERE employeeId = ?", arguments: [delivery.specialistId])
-            try Self.reviewTag(db, specialist: delivery.specialistId, question: question.id, now: now)
-            try Self.log(
-                db, at: now, direction: "in", kind: "answer", sender: "employee:\(delivery.specialistId)", recipient: "skillrelay",
-                questionID: question.publicId, deliveryID: id, text: text)
-            // The rank is decided here, inside the write transaction: two answers racing cannot both become answer K.
-            guard question.status == .open, question.relayed < question.maxAnswers else {
-                return AnswerResult(
-                    outcome: question.status == .answered ? .alreadyAnswered : .closed, questionID: question.publicId, relayed: nil,
-                    closedQuestion: false)
-            }
-            let rank = question.relayed + 1
-            try db.execute(sql: "UPDATE answer SET rank = ? WHERE id = ?", arguments: [rank, answerID])
-            try db.execute(sql: "UPDATE question SET relayed = ? WHERE id = ?", arguments: [rank, question.id])
-            let relayed = RelayedAnswer(
-                rank: rank, alias: "specialist \(delivery.number)", topic: question.topic.slug, level: delivery.level, text: text, receivedAt: now)
-            try Self.log(
-                db, at: now, direction: "out", kind: "relay", sender: "skillrelay", recipient: try Self.party(db, question.asker),
-                questionID: question.publicId, deliveryID: nil, text: text)
-            if question.channel == .im, let asker = try Self.recipient(db, question.asker) {
-                try Self.enqueue(
-                    db, .answer(AnswerMessage(questionID: question.publicId, asker: asker, answer: relayed, maxAnswers: question.maxAnswers)),
-                    now: now)
-            }
-            if let url = question.callbackURL {
-                try Self.enqueue(
-                    db, .callback(CallbackMessage(questionID: question.publicId, url: url, body: CallbackBody.answer(question.publicId, relayed))),
-                    now: now)
-            }
-            let closes = rank == question.maxAnswers
-            if closes {
-                var updated = question
-                updated.relayed = rank
-                try Self.close(db, updated, reason: .answered, now: now, learning: learning)
-            }
-            return AnswerResult(outcome: .relayed(rank: rank), questionID: question.publicId, relayed: relayed, closedQuestion: closes)
+            try Self.recordAnswer(
+                db, delivery: try Self.delivery(db, id, of: handle), id: id, text: text, labeling: labeling, now: now, learning: learning)
         }
+    }
+
+    /// Records an answer to a delivery and, among the first K, relays it with its label: all in the caller's transaction.
+    static func recordAnswer(
+        _ db: Database, delivery: DeliveryRow, id: String, text: String, labeling: AnswerLabeling, now: Date, learning: RoutingLearning
+    ) throws -> AnswerResult {
+        if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM answer WHERE deliveryId = ?)", arguments: [delivery.id]) == true {
+            throw DirectoryError.deliveryAlreadyAnswered
+        }
+        guard let question = try QuestionRow.fetch(db, id: delivery.questionId) else { throw DirectoryError.deliveryNotFound(id) }
+        try db.execute(
+            sql: "INSERT INTO answer (questionId, deliveryId, text, receivedAt) VALUES (?, ?, ?, ?)",
+            arguments: [question.id, delivery.id, text, now])
+        let answerID = db.lastInsertedRowID
+        if delivery.state == .pending {
+            try Self.learnOutcome(db, delivery: delivery.id, answered: true, now: now, learning: learning)
+        }
+        try db.execute(sql: "UPDATE delivery SET state = 'answered', respondedAt = ? WHERE id = ?", arguments: [now, delivery.id])
+        try db.execute(sql: "UPDATE specialistRecord SET answered = answered + 1 WHERE employeeId = ?", arguments: [delivery.specialistId])
+        try Self.reviewTag(db, specialist: delivery.specialistId, question: question.id, now: now)
+        try Self.log(
+            db, at: now, direction: "in", kind: "answer", sender: "employee:\(delivery.specialistId)", recipient: "skillrelay",
+            questionID: question.publicId, deliveryID: id, text: text)
+        // The rank is decided here, inside the write transaction: two answers racing cannot both become answer K.
+        guard question.status == .open, question.relayed < question.maxAnswers else {
+            return AnswerResult(
+                outcome: question.status == .answered ? .alreadyAnswered : .closed, questionID: question.publicId, relayed: nil,
+                closedQuestion: false)
+        }
+        let rank = question.relayed + 1
+        try db.execute(sql: "UPDATE answer SET rank = ? WHERE id = ?", arguments: [rank, answerID])
+        try db.execute(sql: "UPDATE question SET relayed = ? WHERE id = ?", arguments: [rank, question.id])
+        // The label too is decided here, once, from the directory as it stands, and kept with the answer.
+        let label = try Self.answererLabel(db, question: question, delivery: delivery, labeling: labeling)
+        try Self.storeLabel(db, label, answer: answerID)
+        let relayed = RelayedAnswer(rank: rank, alias: "specialist \(delivery.number)", label: label, text: text, receivedAt: now)
+        try Self.log(
+            db, at: now, direction: "out", kind: "relay", sender: "skillrelay", recipient: try Self.party(db, question.asker),
+            questionID: question.publicId, deliveryID: nil, text: text)
+        if question.channel == .im, let asker = try Self.recipient(db, question.asker) {
+            try Self.enqueue(
+                db, .answer(AnswerMessage(questionID: question.publicId, asker: asker, answer: relayed, maxAnswers: question.maxAnswers)),
+                now: now)
+        }
+        if let url = question.callbackURL {
+            try Self.enqueue(
+                db, .callback(CallbackMessage(questionID: question.publicId, url: url, body: CallbackBody.answer(question.publicId, relayed))),
+                now: now)
+        }
+        let closes = rank == question.maxAnswers
+        if closes {
+            var updated = question
+            updated.relayed = rank
+            try Self.close(db, updated, reason: .answered, now: now, learning: learning)
+        }
+        return AnswerResult(outcome: .relayed(rank: rank), questionID: question.publicId, relayed: relayed, closedQuestion: closes)
     }
 
     public func recordPass(delivery id: String, by handle: String, now: Date) async throws -> (questionID: String, nonePending: Bool) {
@@ -273,7 +282,8 @@ extension SQLiteQuestionStore {
         try await writer.read { db in
             let question = try Date.fetchOne(db, sql: "SELECT min(nextActionAt) FROM question WHERE status = 'open'")
             let outbox = try Date.fetchOne(db, sql: "SELECT min(nextAttemptAt) FROM outbox WHERE sentAt IS NULL AND failedAt IS NULL")
-            return [question, outbox].compactMap { $0 }.min()
+            let held = try Date.fetchOne(db, sql: "SELECT min(relayAt) FROM heldAnswer WHERE state = 'held'")
+            return [question, outbox, held].compactMap { $0 }.min()
         }
     }
 }

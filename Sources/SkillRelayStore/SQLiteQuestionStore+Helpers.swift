@@ -73,10 +73,29 @@ enum CallbackBody {
     private struct Relayed: Encodable {
         var rank: Int
         var alias: String
-        var topic: String
-        var level: Int
+        var label: Label
         var text: String
         var receivedAt: Date
+    }
+
+    /// The answer's label, as the API's `AnswerLabel` schema describes it.
+    struct Label: Encodable {
+        struct Band: Encodable {
+            var name: String
+            var minLevel: Int
+            var maxLevel: Int
+        }
+        var text: String
+        var topic: String?
+        var level: Int?
+        var band: Band?
+
+        init(_ label: AnswererLabel) {
+            text = label.text
+            topic = label.topic
+            level = label.level
+            band = label.band.map { Band(name: $0.rawValue, minLevel: $0.levels.lowerBound, maxLevel: $0.levels.upperBound) }
+        }
     }
 
     private struct Closed: Encodable {
@@ -91,7 +110,7 @@ enum CallbackBody {
             Answer(
                 question: question,
                 answer: Relayed(
-                    rank: answer.rank, alias: answer.alias, topic: answer.topic, level: answer.level, text: answer.text,
+                    rank: answer.rank, alias: answer.alias, label: Label(answer.label), text: answer.text,
                     receivedAt: answer.receivedAt)))
     }
 
@@ -256,7 +275,7 @@ extension SQLiteQuestionStore {
 
     static func relayedAnswer(_ row: Row, topic: String) -> RelayedAnswer {
         RelayedAnswer(
-            rank: row["rank"], alias: "specialist \(row["number"] as Int)", topic: topic, level: row["level"], text: row["text"],
+            rank: row["rank"], alias: "specialist \(row["number"] as Int)", label: storedLabel(row, topic: topic), text: row["text"],
             receivedAt: row["receivedAt"], helpful: row["helpful"])
     }
 

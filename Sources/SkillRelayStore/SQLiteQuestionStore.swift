@@ -274,7 +274,8 @@ public struct SQLiteQuestionStore: QuestionStore {
             let answers = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT answer.rank, answer.text, answer.receivedAt, answer.helpful, delivery.number, delivery.level
+                    SELECT answer.rank, answer.text, answer.receivedAt, answer.helpful, answer.labelKind, answer.labelLevel, answer.labelBand,
+                        delivery.number, delivery.level
                     FROM answer JOIN delivery ON delivery.id = answer.deliveryId
                     WHERE answer.questionId = ? AND answer.rank IS NOT NULL ORDER BY answer.rank
                     """, arguments: [question.id]

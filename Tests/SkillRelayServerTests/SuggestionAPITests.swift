@@ -245,7 +245,7 @@ import Testing
                     idempotencyKey: nil, callbackURL: nil, channel: .api, createdAt: now, expiresAt: now.addingTimeInterval(3600)),
                 firstWave: [Candidate(handle: "r", level: 3)], nextActionAt: now.addingTimeInterval(60))
             let delivery = try #require(try await fixture.questionStore.inbox(of: "r", page: PageRequest(limit: 1)).items.first)
-            _ = try await fixture.questionStore.recordAnswer(delivery: delivery.id, by: "r", text: "Yes", now: now)
+            _ = try await fixture.questionStore.recordAnswer(delivery: delivery.id, by: "r", text: "Yes", labeling: AnswerLabeling(k: 5), now: now)
             try await fixture.questionStore.rateAnswer(question: id, rank: 1, helpful: true, by: .employee("p"), isAdmin: false, now: now)
             fixture.clock.advance(by: 60)
         }

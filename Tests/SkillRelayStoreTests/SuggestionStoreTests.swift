@@ -63,7 +63,8 @@ import Testing
 
         /// `handle` answers and the asker rates the answer.
         func answerAndRate(_ question: (id: String, deliveries: [String: String]), by handle: String, helpful: Bool?) async throws -> Int {
-            let result = try await questions.recordAnswer(delivery: question.deliveries[handle]!, by: handle, text: "An answer", now: clock.now())
+            let result = try await questions.recordAnswer(
+                delivery: question.deliveries[handle]!, by: handle, text: "An answer", labeling: AnswerLabeling(k: 5), now: clock.now())
             guard case .relayed(let rank) = result.outcome else { throw DirectoryError.answerNotFound(0) }
             if let helpful {
                 try await questions.rateAnswer(

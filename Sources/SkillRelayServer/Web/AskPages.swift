@@ -52,8 +52,9 @@ struct AskPages {
     struct AnswerItem {
         var rank: Int
         var alias: String
-        var topic: String
-        var level: Int
+        /// What the asker may learn about who answered, unless the label says nothing ("a specialist").
+        var label: String
+        var hasLabel: Bool
         var text: String
         var rated: Bool
         var ratingText: String
@@ -152,7 +153,8 @@ struct AskPages {
         let view = try await questions.question(try context.parameters.require("id"), by: user.caller)
         let answers = view.answers.map { answer in
             AnswerItem(
-                rank: answer.rank, alias: answer.alias, topic: answer.topic, level: answer.level, text: answer.text, rated: answer.helpful != nil,
+                rank: answer.rank, alias: answer.alias, label: answer.label.text, hasLabel: answer.label.isDetailed, text: answer.text,
+                rated: answer.helpful != nil,
                 ratingText: answer.helpful == true ? "helpful" : "not helpful")
         }
         let content = QuestionContent(

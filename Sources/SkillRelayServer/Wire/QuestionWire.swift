@@ -19,12 +19,11 @@ struct AskResponse: ResponseEncodable {
     var expiresAt: Date
 }
 
-/// An answer as the asker sees it: alias, topic and level, never who.
+/// An answer as the asker sees it: an alias and a label that fits at least k people, never who.
 struct RelayedAnswerResponse: ResponseEncodable {
     var rank: Int
     var alias: String
-    var topic: String
-    var level: Int
+    var label: AnswerLabelResponse
     var text: String
     var receivedAt: Date
     var helpful: Bool?
@@ -32,11 +31,30 @@ struct RelayedAnswerResponse: ResponseEncodable {
     init(_ answer: RelayedAnswer) {
         rank = answer.rank
         alias = answer.alias
-        topic = answer.topic
-        level = answer.level
+        label = AnswerLabelResponse(answer.label)
         text = answer.text
         receivedAt = answer.receivedAt
         helpful = answer.helpful
+    }
+}
+
+/// What the asker learns about who answered: the text to show, and its parts where there are any.
+struct AnswerLabelResponse: Encodable {
+    struct Band: Encodable {
+        var name: String
+        var minLevel: Int
+        var maxLevel: Int
+    }
+    var text: String
+    var topic: String?
+    var level: Int?
+    var band: Band?
+
+    init(_ label: AnswererLabel) {
+        text = label.text
+        topic = label.topic
+        level = label.level
+        band = label.band.map { Band(name: $0.rawValue, minLevel: $0.levels.lowerBound, maxLevel: $0.levels.upperBound) }
     }
 }
 

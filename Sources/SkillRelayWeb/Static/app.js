@@ -60,8 +60,8 @@ function liveAnswers(list) {
     item.dataset.rank = String(answer.rank);
     item.querySelector('[data-field="rank"]').textContent = String(answer.rank);
     item.querySelector('[data-field="alias"]').textContent = answer.alias;
-    item.querySelector('[data-field="topic"]').textContent = answer.topic;
-    item.querySelector('[data-field="level"]').textContent = String(answer.level);
+    // A label that says nothing more than "a specialist" (it has no topic) is left out, as on the page.
+    item.querySelector('[data-field="label"]').textContent = answer.label.topic ? " (" + answer.label.text + ")" : "";
     item.querySelector('[data-field="text"]').textContent = answer.text;
     item.querySelector('[data-field="rank-value"]').value = String(answer.rank);
     list.appendChild(item);
