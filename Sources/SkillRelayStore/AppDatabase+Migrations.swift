@@ -330,6 +330,7 @@ extension AppDatabase {
             }
         }
         migrator.registerMigration("v14 skill suggestions") { db in try migrateToSkillSuggestions(db) }
+        migrator.registerMigration("v16 reveals") { db in try migrateToReveals(db) }
         return migrator
     }
 
