@@ -36,6 +36,18 @@ public enum DirectoryError: Error, Sendable, Equatable {
     case invalidCallbackURL(String)
     case suggestionNotFound(String)
     case suggestionDecided(String)
+    /// A bot has no identity to offer.
+    case botsCannotReveal
+    /// A specialist offered to reveal themselves to a bot.
+    case askerIsABot
+    /// A reveal on a delivery whose answer was not relayed.
+    case noRelayedAnswer(String)
+    /// A reveal was declined: final for that pair and that question.
+    case revealDeclined
+    /// A decline or a withdrawal with no offer to act on.
+    case noRevealOffer
+    /// A withdrawal after both agreed.
+    case revealAccepted
 
     /// How the error is to be understood, independent of any protocol.
     public enum Kind: Sendable {
@@ -59,7 +71,8 @@ public enum DirectoryError: Error, Sendable, Equatable {
     public var kind: Kind {
         switch self {
         case .unauthenticated: .unauthenticated
-        case .forbidden: .forbidden
+        case .forbidden, .botsCannotReveal: .forbidden
+        case .askerIsABot, .noRelayedAnswer, .revealDeclined, .noRevealOffer, .revealAccepted: .conflict
         case .employeeNotFound, .topicNotFound, .tokenNotFound, .skillNotFound, .aliasNotFound, .questionNotFound, .deliveryNotFound,
             .answerNotFound, .suggestionNotFound:
             .notFound
@@ -111,6 +124,12 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case .invalidCallbackURL: "invalid_callback_url"
         case .suggestionNotFound: "suggestion_not_found"
         case .suggestionDecided: "suggestion_decided"
+        case .botsCannotReveal: "bots_cannot_reveal"
+        case .askerIsABot: "asker_is_a_bot"
+        case .noRelayedAnswer: "no_relayed_answer"
+        case .revealDeclined: "reveal_declined"
+        case .noRevealOffer: "no_reveal_offer"
+        case .revealAccepted: "reveal_accepted"
         }
     }
 
@@ -155,6 +174,12 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case .invalidCallbackURL(let url): "'\(url)' is not an http or https URL."
         case .suggestionNotFound(let id): "No suggestion '\(id)' about anyone below you."
         case .suggestionDecided(let id): "The suggestion '\(id)' has already been decided."
+        case .botsCannotReveal: "A bot has no identity to reveal; only people can introduce themselves."
+        case .askerIsABot: "This question was asked by a bot, which cannot reveal itself; there is nobody to introduce yourself to."
+        case .noRelayedAnswer(let id): "Your answer to '\(id)' was not relayed to the asker, so there is nobody to introduce yourself to."
+        case .revealDeclined: "The offer to reveal was declined; that is final for this answer."
+        case .noRevealOffer: "There is no offer from the other side to decline, and none of yours to withdraw."
+        case .revealAccepted: "Both sides already agreed and know who the other is; that cannot be taken back."
         }
     }
 }

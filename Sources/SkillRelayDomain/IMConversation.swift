@@ -51,6 +51,7 @@ public struct IMConversation: Sendable {
         SkillRelay finds colleagues who know. Write:
         • ask <topic>: <question> — or just ask <question> and I'll find the topic
         • reply to a question I sent you to answer it, or reply "pass"; while you hold one question, just write the answer (undo takes it back within a minute)
+        • reply reveal to an answer (or to a question you answered) to offer to introduce yourself; accept, decline or withdraw likewise
         • pause 2h (or 30m, 1d) to get no questions for a while; resume to get them again
         • tag <handle> <topic> <level> / untag <handle> <topic> — managers, for their people
         • login — a one-time link that signs you in to the web page
@@ -72,11 +73,16 @@ public struct IMConversation: Sendable {
     private func respond(to message: IncomingMessage, from caller: Caller) async throws -> String {
         let text = message.text.trimmingWhitespace()
         if let reference = message.inReplyTo, let delivery = try await state.delivery(forMessageReference: reference) {
+            if let action = Self.revealAction(text) { return try await replyToQuestion(action, delivery: delivery, from: caller) }
             return try await reply(text, to: delivery, from: caller)
+        }
+        if let reference = message.inReplyTo, let thread = try await questions.thread(forMessageReference: reference) {
+            return try await replyInThread(text, thread, from: caller)
         }
         // Written in a question's thread, as a reply to something else there (or to nothing, as Element's "reply in
         // thread" does after the first): an answer to the thread's question all the same.
         if let root = message.thread, let delivery = try await state.delivery(forMessageReference: root) {
+            if let action = Self.revealAction(text) { return try await replyToQuestion(action, delivery: delivery, from: caller) }
             return try await reply(text, to: delivery, from: caller)
         }
         let (command, rest) = Self.split(text)

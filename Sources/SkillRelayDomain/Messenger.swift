@@ -98,10 +98,17 @@ public protocol Messenger: Sendable {
     /// Delivers a question to a specialist; returns the IM's reference for the message (a Matrix event id), if it has
     /// one, which the outbox keeps with the delivery so that a reply to that message is recognised as the answer.
     func deliverQuestion(_ message: QuestionMessage, key: String) async throws -> String?
-    /// Delivers a relayed answer to an asker who asked through the IM.
-    func deliverAnswer(_ message: AnswerMessage, key: String) async throws
+    /// Delivers a relayed answer to an asker who asked through the IM; returns the IM's reference for the message, if
+    /// it has one, so that a reply to it (`reveal`) acts on that answer.
+    func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String?
     /// Tells a specialist the question they hold is closed.
     func notifyClosed(_ message: ClosedMessage, key: String) async throws
     /// Tells an asker who asked through the IM that their question closed.
     func notifyAsker(_ message: AskerNotice, key: String) async throws
+    /// Tells one side of an exchange about a reveal (an offer, its withdrawal or refusal, or who the other is once both
+    /// agreed); returns the IM's reference for the message, if it has one, so that a reply (`accept`) acts on it.
+    func deliverReveal(_ message: RevealNotice, key: String) async throws -> String?
+    /// Hands two people who both agreed to reveal themselves a conversation of their own (in Matrix, a new room with
+    /// both invited); returns the IM's reference for it (the room), if it has one.
+    func introduce(_ introduction: Introduction, key: String) async throws -> String?
 }

@@ -129,11 +129,14 @@ public struct QuestionView: Sendable, Equatable {
     public var expiresAt: Date
     public var closedAt: Date?
     public var answers: [RelayedAnswer]
+    /// Where revealing stands with each answerer, by the answer's rank (those with no offer are left out).
+    public var reveals: [Int: RevealView]
 
     public init(
         id: String, status: QuestionStatus, topic: TopicReference, text: String, maxAnswers: Int, deliveredTo: Int, waves: Int,
-        createdAt: Date, expiresAt: Date, closedAt: Date?, answers: [RelayedAnswer]
+        createdAt: Date, expiresAt: Date, closedAt: Date?, answers: [RelayedAnswer], reveals: [Int: RevealView] = [:]
     ) {
+        self.reveals = reveals
         self.id = id
         self.status = status
         self.topic = topic
@@ -186,8 +189,17 @@ public struct InboxItem: Sendable, Equatable {
     public var state: DeliveryState
     public var questionStatus: QuestionStatus
     public var deliveredAt: Date
+    /// The rank of the specialist's answer, once it was relayed.
+    public var rank: Int?
+    /// Where revealing stands with the asker; set only once the answer was relayed.
+    public var reveal: RevealView?
 
-    public init(id: String, topic: TopicReference, text: String, state: DeliveryState, questionStatus: QuestionStatus, deliveredAt: Date) {
+    public init(
+        id: String, topic: TopicReference, text: String, state: DeliveryState, questionStatus: QuestionStatus, deliveredAt: Date, rank: Int? = nil,
+        reveal: RevealView? = nil
+    ) {
+        self.rank = rank
+        self.reveal = reveal
         self.id = id
         self.topic = topic
         self.text = text

@@ -7,12 +7,20 @@ public enum AskerEvent: Sendable, Equatable {
     case wave(number: Int, deliveredTo: Int)
     case answer(RelayedAnswer)
     case closed(CloseReason)
+    /// Revealing with the answerer of answer `rank` moved on: its state as the asker sees it.
+    case reveal(rank: Int, RevealView)
+    /// Both agreed to reveal: how to reach the answerer of answer `rank` directly (the local IM's direct chat).
+    case introduction(rank: Int, RevealedPerson)
 }
 
 /// Something that happened in a specialist's inbox.
 public enum InboxEvent: Sendable, Equatable {
     case delivered(InboxItem)
     case closed(deliveryID: String, reason: CloseReason)
+    /// Revealing with the asker of a delivery's question moved on: its state as the specialist sees it.
+    case reveal(deliveryID: String, rank: Int, RevealView)
+    /// Both agreed to reveal: how to reach the colleague who asked directly (the local IM's direct chat).
+    case introduction(deliveryID: String, RevealedPerson)
 }
 
 /// Live events for server-sent event streams: one channel per question (the asker) and per specialist (the inbox).

@@ -186,6 +186,10 @@ public enum OutboxMessage: Sendable, Equatable, Codable {
     case closed(ClosedMessage)
     case askerNotice(AskerNotice)
     case callback(CallbackMessage)
+    /// A reveal's offer, withdrawal, refusal or completion, to the other side.
+    case reveal(RevealNotice)
+    /// Two people who both agreed to reveal themselves, handed a direct conversation.
+    case introduction(Introduction)
 
     /// Who the message goes to, and so what must keep its order: one person (whatever the message), or one callback
     /// URL. Messages to one destination are sent in the order they were queued; destinations never wait for each other.
@@ -196,6 +200,9 @@ public enum OutboxMessage: Sendable, Equatable, Codable {
         case .answer(let message): "person:\(message.asker.handle)"
         case .askerNotice(let message): "person:\(message.asker.handle)"
         case .callback(let message): "callback:\(message.url)"
+        case .reveal(let message): "person:\(message.recipient.handle)"
+        // Two people at once: a queue of its own, so that neither person's other messages wait for the room.
+        case .introduction(let message): "introduction:\(message.deliveryID)"
         }
     }
 
@@ -207,6 +214,8 @@ public enum OutboxMessage: Sendable, Equatable, Codable {
         case .answer(let message): (message.questionID, nil)
         case .askerNotice(let message): (message.questionID, nil)
         case .callback(let message): (message.questionID, nil)
+        case .reveal(let message): (message.questionID, message.deliveryID)
+        case .introduction(let message): (message.questionID, message.deliveryID)
         }
     }
 
@@ -318,12 +327,30 @@ public protocol QuestionStore: PlainAnswerStore {
     /// destination that is waiting for its retry: a failed message holds back its destination's later ones. Messages to
     /// `destinations` are left out (their worker is busy with them).
     func pendingOutbox(now: Date, limit: Int, excluding destinations: Set<String>) async throws -> [OutboxItem]
-    /// Marks messages sent and keeps the IM's references of delivered questions (by delivery id), in one transaction.
-    func markOutboxSent(_ ids: [Int64], references: [String: String], now: Date) async throws
+    /// Marks messages sent and keeps the IM's references: of delivered questions (by delivery id), and of messages
+    /// in a question's exchange with one answerer (reference → thread), so that a reply to one acts on that pair.
+    func markOutboxSent(_ ids: [Int64], references: [String: String], threads: [String: MessageThread], now: Date) async throws
     /// Records a failed try; `retryAt` nil gives up on the message and writes that to the compliance log.
     func markOutboxFailed(_ id: Int64, error: String, retryAt: Date?) async throws
     /// Puts a message off until `until` without counting a try: the IM server asked SkillRelay to wait (rate limited).
     func deferOutbox(_ id: Int64, until: Date, reason: String) async throws
     /// When the earliest open question or outbox message is next due, if any.
     func nextDueTime() async throws -> Date?
+
+    /// The asker offers to reveal themselves to the answerer of relayed answer `rank` (or accepts their offer),
+    /// withdraws or declines; `questionNotFound` for anyone but the asker, `answerNotFound` for a rank not relayed.
+    /// Writes the change, its compliance entries and the messages to the other side in one transaction.
+    func reveal(_ action: RevealAction, question id: String, rank: Int, by asker: Asker, now: Date) async throws -> RevealChange
+    /// The specialist does the same on their delivery; `deliveryNotFound` for anyone else's, `noRelayedAnswer` when
+    /// their answer was not relayed, `askerIsABot` when a bot asked.
+    func reveal(_ action: RevealAction, delivery id: String, by handle: String, now: Date) async throws -> RevealChange
+    /// The exchange an IM message (by the IM's reference) belongs to, if it is one SkillRelay sent about an answer.
+    func thread(forMessageReference reference: String) async throws -> ThreadReference?
+}
+
+extension QuestionStore {
+    /// Marks messages sent, keeping the references of delivered questions only.
+    public func markOutboxSent(_ ids: [Int64], references: [String: String], now: Date) async throws {
+        try await markOutboxSent(ids, references: references, threads: [:], now: now)
+    }
 }

@@ -25,7 +25,21 @@ public struct LocalMessenger: Messenger {
     }
 
     /// Nothing to send: questions asked through the API are answered there.
-    public func deliverAnswer(_ message: AnswerMessage, key: String) async throws {}
+    public func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? { nil }
+
+    /// Nothing to send: the question service already told both sides' event streams where the reveal stands.
+    public func deliverReveal(_ message: RevealNotice, key: String) async throws -> String? { nil }
+
+    /// The local IM has no rooms: each side's event stream is told how to reach the other (name and IM id).
+    public func introduce(_ introduction: Introduction, key: String) async throws -> String? {
+        events.publish(
+            .introduction(rank: introduction.rank, RevealedPerson(name: introduction.specialistName, imID: introduction.specialist.imID)),
+            question: introduction.questionID)
+        events.publish(
+            .introduction(deliveryID: introduction.deliveryID, RevealedPerson(name: introduction.askerName, imID: introduction.asker.imID)),
+            handle: introduction.specialist.handle)
+        return nil
+    }
 
     /// Nothing to send: the asker's event stream already says the question closed.
     public func notifyAsker(_ message: AskerNotice, key: String) async throws {}

@@ -76,6 +76,13 @@ public struct MatrixClient: Sendable {
         return try await call(.POST, "/createRoom", body: body, as: RoomID.self, timeout: .seconds(10)).room_id
     }
 
+    /// `POST /createRoom`: a direct, trusted private chat for people the bot introduces to each other, named and with
+    /// the introduction as its topic, everyone in `userIDs` invited.
+    public func createIntroductionRoom(inviting userIDs: [String], name: String, topic: String) async throws -> String {
+        let body = CreateRoom(is_direct: true, invite: userIDs, preset: "trusted_private_chat", name: name, topic: topic)
+        return try await call(.POST, "/createRoom", body: body, as: RoomID.self, timeout: .seconds(10)).room_id
+    }
+
     /// `POST /join/{roomId}`.
     public func join(_ roomID: String) async throws {
         // In the sync loop, where an invitation is seen once: wait out the rate limits rather than miss it.

@@ -6,8 +6,10 @@ import SkillRelayDomain
 public struct MatrixMessenger: Messenger {
     let writer: MatrixRoomWriter
     let rooms: MatrixRooms
+    let client: MatrixClient
 
     public init(client: MatrixClient, rooms: MatrixRooms, encryption: MatrixEncryption? = nil) {
+        self.client = client
         self.writer = MatrixRoomWriter(client: client, encryption: encryption)
         self.rooms = rooms
     }
@@ -16,8 +18,34 @@ public struct MatrixMessenger: Messenger {
         try await send(IMConversation.questionText(message), to: message.recipient, key: key)
     }
 
-    public func deliverAnswer(_ message: AnswerMessage, key: String) async throws {
-        _ = try await send(IMConversation.answerText(message), to: message.asker, key: key)
+    public func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? {
+        try await send(IMConversation.answerText(message), to: message.asker, key: key)
+    }
+
+    public func deliverReveal(_ message: RevealNotice, key: String) async throws -> String? {
+        try await send(IMConversation.revealText(message), to: message.recipient, key: key)
+    }
+
+    /// Creates a direct room inviting both people, named after the topic and with the introduction as its topic, and
+    /// leaves it: the room is theirs, and the bot must not answer what they say in it. Someone without an IM id is not on
+    /// Matrix: both already learned each other's name and IM id, so there is no room to make.
+    public func introduce(_ introduction: Introduction, key: String) async throws -> String? {
+        guard let asker = introduction.asker.imID, let specialist = introduction.specialist.imID else { return nil }
+        let room: String
+        do {
+            room = try await client.createIntroductionRoom(
+                inviting: [asker, specialist], name: "\(introduction.askerName) and \(introduction.specialistName): \(introduction.topic.name)",
+                topic: IMConversation.introductionText(introduction, for: .asker))
+        } catch let limited as MatrixClient.RateLimited {
+            throw DeliveryDeferred(retryAfter: limited.retryAfter, reason: "\(limited)")
+        }
+        do {
+            try await client.leaveAndForget(room)
+        } catch {
+            // The invitations stand without the bot. Not thrown: a retry would make them a second room. At worst the bot
+            // stays in this one.
+        }
+        return room
     }
 
     public func notifyClosed(_ message: ClosedMessage, key: String) async throws {

@@ -21,6 +21,8 @@ struct CreateRoom: Encodable {
     var invite: [String]
     var preset: String
     var initial_state: [InitialState]?
+    var name: String?
+    var topic: String?
 
     struct InitialState: Encodable {
         var type: String

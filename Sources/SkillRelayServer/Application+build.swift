@@ -26,6 +26,7 @@ public func buildRouter(store: any DirectoryStore, questions: QuestionService, w
     TokensController(store: store).addRoutes(to: v1)
     QuestionsController(questions: questions).addRoutes(to: v1)
     InboxController(questions: questions).addRoutes(to: v1)
+    RevealController(questions: questions).addRoutes(to: v1)
     SuggestionsController(store: web.team).addRoutes(to: v1)
     let stats = StatsController(stats: web.stats, questions: questions, reach: web.reach)
     stats.addRoutes(to: v1)

@@ -105,11 +105,18 @@ extension SQLiteQuestionStore {
                 else { throw InvalidCursor() }
                 after = (row[0], row[1])
             }
-            let rows = try Row.fetchAll(db, sql: Self.inboxSQL, arguments: [employee.id!, after.at, after.id, page.limit + 1]).map { row in
+            var rows = try Row.fetchAll(db, sql: Self.inboxSQL, arguments: [employee.id!, after.at, after.id, page.limit + 1]).map { row in
                 InboxItem(
                     id: row["publicId"], topic: TopicReference(slug: row["slug"], name: row["name"]), text: row["text"],
                     state: DeliveryState(rawValue: row["state"]) ?? .closed, questionStatus: QuestionStatus(rawValue: row["status"]) ?? .open,
                     deliveredAt: row["deliveredAt"])
+            }
+            let answered = rows.filter { $0.state == .answered }.map(\.id)
+            let reveals = try Self.specialistReveals(db, deliveries: answered)
+            for index in rows.indices {
+                guard let reveal = reveals[rows[index].id] else { continue }
+                rows[index].rank = reveal.rank
+                rows[index].reveal = reveal.view
             }
             return ListPage(rows: rows, limit: page.limit, list: .inbox) { [$0.id] }
         }
@@ -237,15 +244,6 @@ extension SQLiteQuestionStore {
                 return OutboxItem(
                     id: row["id"], message: message, attempts: row["attempts"], createdAt: row["createdAt"], deferred: row["deferred"])
             }
-        }
-    }
-
-    public func markOutboxSent(_ ids: [Int64], references: [String: String], now: Date) async throws {
-        try await writer.write { db in
-            let sent = try db.cachedStatement(sql: "UPDATE outbox SET sentAt = ?, attempts = attempts + 1 WHERE id = ?")
-            for id in ids { try sent.execute(arguments: [now, id]) }
-            let reference = try db.cachedStatement(sql: "UPDATE delivery SET imReference = ? WHERE publicId = ?")
-            for (delivery, event) in references { try reference.execute(arguments: [event, delivery]) }
         }
     }
 

@@ -284,7 +284,7 @@ public struct SQLiteQuestionStore: QuestionStore {
             return QuestionView(
                 id: id, status: question.status, topic: question.topic, text: question.text, maxAnswers: question.maxAnswers,
                 deliveredTo: delivered, waves: question.waves, createdAt: question.createdAt, expiresAt: question.expiresAt,
-                closedAt: question.closedAt, answers: answers)
+                closedAt: question.closedAt, answers: answers, reveals: try Self.askerReveals(db, question: question.id))
         }
     }
 }

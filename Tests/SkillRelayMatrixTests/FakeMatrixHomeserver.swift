@@ -31,6 +31,7 @@ final class FakeMatrixHomeserver: Sendable {
         var waitingForRelease: [CheckedContinuation<Void, Never>] = []
         var createRoomRequests = 0
         var invited: [String] = []
+        var createdRooms: [CreatedRoom] = []
         var refusedInvitees: Set<String> = []
         var left: [String] = []
         var forgotten: [String] = []
@@ -57,6 +58,17 @@ final class FakeMatrixHomeserver: Sendable {
     var roomsCreated: Int { state.withLock { $0.roomsCreated } }
     /// `createRoom` requests, refused ones included.
     var createRoomRequests: Int { state.withLock { $0.createRoomRequests } }
+    /// A room `createRoom` made: who it invited, whether as a direct chat, its name and topic.
+    struct CreatedRoom: Sendable, Equatable {
+        var room: String
+        var invite: [String]
+        var isDirect: Bool
+        var name: String?
+        var topic: String?
+    }
+
+    /// Every room made, in order.
+    var createdRooms: [CreatedRoom] { state.withLock { $0.createdRooms } }
     /// Everyone invited by `createRoom`, in order.
     var invited: [String] { state.withLock { $0.invited } }
     /// Rooms the bot left, and forgot.
@@ -160,13 +172,27 @@ final class FakeMatrixHomeserver: Sendable {
             return Self.json("{}")
         }
         router.post("/_matrix/client/v3/createRoom") { request, _ -> Response in
-            struct Body: Decodable { var invite: [String]? }
+            struct Body: Decodable {
+                var invite: [String]?
+                var isDirect: Bool?
+                var name: String?
+                var topic: String?
+
+                enum CodingKeys: String, CodingKey {
+                    case invite, name, topic
+                    case isDirect = "is_direct"
+                }
+            }
             let body = try JSONDecoder().decode(Body.self, from: try await request.body.collect(upTo: 65_536))
             let number = self.state.withLock { state -> Int? in
                 state.createRoomRequests += 1
                 if body.invite?.contains(where: state.refusedInvitees.contains) == true { return nil }
                 state.roomsCreated += 1
                 state.invited += body.invite ?? []
+                state.createdRooms.append(
+                    CreatedRoom(
+                        room: "!room\(state.roomsCreated):fake", invite: body.invite ?? [], isDirect: body.isDirect ?? false, name: body.name,
+                        topic: body.topic))
                 return state.roomsCreated
             }
             guard let number else { return Self.error(404, "M_NOT_FOUND") }

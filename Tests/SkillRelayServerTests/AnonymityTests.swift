@@ -16,6 +16,7 @@ import Testing
     struct Inbox: Decodable {
         struct Item: Decodable {
             var id: String
+            var rank: Int?
         }
         var items: [Item]
     }
@@ -74,6 +75,26 @@ import Testing
             ) {
                 askerSaw.add($0.text)
             }
+            // The asker offers to reveal themselves to both answerers; the first leaves the offer open, the second
+            // declines it. Nothing one-sided names anyone.
+            for rank in 1...2 {
+                try await client.execute(uri: "/v1/questions/\(asked)/answers/\(rank)/reveal", method: .post, headers: asker) {
+                    askerSaw.add($0.text)
+                }
+            }
+            for handle in specialistTokens.keys.sorted() {
+                let headers = bearer(specialistTokens[handle]!)
+                let answered = try await client.execute(uri: "/v1/inbox", method: .get, headers: headers) { response in
+                    specialistsSaw.add(response.text)
+                    return try decode(Inbox.self, response).items.filter { $0.rank == 2 }.map(\.id)
+                }
+                for item in answered {
+                    try await client.execute(uri: "/v1/inbox/\(item)/reveal/decline", method: .post, headers: headers) {
+                        specialistsSaw.add($0.text)
+                    }
+                }
+            }
+            try await client.execute(uri: "/v1/questions/\(asked)", method: .get, headers: asker) { askerSaw.add($0.text) }
             return (asked, botAsked, deliveries)
         }
         await fixture.pump.flush()
@@ -83,8 +104,9 @@ import Testing
             for await event in stream { specialistsSaw.add(EventEncoding.encode(event).text) }
         }
 
-        #expect(askerSaw.all.count == 4)
-        #expect(specialistsSaw.all.count >= 12, "\(specialistsSaw.all)")
+        #expect(askerSaw.all.count == 7)
+        #expect(askerSaw.all.last?.contains(#""state":"declined""#) == true && askerSaw.all.last?.contains(#""state":"offered""#) == true)
+        #expect(specialistsSaw.all.count >= 16, "\(specialistsSaw.all)")
         #expect(botSaw.count == 2)
         #expect(askerSaw.all.joined().contains("Look at the liveness probe."))
         #expect(specialistsSaw.all.joined().contains("Why does my pod restart?"))

@@ -43,9 +43,11 @@ import Testing
             sent.withLock { $0.append(message.deliveryID) }
             return nil
         }
-        func deliverAnswer(_ message: AnswerMessage, key: String) async throws {}
+        func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? { nil }
         func notifyClosed(_ message: ClosedMessage, key: String) async throws {}
         func notifyAsker(_ message: AskerNotice, key: String) async throws {}
+        func deliverReveal(_ message: RevealNotice, key: String) async throws -> String? { nil }
+        func introduce(_ introduction: Introduction, key: String) async throws -> String? { nil }
     }
 
     /// A TCP socket on 127.0.0.1 that listens and never accepts: the kernel completes each connection, the request is

@@ -16,9 +16,20 @@ import Testing
             record("question \(message.deliveryID)")
             return "$event-\(message.deliveryID)"
         }
-        func deliverAnswer(_ message: AnswerMessage, key: String) async throws { record("answer \(message.questionID)") }
+        func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? {
+            record("answer \(message.questionID)")
+            return nil
+        }
         func notifyClosed(_ message: ClosedMessage, key: String) async throws { record("closed \(message.deliveryID)") }
         func notifyAsker(_ message: AskerNotice, key: String) async throws { record("notice \(message.questionID)") }
+        func deliverReveal(_ message: RevealNotice, key: String) async throws -> String? {
+            record("reveal \(message.questionID)")
+            return nil
+        }
+        func introduce(_ introduction: Introduction, key: String) async throws -> String? {
+            record("introduction \(introduction.questionID)")
+            return nil
+        }
         private func record(_ line: String) { sent.withLock { $0.append(line) } }
     }
 
@@ -95,9 +106,11 @@ import Testing
             }
             return nil
         }
-        func deliverAnswer(_ message: AnswerMessage, key: String) async throws {}
+        func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? { nil }
         func notifyClosed(_ message: ClosedMessage, key: String) async throws {}
         func notifyAsker(_ message: AskerNotice, key: String) async throws {}
+        func deliverReveal(_ message: RevealNotice, key: String) async throws -> String? { nil }
+        func introduce(_ introduction: Introduction, key: String) async throws -> String? { nil }
     }
 
     @Test(arguments: [(people: 3, most: 1), (people: 30, most: 4)])
@@ -131,9 +144,11 @@ import Testing
     final class FailingMessenger: Messenger, Sendable {
         struct Down: Error {}
         func deliverQuestion(_ message: QuestionMessage, key: String) async throws -> String? { throw Down() }
-        func deliverAnswer(_ message: AnswerMessage, key: String) async throws { throw Down() }
+        func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? { throw Down() }
         func notifyClosed(_ message: ClosedMessage, key: String) async throws { throw Down() }
         func notifyAsker(_ message: AskerNotice, key: String) async throws { throw Down() }
+        func deliverReveal(_ message: RevealNotice, key: String) async throws -> String? { throw Down() }
+        func introduce(_ introduction: Introduction, key: String) async throws -> String? { throw Down() }
     }
 
     @Test func theLagIsTheOldestFirstTryAndLeavesRetriesOut() async throws {
@@ -214,9 +229,11 @@ import Testing
             }
             return nil
         }
-        func deliverAnswer(_ message: AnswerMessage, key: String) async throws {}
+        func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? { nil }
         func notifyClosed(_ message: ClosedMessage, key: String) async throws {}
         func notifyAsker(_ message: AskerNotice, key: String) async throws {}
+        func deliverReveal(_ message: RevealNotice, key: String) async throws -> String? { nil }
+        func introduce(_ introduction: Introduction, key: String) async throws -> String? { nil }
     }
 
     /// A fake callback sender that always fails, counting its tries: a bot's dead URL.
@@ -339,9 +356,11 @@ import Testing
             sent.withLock { $0.append(message.deliveryID) }
             return nil
         }
-        func deliverAnswer(_ message: AnswerMessage, key: String) async throws {}
+        func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? { nil }
         func notifyClosed(_ message: ClosedMessage, key: String) async throws {}
         func notifyAsker(_ message: AskerNotice, key: String) async throws {}
+        func deliverReveal(_ message: RevealNotice, key: String) async throws -> String? { nil }
+        func introduce(_ introduction: Introduction, key: String) async throws -> String? { nil }
     }
 
     @Test func onePersonsStuckRoomStopsHoldingUpTheOthersOnceItIsSlow() async throws {

@@ -73,9 +73,9 @@ public final class GatedMessenger: Messenger, Sendable {
         return try await inner.deliverQuestion(message, key: key)
     }
 
-    public func deliverAnswer(_ message: AnswerMessage, key: String) async throws {
+    public func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? {
         try await waitForGate()
-        try await inner.deliverAnswer(message, key: key)
+        return try await inner.deliverAnswer(message, key: key)
     }
 
     public func notifyClosed(_ message: ClosedMessage, key: String) async throws {
@@ -86,5 +86,15 @@ public final class GatedMessenger: Messenger, Sendable {
     public func notifyAsker(_ message: AskerNotice, key: String) async throws {
         try await waitForGate()
         try await inner.notifyAsker(message, key: key)
+    }
+
+    public func deliverReveal(_ message: RevealNotice, key: String) async throws -> String? {
+        try await waitForGate()
+        return try await inner.deliverReveal(message, key: key)
+    }
+
+    public func introduce(_ introduction: Introduction, key: String) async throws -> String? {
+        try await waitForGate()
+        return try await inner.introduce(introduction, key: key)
     }
 }

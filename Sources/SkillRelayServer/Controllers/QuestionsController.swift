@@ -69,6 +69,7 @@ struct QuestionsController {
         let view = try await questions.question(id, by: caller)
         let lastRank = view.answers.last?.rank ?? 0
         var past = view.answers.map { EventEncoding.answer($0) }
+        past += view.reveals.sorted { $0.key < $1.key }.map { EventEncoding.encode(AskerEvent.reveal(rank: $0.key, $0.value)) }
         if view.status != .open, let reason = CloseReason(view.status) { past.append(EventEncoding.closed(reason)) }
         let liveEvents = AsyncStream<ServerSentEvent> { continuation in
             let task = Task {
@@ -103,6 +104,9 @@ enum EventEncoding {
         case .answer(let relayed): answer(relayed)
         case .wave(let number, let deliveredTo): ServerSentEvent(event: "wave", data: json(Wave(wave: number, deliveredTo: deliveredTo)))
         case .closed(let reason): closed(reason)
+        case .reveal(let rank, let view): ServerSentEvent(event: "reveal", data: json(AnswerReveal(rank: rank, reveal: RevealViewResponse(view))))
+        case .introduction(let rank, let other):
+            ServerSentEvent(event: "introduction", data: json(AnswerIntroduction(rank: rank, other: RevealedPersonResponse(other))))
         }
     }
 
@@ -110,6 +114,10 @@ enum EventEncoding {
         switch event {
         case .delivered(let item): ServerSentEvent(event: "delivery", data: json(InboxItemResponse(item)), id: item.id)
         case .closed(let deliveryID, let reason): ServerSentEvent(event: "closed", data: json(InboxClosed(id: deliveryID, reason: reason.rawValue)))
+        case .reveal(let deliveryID, let rank, let view):
+            ServerSentEvent(event: "reveal", data: json(DeliveryReveal(id: deliveryID, rank: rank, reveal: RevealViewResponse(view))))
+        case .introduction(let deliveryID, let other):
+            ServerSentEvent(event: "introduction", data: json(DeliveryIntroduction(id: deliveryID, other: RevealedPersonResponse(other))))
         }
     }
 
@@ -133,6 +141,27 @@ enum EventEncoding {
     private struct InboxClosed: Encodable {
         var id: String
         var reason: String
+    }
+
+    private struct AnswerReveal: Encodable {
+        var rank: Int
+        var reveal: RevealViewResponse
+    }
+
+    private struct DeliveryReveal: Encodable {
+        var id: String
+        var rank: Int
+        var reveal: RevealViewResponse
+    }
+
+    private struct AnswerIntroduction: Encodable {
+        var rank: Int
+        var other: RevealedPersonResponse
+    }
+
+    private struct DeliveryIntroduction: Encodable {
+        var id: String
+        var other: RevealedPersonResponse
     }
 
     static func json(_ value: some Encodable) -> String {

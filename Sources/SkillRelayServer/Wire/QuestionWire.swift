@@ -27,8 +27,11 @@ struct RelayedAnswerResponse: ResponseEncodable {
     var text: String
     var receivedAt: Date
     var helpful: Bool?
+    /// Where revealing stands with this answerer.
+    var reveal: RevealViewResponse
 
-    init(_ answer: RelayedAnswer) {
+    init(_ answer: RelayedAnswer, reveal: RevealView = RevealView.none) {
+        self.reveal = RevealViewResponse(reveal)
         rank = answer.rank
         alias = answer.alias
         label = AnswerLabelResponse(answer.label)
@@ -83,7 +86,7 @@ struct QuestionResponse: ResponseEncodable {
         createdAt = view.createdAt
         expiresAt = view.expiresAt
         closedAt = view.closedAt
-        answers = view.answers.map(RelayedAnswerResponse.init)
+        answers = view.answers.map { RelayedAnswerResponse($0, reveal: view.reveals[$0.rank] ?? RevealView.none) }
     }
 }
 
@@ -101,8 +104,13 @@ struct InboxItemResponse: ResponseEncodable {
     var state: String
     var questionStatus: String
     var deliveredAt: Date
+    /// The rank the answer was relayed as, and where revealing stands with the asker; only once it was relayed.
+    var rank: Int?
+    var reveal: RevealViewResponse?
 
     init(_ item: InboxItem) {
+        rank = item.rank
+        reveal = item.reveal.map(RevealViewResponse.init)
         id = item.id
         topic = TopicReferenceResponse(item.topic)
         text = item.text

@@ -1,0 +1,54 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import SkillRelayDomain
+import SkillRelayStore
+import SkillRelayTestSupport
+import Testing
+
+@testable import SkillRelayMatrix
+
+/// Two people who agreed to reveal themselves get a direct room of their own, against an in-process fake homeserver.
+@Suite struct MatrixIntroductionTests {
+    static let introduction = Introduction(
+        questionID: "q_1", rank: 2, deliveryID: "d_1", topic: TopicReference(slug: "kubernetes", name: "Kubernetes"),
+        asker: Recipient(handle: "ana", imID: "@ana:fake"), askerName: "Ana Lima", specialist: Recipient(handle: "sam", imID: "@sam:fake"),
+        specialistName: "Sam Ortiz")
+
+    func withMessenger(_ body: @Sendable @escaping (FakeMatrixHomeserver, MatrixMessenger) async throws -> Void) async throws {
+        let fake = FakeMatrixHomeserver()
+        let app = Application(router: fake.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let matrix = MatrixClient(http: HTTPClient.shared, homeserver: "http://127.0.0.1:\(port)", accessToken: "secret")
+            let database = try AppDatabase.inMemory()
+            let rooms = MatrixRooms(client: matrix, state: SQLiteIMState(database: database, clock: TestClock()), clock: TestClock())
+            try await body(fake, MatrixMessenger(client: matrix, rooms: rooms))
+        }
+    }
+
+    @Test func anIntroductionMakesADirectRoomInvitingBothAndTheBotLeavesIt() async throws {
+        try await withMessenger { fake, messenger in
+            let room = try await messenger.introduce(Self.introduction, key: "skillrelay-7")
+            #expect(room == "!room1:fake")
+            let created = try #require(fake.createdRooms.first)
+            #expect(fake.createdRooms.count == 1)
+            #expect(created.invite == ["@ana:fake", "@sam:fake"] && created.isDirect)
+            #expect(created.name?.contains("Kubernetes") == true)
+            #expect(created.topic?.contains("Ana Lima") == true && created.topic?.contains("Sam Ortiz") == true)
+            // The room is theirs: the bot does not stay to answer what they say in it.
+            #expect(fake.left == ["!room1:fake"] && fake.forgotten == ["!room1:fake"])
+        }
+    }
+
+    @Test func withoutBothIMIdsThereIsNoRoomToMake() async throws {
+        try await withMessenger { fake, messenger in
+            var introduction = Self.introduction
+            introduction.specialist.imID = nil
+            let room = try await messenger.introduce(introduction, key: "skillrelay-8")
+            #expect(room == nil)
+            #expect(fake.createRoomRequests == 0)
+        }
+    }
+}
