@@ -177,6 +177,9 @@ public final class OutboxDispatcher: Sendable {
         return started.reduce(0) { $0 + $1.1.count }
     }
 
+    /// Whether finished workers left outcomes that no drain has recorded yet (their destinations are still held).
+    public var hasUnrecordedOutcomes: Bool { state.withLock { !$0.outcomes.isEmpty } }
+
     /// Waits until no worker is running (their outcomes are recorded by the next drain): for tests, and a pump asked
     /// to flush.
     public func idle() async {

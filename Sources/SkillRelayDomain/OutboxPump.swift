@@ -81,7 +81,11 @@ public actor OutboxPump {
             started = 0
             await kick()
             await dispatcher.idle()
-        } while started > 0
+            // While this waited, finished workers' nudges may have begun a drain that is still reading (its workers not
+            // yet counted in `started`), or left outcomes no drain has recorded yet (their destinations still held, so a
+            // drain may have started nothing while messages waited): go round until a drain of our own has recorded
+            // every outcome and started nothing, with no other drain under way.
+        } while started > 0 || running || dispatcher.hasUnrecordedOutcomes
     }
 
     /// The last error a drain met since the last call, for the worker to log.
