@@ -283,6 +283,49 @@ import Testing
         }
     }
 
+    @Test func askerAndAnswererIntroduceThemselvesFromTheirPagesOnlyWhenBothAgree() async throws {
+        let fixture = try await Fixture.make()
+        _ = try await fixture.addSpecialists(1)
+        try await fixture.test { client in
+            let asker = try await Self.signIn("boss", fixture: fixture, client: client)
+            let (headers, body) = asker.form(["topic": "k8s", "text": "Who runs our ingress?"])
+            let page = try await client.execute(uri: "/ask", method: .post, headers: headers, body: body) { try #require($0.headers[.location]) }
+            let specialist = try await Self.signIn("kube.specialist.01", fixture: fixture, client: client)
+            var inbox = try await client.execute(uri: "/inbox", method: .get, headers: specialist.headers) { $0.text }
+            let delivery = try #require(inbox.range(of: #"/inbox/d_[0-9a-f]+/answer"#, options: .regularExpression).map { String(inbox[$0]) })
+            // Before answering, the specialist has nobody to introduce themselves to.
+            #expect(!inbox.contains("/reveal"))
+            let (answerHeaders, answerBody) = specialist.form(["text": "The platform team does."])
+            try await client.execute(uri: delivery, method: .post, headers: answerHeaders, body: answerBody) { #expect($0.status == .seeOther) }
+            // The asker offers from the answer.
+            var question = try await client.execute(uri: page, method: .get, headers: asker.headers) { $0.text }
+            let reveal = page + "/answers/1/reveal"
+            #expect(question.contains(#"action="\#(reveal)""#) && question.contains("Offer to introduce myself"))
+            let (offerHeaders, offerBody) = asker.form(["action": "offer"])
+            try await client.execute(uri: reveal, method: .post, headers: offerHeaders, body: offerBody) { #expect($0.status == .seeOther) }
+            question = try await client.execute(uri: page, method: .get, headers: asker.headers) { $0.text }
+            #expect(question.contains("You offered to introduce yourselves") && question.contains("Withdraw my offer"))
+            // The specialist is asked, and nothing on either page names the other yet.
+            inbox = try await client.execute(uri: "/inbox", method: .get, headers: specialist.headers) { $0.text }
+            #expect(inbox.contains("The colleague who asked would like to introduce themselves.") && inbox.contains(">Accept</button>"))
+            #expect(!inbox.contains("boss") && !question.contains("Specialist 1 Person"))
+            // A form without a known action is a clear 400.
+            let inboxReveal = delivery.replacingOccurrences(of: "/answer", with: "/reveal")
+            let (badHeaders, badBody) = specialist.form(["action": "shout"])
+            try await client.execute(uri: inboxReveal, method: .post, headers: badHeaders, body: badBody) { #expect($0.status == .badRequest) }
+            // Accepted: each page names the other.
+            let (acceptHeaders, acceptBody) = specialist.form(["action": "offer"])
+            try await client.execute(uri: inboxReveal, method: .post, headers: acceptHeaders, body: acceptBody) { #expect($0.status == .seeOther) }
+            inbox = try await client.execute(uri: "/inbox", method: .get, headers: specialist.headers) { $0.text }
+            question = try await client.execute(uri: page, method: .get, headers: asker.headers) { $0.text }
+            #expect(
+                question.contains("You introduced yourselves:") && question.contains("Specialist 1 Person")
+                    && question.contains("@kube.specialist.01:localhost"))
+            #expect(inbox.contains("You introduced yourselves:") && inbox.contains(#"<strong class="revealed-name">"#))
+            #expect(!question.contains("Withdraw my offer") && !inbox.contains(">Accept</button>"))
+        }
+    }
+
     @Test func theAskPageListsMyOwnQuestionsOnly() async throws {
         let fixture = try await Fixture.make()
         _ = try await fixture.addSpecialists(1)

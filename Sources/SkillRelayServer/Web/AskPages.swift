@@ -15,6 +15,7 @@ struct AskPages {
         group.get("questions/:id/events", use: events)
         group.post("questions/:id/cancel", use: cancel)
         group.post("questions/:id/ratings", use: rate)
+        group.post("questions/:id/answers/:rank/reveal", use: reveal)
     }
 
     struct Choice {
@@ -58,6 +59,8 @@ struct AskPages {
         var text: String
         var rated: Bool
         var ratingText: String
+        /// Revealing who they are, answerer and asker; `nil` for a bot's question.
+        var reveal: RevealItem?
     }
 
     struct QuestionContent {
@@ -155,7 +158,10 @@ struct AskPages {
             AnswerItem(
                 rank: answer.rank, alias: answer.alias, label: answer.label.text, hasLabel: answer.label.isDetailed, text: answer.text,
                 rated: answer.helpful != nil,
-                ratingText: answer.helpful == true ? "helpful" : "not helpful")
+                ratingText: answer.helpful == true ? "helpful" : "not helpful",
+                reveal: RevealItem(
+                    view.reveals[answer.rank] ?? RevealView(state: .none), action: "/questions/\(view.id)/answers/\(answer.rank)/reveal",
+                    other: answer.alias))
         }
         let content = QuestionContent(
             id: view.id, topicName: view.topic.name, text: view.text, status: view.status.rawValue, statusText: view.status.rawValue,
@@ -174,6 +180,15 @@ struct AskPages {
         let id = try context.parameters.require("id")
         try await questions.cancel(id, by: try context.requireUser().caller)
         context.leaveNotice("The question is cancelled; the specialists holding it were told.")
+        return WebRenderer.seeOther("/questions/\(id)")
+    }
+
+    @Sendable func reveal(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard let rank = context.parameters.get("rank").flatMap(Int.init) else { throw APIError.badRequest("The answer's rank must be a number.") }
+        let action = try RevealItem.requested(context)
+        let change = try await questions.reveal(action, question: id, rank: rank, by: try context.requireUser().caller)
+        context.leaveNotice(RevealItem.notice(action, change.askerView, other: "specialist \(rank)"))
         return WebRenderer.seeOther("/questions/\(id)")
     }
 

@@ -14,6 +14,7 @@ struct InboxPages {
         group.get("inbox/events", use: events)
         group.post("inbox/:delivery/answer", use: answer)
         group.post("inbox/:delivery/pass", use: pass)
+        group.post("inbox/:delivery/reveal", use: reveal)
         group.post("me/presence", use: setPresence)
         group.post("me/pause", use: pause)
         group.post("me/resume", use: resume)
@@ -32,6 +33,8 @@ struct InboxPages {
         var deliveredAt: String
         var stateText: String
         var canAnswer: Bool
+        /// Once their answer was relayed: revealing who they are, they and the asker.
+        var reveal: RevealItem?
     }
 
     struct InboxContent {
@@ -52,7 +55,8 @@ struct InboxPages {
         let items = try await questions.inbox(of: caller, limit: 50).map { item in
             Item(
                 id: item.id, topicName: item.topic.name, text: item.text, deliveredAt: WebRenderer.format(item.deliveredAt),
-                stateText: Self.describe(item), canAnswer: item.state == .pending && item.questionStatus == .open)
+                stateText: Self.describe(item), canAnswer: item.state == .pending && item.questionStatus == .open,
+                reveal: item.reveal.map { RevealItem($0, action: "/inbox/\(item.id)/reveal", other: "the colleague who asked") })
         }
         let content = InboxContent(
             presenceChoices: Self.presenceLabels.map { PresenceChoice(value: $0.0.rawValue, label: $0.1, selected: $0.0 == status.presence) },
@@ -88,6 +92,13 @@ struct InboxPages {
     @Sendable func pass(_ request: Request, context: WebRequestContext) async throws -> Response {
         try await questions.pass(delivery: try context.parameters.require("delivery"), by: try context.requireUser().caller)
         context.leaveNotice("Passed; thanks for letting us know.")
+        return WebRenderer.seeOther("/inbox")
+    }
+
+    @Sendable func reveal(_ request: Request, context: WebRequestContext) async throws -> Response {
+        let action = try RevealItem.requested(context)
+        let change = try await questions.reveal(action, delivery: try context.parameters.require("delivery"), by: try context.requireUser().caller)
+        context.leaveNotice(RevealItem.notice(action, change.specialistView, other: "the colleague who asked"))
         return WebRenderer.seeOther("/inbox")
     }
 
