@@ -75,6 +75,7 @@ struct ConfigFile {
             ("routing", .string(.oneOf(RoutingPolicy.allCases.map(\.rawValue)))),
             ("learningHalfLifeDays", .number(above: 0, maximum: 3650)),
             ("timelyAnswerSeconds", .integer(atLeast: 1)),
+            ("followUpDays", .integer(atLeast: 1)),
             (
                 "contentRules",
                 .array(.object([("name", .string(.any)), ("pattern", .string(.regularExpression))], required: ["name", "pattern"]))

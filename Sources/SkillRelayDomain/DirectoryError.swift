@@ -36,6 +36,10 @@ public enum DirectoryError: Error, Sendable, Equatable {
     case invalidCallbackURL(String)
     case suggestionNotFound(String)
     case suggestionDecided(String)
+    /// A follow-up after the question's thread closed (the question is the argument).
+    case threadClosed(String)
+    /// A follow-up on a delivery whose answer was not relayed: there is no conversation to continue.
+    case noThread(String)
 
     /// How the error is to be understood, independent of any protocol.
     public enum Kind: Sendable {
@@ -63,7 +67,9 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case .employeeNotFound, .topicNotFound, .tokenNotFound, .skillNotFound, .aliasNotFound, .questionNotFound, .deliveryNotFound,
             .answerNotFound, .suggestionNotFound:
             .notFound
-        case .handleTaken, .slugTaken, .imIDTaken, .deliveryAlreadyAnswered, .questionClosed, .suggestionDecided: .conflict
+        case .handleTaken, .slugTaken, .imIDTaken, .deliveryAlreadyAnswered, .questionClosed, .suggestionDecided,
+            .threadClosed, .noThread:
+            .conflict
         case .rateLimited: .rateLimited
         case .overloaded: .overloaded
         case .unknownTopic, .ambiguousTopic, .noSpecialists, .policyViolation, .invalidCallbackURL: .invalid
@@ -111,6 +117,8 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case .invalidCallbackURL: "invalid_callback_url"
         case .suggestionNotFound: "suggestion_not_found"
         case .suggestionDecided: "suggestion_decided"
+        case .threadClosed: "thread_closed"
+        case .noThread: "no_thread"
         }
     }
 
@@ -155,6 +163,8 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case .invalidCallbackURL(let url): "'\(url)' is not an http or https URL."
         case .suggestionNotFound(let id): "No suggestion '\(id)' about anyone below you."
         case .suggestionDecided(let id): "The suggestion '\(id)' has already been decided."
+        case .threadClosed(let id): "The conversation on question '\(id)' is closed: follow-ups end a while after the question closes."
+        case .noThread(let id): "There is no conversation on '\(id)': only an answer relayed to the asker starts one."
         }
     }
 }

@@ -9,12 +9,15 @@ public struct IncomingMessage: Sendable, Equatable {
     public var inReplyTo: String?
     /// Whether it came in the sender's own direct conversation with SkillRelay, where only they read the reply.
     public var isPrivate: Bool
+    /// The root of the thread it was written in, if any (a Matrix "reply in thread").
+    public var threadRoot: String?
 
-    public init(imID: String, text: String, inReplyTo: String? = nil, isPrivate: Bool = true) {
+    public init(imID: String, text: String, inReplyTo: String? = nil, isPrivate: Bool = true, threadRoot: String? = nil) {
         self.imID = imID
         self.text = text
         self.inReplyTo = inReplyTo
         self.isPrivate = isPrivate
+        self.threadRoot = threadRoot
     }
 }
 
@@ -65,6 +68,7 @@ public struct IMConversation: Sendable {
 
     private func respond(to message: IncomingMessage, from caller: Caller) async throws -> String {
         let text = message.text.trimmingWhitespace()
+        if let sent = try await followUpReply(to: message, text: text, from: caller) { return sent }
         if let reference = message.inReplyTo, let delivery = try await state.delivery(forMessageReference: reference) {
             return try await reply(text, to: delivery, from: caller)
         }
@@ -97,7 +101,7 @@ public struct IMConversation: Sendable {
             try await directory.removeSkill(of: words[0], topic: words[1], by: caller)
             return "Removed \(words[1]) from \(words[0])."
         default:
-            return Self.help
+            return try await askerPlainFollowUp(text, from: caller) ?? Self.help
         }
     }
 
@@ -185,6 +189,13 @@ extension IMConversation {
     /// The text of an answer relayed to an asker.
     public static func answerText(_ message: AnswerMessage) -> String {
         "Answer \(message.answer.rank) of \(message.maxAnswers), from \(message.answer.alias) (\(message.answer.topic), level \(message.answer.level)):\n\n\(message.answer.text)"
+    }
+
+    /// The text of a follow-up relayed to the other side of an answer's thread.
+    public static func followUpText(_ message: FollowUpMessage) -> String {
+        let followUp = message.followUp
+        let about = message.recipientSide == .asker ? "on answer \(followUp.rank) about \(message.topic.name)" : "about \(message.topic.name)"
+        return "Follow-up from \(followUp.alias) \(about):\n\n\(followUp.text)\n\nReply to this message to write back."
     }
 
     /// The text telling a specialist a question closed.

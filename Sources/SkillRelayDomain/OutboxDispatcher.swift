@@ -78,7 +78,7 @@ public final class OutboxDispatcher: Sendable {
     private struct Outcome {
         var destination: String
         var sent: [Int64] = []
-        /// The IM's references for delivered questions, by delivery id.
+        /// The IM's references for sent questions, answers and follow-ups, by `OutboxMessage.referenceKey`.
         var references: [String: String] = [:]
         var failure: (item: OutboxItem, error: any Error)?
         var at: Date
@@ -201,8 +201,8 @@ public final class OutboxDispatcher: Sendable {
         var outcome = Outcome(destination: destination, at: clock.now())
         for item in queue {
             do {
-                if let reference = try await send(item), case .question(let message) = item.message {
-                    outcome.references[message.deliveryID] = reference
+                if let reference = try await send(item), let key = item.message.referenceKey {
+                    outcome.references[key] = reference
                 }
                 outcome.sent.append(item.id)
             } catch {
@@ -275,11 +275,12 @@ public final class OutboxDispatcher: Sendable {
         min(300, pow(2, Double(max(0, attempts - 1))))
     }
 
-    /// Sends one message; returns the IM's reference for a delivered question.
+    /// Sends one message; returns the IM's reference for a delivered question, relayed answer or follow-up.
     private func send(_ item: OutboxItem) async throws -> String? {
         switch item.message {
         case .question(let message): return try await messenger.deliverQuestion(message, key: item.key)
-        case .answer(let message): try await messenger.deliverAnswer(message, key: item.key)
+        case .answer(let message): return try await messenger.deliverAnswer(message, key: item.key)
+        case .followUp(let message): return try await messenger.deliverFollowUp(message, key: item.key)
         case .closed(let message): try await messenger.notifyClosed(message, key: item.key)
         case .askerNotice(let message): try await messenger.notifyAsker(message, key: item.key)
         case .callback(let message): try await callbacks.post(message, key: item.key)

@@ -7,12 +7,16 @@ public enum AskerEvent: Sendable, Equatable {
     case wave(number: Int, deliveredTo: Int)
     case answer(RelayedAnswer)
     case closed(CloseReason)
+    /// A follow-up in one of the question's answer threads, as the asker sees it.
+    case followUp(FollowUp)
 }
 
 /// Something that happened in a specialist's inbox.
 public enum InboxEvent: Sendable, Equatable {
     case delivered(InboxItem)
     case closed(deliveryID: String, reason: CloseReason)
+    /// A follow-up in the thread of one of the specialist's deliveries, as they see it.
+    case followUp(deliveryID: String, FollowUp)
 }
 
 /// Live events for server-sent event streams: one channel per question (the asker) and per specialist (the inbox).

@@ -214,7 +214,9 @@ public struct QuestionService: Sendable {
 
     /// The question for its asker or an admin; anyone else learns nothing, not even that it exists.
     public func question(_ id: String, by caller: Caller) async throws -> QuestionView {
-        try await store.questionView(id, for: Asker(caller), isAdmin: caller.isAdmin)
+        var view = try await store.questionView(id, for: Asker(caller), isAdmin: caller.isAdmin)
+        view.threadOpenUntil = view.closedAt.map { $0.addingTimeInterval(followUpWindow) }
+        return view
     }
 
     /// The caller's own questions, newest first; the CLI operator asks none.
@@ -293,7 +295,7 @@ public struct QuestionService: Sendable {
         outboxChanged()
     }
 
-    private func checkText(_ text: String, field: String) throws(DirectoryError) -> String {
+    func checkText(_ text: String, field: String) throws(DirectoryError) -> String {
         let trimmed = text.trimmingWhitespace()
         guard !trimmed.isEmpty else { throw .invalidField(field, "must not be empty") }
         guard trimmed.count <= settings.maxTextLength else { throw .invalidField(field, "must be at most \(settings.maxTextLength) characters") }

@@ -36,6 +36,8 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
     public var learningHalfLifeDays: Double = 14
     /// Seconds within which an answer counts as "in time" for the learned routing.
     public var timelyAnswerSeconds: Int = 600
+    /// Days after a question closes during which its asker and the specialists who answered may still send follow-ups.
+    public var followUpDays: Int = 7
 
     public init() {}
 
@@ -45,7 +47,7 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
             ("waveSize", waveSize), ("waveIntervalSeconds", waveIntervalSeconds), ("maxWaves", maxWaves), ("deadlineSeconds", deadlineSeconds),
             ("hourlyBudget", hourlyBudget), ("presencePoolSize", presencePoolSize), ("asksPerMinute", asksPerMinute),
             ("maxTextLength", maxTextLength), ("retentionDays", retentionDays), ("maxDeliveryLagSeconds", maxDeliveryLagSeconds),
-            ("timelyAnswerSeconds", timelyAnswerSeconds),
+            ("timelyAnswerSeconds", timelyAnswerSeconds), ("followUpDays", followUpDays),
         ]
         for (name, value) in positive where value < 1 { throw .invalidField(name, "must be at least 1") }
         guard (1...10).contains(defaultMaxAnswers) else { throw .invalidField("defaultMaxAnswers", "must be from 1 to 10") }
@@ -60,7 +62,7 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case waveSize, waveIntervalSeconds, maxWaves, deadlineSeconds, defaultMaxAnswers, allowAwayInLaterWaves, hourlyBudget, presencePoolSize
         case minimumLevel, asksPerMinute, maxTextLength, retentionDays, contentRules, maxDeliveryLagSeconds
-        case routing, learningHalfLifeDays, timelyAnswerSeconds
+        case routing, learningHalfLifeDays, timelyAnswerSeconds, followUpDays
     }
 
     /// Reads a config file's settings: a key left out keeps its default.
@@ -84,5 +86,6 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
         routing = try container.decodeIfPresent(RoutingPolicy.self, forKey: .routing) ?? defaults.routing
         learningHalfLifeDays = try container.decodeIfPresent(Double.self, forKey: .learningHalfLifeDays) ?? defaults.learningHalfLifeDays
         timelyAnswerSeconds = try container.decodeIfPresent(Int.self, forKey: .timelyAnswerSeconds) ?? defaults.timelyAnswerSeconds
+        followUpDays = try container.decodeIfPresent(Int.self, forKey: .followUpDays) ?? defaults.followUpDays
     }
 }

@@ -176,6 +176,7 @@ public enum OutboxMessage: Sendable, Equatable, Codable {
     case closed(ClosedMessage)
     case askerNotice(AskerNotice)
     case callback(CallbackMessage)
+    case followUp(FollowUpMessage)
 
     /// Who the message goes to, and so what must keep its order: one person (whatever the message), or one callback
     /// URL. Messages to one destination are sent in the order they were queued; destinations never wait for each other.
@@ -186,6 +187,7 @@ public enum OutboxMessage: Sendable, Equatable, Codable {
         case .answer(let message): "person:\(message.asker.handle)"
         case .askerNotice(let message): "person:\(message.asker.handle)"
         case .callback(let message): "callback:\(message.url)"
+        case .followUp(let message): "person:\(message.recipient.handle)"
         }
     }
 
@@ -197,6 +199,7 @@ public enum OutboxMessage: Sendable, Equatable, Codable {
         case .answer(let message): (message.questionID, nil)
         case .askerNotice(let message): (message.questionID, nil)
         case .callback(let message): (message.questionID, nil)
+        case .followUp(let message): (message.questionID, message.deliveryID)
         }
     }
 
@@ -305,7 +308,8 @@ public protocol QuestionStore: Sendable {
     /// destination that is waiting for its retry: a failed message holds back its destination's later ones. Messages to
     /// `destinations` are left out (their worker is busy with them).
     func pendingOutbox(now: Date, limit: Int, excluding destinations: Set<String>) async throws -> [OutboxItem]
-    /// Marks messages sent and keeps the IM's references of delivered questions (by delivery id), in one transaction.
+    /// Marks messages sent and keeps the IM's references of what was sent (by `OutboxMessage.referenceKey`: a delivery id
+    /// for a question, a `ThreadReferenceKey` for an answer or a follow-up), in one transaction.
     func markOutboxSent(_ ids: [Int64], references: [String: String], now: Date) async throws
     /// Records a failed try; `retryAt` nil gives up on the message and writes that to the compliance log.
     func markOutboxFailed(_ id: Int64, error: String, retryAt: Date?) async throws
@@ -313,4 +317,15 @@ public protocol QuestionStore: Sendable {
     func deferOutbox(_ id: Int64, until: Date, reason: String) async throws
     /// When the earliest open question or outbox message is next due, if any.
     func nextDueTime() async throws -> Date?
+
+    // MARK: - Follow-ups
+
+    /// Stores a follow-up on an answer's thread with its compliance entries and its outbox message to the other side (and
+    /// the bot asker's callback), in one transaction. `questionNotFound` / `deliveryNotFound` / `answerNotFound` for a
+    /// thread the author is not part of; `threadClosed` once the question closed more than `openFor` ago.
+    func recordFollowUp(by author: FollowUpAuthor, text: String, openFor: TimeInterval, now: Date) async throws -> RecordedFollowUp
+    /// The thread a message the IM sent belongs to (a relayed answer or a follow-up), by the IM's reference.
+    func thread(forMessageReference reference: String) async throws -> ThreadReference?
+    /// The asker's questions whose threads are open at `now`, newest first.
+    func openThreads(of asker: Asker, openFor: TimeInterval, now: Date) async throws -> [OpenThreads]
 }

@@ -294,7 +294,8 @@ public struct MatrixSyncService: Service {
         else { return }
         let isPrivate = try await rooms.wrote(in: room, by: event.sender)
         let message = IncomingMessage(
-            imID: event.sender, text: Self.stripReplyFallback(body), inReplyTo: content.relatesTo?.inReplyTo?.event_id, isPrivate: isPrivate)
+            imID: event.sender, text: Self.stripReplyFallback(body), inReplyTo: content.relatesTo?.inReplyTo?.event_id, isPrivate: isPrivate,
+            threadRoot: content.relatesTo?.threadRoot)
         let replies = await conversation.handle(message)
         for (index, reply) in replies.enumerated() {
             // Derived from the event, so a retried reply is not posted twice; however long the homeserver's rate

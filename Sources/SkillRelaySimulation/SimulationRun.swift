@@ -262,7 +262,7 @@ final class SimulationRun {
                 case .answer(let message): try await rate(message)
                 case .askerNotice(let message):
                     if message.reason == .expired, let number = questionNumbers[message.questionID] { questions[number].expired = true }
-                case .callback: break
+                case .callback, .followUp: break
                 }
             }
             try await store.markOutboxSent(items.map(\.id), references: [:], now: clock.now())

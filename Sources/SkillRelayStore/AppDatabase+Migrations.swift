@@ -330,6 +330,7 @@ extension AppDatabase {
             }
         }
         migrator.registerMigration("v14 skill suggestions") { db in try migrateToSkillSuggestions(db) }
+        migrator.registerMigration("v15 follow-ups") { db in try migrateToFollowUps(db) }
         return migrator
     }
 

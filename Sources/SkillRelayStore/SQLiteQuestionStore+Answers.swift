@@ -102,7 +102,14 @@ extension SQLiteQuestionStore {
                     state: DeliveryState(rawValue: row["state"]) ?? .closed, questionStatus: QuestionStatus(rawValue: row["status"]) ?? .open,
                     deliveredAt: row["deliveredAt"])
             }
-            return ListPage(rows: rows, limit: page.limit, list: .inbox) { [$0.id] }
+            var items = rows
+            let threads = try Self.threads(db, deliveries: rows.map(\.id))
+            for index in items.indices {
+                guard let thread = threads[items[index].id] else { continue }
+                items[index].rank = thread.rank
+                items[index].followUps = thread.followUps
+            }
+            return ListPage(rows: items, limit: page.limit, list: .inbox) { [$0.id] }
         }
     }
 
@@ -236,7 +243,13 @@ extension SQLiteQuestionStore {
             let sent = try db.cachedStatement(sql: "UPDATE outbox SET sentAt = ?, attempts = attempts + 1 WHERE id = ?")
             for id in ids { try sent.execute(arguments: [now, id]) }
             let reference = try db.cachedStatement(sql: "UPDATE delivery SET imReference = ? WHERE publicId = ?")
-            for (delivery, event) in references { try reference.execute(arguments: [event, delivery]) }
+            for (key, event) in references {
+                if let thread = ThreadReferenceKey(key) {
+                    try Self.keepThreadReference(db, key: thread, reference: event, now: now)
+                } else {
+                    try reference.execute(arguments: [event, key])
+                }
+            }
         }
     }
 

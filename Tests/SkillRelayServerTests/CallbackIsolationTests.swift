@@ -43,7 +43,8 @@ import Testing
             sent.withLock { $0.append(message.deliveryID) }
             return nil
         }
-        func deliverAnswer(_ message: AnswerMessage, key: String) async throws {}
+        func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? { nil }
+        func deliverFollowUp(_ message: FollowUpMessage, key: String) async throws -> String? { nil }
         func notifyClosed(_ message: ClosedMessage, key: String) async throws {}
         func notifyAsker(_ message: AskerNotice, key: String) async throws {}
     }

@@ -16,7 +16,14 @@ import Testing
             record("question \(message.deliveryID)")
             return "$event-\(message.deliveryID)"
         }
-        func deliverAnswer(_ message: AnswerMessage, key: String) async throws { record("answer \(message.questionID)") }
+        func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? {
+            record("answer \(message.questionID)")
+            return nil
+        }
+        func deliverFollowUp(_ message: FollowUpMessage, key: String) async throws -> String? {
+            record("follow-up \(message.questionID)")
+            return nil
+        }
         func notifyClosed(_ message: ClosedMessage, key: String) async throws { record("closed \(message.deliveryID)") }
         func notifyAsker(_ message: AskerNotice, key: String) async throws { record("notice \(message.questionID)") }
         private func record(_ line: String) { sent.withLock { $0.append(line) } }
@@ -95,7 +102,8 @@ import Testing
             }
             return nil
         }
-        func deliverAnswer(_ message: AnswerMessage, key: String) async throws {}
+        func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? { nil }
+        func deliverFollowUp(_ message: FollowUpMessage, key: String) async throws -> String? { nil }
         func notifyClosed(_ message: ClosedMessage, key: String) async throws {}
         func notifyAsker(_ message: AskerNotice, key: String) async throws {}
     }
@@ -131,7 +139,8 @@ import Testing
     final class FailingMessenger: Messenger, Sendable {
         struct Down: Error {}
         func deliverQuestion(_ message: QuestionMessage, key: String) async throws -> String? { throw Down() }
-        func deliverAnswer(_ message: AnswerMessage, key: String) async throws { throw Down() }
+        func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? { throw Down() }
+        func deliverFollowUp(_ message: FollowUpMessage, key: String) async throws -> String? { throw Down() }
         func notifyClosed(_ message: ClosedMessage, key: String) async throws { throw Down() }
         func notifyAsker(_ message: AskerNotice, key: String) async throws { throw Down() }
     }
@@ -214,7 +223,8 @@ import Testing
             }
             return nil
         }
-        func deliverAnswer(_ message: AnswerMessage, key: String) async throws {}
+        func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? { nil }
+        func deliverFollowUp(_ message: FollowUpMessage, key: String) async throws -> String? { nil }
         func notifyClosed(_ message: ClosedMessage, key: String) async throws {}
         func notifyAsker(_ message: AskerNotice, key: String) async throws {}
     }
@@ -339,7 +349,8 @@ import Testing
             sent.withLock { $0.append(message.deliveryID) }
             return nil
         }
-        func deliverAnswer(_ message: AnswerMessage, key: String) async throws {}
+        func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? { nil }
+        func deliverFollowUp(_ message: FollowUpMessage, key: String) async throws -> String? { nil }
         func notifyClosed(_ message: ClosedMessage, key: String) async throws {}
         func notifyAsker(_ message: AskerNotice, key: String) async throws {}
     }

@@ -73,9 +73,14 @@ public final class GatedMessenger: Messenger, Sendable {
         return try await inner.deliverQuestion(message, key: key)
     }
 
-    public func deliverAnswer(_ message: AnswerMessage, key: String) async throws {
+    public func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? {
         try await waitForGate()
-        try await inner.deliverAnswer(message, key: key)
+        return try await inner.deliverAnswer(message, key: key)
+    }
+
+    public func deliverFollowUp(_ message: FollowUpMessage, key: String) async throws -> String? {
+        try await waitForGate()
+        return try await inner.deliverFollowUp(message, key: key)
     }
 
     public func notifyClosed(_ message: ClosedMessage, key: String) async throws {

@@ -14,6 +14,7 @@ struct QuestionsController {
         group.delete("questions/:id", use: cancel)
         group.get("questions/:id/events", use: events)
         group.post("questions/:id/ratings", use: rate)
+        group.post("questions/:id/answers/:rank/messages", use: followUp)
     }
 
     @Sendable func ask(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<AskResponse> {
@@ -49,6 +50,16 @@ struct QuestionsController {
         return QuestionResponse(try await questions.question(id, by: caller))
     }
 
+    /// The asker follows up on relayed answer `rank`: 201 with the message as they see it.
+    @Sendable func followUp(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<FollowUpResponse> {
+        let caller = try context.requireCaller()
+        let id = try context.parameters.require("id")
+        guard let rank = Int(try context.parameters.require("rank")) else { throw DirectoryError.answerNotFound(0) }
+        let body = try await request.decodeJSON(as: FollowUpRequest.self, context: context)
+        let sent = try await questions.followUp(question: id, rank: rank, text: body.text, by: caller)
+        return EditedResponse(status: .created, response: FollowUpResponse(sent))
+    }
+
     @Sendable func rate(_ request: Request, context: APIRequestContext) async throws -> QuestionResponse {
         let caller = try context.requireCaller()
         let id = try context.parameters.require("id")
@@ -57,7 +68,8 @@ struct QuestionsController {
         return QuestionResponse(try await questions.question(id, by: caller))
     }
 
-    /// `answer`, `wave` and `closed` events; answers already relayed come first, and the stream ends at `closed`.
+    /// `answer`, `message` (follow-ups), `wave` and `closed` events; answers and follow-ups already sent come first, and
+    /// the stream ends at `closed`.
     @Sendable func events(_ request: Request, context: APIRequestContext) async throws -> Response {
         try await Self.answerEvents(question: try context.parameters.require("id"), caller: try context.requireCaller(), questions: questions)
     }
@@ -68,12 +80,16 @@ struct QuestionsController {
         let live = questions.eventStreams.askerEvents(question: id)
         let view = try await questions.question(id, by: caller)
         let lastRank = view.answers.last?.rank ?? 0
+        let pastFollowUps = view.followUps
         var past = view.answers.map { EventEncoding.answer($0) }
+        past += view.followUps.map { ServerSentEvent(event: "message", data: EventEncoding.json(FollowUpResponse($0))) }
         if view.status != .open, let reason = CloseReason(view.status) { past.append(EventEncoding.closed(reason)) }
         let liveEvents = AsyncStream<ServerSentEvent> { continuation in
             let task = Task {
                 for await event in live {
                     if case .answer(let answer) = event, answer.rank <= lastRank { continue }
+                    // A follow-up already read with the past is not sent twice.
+                    if case .followUp(let followUp) = event, pastFollowUps.contains(followUp) { continue }
                     continuation.yield(EventEncoding.encode(event))
                 }
                 continuation.finish()
@@ -103,6 +119,7 @@ enum EventEncoding {
         case .answer(let relayed): answer(relayed)
         case .wave(let number, let deliveredTo): ServerSentEvent(event: "wave", data: json(Wave(wave: number, deliveredTo: deliveredTo)))
         case .closed(let reason): closed(reason)
+        case .followUp(let followUp): ServerSentEvent(event: "message", data: json(FollowUpResponse(followUp)))
         }
     }
 
@@ -110,6 +127,8 @@ enum EventEncoding {
         switch event {
         case .delivered(let item): ServerSentEvent(event: "delivery", data: json(InboxItemResponse(item)), id: item.id)
         case .closed(let deliveryID, let reason): ServerSentEvent(event: "closed", data: json(InboxClosed(id: deliveryID, reason: reason.rawValue)))
+        case .followUp(let deliveryID, let followUp):
+            ServerSentEvent(event: "message", data: json(InboxFollowUpResponse(delivery: deliveryID, followUp)))
         }
     }
 

@@ -28,8 +28,10 @@ struct RelayedAnswerResponse: ResponseEncodable {
     var text: String
     var receivedAt: Date
     var helpful: Bool?
+    /// The answer's thread, oldest first: in the question's view; left out of the `answer` event.
+    var messages: [FollowUpResponse]?
 
-    init(_ answer: RelayedAnswer) {
+    init(_ answer: RelayedAnswer, messages: [FollowUp]? = nil) {
         rank = answer.rank
         alias = answer.alias
         topic = answer.topic
@@ -37,6 +39,7 @@ struct RelayedAnswerResponse: ResponseEncodable {
         text = answer.text
         receivedAt = answer.receivedAt
         helpful = answer.helpful
+        self.messages = messages.map { $0.filter { $0.rank == answer.rank }.map(FollowUpResponse.init) }
     }
 }
 
@@ -53,6 +56,8 @@ struct QuestionResponse: ResponseEncodable {
     var expiresAt: Date
     var closedAt: Date?
     var answers: [RelayedAnswerResponse]
+    /// Until when follow-ups may be sent; absent while the question is open.
+    var threadOpenUntil: Date?
 
     init(_ view: QuestionView) {
         id = view.id
@@ -65,7 +70,8 @@ struct QuestionResponse: ResponseEncodable {
         createdAt = view.createdAt
         expiresAt = view.expiresAt
         closedAt = view.closedAt
-        answers = view.answers.map(RelayedAnswerResponse.init)
+        answers = view.answers.map { RelayedAnswerResponse($0, messages: view.followUps) }
+        threadOpenUntil = view.threadOpenUntil
     }
 }
 
@@ -83,6 +89,9 @@ struct InboxItemResponse: ResponseEncodable {
     var state: String
     var questionStatus: String
     var deliveredAt: Date
+    /// The rank of the specialist's answer as relayed, when it was: then `messages` is its thread with the asker.
+    var rank: Int?
+    var messages: [FollowUpResponse]
 
     init(_ item: InboxItem) {
         id = item.id
@@ -91,6 +100,8 @@ struct InboxItemResponse: ResponseEncodable {
         state = item.state.rawValue
         questionStatus = item.questionStatus.rawValue
         deliveredAt = item.deliveredAt
+        rank = item.rank
+        messages = item.followUps.map(FollowUpResponse.init)
     }
 }
 
