@@ -15,6 +15,7 @@ struct AskPages {
         group.get("questions/:id/events", use: events)
         group.post("questions/:id/cancel", use: cancel)
         group.post("questions/:id/ratings", use: rate)
+        group.post("questions/:id/answers/:rank/messages", use: followUp)
     }
 
     struct Choice {
@@ -57,6 +58,9 @@ struct AskPages {
         var text: String
         var rated: Bool
         var ratingText: String
+        /// The answer's thread with its specialist, and whether the page offers to write on it.
+        var messages: [ThreadMessage]
+        var canFollowUp: Bool
     }
 
     struct QuestionContent {
@@ -72,6 +76,8 @@ struct AskPages {
         var hasAnswers: Bool
         var lastRank: Int
         var answers: [AnswerItem]
+        /// How many follow-ups the page shows: the event stream replays them first, and the page skips as many.
+        var followUpCount: Int
     }
 
     func askContent(
@@ -153,12 +159,14 @@ struct AskPages {
         let answers = view.answers.map { answer in
             AnswerItem(
                 rank: answer.rank, alias: answer.alias, topic: answer.topic, level: answer.level, text: answer.text, rated: answer.helpful != nil,
-                ratingText: answer.helpful == true ? "helpful" : "not helpful")
+                ratingText: answer.helpful == true ? "helpful" : "not helpful",
+                messages: view.followUps.filter { $0.rank == answer.rank }.map(ThreadMessage.init), canFollowUp: questions.acceptsFollowUps(view))
         }
         let content = QuestionContent(
             id: view.id, topicName: view.topic.name, text: view.text, status: view.status.rawValue, statusText: view.status.rawValue,
             isOpen: view.status == .open, deliveredTo: view.deliveredTo, maxAnswers: view.maxAnswers, expiresAt: WebRenderer.format(view.expiresAt),
-            hasAnswers: !answers.isEmpty, lastRank: answers.last?.rank ?? 0, answers: answers)
+            hasAnswers: !answers.isEmpty, lastRank: answers.last?.rank ?? 0, answers: answers,
+            followUpCount: view.followUps.count)
         return try WebRenderer.page("question", title: "Your question", content: content, context: context, section: .ask)
     }
 

@@ -14,6 +14,7 @@ struct InboxPages {
         group.get("inbox/events", use: events)
         group.post("inbox/:delivery/answer", use: answer)
         group.post("inbox/:delivery/pass", use: pass)
+        group.post("inbox/:delivery/messages", use: followUp)
         group.post("me/presence", use: setPresence)
         group.post("me/pause", use: pause)
         group.post("me/resume", use: resume)
@@ -32,6 +33,9 @@ struct InboxPages {
         var deliveredAt: String
         var stateText: String
         var canAnswer: Bool
+        /// The thread with the asker on the specialist's relayed answer, if there is one.
+        var hasThread: Bool
+        var messages: [ThreadMessage]
     }
 
     struct InboxContent {
@@ -52,7 +56,8 @@ struct InboxPages {
         let items = try await questions.inbox(of: caller, limit: 50).map { item in
             Item(
                 id: item.id, topicName: item.topic.name, text: item.text, deliveredAt: WebRenderer.format(item.deliveredAt),
-                stateText: Self.describe(item), canAnswer: item.state == .pending && item.questionStatus == .open)
+                stateText: Self.describe(item), canAnswer: item.state == .pending && item.questionStatus == .open, hasThread: item.rank != nil,
+                messages: item.followUps.map(ThreadMessage.init))
         }
         let content = InboxContent(
             presenceChoices: Self.presenceLabels.map { PresenceChoice(value: $0.0.rawValue, label: $0.1, selected: $0.0 == status.presence) },
