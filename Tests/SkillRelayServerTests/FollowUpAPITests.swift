@@ -165,4 +165,42 @@ import Testing
         for await event in live { if case .followUp(_, let message) = event { messages.append("\(message.alias): \(message.text)") } }
         #expect(messages == ["the asker: And the nodes?", "you: All ready."])
     }
+
+    @Test func theAskersStreamGoesOnAfterCloseForFollowUpsWhenAsked() async throws {
+        let fixture = try await Fixture.make()
+        _ = try await fixture.addSpecialists(1)
+        let specialist = try await fixture.caller("kube.specialist.01")
+        let asked = try await fixture.questions.ask(QuestionDraft(asker: .employee("deep"), topic: "kubernetes", text: "Drain?", maxAnswers: 1))
+        let delivery = try #require(try await fixture.questions.inbox(of: specialist).first).id
+        _ = try await fixture.questions.answer(delivery: delivery, text: "kubectl drain", by: specialist)
+        let done = Collected()
+        let streamed = try await fixture.test { client in
+            // Without the parameter the closed question's stream ends at once, as before.
+            let plain = try await client.execute(uri: "/v1/questions/\(asked.id)/events", method: .get, headers: fixture.headers(.deep)) { $0.text }
+            #expect(plain.hasSuffix("event: closed\ndata: {\"reason\":\"answered\"}\n\n"))
+            try await client.execute(
+                uri: "/v1/questions/\(asked.id)/events?followThreads=maybe", method: .get, headers: fixture.headers(.deep)
+            ) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.apiError?.code == "invalid_parameter")
+            }
+            let reader = Task {
+                defer { done.add("done") }
+                return try await client.execute(
+                    uri: "/v1/questions/\(asked.id)/events?followThreads=true", method: .get, headers: fixture.headers(.deep)
+                ) { $0.text }
+            }
+            _ = try await fixture.questions.followUp(delivery: delivery, text: "One more thing", by: specialist)
+            // The stream ends only when the server finishes it (as on shutdown): finish until the reader has its answer,
+            // since a stream that subscribes after a finish would wait for the next one.
+            while done.all.isEmpty {
+                fixture.questions.eventStreams.finishAll()
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            return try await reader.value
+        }
+        #expect(streamed.contains("event: closed"))
+        #expect(streamed.components(separatedBy: "One more thing").count == 2, "\(streamed)")
+        #expect(streamed.contains(#""from":"specialist""#))
+    }
 }

@@ -71,11 +71,15 @@ struct QuestionsController {
     /// `answer`, `message` (follow-ups), `wave` and `closed` events; answers and follow-ups already sent come first, and
     /// the stream ends at `closed`.
     @Sendable func events(_ request: Request, context: APIRequestContext) async throws -> Response {
-        try await Self.answerEvents(question: try context.parameters.require("id"), caller: try context.requireCaller(), questions: questions)
+        try await Self.answerEvents(
+            question: try context.parameters.require("id"), caller: try context.requireCaller(), questions: questions,
+            followThreads: try request.queryBool("followThreads", default: false))
     }
 
     /// The asker's event stream of one question, for the API and the web page alike.
-    static func answerEvents(question id: String, caller: Caller, questions: QuestionService) async throws -> Response {
+    /// With `followThreads`, the stream goes on after `closed` while the answers' threads take follow-ups, until the
+    /// client disconnects.
+    static func answerEvents(question id: String, caller: Caller, questions: QuestionService, followThreads: Bool = false) async throws -> Response {
         // Subscribe before reading the past, so nothing falls between the two; answers seen in the past are skipped live.
         let live = questions.eventStreams.askerEvents(question: id)
         let view = try await questions.question(id, by: caller)
@@ -96,7 +100,10 @@ struct QuestionsController {
             }
             continuation.onTermination = { _ in task.cancel() }
         }
-        return Response.eventStream(past: past, live: view.status == .open ? liveEvents : nil) { $0.event == "closed" }
+        let keepOpen = followThreads && questions.acceptsFollowUps(view)
+        return Response.eventStream(past: past, live: view.status == .open || keepOpen ? liveEvents : nil) { event in
+            !keepOpen && event.event == "closed"
+        }
     }
 }
 
