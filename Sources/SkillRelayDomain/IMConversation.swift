@@ -48,6 +48,7 @@ public struct IMConversation: Sendable {
         SkillRelay finds colleagues who know. Write:
         • ask <topic>: <question> — or just ask <question> and I'll find the topic
         • reply to a question I sent you to answer it, or reply "pass"
+        • reply to an answer, or to a follow-up, to write back to the other side: still anonymous
         • pause 2h (or 30m, 1d) to get no questions for a while; resume to get them again
         • tag <handle> <topic> <level> / untag <handle> <topic> — managers, for their people
         • login — a one-time link that signs you in to the web page
