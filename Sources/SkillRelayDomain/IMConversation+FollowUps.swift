@@ -9,6 +9,8 @@ extension IMConversation {
     func followUpReply(to message: IncomingMessage, text: String, from caller: Caller) async throws -> String? {
         for reference in [message.inReplyTo, message.threadRoot].compactMap({ $0 }) {
             guard let thread = try await questions.thread(forMessageReference: reference) else { continue }
+            // "pass" on the question itself is the command it always was (refused once answered), not a message.
+            if text.lowercased() == "pass", try await state.delivery(forMessageReference: reference) != nil { return nil }
             switch thread.side {
             case .asker:
                 let sent = try await questions.followUp(question: thread.questionID, rank: thread.rank, text: text, by: caller)

@@ -59,6 +59,9 @@ import Testing
         let again = await conversation.handle(
             IncomingMessage(imID: "@kube.specialist.01:localhost", text: "One more thing", inReplyTo: "$question-1"))
         #expect(again == ["Sent to the asker; who you are stays private."])
+        // "pass" on the question stays the command, refused since the answer is in.
+        let passed = await conversation.handle(IncomingMessage(imID: "@kube.specialist.01:localhost", text: "pass", inReplyTo: "$question-1"))
+        #expect(passed == [DirectoryError.deliveryAlreadyAnswered.message])
         // Someone else replying to the asker's answer message learns nothing.
         let stranger = await conversation.handle(IncomingMessage(imID: "@r:localhost", text: "hi", inReplyTo: "$answer-1"))
         #expect(stranger == [DirectoryError.questionNotFound(question).message])
