@@ -261,7 +261,13 @@ public struct SQLiteQuestionStore: QuestionStore {
                 id: id, status: question.status, topic: question.topic, text: question.text, maxAnswers: question.maxAnswers,
                 deliveredTo: delivered, waves: question.waves, createdAt: question.createdAt, expiresAt: question.expiresAt,
                 closedAt: question.closedAt, answers: answers)
-            view.followUps = try Self.followUps(db, question: question.id)
+            view.followUps = try Self.followUps(db, question: question.id).map { followUp in
+                // An admin reading someone else's question is not the "you" of the asker's messages.
+                guard question.asker != asker, followUp.from == .asker else { return followUp }
+                var seen = followUp
+                seen.alias = "the asker"
+                return seen
+            }
             return view
         }
     }

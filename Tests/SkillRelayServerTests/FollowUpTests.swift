@@ -34,6 +34,9 @@ import Testing
         let view = try await fixture.questions.question(question, by: asker)
         #expect(view.followUps.map(\.alias) == ["you", view.answers[0].alias])
         #expect(view.followUps.map(\.text) == ["Does that work on 1.29?", "Yes. Which CNI do you run?"])
+        // An admin reads the thread too, with the asker as "the asker", not "you".
+        let audited = try await fixture.questions.question(question, by: try await fixture.caller("admin"))
+        #expect(audited.followUps.map(\.alias) == ["the asker", view.answers[0].alias])
         let closedAt = try #require(view.closedAt)
         #expect(view.threadOpenUntil == closedAt.addingTimeInterval(7 * 86_400))
         let item = try #require(try await fixture.questions.inbox(of: specialist).first)
