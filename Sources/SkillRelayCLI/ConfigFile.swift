@@ -77,6 +77,7 @@ struct ConfigFile {
             ("learningHalfLifeDays", .number(above: 0, maximum: 3650)),
             ("timelyAnswerSeconds", .integer(atLeast: 1)),
             ("anonymityK", .integer(atLeast: 1)),
+            ("followUpDays", .integer(atLeast: 1)),
             (
                 "contentRules",
                 .array(.object([("name", .string(.any)), ("pattern", .string(.regularExpression))], required: ["name", "pattern"]))

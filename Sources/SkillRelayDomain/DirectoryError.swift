@@ -48,6 +48,10 @@ public enum DirectoryError: Error, Sendable, Equatable {
     case noRevealOffer
     /// A withdrawal after both agreed.
     case revealAccepted
+    /// A follow-up after the question's thread closed (the question is the argument).
+    case threadClosed(String)
+    /// A follow-up on a delivery whose answer was not relayed: there is no conversation to continue.
+    case noThread(String)
 
     /// How the error is to be understood, independent of any protocol.
     public enum Kind: Sendable {
@@ -76,7 +80,9 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case .employeeNotFound, .topicNotFound, .tokenNotFound, .skillNotFound, .aliasNotFound, .questionNotFound, .deliveryNotFound,
             .answerNotFound, .suggestionNotFound:
             .notFound
-        case .handleTaken, .slugTaken, .imIDTaken, .deliveryAlreadyAnswered, .questionClosed, .suggestionDecided: .conflict
+        case .handleTaken, .slugTaken, .imIDTaken, .deliveryAlreadyAnswered, .questionClosed, .suggestionDecided,
+            .threadClosed, .noThread:
+            .conflict
         case .rateLimited: .rateLimited
         case .overloaded: .overloaded
         case .unknownTopic, .ambiguousTopic, .noSpecialists, .policyViolation, .invalidCallbackURL: .invalid
@@ -130,6 +136,8 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case .revealDeclined: "reveal_declined"
         case .noRevealOffer: "no_reveal_offer"
         case .revealAccepted: "reveal_accepted"
+        case .threadClosed: "thread_closed"
+        case .noThread: "no_thread"
         }
     }
 
@@ -180,6 +188,8 @@ public enum DirectoryError: Error, Sendable, Equatable {
         case .revealDeclined: "The offer to reveal was declined; that is final for this answer."
         case .noRevealOffer: "There is no offer from the other side to decline, and none of yours to withdraw."
         case .revealAccepted: "Both sides already agreed and know who the other is; that cannot be taken back."
+        case .threadClosed(let id): "The conversation on question '\(id)' is closed: follow-ups end a while after the question closes."
+        case .noThread(let id): "There is no conversation on '\(id)': only an answer relayed to the asker starts one."
         }
     }
 }

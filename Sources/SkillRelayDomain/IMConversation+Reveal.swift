@@ -19,11 +19,11 @@ extension IMConversation {
             return "Reply to this message with reveal (or accept) to introduce yourself, decline to stay anonymous, or withdraw an offer."
         }
         let change: RevealChange
-        switch reference.thread.side {
-        case .asker: change = try await questions.reveal(action, question: reference.thread.questionID, rank: reference.thread.rank, by: caller)
+        switch reference.side {
+        case .asker: change = try await questions.reveal(action, question: reference.questionID, rank: reference.rank, by: caller)
         case .specialist: change = try await questions.reveal(action, delivery: reference.deliveryID, by: caller)
         }
-        return Self.revealReply(change, side: reference.thread.side)
+        return Self.revealReply(change, side: reference.side)
     }
 
     /// The specialist's `reveal`, `accept`, `decline` or `withdraw` as a reply to the question itself.

@@ -51,6 +51,7 @@ public struct IMConversation: Sendable {
         SkillRelay finds colleagues who know. Write:
         • ask <topic>: <question> — or just ask <question> and I'll find the topic
         • reply to a question I sent you to answer it, or reply "pass"; while you hold one question, just write the answer (undo takes it back within a minute)
+        • reply to an answer, or to a follow-up, to write back to the other side: still anonymous
         • reply reveal to an answer (or to a question you answered) to offer to introduce yourself; accept, decline or withdraw likewise
         • pause 2h (or 30m, 1d) to get no questions for a while; resume to get them again
         • tag <handle> <topic> <level> / untag <handle> <topic> — managers, for their people
@@ -72,12 +73,20 @@ public struct IMConversation: Sendable {
 
     private func respond(to message: IncomingMessage, from caller: Caller) async throws -> String {
         let text = message.text.trimmingWhitespace()
+        // `reveal`, `accept`, `decline` or `withdraw` on a message of an answer's exchange (the relayed answer, a
+        // follow-up, a notice about revealing, the question once answered) acts on revealing; anything else written
+        // there is a follow-up.
+        if Self.revealAction(text) != nil {
+            for reference in [message.inReplyTo, message.thread].compactMap({ $0 }) {
+                if let thread = try await questions.thread(forMessageReference: reference) {
+                    return try await replyInThread(text, thread, from: caller)
+                }
+            }
+        }
+        if let sent = try await followUpReply(to: message, text: text, from: caller) { return sent }
         if let reference = message.inReplyTo, let delivery = try await state.delivery(forMessageReference: reference) {
             if let action = Self.revealAction(text) { return try await replyToQuestion(action, delivery: delivery, from: caller) }
             return try await reply(text, to: delivery, from: caller)
-        }
-        if let reference = message.inReplyTo, let thread = try await questions.thread(forMessageReference: reference) {
-            return try await replyInThread(text, thread, from: caller)
         }
         // Written in a question's thread, as a reply to something else there (or to nothing, as Element's "reply in
         // thread" does after the first): an answer to the thread's question all the same.
@@ -116,7 +125,8 @@ public struct IMConversation: Sendable {
         case "undo":
             return try await undo(by: caller)
         default:
-            return try await plainMessage(message, text: text, from: caller) ?? Self.help
+            if let sent = try await plainMessage(message, text: text, from: caller) { return sent }
+            return try await askerPlainFollowUp(text, from: caller) ?? Self.help
         }
     }
 
@@ -206,6 +216,13 @@ extension IMConversation {
         let answer = message.answer
         let label = answer.label.isDetailed ? " (\(answer.label.text))" : ""
         return "Answer \(answer.rank) of \(message.maxAnswers), from \(answer.alias)\(label):\n\n\(answer.text)"
+    }
+
+    /// The text of a follow-up relayed to the other side of an answer's thread.
+    public static func followUpText(_ message: FollowUpMessage) -> String {
+        let followUp = message.followUp
+        let about = message.recipientSide == .asker ? "on answer \(followUp.rank) about \(message.topic.name)" : "about \(message.topic.name)"
+        return "Follow-up from \(followUp.alias) \(about):\n\n\(followUp.text)\n\nReply to this message to write back."
     }
 
     /// The text telling a specialist a question closed.

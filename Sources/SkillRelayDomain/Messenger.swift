@@ -99,8 +99,10 @@ public protocol Messenger: Sendable {
     /// one, which the outbox keeps with the delivery so that a reply to that message is recognised as the answer.
     func deliverQuestion(_ message: QuestionMessage, key: String) async throws -> String?
     /// Delivers a relayed answer to an asker who asked through the IM; returns the IM's reference for the message, if
-    /// it has one, so that a reply to it (`reveal`) acts on that answer.
+    /// it has one, so that a reply to it is recognised: a follow-up, or `reveal`.
     func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String?
+    /// Delivers a follow-up to the other side of an answer's thread; returns the IM's reference, as above.
+    func deliverFollowUp(_ message: FollowUpMessage, key: String) async throws -> String?
     /// Tells a specialist the question they hold is closed.
     func notifyClosed(_ message: ClosedMessage, key: String) async throws
     /// Tells an asker who asked through the IM that their question closed.

@@ -78,10 +78,8 @@ public final class OutboxDispatcher: Sendable {
     private struct Outcome {
         var destination: String
         var sent: [Int64] = []
-        /// The IM's references for delivered questions, by delivery id.
+        /// The IM's references for sent questions, answers and follow-ups, by `OutboxMessage.referenceKey`.
         var references: [String: String] = [:]
-        /// The IM's references of messages in an answer's exchange, and the exchange each belongs to.
-        var threads: [String: MessageThread] = [:]
         var failure: (item: OutboxItem, error: any Error)?
         var at: Date
     }
@@ -206,15 +204,8 @@ public final class OutboxDispatcher: Sendable {
         var outcome = Outcome(destination: destination, at: clock.now())
         for item in queue {
             do {
-                if let reference = try await send(item) {
-                    switch item.message {
-                    case .question(let message): outcome.references[message.deliveryID] = reference
-                    case .answer(let message):
-                        outcome.threads[reference] = MessageThread(questionID: message.questionID, rank: message.answer.rank, side: .asker)
-                    case .reveal(let message):
-                        outcome.threads[reference] = MessageThread(questionID: message.questionID, rank: message.rank, side: message.side)
-                    case .closed, .askerNotice, .callback, .introduction: break
-                    }
+                if let reference = try await send(item), let key = item.message.referenceKey {
+                    outcome.references[key] = reference
                 }
                 outcome.sent.append(item.id)
             } catch {
@@ -254,8 +245,7 @@ public final class OutboxDispatcher: Sendable {
             let sent = outcomes.flatMap(\.sent)
             if !sent.isEmpty {
                 let references = outcomes.reduce(into: [String: String]()) { $0.merge($1.references) { first, _ in first } }
-                let threads = outcomes.reduce(into: [String: MessageThread]()) { $0.merge($1.threads) { first, _ in first } }
-                try await store.markOutboxSent(sent, references: references, threads: threads, now: outcomes.map(\.at).max() ?? clock.now())
+                try await store.markOutboxSent(sent, references: references, now: outcomes.map(\.at).max() ?? clock.now())
             }
             for outcome in outcomes {
                 if let failure = outcome.failure { try await record(failure.error, of: failure.item, now: outcome.at) }
@@ -288,13 +278,14 @@ public final class OutboxDispatcher: Sendable {
         min(300, pow(2, Double(max(0, attempts - 1))))
     }
 
-    /// Sends one message; returns the IM's reference for it, where it keeps one.
+    /// Sends one message; returns the IM's reference for it, where it keeps one (see `OutboxMessage.referenceKey`).
     private func send(_ item: OutboxItem) async throws -> String? {
         switch item.message {
         case .question(let message): return try await messenger.deliverQuestion(message, key: item.key)
         case .answer(let message): return try await messenger.deliverAnswer(message, key: item.key)
         case .reveal(let message): return try await messenger.deliverReveal(message, key: item.key)
         case .introduction(let message): return try await messenger.introduce(message, key: item.key)
+        case .followUp(let message): return try await messenger.deliverFollowUp(message, key: item.key)
         case .closed(let message): try await messenger.notifyClosed(message, key: item.key)
         case .askerNotice(let message): try await messenger.notifyAsker(message, key: item.key)
         case .callback(let message): try await callbacks.post(message, key: item.key)

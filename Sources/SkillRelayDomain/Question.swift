@@ -131,6 +131,10 @@ public struct QuestionView: Sendable, Equatable {
     public var answers: [RelayedAnswer]
     /// Where revealing stands with each answerer, by the answer's rank (those with no offer are left out).
     public var reveals: [Int: RevealView]
+    /// Every answer thread's follow-ups, oldest first, as the asker sees them.
+    public var followUps: [FollowUp] = []
+    /// Until when follow-ups may be sent (`nil` while the question is open: until some time after it closes).
+    public var threadOpenUntil: Date?
 
     public init(
         id: String, status: QuestionStatus, topic: TopicReference, text: String, maxAnswers: Int, deliveredTo: Int, waves: Int,
@@ -189,10 +193,12 @@ public struct InboxItem: Sendable, Equatable {
     public var state: DeliveryState
     public var questionStatus: QuestionStatus
     public var deliveredAt: Date
-    /// The rank of the specialist's answer, once it was relayed.
+    /// The rank of the specialist's answer as relayed, when it was: the thread they can follow up on.
     public var rank: Int?
     /// Where revealing stands with the asker; set only once the answer was relayed.
     public var reveal: RevealView?
+    /// The thread's follow-ups, oldest first, as the specialist sees them.
+    public var followUps: [FollowUp] = []
 
     public init(
         id: String, topic: TopicReference, text: String, state: DeliveryState, questionStatus: QuestionStatus, deliveredAt: Date, rank: Int? = nil,

@@ -11,6 +11,8 @@ public enum AskerEvent: Sendable, Equatable {
     case reveal(rank: Int, RevealView)
     /// Both agreed to reveal: how to reach the answerer of answer `rank` directly (the local IM's direct chat).
     case introduction(rank: Int, RevealedPerson)
+    /// A follow-up in one of the question's answer threads, as the asker sees it.
+    case followUp(FollowUp)
 }
 
 /// Something that happened in a specialist's inbox.
@@ -21,6 +23,8 @@ public enum InboxEvent: Sendable, Equatable {
     case reveal(deliveryID: String, rank: Int, RevealView)
     /// Both agreed to reveal: how to reach the colleague who asked directly (the local IM's direct chat).
     case introduction(deliveryID: String, RevealedPerson)
+    /// A follow-up in the thread of one of the specialist's deliveries, as they see it.
+    case followUp(deliveryID: String, FollowUp)
 }
 
 /// Live events for server-sent event streams: one channel per question (the asker) and per specialist (the inbox).

@@ -27,11 +27,6 @@ extension QuestionService {
         return change
     }
 
-    /// The answer's exchange an IM message belongs to, if it is one SkillRelay sent about an answer.
-    public func thread(forMessageReference reference: String) async throws -> ThreadReference? {
-        try await store.thread(forMessageReference: reference)
-    }
-
     /// Tells both sides' live streams where the reveal stands now, each as they see it, and has the outbox send the
     /// messages the store queued.
     private func published(_ change: RevealChange) {

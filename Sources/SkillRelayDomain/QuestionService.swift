@@ -240,7 +240,9 @@ public struct QuestionService: Sendable {
 
     /// The question for its asker or an admin; anyone else learns nothing, not even that it exists.
     public func question(_ id: String, by caller: Caller) async throws -> QuestionView {
-        try await store.questionView(id, for: Asker(caller), isAdmin: caller.isAdmin)
+        var view = try await store.questionView(id, for: Asker(caller), isAdmin: caller.isAdmin)
+        view.threadOpenUntil = view.closedAt.map { $0.addingTimeInterval(followUpWindow) }
+        return view
     }
 
     /// The caller's own questions, newest first; the CLI operator asks none.

@@ -42,6 +42,8 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
     /// How many active people at least must fit what an asker learns about who answered (see `AnswererLabel`); 1
     /// shows every level exactly.
     public var anonymityK: Int = 5
+    /// Days after a question closes during which its asker and the specialists who answered may still send follow-ups.
+    public var followUpDays: Int = 7
 
     public init() {}
 
@@ -54,7 +56,7 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
             ("waveSize", waveSize), ("waveIntervalSeconds", waveIntervalSeconds), ("maxWaves", maxWaves), ("deadlineSeconds", deadlineSeconds),
             ("hourlyBudget", hourlyBudget), ("dailyBudget", dailyBudget), ("presencePoolSize", presencePoolSize), ("asksPerMinute", asksPerMinute),
             ("maxTextLength", maxTextLength), ("retentionDays", retentionDays), ("maxDeliveryLagSeconds", maxDeliveryLagSeconds),
-            ("timelyAnswerSeconds", timelyAnswerSeconds), ("anonymityK", anonymityK),
+            ("timelyAnswerSeconds", timelyAnswerSeconds), ("anonymityK", anonymityK), ("followUpDays", followUpDays),
         ]
         for (name, value) in positive where value < 1 { throw .invalidField(name, "must be at least 1") }
         guard dailyBudget <= Self.maxDailyBudget else { throw .invalidField("dailyBudget", "must be at most \(Self.maxDailyBudget)") }
@@ -71,7 +73,7 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
         case waveSize, waveIntervalSeconds, maxWaves, deadlineSeconds, defaultMaxAnswers, allowAwayInLaterWaves, hourlyBudget, dailyBudget
         case presencePoolSize
         case minimumLevel, asksPerMinute, maxTextLength, retentionDays, contentRules, maxDeliveryLagSeconds
-        case routing, learningHalfLifeDays, timelyAnswerSeconds, anonymityK
+        case routing, learningHalfLifeDays, timelyAnswerSeconds, anonymityK, followUpDays
     }
 
     /// Reads a config file's settings: a key left out keeps its default.
@@ -97,5 +99,6 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
         learningHalfLifeDays = try container.decodeIfPresent(Double.self, forKey: .learningHalfLifeDays) ?? defaults.learningHalfLifeDays
         timelyAnswerSeconds = try container.decodeIfPresent(Int.self, forKey: .timelyAnswerSeconds) ?? defaults.timelyAnswerSeconds
         anonymityK = try container.decodeIfPresent(Int.self, forKey: .anonymityK) ?? defaults.anonymityK
+        followUpDays = try container.decodeIfPresent(Int.self, forKey: .followUpDays) ?? defaults.followUpDays
     }
 }

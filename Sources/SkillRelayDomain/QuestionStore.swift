@@ -190,6 +190,7 @@ public enum OutboxMessage: Sendable, Equatable, Codable {
     case reveal(RevealNotice)
     /// Two people who both agreed to reveal themselves, handed a direct conversation.
     case introduction(Introduction)
+    case followUp(FollowUpMessage)
 
     /// Who the message goes to, and so what must keep its order: one person (whatever the message), or one callback
     /// URL. Messages to one destination are sent in the order they were queued; destinations never wait for each other.
@@ -203,6 +204,7 @@ public enum OutboxMessage: Sendable, Equatable, Codable {
         case .reveal(let message): "person:\(message.recipient.handle)"
         // Two people at once: a queue of its own, so that neither person's other messages wait for the room.
         case .introduction(let message): "introduction:\(message.deliveryID)"
+        case .followUp(let message): "person:\(message.recipient.handle)"
         }
     }
 
@@ -216,6 +218,7 @@ public enum OutboxMessage: Sendable, Equatable, Codable {
         case .callback(let message): (message.questionID, nil)
         case .reveal(let message): (message.questionID, message.deliveryID)
         case .introduction(let message): (message.questionID, message.deliveryID)
+        case .followUp(let message): (message.questionID, message.deliveryID)
         }
     }
 
@@ -327,9 +330,9 @@ public protocol QuestionStore: PlainAnswerStore {
     /// destination that is waiting for its retry: a failed message holds back its destination's later ones. Messages to
     /// `destinations` are left out (their worker is busy with them).
     func pendingOutbox(now: Date, limit: Int, excluding destinations: Set<String>) async throws -> [OutboxItem]
-    /// Marks messages sent and keeps the IM's references: of delivered questions (by delivery id), and of messages
-    /// in a question's exchange with one answerer (reference → thread), so that a reply to one acts on that pair.
-    func markOutboxSent(_ ids: [Int64], references: [String: String], threads: [String: MessageThread], now: Date) async throws
+    /// Marks messages sent and keeps the IM's references of what was sent (by `OutboxMessage.referenceKey`: a delivery id
+    /// for a question, a `ThreadReferenceKey` for an answer or a follow-up), in one transaction.
+    func markOutboxSent(_ ids: [Int64], references: [String: String], now: Date) async throws
     /// Records a failed try; `retryAt` nil gives up on the message and writes that to the compliance log.
     func markOutboxFailed(_ id: Int64, error: String, retryAt: Date?) async throws
     /// Puts a message off until `until` without counting a try: the IM server asked SkillRelay to wait (rate limited).
@@ -344,13 +347,15 @@ public protocol QuestionStore: PlainAnswerStore {
     /// The specialist does the same on their delivery; `deliveryNotFound` for anyone else's, `noRelayedAnswer` when
     /// their answer was not relayed, `askerIsABot` when a bot asked.
     func reveal(_ action: RevealAction, delivery id: String, by handle: String, now: Date) async throws -> RevealChange
-    /// The exchange an IM message (by the IM's reference) belongs to, if it is one SkillRelay sent about an answer.
-    func thread(forMessageReference reference: String) async throws -> ThreadReference?
-}
 
-extension QuestionStore {
-    /// Marks messages sent, keeping the references of delivered questions only.
-    public func markOutboxSent(_ ids: [Int64], references: [String: String], now: Date) async throws {
-        try await markOutboxSent(ids, references: references, threads: [:], now: now)
-    }
+    // MARK: - Follow-ups
+
+    /// Stores a follow-up on an answer's thread with its compliance entries and its outbox message to the other side (and
+    /// the bot asker's callback), in one transaction. `questionNotFound` / `deliveryNotFound` / `answerNotFound` for a
+    /// thread the author is not part of; `threadClosed` once the question closed more than `openFor` ago.
+    func recordFollowUp(by author: FollowUpAuthor, text: String, openFor: TimeInterval, now: Date) async throws -> RecordedFollowUp
+    /// The thread a message the IM sent belongs to (a relayed answer or a follow-up), by the IM's reference.
+    func thread(forMessageReference reference: String) async throws -> ThreadReference?
+    /// The asker's questions whose threads are open at `now`, newest first.
+    func openThreads(of asker: Asker, openFor: TimeInterval, now: Date) async throws -> [OpenThreads]
 }

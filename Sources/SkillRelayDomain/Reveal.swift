@@ -1,12 +1,7 @@
 import Foundation
 
-/// One side of a question's exchange with one of its answerers.
-public enum RevealSide: String, Sendable, Equatable, Codable {
-    case asker, specialist
-
-    /// The side across from this one.
-    public var other: RevealSide { self == .asker ? .specialist : .asker }
-}
+/// The two sides of an answer's exchange, for revealing as for follow-ups.
+public typealias RevealSide = FollowUpSide
 
 /// Where a reveal between an asker and one answerer stands, as one side sees it. Nobody learns anything of the other
 /// before `revealed`: not their name, not their IM id, not whether they are online.
@@ -155,30 +150,5 @@ public struct Introduction: Sendable, Equatable, Codable {
         self.askerName = askerName
         self.specialist = specialist
         self.specialistName = specialistName
-    }
-}
-
-/// Which exchange an IM message belongs to, so that a reply to it (`reveal`, `accept`, `decline`, `withdraw`) acts on
-/// the right pair: the question, the answer's rank, and the side whose conversation the message is in.
-public struct MessageThread: Sendable, Equatable, Hashable, Codable {
-    public var questionID: String
-    public var rank: Int
-    public var side: RevealSide
-
-    public init(questionID: String, rank: Int, side: RevealSide) {
-        self.questionID = questionID
-        self.rank = rank
-        self.side = side
-    }
-}
-
-/// A message's thread, with the specialist's delivery (for acting on the specialist's side).
-public struct ThreadReference: Sendable, Equatable {
-    public var thread: MessageThread
-    public var deliveryID: String
-
-    public init(thread: MessageThread, deliveryID: String) {
-        self.thread = thread
-        self.deliveryID = deliveryID
     }
 }

@@ -41,6 +41,10 @@ public struct LocalMessenger: Messenger {
         return nil
     }
 
+    /// Nothing to send: the question service already published the follow-up to both sides' event streams, and both
+    /// read their threads through the API.
+    public func deliverFollowUp(_ message: FollowUpMessage, key: String) async throws -> String? { nil }
+
     /// Nothing to send: the asker's event stream already says the question closed.
     public func notifyAsker(_ message: AskerNotice, key: String) async throws {}
 }

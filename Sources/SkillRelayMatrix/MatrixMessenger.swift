@@ -48,6 +48,11 @@ public struct MatrixMessenger: Messenger {
         return room
     }
 
+    /// Sends a follow-up as a reply to the earlier message of its thread in the recipient's room, where that is known.
+    public func deliverFollowUp(_ message: FollowUpMessage, key: String) async throws -> String? {
+        try await send(IMConversation.followUpText(message), to: message.recipient, key: key, replyTo: message.replyTo)
+    }
+
     public func notifyClosed(_ message: ClosedMessage, key: String) async throws {
         _ = try await send(IMConversation.closedText(message), to: message.recipient, key: key)
     }
@@ -59,11 +64,13 @@ public struct MatrixMessenger: Messenger {
     /// Sends to a person's direct room; someone without an IM id is not on Matrix and reads the API instead. Someone
     /// with no room who may not be invited again yet (`MatrixRooms.Unreachable`) makes the send fail, so the outbox
     /// keeps the message and says why rather than dropping it.
-    private func send(_ text: String, to recipient: Recipient, key: String) async throws -> String? {
+    private func send(_ text: String, to recipient: Recipient, key: String, replyTo: String? = nil) async throws -> String? {
         guard let userID = recipient.imID else { return nil }
         do {
             let room = try await rooms.room(for: userID)
-            return try await writer.send(TextMessage(text), to: room, transactionID: key)
+            var message = TextMessage(text)
+            if let replyTo { message.relatesTo = TextMessage.RelatesTo(inReplyTo: TextMessage.InReplyTo(event_id: replyTo)) }
+            return try await writer.send(message, to: room, transactionID: key)
         } catch let limited as MatrixClient.RateLimited {
             // Not a failure: the outbox puts the message off for as long as the homeserver asked, without counting a try.
             throw DeliveryDeferred(retryAfter: limited.retryAfter, reason: "\(limited)")

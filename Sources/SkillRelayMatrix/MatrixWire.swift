@@ -71,6 +71,29 @@ public struct TextMessage: Codable, Sendable, Equatable {
     public var body: String
     public var format: String?
     public var formatted_body: String?
+    /// What it replies to, if anything (`m.relates_to` with `m.in_reply_to`).
+    public var relatesTo: RelatesTo?
+
+    enum CodingKeys: String, CodingKey {
+        case msgtype, body, format, formatted_body
+        case relatesTo = "m.relates_to"
+    }
+
+    /// `m.relates_to` of a reply.
+    public struct RelatesTo: Codable, Sendable, Equatable {
+        public var inReplyTo: InReplyTo
+
+        public init(inReplyTo: InReplyTo) { self.inReplyTo = inReplyTo }
+
+        enum CodingKeys: String, CodingKey { case inReplyTo = "m.in_reply_to" }
+    }
+
+    /// The event a reply replies to.
+    public struct InReplyTo: Codable, Sendable, Equatable {
+        public var event_id: String
+
+        public init(event_id: String) { self.event_id = event_id }
+    }
 
     /// A message from plain text; the HTML version escapes it and keeps its line breaks.
     public init(_ text: String) {

@@ -262,8 +262,8 @@ final class SimulationRun {
                 case .answer(let message): try await rate(message)
                 case .askerNotice(let message):
                     if message.reason == .expired, let number = questionNumbers[message.questionID] { questions[number].expired = true }
-                // Simulated people never reveal themselves: nothing is queued for these.
-                case .callback, .reveal, .introduction: break
+                // Simulated people never follow up or reveal themselves: nothing is queued for these.
+                case .callback, .reveal, .introduction, .followUp: break
                 }
             }
             try await store.markOutboxSent(items.map(\.id), references: [:], now: clock.now())

@@ -330,6 +330,7 @@ extension AppDatabase {
             }
         }
         migrator.registerMigration("v14 skill suggestions") { db in try migrateToSkillSuggestions(db) }
+        migrator.registerMigration("v15 follow-ups") { db in try migrateToFollowUps(db) }
         migrator.registerMigration("v16 reveals") { db in try migrateToReveals(db) }
         migrator.registerMigration("v17 plain answers") { db in try migrateToPlainAnswers(db) }
         migrator.registerMigration("v18 delivery expectations") { db in

@@ -2,8 +2,8 @@ import GRDB
 
 extension AppDatabase {
     /// Migration "v16 reveals": where revealing stands between an asker and each answerer (one row per delivery whose
-    /// answer was relayed, once either side offered), and which IM message belongs to which answer's exchange, so that
-    /// a reply to it (`reveal`, `accept`, `decline`) acts on that pair.
+    /// answer was relayed, once either side offered). Which IM message belongs to which answer's exchange, so that a
+    /// reply to it (`reveal`, `accept`, `decline`) acts on that pair, is v15's `threadReference`.
     static func migrateToReveals(_ db: Database) throws {
         try db.execute(
             sql: """
@@ -15,13 +15,6 @@ extension AppDatabase {
                     offeredAt DATETIME NOT NULL,
                     decidedAt DATETIME
                 );
-                CREATE TABLE imThreadReference (
-                    reference TEXT PRIMARY KEY,
-                    deliveryId INTEGER NOT NULL REFERENCES delivery(id) ON DELETE CASCADE,
-                    -- Whose conversation the message is in.
-                    side TEXT NOT NULL CHECK (side IN ('asker', 'specialist'))
-                ) WITHOUT ROWID;
-                CREATE INDEX imThreadReferenceByDelivery ON imThreadReference(deliveryId);
                 """)
     }
 }

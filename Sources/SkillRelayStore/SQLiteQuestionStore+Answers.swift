@@ -111,14 +111,20 @@ extension SQLiteQuestionStore {
                     state: DeliveryState(rawValue: row["state"]) ?? .closed, questionStatus: QuestionStatus(rawValue: row["status"]) ?? .open,
                     deliveredAt: row["deliveredAt"])
             }
-            let answered = rows.filter { $0.state == .answered }.map(\.id)
-            let reveals = try Self.specialistReveals(db, deliveries: answered)
-            for index in rows.indices {
-                guard let reveal = reveals[rows[index].id] else { continue }
-                rows[index].rank = reveal.rank
-                rows[index].reveal = reveal.view
+            var items = rows
+            let threads = try Self.threads(db, deliveries: rows.map(\.id))
+            let reveals = try Self.specialistReveals(db, deliveries: rows.filter { $0.state == .answered }.map(\.id))
+            for index in items.indices {
+                if let thread = threads[items[index].id] {
+                    items[index].rank = thread.rank
+                    items[index].followUps = thread.followUps
+                }
+                if let reveal = reveals[items[index].id] {
+                    items[index].rank = reveal.rank
+                    items[index].reveal = reveal.view
+                }
             }
-            return ListPage(rows: rows, limit: page.limit, list: .inbox) { [$0.id] }
+            return ListPage(rows: items, limit: page.limit, list: .inbox) { [$0.id] }
         }
     }
 
@@ -243,6 +249,21 @@ extension SQLiteQuestionStore {
                 guard let message = try? JSONDecoder().decode(OutboxMessage.self, from: Data((row["message"] as String).utf8)) else { return nil }
                 return OutboxItem(
                     id: row["id"], message: message, attempts: row["attempts"], createdAt: row["createdAt"], deferred: row["deferred"])
+            }
+        }
+    }
+
+    public func markOutboxSent(_ ids: [Int64], references: [String: String], now: Date) async throws {
+        try await writer.write { db in
+            let sent = try db.cachedStatement(sql: "UPDATE outbox SET sentAt = ?, attempts = attempts + 1 WHERE id = ?")
+            for id in ids { try sent.execute(arguments: [now, id]) }
+            let reference = try db.cachedStatement(sql: "UPDATE delivery SET imReference = ? WHERE publicId = ?")
+            for (key, event) in references {
+                if let thread = ThreadReferenceKey(key) {
+                    try Self.keepThreadReference(db, key: thread, reference: event, now: now)
+                } else {
+                    try reference.execute(arguments: [event, key])
+                }
             }
         }
     }

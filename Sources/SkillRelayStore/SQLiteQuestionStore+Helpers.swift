@@ -98,6 +98,21 @@ enum CallbackBody {
         }
     }
 
+    private struct FollowUpEvent: Encodable {
+        var event = "follow_up"
+        var question: String
+        var followUp: Message
+    }
+
+    /// A follow-up as the asker sees it: the specialist by alias.
+    private struct Message: Encodable {
+        var rank: Int
+        var from: String
+        var alias: String
+        var text: String
+        var sentAt: Date
+    }
+
     private struct Closed: Encodable {
         var event = "closed"
         var question: String
@@ -112,6 +127,14 @@ enum CallbackBody {
                 answer: Relayed(
                     rank: answer.rank, alias: answer.alias, label: Label(answer.label), text: answer.text,
                     receivedAt: answer.receivedAt)))
+    }
+
+    static func followUp(_ question: String, _ followUp: FollowUp) -> String {
+        encode(
+            FollowUpEvent(
+                question: question,
+                followUp: Message(
+                    rank: followUp.rank, from: followUp.from.rawValue, alias: followUp.alias, text: followUp.text, sentAt: followUp.sentAt)))
     }
 
     static func closed(_ question: String, reason: CloseReason, answers: Int) -> String {

@@ -62,41 +62,6 @@ extension SQLiteQuestionStore {
         }
     }
 
-    public func thread(forMessageReference reference: String) async throws -> ThreadReference? {
-        try await writer.read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT question.publicId AS questionId, answer.rank, delivery.publicId AS deliveryId, imThreadReference.side
-                        FROM imThreadReference JOIN delivery ON delivery.id = imThreadReference.deliveryId
-                        JOIN question ON question.id = delivery.questionId JOIN answer ON answer.deliveryId = delivery.id
-                        WHERE imThreadReference.reference = ? AND answer.rank IS NOT NULL
-                        """, arguments: [reference]),
-                let side = RevealSide(rawValue: row["side"])
-            else { return nil }
-            return ThreadReference(thread: MessageThread(questionID: row["questionId"], rank: row["rank"], side: side), deliveryID: row["deliveryId"])
-        }
-    }
-
-    public func markOutboxSent(_ ids: [Int64], references: [String: String], threads: [String: MessageThread], now: Date) async throws {
-        try await writer.write { db in
-            let sent = try db.cachedStatement(sql: "UPDATE outbox SET sentAt = ?, attempts = attempts + 1 WHERE id = ?")
-            for id in ids { try sent.execute(arguments: [now, id]) }
-            let reference = try db.cachedStatement(sql: "UPDATE delivery SET imReference = ? WHERE publicId = ?")
-            for (delivery, event) in references { try reference.execute(arguments: [event, delivery]) }
-            guard !threads.isEmpty else { return }
-            let thread = try db.cachedStatement(
-                sql: """
-                    INSERT INTO imThreadReference (reference, deliveryId, side)
-                    SELECT ?1, answer.deliveryId, ?2 FROM answer JOIN question ON question.id = answer.questionId
-                    WHERE question.publicId = ?3 AND answer.rank = ?4
-                    ON CONFLICT (reference) DO NOTHING
-                    """)
-            for (event, key) in threads { try thread.execute(arguments: [event, key.side.rawValue, key.questionID, key.rank]) }
-        }
-    }
-
     // MARK: - The state machine
 
     /// Applies one side's action to the pair: the reveal row, the compliance entries and the messages to the other side

@@ -281,10 +281,18 @@ public struct SQLiteQuestionStore: QuestionStore {
                     """, arguments: [question.id]
             ).map { Self.relayedAnswer($0, topic: question.topic.slug) }
             let delivered = try Int.fetchOne(db, sql: "SELECT count(*) FROM delivery WHERE questionId = ?", arguments: [question.id]) ?? 0
-            return QuestionView(
+            var view = QuestionView(
                 id: id, status: question.status, topic: question.topic, text: question.text, maxAnswers: question.maxAnswers,
                 deliveredTo: delivered, waves: question.waves, createdAt: question.createdAt, expiresAt: question.expiresAt,
                 closedAt: question.closedAt, answers: answers, reveals: try Self.askerReveals(db, question: question.id))
+            view.followUps = try Self.followUps(db, question: question.id).map { followUp in
+                // An admin reading someone else's question is not the "you" of the asker's messages.
+                guard question.asker != asker, followUp.from == .asker else { return followUp }
+                var seen = followUp
+                seen.alias = "the asker"
+                return seen
+            }
+            return view
         }
     }
 }

@@ -39,6 +39,8 @@ final class FakeMatrixHomeserver: Sendable {
         var memberships: [String: String] = [:]
         var membershipRequests = 0
         var sent: [(room: String, body: String)] = []
+        /// The event each sent reply replies to (`m.relates_to.m.in_reply_to`), by the reply's event id.
+        var replies: [String: String] = [:]
         /// Off, as Synapse with `presence.enabled: false`: everyone reads as offline, and setting presence changes nothing.
         var presenceEnabled = true
         /// An error status every `PUT /presence` answers with, if set.
@@ -79,6 +81,8 @@ final class FakeMatrixHomeserver: Sendable {
     var membershipRequests: Int { state.withLock { $0.membershipRequests } }
     /// Messages sent, in order: the room and the text.
     var sent: [(room: String, body: String)] { state.withLock { $0.sent } }
+    /// What each sent reply replied to, by the reply's event id.
+    var replies: [String: String] { state.withLock { $0.replies } }
     /// `createRoom` inviting this user fails with 404, as Synapse's does for an unknown user.
     func refuseInvitations(to userID: String) { state.withLock { _ = $0.refusedInvitees.insert(userID) } }
     /// A member's membership of a room, as `GET /rooms/{room}/state/m.room.member/{user}` answers it (404 if not set).
@@ -199,11 +203,27 @@ final class FakeMatrixHomeserver: Sendable {
             return Self.json(#"{"room_id":"!room\#(number):fake"}"#)
         }
         router.put("/_matrix/client/v3/rooms/:room/send/m.room.message/:txn") { request, context -> Response in
-            struct Body: Decodable { var body: String }
+            struct Body: Decodable {
+                struct Relation: Decodable {
+                    struct InReplyTo: Decodable {
+                        var eventID: String
+                        enum CodingKeys: String, CodingKey { case eventID = "event_id" }
+                    }
+                    var inReplyTo: InReplyTo?
+                    enum CodingKeys: String, CodingKey { case inReplyTo = "m.in_reply_to" }
+                }
+                var body: String
+                var relatesTo: Relation?
+                enum CodingKeys: String, CodingKey {
+                    case body
+                    case relatesTo = "m.relates_to"
+                }
+            }
             let room = try Self.decoded(context.parameters.require("room"))
             let body = try JSONDecoder().decode(Body.self, from: try await request.body.collect(upTo: 65_536))
             let number = self.state.withLock { state in
                 state.sent.append((room, body.body))
+                if let replied = body.relatesTo?.inReplyTo?.eventID { state.replies["$sent\(state.sent.count):fake"] = replied }
                 return state.sent.count
             }
             return Self.json(#"{"event_id":"$sent\#(number):fake"}"#)

@@ -44,6 +44,7 @@ import Testing
             return nil
         }
         func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? { nil }
+        func deliverFollowUp(_ message: FollowUpMessage, key: String) async throws -> String? { nil }
         func notifyClosed(_ message: ClosedMessage, key: String) async throws {}
         func notifyAsker(_ message: AskerNotice, key: String) async throws {}
         func deliverReveal(_ message: RevealNotice, key: String) async throws -> String? { nil }

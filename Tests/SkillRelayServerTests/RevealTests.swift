@@ -255,15 +255,15 @@ import Testing
         let question = try #require(try await fixture.questions.askedQuestions(by: try await fixture.caller("deep")).first?.id)
         // The IM's references of the question, the relayed answer and a notice, as the outbox keeps them when it sends.
         try await fixture.questionStore.markOutboxSent(
-            [], references: [delivery: "$question"],
-            threads: [
-                "$answer": MessageThread(questionID: question, rank: 1, side: .asker),
-                "$notice": MessageThread(questionID: question, rank: 1, side: .specialist),
+            [],
+            references: [
+                delivery: "$question", ThreadReferenceKey(questionID: question, rank: 1, side: .asker).text: "$answer",
+                ThreadReferenceKey(questionID: question, rank: 1, side: .specialist).text: "$notice",
             ], now: fixture.clock.now())
 
-        // A reply other than a reveal word says what to write; a stranger replying learns nothing.
-        let unclear = await conversation.handle(IncomingMessage(imID: "@deep:localhost", text: "thanks!", inReplyTo: "$answer"))
-        #expect(unclear.first?.contains("reveal") == true)
+        // A reply other than a reveal word is a follow-up; a stranger replying learns nothing.
+        let followUp = await conversation.handle(IncomingMessage(imID: "@deep:localhost", text: "thanks!", inReplyTo: "$answer"))
+        #expect(followUp == ["Sent to the specialist of answer 1; their reply will come here."])
         let stranger = await conversation.handle(IncomingMessage(imID: "@m:localhost", text: "reveal", inReplyTo: "$answer"))
         #expect(stranger == ["No question '\(question)'."])
 

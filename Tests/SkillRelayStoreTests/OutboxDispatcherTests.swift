@@ -20,6 +20,10 @@ import Testing
             record("answer \(message.questionID)")
             return nil
         }
+        func deliverFollowUp(_ message: FollowUpMessage, key: String) async throws -> String? {
+            record("follow-up \(message.questionID)")
+            return nil
+        }
         func notifyClosed(_ message: ClosedMessage, key: String) async throws { record("closed \(message.deliveryID)") }
         func notifyAsker(_ message: AskerNotice, key: String) async throws { record("notice \(message.questionID)") }
         func deliverReveal(_ message: RevealNotice, key: String) async throws -> String? {
@@ -107,6 +111,7 @@ import Testing
             return nil
         }
         func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? { nil }
+        func deliverFollowUp(_ message: FollowUpMessage, key: String) async throws -> String? { nil }
         func notifyClosed(_ message: ClosedMessage, key: String) async throws {}
         func notifyAsker(_ message: AskerNotice, key: String) async throws {}
         func deliverReveal(_ message: RevealNotice, key: String) async throws -> String? { nil }
@@ -145,6 +150,7 @@ import Testing
         struct Down: Error {}
         func deliverQuestion(_ message: QuestionMessage, key: String) async throws -> String? { throw Down() }
         func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? { throw Down() }
+        func deliverFollowUp(_ message: FollowUpMessage, key: String) async throws -> String? { throw Down() }
         func notifyClosed(_ message: ClosedMessage, key: String) async throws { throw Down() }
         func notifyAsker(_ message: AskerNotice, key: String) async throws { throw Down() }
         func deliverReveal(_ message: RevealNotice, key: String) async throws -> String? { throw Down() }
@@ -230,6 +236,7 @@ import Testing
             return nil
         }
         func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? { nil }
+        func deliverFollowUp(_ message: FollowUpMessage, key: String) async throws -> String? { nil }
         func notifyClosed(_ message: ClosedMessage, key: String) async throws {}
         func notifyAsker(_ message: AskerNotice, key: String) async throws {}
         func deliverReveal(_ message: RevealNotice, key: String) async throws -> String? { nil }
@@ -357,6 +364,7 @@ import Testing
             return nil
         }
         func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? { nil }
+        func deliverFollowUp(_ message: FollowUpMessage, key: String) async throws -> String? { nil }
         func notifyClosed(_ message: ClosedMessage, key: String) async throws {}
         func notifyAsker(_ message: AskerNotice, key: String) async throws {}
         func deliverReveal(_ message: RevealNotice, key: String) async throws -> String? { nil }

@@ -78,6 +78,11 @@ public final class GatedMessenger: Messenger, Sendable {
         return try await inner.deliverAnswer(message, key: key)
     }
 
+    public func deliverFollowUp(_ message: FollowUpMessage, key: String) async throws -> String? {
+        try await waitForGate()
+        return try await inner.deliverFollowUp(message, key: key)
+    }
+
     public func notifyClosed(_ message: ClosedMessage, key: String) async throws {
         try await waitForGate()
         try await inner.notifyClosed(message, key: key)

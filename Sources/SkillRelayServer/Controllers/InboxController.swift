@@ -11,6 +11,7 @@ struct InboxController {
         group.get("inbox/events", use: events)
         group.post("inbox/:delivery/answer", use: answer)
         group.post("inbox/:delivery/pass", use: pass)
+        group.post("inbox/:delivery/messages", use: followUp)
         group.put("me/presence", use: setPresence)
         group.put("me/pause", use: pause)
         group.delete("me/pause", use: resume)
@@ -28,12 +29,21 @@ struct InboxController {
         return AnswerResponse(try await questions.answer(delivery: try context.parameters.require("delivery"), text: body.text, by: caller))
     }
 
+    /// The specialist follows up on the thread of their relayed answer: 201 with the message as they see it.
+    @Sendable func followUp(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<InboxFollowUpResponse> {
+        let caller = try context.requireCaller()
+        let delivery = try context.parameters.require("delivery")
+        let body = try await request.decodeJSON(as: FollowUpRequest.self, context: context)
+        let sent = try await questions.followUp(delivery: delivery, text: body.text, by: caller)
+        return EditedResponse(status: .created, response: InboxFollowUpResponse(delivery: delivery, sent))
+    }
+
     @Sendable func pass(_ request: Request, context: APIRequestContext) async throws -> HTTPResponse.Status {
         try await questions.pass(delivery: try context.parameters.require("delivery"), by: try context.requireCaller())
         return .noContent
     }
 
-    /// `delivery` and `closed` events for the caller's inbox, until they disconnect.
+    /// `delivery`, `message` (follow-ups) and `closed` events for the caller's inbox, until they disconnect.
     @Sendable func events(_ request: Request, context: APIRequestContext) async throws -> Response {
         try Self.inboxEvents(caller: try context.requireCaller(), questions: questions)
     }

@@ -14,6 +14,7 @@ struct QuestionsController {
         group.delete("questions/:id", use: cancel)
         group.get("questions/:id/events", use: events)
         group.post("questions/:id/ratings", use: rate)
+        group.post("questions/:id/answers/:rank/messages", use: followUp)
     }
 
     @Sendable func ask(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<AskResponse> {
@@ -49,6 +50,16 @@ struct QuestionsController {
         return QuestionResponse(try await questions.question(id, by: caller))
     }
 
+    /// The asker follows up on relayed answer `rank`: 201 with the message as they see it.
+    @Sendable func followUp(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<FollowUpResponse> {
+        let caller = try context.requireCaller()
+        let id = try context.parameters.require("id")
+        guard let rank = Int(try context.parameters.require("rank")) else { throw DirectoryError.answerNotFound(0) }
+        let body = try await request.decodeJSON(as: FollowUpRequest.self, context: context)
+        let sent = try await questions.followUp(question: id, rank: rank, text: body.text, by: caller)
+        return EditedResponse(status: .created, response: FollowUpResponse(sent))
+    }
+
     @Sendable func rate(_ request: Request, context: APIRequestContext) async throws -> QuestionResponse {
         let caller = try context.requireCaller()
         let id = try context.parameters.require("id")
@@ -57,31 +68,43 @@ struct QuestionsController {
         return QuestionResponse(try await questions.question(id, by: caller))
     }
 
-    /// `answer`, `wave` and `closed` events; answers already relayed come first, and the stream ends at `closed`.
+    /// `answer`, `message` (follow-ups), `wave` and `closed` events; answers and follow-ups already sent come first, and
+    /// the stream ends at `closed`.
     @Sendable func events(_ request: Request, context: APIRequestContext) async throws -> Response {
-        try await Self.answerEvents(question: try context.parameters.require("id"), caller: try context.requireCaller(), questions: questions)
+        try await Self.answerEvents(
+            question: try context.parameters.require("id"), caller: try context.requireCaller(), questions: questions,
+            followThreads: try request.queryBool("followThreads", default: false))
     }
 
     /// The asker's event stream of one question, for the API and the web page alike.
-    static func answerEvents(question id: String, caller: Caller, questions: QuestionService) async throws -> Response {
+    /// With `followThreads`, the stream goes on after `closed` while the answers' threads take follow-ups, until the
+    /// client disconnects.
+    static func answerEvents(question id: String, caller: Caller, questions: QuestionService, followThreads: Bool = false) async throws -> Response {
         // Subscribe before reading the past, so nothing falls between the two; answers seen in the past are skipped live.
         let live = questions.eventStreams.askerEvents(question: id)
         let view = try await questions.question(id, by: caller)
         let lastRank = view.answers.last?.rank ?? 0
+        let pastFollowUps = view.followUps
         var past = view.answers.map { EventEncoding.answer($0) }
         past += view.reveals.sorted { $0.key < $1.key }.map { EventEncoding.encode(AskerEvent.reveal(rank: $0.key, $0.value)) }
+        past += view.followUps.map { ServerSentEvent(event: "message", data: EventEncoding.json(FollowUpResponse($0))) }
         if view.status != .open, let reason = CloseReason(view.status) { past.append(EventEncoding.closed(reason)) }
         let liveEvents = AsyncStream<ServerSentEvent> { continuation in
             let task = Task {
                 for await event in live {
                     if case .answer(let answer) = event, answer.rank <= lastRank { continue }
+                    // A follow-up already read with the past is not sent twice.
+                    if case .followUp(let followUp) = event, pastFollowUps.contains(followUp) { continue }
                     continuation.yield(EventEncoding.encode(event))
                 }
                 continuation.finish()
             }
             continuation.onTermination = { _ in task.cancel() }
         }
-        return Response.eventStream(past: past, live: view.status == .open ? liveEvents : nil) { $0.event == "closed" }
+        let keepOpen = followThreads && questions.acceptsFollowUps(view)
+        return Response.eventStream(past: past, live: view.status == .open || keepOpen ? liveEvents : nil) { event in
+            !keepOpen && event.event == "closed"
+        }
     }
 }
 
@@ -107,6 +130,7 @@ enum EventEncoding {
         case .reveal(let rank, let view): ServerSentEvent(event: "reveal", data: json(AnswerReveal(rank: rank, reveal: RevealViewResponse(view))))
         case .introduction(let rank, let other):
             ServerSentEvent(event: "introduction", data: json(AnswerIntroduction(rank: rank, other: RevealedPersonResponse(other))))
+        case .followUp(let followUp): ServerSentEvent(event: "message", data: json(FollowUpResponse(followUp)))
         }
     }
 
@@ -118,6 +142,8 @@ enum EventEncoding {
             ServerSentEvent(event: "reveal", data: json(DeliveryReveal(id: deliveryID, rank: rank, reveal: RevealViewResponse(view))))
         case .introduction(let deliveryID, let other):
             ServerSentEvent(event: "introduction", data: json(DeliveryIntroduction(id: deliveryID, other: RevealedPersonResponse(other))))
+        case .followUp(let deliveryID, let followUp):
+            ServerSentEvent(event: "message", data: json(InboxFollowUpResponse(delivery: deliveryID, followUp)))
         }
     }
 

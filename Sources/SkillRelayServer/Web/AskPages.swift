@@ -16,6 +16,7 @@ struct AskPages {
         group.post("questions/:id/cancel", use: cancel)
         group.post("questions/:id/ratings", use: rate)
         group.post("questions/:id/answers/:rank/reveal", use: reveal)
+        group.post("questions/:id/answers/:rank/messages", use: followUp)
     }
 
     struct Choice {
@@ -61,6 +62,9 @@ struct AskPages {
         var ratingText: String
         /// Revealing who they are, answerer and asker; `nil` for a bot's question.
         var reveal: RevealItem?
+        /// The answer's thread with its specialist, and whether the page offers to write on it.
+        var messages: [ThreadMessage]
+        var canFollowUp: Bool
     }
 
     struct QuestionContent {
@@ -76,6 +80,8 @@ struct AskPages {
         var hasAnswers: Bool
         var lastRank: Int
         var answers: [AnswerItem]
+        /// How many follow-ups the page shows: the event stream replays them first, and the page skips as many.
+        var followUpCount: Int
     }
 
     func askContent(
@@ -161,12 +167,14 @@ struct AskPages {
                 ratingText: answer.helpful == true ? "helpful" : "not helpful",
                 reveal: RevealItem(
                     view.reveals[answer.rank] ?? RevealView(state: .none), action: "/questions/\(view.id)/answers/\(answer.rank)/reveal",
-                    other: answer.alias))
+                    other: answer.alias),
+                messages: view.followUps.filter { $0.rank == answer.rank }.map(ThreadMessage.init), canFollowUp: questions.acceptsFollowUps(view))
         }
         let content = QuestionContent(
             id: view.id, topicName: view.topic.name, text: view.text, status: view.status.rawValue, statusText: view.status.rawValue,
             isOpen: view.status == .open, deliveredTo: view.deliveredTo, maxAnswers: view.maxAnswers, expiresAt: WebRenderer.format(view.expiresAt),
-            hasAnswers: !answers.isEmpty, lastRank: answers.last?.rank ?? 0, answers: answers)
+            hasAnswers: !answers.isEmpty, lastRank: answers.last?.rank ?? 0, answers: answers,
+            followUpCount: view.followUps.count)
         return try WebRenderer.page("question", title: "Your question", content: content, context: context, section: .ask)
     }
 

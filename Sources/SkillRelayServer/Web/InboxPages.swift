@@ -15,6 +15,7 @@ struct InboxPages {
         group.post("inbox/:delivery/answer", use: answer)
         group.post("inbox/:delivery/pass", use: pass)
         group.post("inbox/:delivery/reveal", use: reveal)
+        group.post("inbox/:delivery/messages", use: followUp)
         group.post("me/presence", use: setPresence)
         group.post("me/pause", use: pause)
         group.post("me/resume", use: resume)
@@ -35,6 +36,9 @@ struct InboxPages {
         var canAnswer: Bool
         /// Once their answer was relayed: revealing who they are, they and the asker.
         var reveal: RevealItem?
+        /// The thread with the asker on the specialist's relayed answer, if there is one.
+        var hasThread: Bool
+        var messages: [ThreadMessage]
     }
 
     struct InboxContent {
@@ -56,7 +60,8 @@ struct InboxPages {
             Item(
                 id: item.id, topicName: item.topic.name, text: item.text, deliveredAt: WebRenderer.format(item.deliveredAt),
                 stateText: Self.describe(item), canAnswer: item.state == .pending && item.questionStatus == .open,
-                reveal: item.reveal.map { RevealItem($0, action: "/inbox/\(item.id)/reveal", other: "the colleague who asked") })
+                reveal: item.reveal.map { RevealItem($0, action: "/inbox/\(item.id)/reveal", other: "the colleague who asked") },
+                hasThread: item.rank != nil, messages: item.followUps.map(ThreadMessage.init))
         }
         let content = InboxContent(
             presenceChoices: Self.presenceLabels.map { PresenceChoice(value: $0.0.rawValue, label: $0.1, selected: $0.0 == status.presence) },

@@ -29,8 +29,10 @@ struct RelayedAnswerResponse: ResponseEncodable {
     var helpful: Bool?
     /// Where revealing stands with this answerer.
     var reveal: RevealViewResponse
+    /// The answer's thread, oldest first: in the question's view; left out of the `answer` event.
+    var messages: [FollowUpResponse]?
 
-    init(_ answer: RelayedAnswer, reveal: RevealView = RevealView.none) {
+    init(_ answer: RelayedAnswer, reveal: RevealView = RevealView.none, messages: [FollowUp]? = nil) {
         self.reveal = RevealViewResponse(reveal)
         rank = answer.rank
         alias = answer.alias
@@ -38,6 +40,7 @@ struct RelayedAnswerResponse: ResponseEncodable {
         text = answer.text
         receivedAt = answer.receivedAt
         helpful = answer.helpful
+        self.messages = messages.map { $0.filter { $0.rank == answer.rank }.map(FollowUpResponse.init) }
     }
 }
 
@@ -74,6 +77,8 @@ struct QuestionResponse: ResponseEncodable {
     var expiresAt: Date
     var closedAt: Date?
     var answers: [RelayedAnswerResponse]
+    /// Until when follow-ups may be sent; absent while the question is open.
+    var threadOpenUntil: Date?
 
     init(_ view: QuestionView) {
         id = view.id
@@ -86,7 +91,8 @@ struct QuestionResponse: ResponseEncodable {
         createdAt = view.createdAt
         expiresAt = view.expiresAt
         closedAt = view.closedAt
-        answers = view.answers.map { RelayedAnswerResponse($0, reveal: view.reveals[$0.rank] ?? RevealView.none) }
+        answers = view.answers.map { RelayedAnswerResponse($0, reveal: view.reveals[$0.rank] ?? RevealView.none, messages: view.followUps) }
+        threadOpenUntil = view.threadOpenUntil
     }
 }
 
@@ -104,12 +110,13 @@ struct InboxItemResponse: ResponseEncodable {
     var state: String
     var questionStatus: String
     var deliveredAt: Date
-    /// The rank the answer was relayed as, and where revealing stands with the asker; only once it was relayed.
+    /// The rank the answer was relayed as, when it was: then `messages` is its thread with the asker, and `reveal`
+    /// where revealing stands with them.
     var rank: Int?
     var reveal: RevealViewResponse?
+    var messages: [FollowUpResponse]
 
     init(_ item: InboxItem) {
-        rank = item.rank
         reveal = item.reveal.map(RevealViewResponse.init)
         id = item.id
         topic = TopicReferenceResponse(item.topic)
@@ -117,6 +124,8 @@ struct InboxItemResponse: ResponseEncodable {
         state = item.state.rawValue
         questionStatus = item.questionStatus.rawValue
         deliveredAt = item.deliveredAt
+        rank = item.rank
+        messages = item.followUps.map(FollowUpResponse.init)
     }
 }
 

@@ -67,6 +67,29 @@ function liveAnswers(list) {
     list.appendChild(item);
     if (empty) empty.hidden = true;
   });
+  // The stream replays the thread's messages first; those the page already shows are skipped.
+  let shownMessages = Number(list.dataset.followUps || "0");
+  source.addEventListener("message", (event) => {
+    if (shownMessages > 0) {
+      shownMessages -= 1;
+      return;
+    }
+    const message = JSON.parse(event.data);
+    const thread = list.querySelector(`[data-rank="${message.rank}"] .thread`);
+    if (!thread) return;
+    const item = document.createElement("li");
+    item.className = "follow-up";
+    const meta = document.createElement("p");
+    meta.className = "meta";
+    const alias = document.createElement("strong");
+    alias.textContent = message.alias;
+    meta.appendChild(alias);
+    const text = document.createElement("p");
+    text.className = "follow-up-text";
+    text.textContent = message.text;
+    item.append(meta, text);
+    thread.appendChild(item);
+  });
   source.addEventListener("wave", (event) => {
     const wave = JSON.parse(event.data);
     const delivered = document.getElementById("delivered");
@@ -86,6 +109,7 @@ function liveInbox(notice) {
   const show = () => { notice.hidden = false; };
   source.addEventListener("delivery", show);
   source.addEventListener("closed", show);
+  source.addEventListener("message", show);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
