@@ -174,7 +174,7 @@ public enum DirectoryError: Error, Sendable, Equatable {
             "The text fits several topics; ask again naming one of: \(topics.map(\.slug).joined(separator: ", "))."
         case .noSpecialists(let topic): "Nobody is tagged with '\(topic)' yet."
         case .policyViolation(let rule): "The text breaks the content policy (\(rule)); remove it and try again."
-        case .rateLimited(let seconds): "Too many questions; try again in \(seconds) s."
+        case .rateLimited(let seconds): "Too many questions or follow-ups in a minute; try again in \(seconds) s."
         case .overloaded(let seconds):
             "Questions are waiting to be delivered; SkillRelay takes new ones again once they are out. Try again in \(seconds) s."
         case .deliveryAlreadyAnswered: "You have already answered this question."
