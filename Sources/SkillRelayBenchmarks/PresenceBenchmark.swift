@@ -34,6 +34,12 @@ enum PresenceBenchmark {
         func caller(forIMID imID: String) async throws -> Caller? { nil }
         // The benchmark reads presence only; nobody's activity is ever asked for, so none is kept.
         func recordActivity(_ seen: [String: Date]) async throws {}
+        // Nobody is introduced during the benchmark: there are no introduction rooms, and none can be added.
+        func introductionRooms() async throws -> Set<String> { [] }
+        func setIntroductionRoom(_ room: String, open: Bool) async throws {
+            struct NotInThisBenchmark: Error {}
+            throw NotInThisBenchmark()
+        }
     }
 
     static func run(homeserver: String, fake: FakeIMServer, pool: Int, repetitions: Int) async throws -> Result {

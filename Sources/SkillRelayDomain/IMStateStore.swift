@@ -30,6 +30,11 @@ public protocol IMStateStore: Sendable {
     /// Records when the bot last saw people do something in the IM (by IM id); a time older than the one kept changes
     /// nothing, and people not in the directory are ignored.
     func recordActivity(_ seen: [String: Date]) async throws
+    /// Rooms the bot made to introduce two people who agreed to reveal themselves, until one of them joined: the bot
+    /// stays in such a room only to keep it alive for them (a room everyone left cannot be joined), and says nothing.
+    func introductionRooms() async throws -> Set<String>
+    /// Adds (`open`) or removes an introduction room.
+    func setIntroductionRoom(_ room: String, open: Bool) async throws
 }
 
 /// What the bot knows of its direct conversation with one person: whether there is one, whether they are in it, and

@@ -26,9 +26,10 @@ public struct MatrixMessenger: Messenger {
         try await send(IMConversation.revealText(message), to: message.recipient, key: key)
     }
 
-    /// Creates a direct room inviting both people, named after the topic and with the introduction as its topic, and
-    /// leaves it: the room is theirs, and the bot must not answer what they say in it. Someone without an IM id is not on
-    /// Matrix: both already learned each other's name and IM id, so there is no room to make.
+    /// Creates a direct room inviting both people, named after the topic and with the introduction as its topic. The bot
+    /// stays in it, silent, only until one of them joins (a room everyone left cannot be joined), then leaves: the room
+    /// is theirs (`MatrixSyncService.handleMembership`). Someone without an IM id is not on Matrix: both already learned
+    /// each other's name and IM id, so there is no room to make.
     public func introduce(_ introduction: Introduction, key: String) async throws -> String? {
         guard let asker = introduction.asker.imID, let specialist = introduction.specialist.imID else { return nil }
         let room: String
@@ -39,12 +40,8 @@ public struct MatrixMessenger: Messenger {
         } catch let limited as MatrixClient.RateLimited {
             throw DeliveryDeferred(retryAfter: limited.retryAfter, reason: "\(limited)")
         }
-        do {
-            try await client.leaveAndForget(room)
-        } catch {
-            // The invitations stand without the bot. Not thrown: a retry would make them a second room. At worst the bot
-            // stays in this one.
-        }
+        // Not thrown if it fails: a retry would make them a second room. At worst the bot answers in this one.
+        try? await rooms.introductionMade(room)
         return room
     }
 

@@ -44,6 +44,39 @@ public actor MatrixRooms {
         self.encryption = encryption
     }
 
+    /// The introduction rooms (see `IMStateStore.introductionRooms`), read from the store once.
+    private var introductions: Set<String>?
+
+    // MARK: - Introduction rooms
+
+    /// Whether the bot made this room to introduce two people, and neither joined yet.
+    public func isIntroduction(_ room: String) async throws -> Bool {
+        try await introductionRooms().contains(room)
+    }
+
+    /// Remembers a room made to introduce two people, so that the bot stays silent in it.
+    public func introductionMade(_ room: String) async throws {
+        var rooms = try await introductionRooms()
+        try await state.setIntroductionRoom(room, open: true)
+        rooms.insert(room)
+        introductions = rooms
+    }
+
+    /// One of the two joined: the room lives on without the bot, which forgets it.
+    public func introductionJoined(_ room: String) async throws {
+        var rooms = try await introductionRooms()
+        try await state.setIntroductionRoom(room, open: false)
+        rooms.remove(room)
+        introductions = rooms
+    }
+
+    private func introductionRooms() async throws -> Set<String> {
+        if let introductions { return introductions }
+        let loaded = try await state.introductionRooms()
+        introductions = loaded
+        return loaded
+    }
+
     // MARK: - Reading
 
     /// What is known of each person's room, from memory or else in one read of the store.

@@ -292,6 +292,8 @@ public struct MatrixSyncService: Service {
         guard event.type == "m.room.message", let content = event.content, content.msgtype == "m.text" || content.msgtype == "m.notice",
             let body = content.body
         else { return }
+        // A room made to introduce two people is theirs: the bot only keeps it alive until one of them joins.
+        guard try await !rooms.isIntroduction(room) else { return }
         let isPrivate = try await rooms.wrote(in: room, by: event.sender)
         let message = IncomingMessage(
             imID: event.sender, text: Self.stripReplyFallback(body), inReplyTo: content.relatesTo?.inReplyTo?.event_id,
@@ -318,6 +320,12 @@ public struct MatrixSyncService: Service {
         await encryption?.membershipChanged(in: room)
         switch membership {
         case "join":
+            if try await rooms.isIntroduction(room) {
+                // One of the two introduced is in: the room lives on without the bot.
+                try await rooms.introductionJoined(room)
+                await leave(room, because: "one of the two people it introduced joined")
+                return
+            }
             try await rooms.joined(room, userID: member)
         case "leave", "ban":
             // Their own leave is leaving or declining the invitation; someone else's is a kick.

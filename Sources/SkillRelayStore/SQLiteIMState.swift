@@ -133,6 +133,19 @@ public struct SQLiteIMState: IMStateStore {
     }
 }
 
+extension SQLiteIMState {
+    /// Introduction rooms are kept beside the adapter's other values, under a namespace of their own (nothing secret).
+    static let introductionNamespace = "introduction-room"
+
+    public func introductionRooms() async throws -> Set<String> {
+        Set(try await sealedValues(namespace: Self.introductionNamespace).keys)
+    }
+
+    public func setIntroductionRoom(_ room: String, open: Bool) async throws {
+        try await setSealedValues([IMKeyChange(namespace: Self.introductionNamespace, key: room, value: open ? Data() : nil)])
+    }
+}
+
 extension SQLiteIMState: IMKeyStore {
     public func sealedValue(namespace: String, key: String) async throws -> Data? {
         try await database.writer.read { db in

@@ -59,6 +59,11 @@ import Testing
         /// Who was seen in the IM, and when (by IM id).
         private var seen: [String: Date] = [:]
         var activity: [String: Date] { lock.withLock { seen } }
+        private var introductions: Set<String> = []
+        func introductionRooms() async throws -> Set<String> { lock.withLock { introductions } }
+        func setIntroductionRoom(_ room: String, open: Bool) async throws {
+            _ = lock.withLock { open ? introductions.insert(room).inserted : introductions.remove(room) != nil }
+        }
         func recordActivity(_ seen: [String: Date]) async throws {
             lock.withLock { self.seen.merge(seen) { max($0, $1) } }
         }
