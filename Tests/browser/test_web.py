@@ -321,6 +321,67 @@ class SkillRelayInABrowser(unittest.TestCase):
         self.assertIn("tagged by jocelyn.delacruz", row.text)
         self.shot(specialist, "17-team-suggestion-accepted")
 
+    def test_follow_ups_and_reveal_by_consent(self):
+        specialist = self.browser()
+        self.sign_in(specialist, "nikos.nikolaidis")
+        specialist.get(self.base + "/inbox")
+        Select(specialist.find_element(By.ID, "presence")).select_by_value("available")
+        self.assertIn("Your presence is now available", self.submit(specialist, specialist.find_element(By.CSS_SELECTOR, "form[action='/me/presence'] button")))
+
+        asker = self.browser()
+        self.sign_in(asker, "henrik.andersen")
+        asker.find_element(By.ID, "topic").send_keys("kubernetes")
+        question = "Does our ingress controller support gRPC?"
+        asker.find_element(By.ID, "text").send_keys(question)
+        asker.find_element(By.CSS_SELECTOR, "form[action='/ask'] button[type=submit]").click()
+        WebDriverWait(asker, WAIT).until(EC.url_contains("/questions/q_"))
+
+        specialist.get(self.base + "/inbox")
+        WebDriverWait(specialist, WAIT).until(
+            lambda d: any(question in item.text for item in d.find_elements(By.CSS_SELECTOR, "li.delivery")))
+        delivery = [item for item in specialist.find_elements(By.CSS_SELECTOR, "li.delivery") if question in item.text][0]
+        delivery.find_element(By.TAG_NAME, "textarea").send_keys("Yes, with the backend-protocol annotation.")
+        self.assertIn("relayed to the asker (answer 1)", self.submit(specialist, delivery.find_element(By.CSS_SELECTOR, "form[action$='/answer'] button")))
+
+        # The asker follows up under the answer, anonymously.
+        answer = WebDriverWait(asker, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#answers li.answer")))
+        WebDriverWait(asker, WAIT).until(lambda d: "backend-protocol" in answer.text)
+        asker.get(asker.current_url)
+        answer = self.wait_for(asker, "#answers li.answer")
+        answer.find_element(By.CSS_SELECTOR, "form.follow-up-form textarea").send_keys("Does that also work with TLS passthrough?")
+        self.submit(asker, answer.find_element(By.CSS_SELECTOR, "form.follow-up-form button"))
+        asker.execute_script("window.stillTheSamePage = true")
+
+        # The specialist reads it in the inbox, from "the asker", and writes back.
+        specialist.get(self.base + "/inbox")
+        delivery = [item for item in specialist.find_elements(By.CSS_SELECTOR, "li.delivery") if question in item.text][0]
+        self.assertIn("Does that also work with TLS passthrough?", delivery.find_element(By.CSS_SELECTOR, ".thread").text)
+        self.assertNotIn("henrik", specialist.page_source.lower())
+        delivery.find_element(By.CSS_SELECTOR, "form.follow-up-form textarea").send_keys("It does; set ssl-passthrough too.")
+        self.submit(specialist, delivery.find_element(By.CSS_SELECTOR, "form.follow-up-form button"))
+
+        # The reply appears on the asker's page without a reload, from "specialist 1", never a name.
+        thread = self.wait_for(asker, "#answers li.answer .thread")
+        WebDriverWait(asker, WAIT).until(lambda d: "ssl-passthrough" in thread.text)
+        self.assertTrue(asker.execute_script("return window.stillTheSamePage === true"))
+        self.assertNotIn("nikos", asker.page_source.lower())
+        self.shot(asker, "18-follow-ups")
+
+        # The asker offers to introduce themselves; the specialist accepts; only then does each see the other.
+        asker.get(asker.current_url)
+        offer = self.wait_for(asker, "#answers li.answer form.reveal button[value=offer]")
+        self.assertIn("Offered", self.submit(asker, offer))
+        self.assertNotIn("nikos", asker.page_source.lower())
+        specialist.get(self.base + "/inbox")
+        delivery = [item for item in specialist.find_elements(By.CSS_SELECTOR, "li.delivery") if question in item.text][0]
+        self.assertIn("would like to introduce themselves", delivery.find_element(By.CSS_SELECTOR, "form.reveal").text)
+        self.assertNotIn("henrik", specialist.page_source.lower())
+        self.assertIn("You introduced yourselves", self.submit(specialist, delivery.find_element(By.CSS_SELECTOR, "form.reveal button[value=offer]")))
+        self.assertIn("Henrik", specialist.find_element(By.CSS_SELECTOR, "li.delivery .revealed-name").text)
+        asker.get(asker.current_url)
+        self.assertIn("Nikos", self.wait_for(asker, "#answers li.answer .revealed-name").text)
+        self.shot(asker, "19-revealed")
+
     def people(self, driver):
         return [section.get_attribute("id")[2:] for section in driver.find_elements(By.CSS_SELECTOR, "section.person")]
 
