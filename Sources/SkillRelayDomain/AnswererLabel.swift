@@ -56,6 +56,29 @@ public struct AnswererLabel: Sendable, Equatable, Codable {
     }
 }
 
+extension AnswererLabel {
+    /// The label as the API, the event streams and bots' callbacks show it (`AnswerLabel` in the OpenAPI document): the
+    /// text, and its parts where there are any.
+    public struct Shown: Encodable, Sendable, Equatable {
+        public struct Band: Encodable, Sendable, Equatable {
+            public var name: String
+            public var minLevel: Int
+            public var maxLevel: Int
+        }
+        public var text: String
+        public var topic: String?
+        public var level: Int?
+        public var band: Band?
+
+        public init(_ label: AnswererLabel) {
+            text = label.text
+            topic = label.topic
+            level = label.level
+            band = label.band.map { Band(name: $0.rawValue, minLevel: $0.levels.lowerBound, maxLevel: $0.levels.upperBound) }
+        }
+    }
+}
+
 // MARK: - Choosing a label
 
 extension AnswererLabel {

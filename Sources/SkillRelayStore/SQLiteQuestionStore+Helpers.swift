@@ -73,29 +73,9 @@ enum CallbackBody {
     private struct Relayed: Encodable {
         var rank: Int
         var alias: String
-        var label: Label
+        var label: AnswererLabel.Shown
         var text: String
         var receivedAt: Date
-    }
-
-    /// The answer's label, as the API's `AnswerLabel` schema describes it.
-    struct Label: Encodable {
-        struct Band: Encodable {
-            var name: String
-            var minLevel: Int
-            var maxLevel: Int
-        }
-        var text: String
-        var topic: String?
-        var level: Int?
-        var band: Band?
-
-        init(_ label: AnswererLabel) {
-            text = label.text
-            topic = label.topic
-            level = label.level
-            band = label.band.map { Band(name: $0.rawValue, minLevel: $0.levels.lowerBound, maxLevel: $0.levels.upperBound) }
-        }
     }
 
     private struct FollowUpEvent: Encodable {
@@ -125,7 +105,7 @@ enum CallbackBody {
             Answer(
                 question: question,
                 answer: Relayed(
-                    rank: answer.rank, alias: answer.alias, label: Label(answer.label), text: answer.text,
+                    rank: answer.rank, alias: answer.alias, label: AnswererLabel.Shown(answer.label), text: answer.text,
                     receivedAt: answer.receivedAt)))
     }
 

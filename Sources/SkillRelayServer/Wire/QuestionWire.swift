@@ -23,7 +23,7 @@ struct AskResponse: ResponseEncodable {
 struct RelayedAnswerResponse: ResponseEncodable {
     var rank: Int
     var alias: String
-    var label: AnswerLabelResponse
+    var label: AnswererLabel.Shown
     var text: String
     var receivedAt: Date
     var helpful: Bool?
@@ -36,31 +36,11 @@ struct RelayedAnswerResponse: ResponseEncodable {
         self.reveal = RevealViewResponse(reveal)
         rank = answer.rank
         alias = answer.alias
-        label = AnswerLabelResponse(answer.label)
+        label = AnswererLabel.Shown(answer.label)
         text = answer.text
         receivedAt = answer.receivedAt
         helpful = answer.helpful
         self.messages = messages.map { $0.filter { $0.rank == answer.rank }.map(FollowUpResponse.init) }
-    }
-}
-
-/// What the asker learns about who answered: the text to show, and its parts where there are any.
-struct AnswerLabelResponse: Encodable {
-    struct Band: Encodable {
-        var name: String
-        var minLevel: Int
-        var maxLevel: Int
-    }
-    var text: String
-    var topic: String?
-    var level: Int?
-    var band: Band?
-
-    init(_ label: AnswererLabel) {
-        text = label.text
-        topic = label.topic
-        level = label.level
-        band = label.band.map { Band(name: $0.rawValue, minLevel: $0.levels.lowerBound, maxLevel: $0.levels.upperBound) }
     }
 }
 
