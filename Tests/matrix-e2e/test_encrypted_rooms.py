@@ -169,3 +169,34 @@ def test_e_the_compliance_log_has_the_messages_in_clear(story):
     missing = [text for text in wanted if not any(text in logged for logged in texts)]
     assert missing == [], f"not in the compliance log in clear: {missing}"
 
+
+
+FOLLOW_UP = "Does that also hold on Kubernetes 1.29?"
+FOLLOW_UP_REPLY = "Yes, with the same flags."
+
+
+def test_f_follow_ups_travel_encrypted_both_ways(loop, story):
+    """(f) Issue 15: the asker replies to an answer and the specialist to that follow-up; each reads the other's message
+    decrypted, as a reply in their own encrypted room, and neither learns who the other is."""
+    needs(story, "a")
+    first = story.specialists[0]
+
+    async def scenario():
+        answer = next(a for a in story.answers() if a.body.endswith(ANSWERS_1[0]))
+        await story.asker.say(story.asker_room, FOLLOW_UP, reply_to=answer.event_id)
+        got = await eventually(
+            WAIT, "the asker's follow-up readable on the first specialist's device",
+            lambda: first.first(story.bot, story.rooms[first.user_id], "Follow-up from the asker", FOLLOW_UP), story.context)
+        assert got.decrypted and got.room_encrypted, got.line()
+        assert story.asker.localpart not in got.body, f"the follow-up names the asker: {got.body}"
+        await first.say(got.room_id, FOLLOW_UP_REPLY, reply_to=got.event_id)
+        back = await eventually(
+            WAIT, "the specialist's reply readable in the asker's room",
+            lambda: story.asker.first(story.bot, story.asker_room, "Follow-up from specialist", FOLLOW_UP_REPLY), story.context)
+        assert back.decrypted and back.room_encrypted, back.line()
+        assert back.reply_to == answer.event_id, f"not a reply to the answer: {back.line()}"
+        assert first.localpart not in back.body, f"the reply names the specialist: {back.body}"
+        assert story.plaintext_from_bot_in_encrypted_rooms() == []
+
+    loop.run(scenario())
+    story.passed.add("f")
