@@ -77,9 +77,10 @@ public struct MatrixClient: Sendable {
     }
 
     /// `POST /createRoom`: a direct, trusted private chat for people the bot introduces to each other, named and with
-    /// the introduction as its topic, everyone in `userIDs` invited.
-    public func createIntroductionRoom(inviting userIDs: [String], name: String, topic: String) async throws -> String {
-        let body = CreateRoom(is_direct: true, invite: userIDs, preset: "trusted_private_chat", name: name, topic: topic)
+    /// the introduction as its topic, everyone in `userIDs` invited; `encrypted` as `createDirectRoom`.
+    public func createIntroductionRoom(inviting userIDs: [String], name: String, topic: String, encrypted: Bool = false) async throws -> String {
+        var body = CreateRoom(is_direct: true, invite: userIDs, preset: "trusted_private_chat", name: name, topic: topic)
+        if encrypted { body.initial_state = [.init(type: "m.room.encryption", state_key: "", content: .init(algorithm: MatrixEncryption.megolm))] }
         return try await call(.POST, "/createRoom", body: body, as: RoomID.self, timeout: .seconds(10)).room_id
     }
 

@@ -26,7 +26,8 @@ public struct MatrixMessenger: Messenger {
         try await send(IMConversation.revealText(message), to: message.recipient, key: key)
     }
 
-    /// Creates a direct room inviting both people, named after the topic and with the introduction as its topic. The bot
+    /// Creates a direct room inviting both people, named after the topic and with the introduction as its topic,
+    /// end-to-end encrypted where the bot's own rooms are (as Element makes direct chats). The bot
     /// stays in it, silent, only until one of them joins (a room everyone left cannot be joined), then leaves: the room
     /// is theirs (`MatrixSyncService.handleMembership`). Someone without an IM id is not on Matrix: both already learned
     /// each other's name and IM id, so there is no room to make.
@@ -36,7 +37,7 @@ public struct MatrixMessenger: Messenger {
         do {
             room = try await client.createIntroductionRoom(
                 inviting: [asker, specialist], name: "\(introduction.askerName) and \(introduction.specialistName): \(introduction.topic.name)",
-                topic: IMConversation.introductionText(introduction, for: .asker))
+                topic: IMConversation.introductionText(introduction, for: .asker), encrypted: rooms.encryption != nil)
         } catch let limited as MatrixClient.RateLimited {
             throw DeliveryDeferred(retryAfter: limited.retryAfter, reason: "\(limited)")
         }

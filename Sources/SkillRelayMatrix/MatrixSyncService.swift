@@ -215,6 +215,9 @@ public struct MatrixSyncService: Service {
                 continue
             }
             guard try await state.markHandled(event: event.event_id), actOnMessages else { continue }
+            // A room made to introduce two people is theirs: nothing said there is for the bot (nor, encrypted, even
+            // readable by it, which it must not complain of).
+            guard try await !rooms.isIntroduction(room) else { continue }
             guard event.type == "m.room.encrypted" else {
                 try await act(on: event, in: room)
                 continue

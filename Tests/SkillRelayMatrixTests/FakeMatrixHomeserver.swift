@@ -67,6 +67,8 @@ final class FakeMatrixHomeserver: Sendable {
         var isDirect: Bool
         var name: String?
         var topic: String?
+        /// The room's `m.room.encryption` algorithm from `initial_state`, if it was made encrypted.
+        var encryption: String? = nil
     }
 
     /// Every room made, in order.
@@ -177,14 +179,21 @@ final class FakeMatrixHomeserver: Sendable {
         }
         router.post("/_matrix/client/v3/createRoom") { request, _ -> Response in
             struct Body: Decodable {
+                struct State: Decodable {
+                    struct Content: Decodable { var algorithm: String? }
+                    var type: String
+                    var content: Content?
+                }
                 var invite: [String]?
                 var isDirect: Bool?
                 var name: String?
                 var topic: String?
+                var initialState: [State]?
 
                 enum CodingKeys: String, CodingKey {
                     case invite, name, topic
                     case isDirect = "is_direct"
+                    case initialState = "initial_state"
                 }
             }
             let body = try JSONDecoder().decode(Body.self, from: try await request.body.collect(upTo: 65_536))
@@ -196,7 +205,7 @@ final class FakeMatrixHomeserver: Sendable {
                 state.createdRooms.append(
                     CreatedRoom(
                         room: "!room\(state.roomsCreated):fake", invite: body.invite ?? [], isDirect: body.isDirect ?? false, name: body.name,
-                        topic: body.topic))
+                        topic: body.topic, encryption: body.initialState?.first { $0.type == "m.room.encryption" }?.content?.algorithm))
                 return state.roomsCreated
             }
             guard let number else { return Self.error(404, "M_NOT_FOUND") }

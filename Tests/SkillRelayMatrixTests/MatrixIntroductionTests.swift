@@ -37,10 +37,23 @@ import Testing
             #expect(created.invite == ["@ana:fake", "@sam:fake"] && created.isDirect)
             #expect(created.name?.contains("Kubernetes") == true)
             #expect(created.topic?.contains("Ana Lima") == true && created.topic?.contains("Sam Ortiz") == true)
+            // The bot's rooms here are not encrypted (no encryption device): nor is theirs.
+            #expect(created.encryption == nil)
             // A room everyone left cannot be joined: the bot stays until one of them joins (the sync loop then leaves it),
             // and remembers the room so that it says nothing there.
             #expect(fake.left.isEmpty)
             #expect(try await messenger.rooms.isIntroduction("!room1:fake"))
+        }
+    }
+
+    @Test func whereTheBotsRoomsAreEncryptedSoIsTheIntroductionRoom() async throws {
+        let fake = FakeMatrixHomeserver()
+        let app = Application(router: fake.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let matrix = MatrixClient(http: HTTPClient.shared, homeserver: "http://127.0.0.1:\(port)", accessToken: "secret")
+            _ = try await matrix.createIntroductionRoom(inviting: ["@ana:fake", "@sam:fake"], name: "n", topic: "t", encrypted: true)
+            #expect(fake.createdRooms.first?.encryption == MatrixEncryption.megolm)
         }
     }
 
