@@ -200,3 +200,42 @@ def test_f_follow_ups_travel_encrypted_both_ways(loop, story):
 
     loop.run(scenario())
     story.passed.add("f")
+
+
+def test_g_reveal_by_consent_then_an_encrypted_room_of_their_own(loop, story):
+    """(g) Issue 15: the asker offers to reveal themselves to the second answerer, who accepts; both are invited to one
+    new end-to-end encrypted room, the bot leaves it once they are in, and they talk there without it."""
+    needs(story, "a")
+    second = story.specialists[1]
+
+    async def scenario():
+        answer = next(a for a in story.answers() if a.body.endswith(ANSWERS_1[1]))
+        await story.asker.say(story.asker_room, "reveal", reply_to=answer.event_id)
+        offer = await eventually(
+            WAIT, "the offer readable on the second specialist's device",
+            lambda: second.first(story.bot, story.rooms[second.user_id], contains="would like to introduce themselves"), story.context)
+        assert offer.decrypted, offer.line()
+        assert story.asker.localpart not in offer.body, f"the offer names the asker: {offer.body}"
+        await second.say(offer.room_id, "accept", reply_to=offer.event_id)
+
+        def shared_room():
+            known = {story.asker_room, *story.rooms.values()}
+            mine = {room for room, inviter in story.asker.invited_by.items() if inviter == story.bot} - known
+            theirs = {room for room, inviter in second.invited_by.items() if inviter == story.bot} - known
+            return next(iter(mine & theirs), None)
+
+        room = await eventually(WAIT, "one new room the bot invited both to", shared_room, story.context)
+        await eventually(
+            WAIT, "both in the new room, and the bot gone from it",
+            lambda: story.asker.has_joined(room, second.user_id) and second.has_joined(room, story.asker.user_id)
+            and story.bot not in story.asker.client.rooms[room].users, story.context)
+        assert story.asker.client.rooms[room].encrypted, "the introduction room is not end-to-end encrypted"
+        await story.asker.say(room, "Hello, and thanks again!")
+        said = await eventually(
+            WAIT, "the asker's first message readable by the specialist",
+            lambda: second.first(story.asker.user_id, room, "Hello, and thanks again!"), story.context)
+        assert said.decrypted, said.line()
+        assert story.plaintext_from_bot_in_encrypted_rooms() == []
+
+    loop.run(scenario())
+    story.passed.add("g")
