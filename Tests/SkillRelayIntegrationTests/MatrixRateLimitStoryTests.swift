@@ -18,7 +18,7 @@ extension SynapseStories {
             let specialists = try ["nikos.nikolaidis", "henrik.andersen", "ayse.demir"].map { try MatrixUser.register($0, homeserver: url) }
             // A plain account sends a burst of 10 and then one message every 5 s: about 55 messages take minutes, not seconds.
             let within: Double = botIsServerAdmin ? 30 : 600
-            let relay = try RelayProcess(homeserver: url, botToken: bot.token, arguments: ["--hourly-budget", "20"])
+            let relay = try RelayProcess(homeserver: url, botToken: bot.token, arguments: ["--hourly-budget", "20", "--daily-budget", "20"])
             try await relay.start()
             defer { relay.kill() }
 

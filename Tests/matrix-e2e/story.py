@@ -6,9 +6,9 @@ from harness import Relay, eventually, register, user_id, write_directory
 
 QUESTION_PREFIX = "A colleague asks about Kubernetes"
 # Waves every 2 s (the first wave finds nobody reachable: the bot invites the specialists then, and the next wave reaches
-# them once they joined); two answers close a question; enough budget for every question of the story.
+# them once they joined); two answers close a question; enough budget (hourly and daily) for every question of the story.
 RELAY_ARGUMENTS = ["--wave-interval", "2", "--max-waves", "30", "--max-answers", "2", "--hourly-budget", "20",
-                   "--log-level", "debug"]
+                   "--daily-budget", "20", "--log-level", "debug"]
 # Generous: CI has 2 cores and runs suites side by side.
 WAIT = 90
 
