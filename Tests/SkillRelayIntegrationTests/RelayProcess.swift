@@ -10,7 +10,9 @@ final class RelayProcess: @unchecked Sendable {
     static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("skillrelay")
 
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("skillrelay-matrix-\(UUID().uuidString)")
-    let port = Int.random(in: 20_000...40_000)
+    /// A port nobody listens on now, as the system hands them out (a random one could be taken: Linux gives
+    /// connections ephemeral ports from 32768 up, and a `serve` that cannot listen never answers).
+    let port = RelayProcess.freePort()
     let homeserver: String
     let botToken: String
     let arguments: [String]
@@ -56,10 +58,36 @@ final class RelayProcess: @unchecked Sendable {
         process.standardOutput = handle
         try process.run()
         self.process = process
-        _ = try await eventually(20, "SkillRelay to answer /health") { () -> Bool? in
-            guard let url = URL(string: "http://127.0.0.1:\(self.port)/health") else { return nil }
-            return (try? Data(contentsOf: url)) != nil ? true : nil
+        do {
+            // Generous: CI runs every suite side by side on two cores.
+            _ = try await eventually(90, "SkillRelay to answer /health") { () -> Bool? in
+                guard let url = URL(string: "http://127.0.0.1:\(self.port)/health") else { return nil }
+                return (try? Data(contentsOf: url)) != nil ? true : nil
+            }
+        } catch {
+            let state = process.isRunning ? "still running" : "exited with status \(process.terminationStatus)"
+            let tail = logText.split(separator: "\n").suffix(20).joined(separator: "\n")
+            throw MatrixUser.Failure(description: "\(error); skillrelay serve is \(state); the end of its log:\n\(tail)")
         }
+    }
+
+    /// Asks the system for a free port on 127.0.0.1: binds to port 0, reads the port given, and lets it go.
+    static func freePort() -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return Int.random(in: 20_000...32_000) }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
+            }
+        }
+        guard bound else { return Int.random(in: 20_000...32_000) }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// SIGKILL: no goodbye, as in a crash.
