@@ -29,22 +29,22 @@ struct AnsweredQuestionStory {
             for user in [lena, nikos] {
                 let room = try await user.openDirectRoom(with: bot.userID)
                 rooms[user.userID] = room
-                _ = try await eventually(20, "the bot to join \(user.userID)'s room") {
+                _ = try await eventually(90, "the bot to join \(user.userID)'s room") {
                     try await user.joinedMembers(room).contains(bot.userID) ? true : nil
                 }
             }
             try await nikos.setPresence("online")
-            _ = try await eventually(20, "\(nikos.userID) to be online to the bot") {
+            _ = try await eventually(90, "\(nikos.userID) to be online to the bot") {
                 try await bot.presence(of: nikos.userID) == "online" ? true : nil
             }
             let lenaRoom = rooms[lena.userID]!
             let nikosRoom = rooms[nikos.userID]!
             try await lena.say("ask k8s: \(text)", in: lenaRoom)
-            let question = try await eventually(30, "the question in Nikos's room") {
+            let question = try await eventually(90, "the question in Nikos's room") {
                 try await botMessages(nikos, in: nikosRoom, bot: bot).last { $0.body.hasPrefix(questionPrefix) }
             }
             try await nikos.say(reply, in: nikosRoom, replyingTo: question.id)
-            let answer = try await eventually(30, "the answer in Lena's room") {
+            let answer = try await eventually(90, "the answer in Lena's room") {
                 try await botMessages(lena, in: lenaRoom, bot: bot).last { $0.body.hasPrefix("Answer 1 of 1") }
             }
             return AnsweredQuestionStory(

@@ -14,7 +14,7 @@ extension SynapseStories {
 
             // Lena replies to the answer: Nikos gets it as a reply to his question.
             try await lena.say("Does that also work on 1.29?", in: lenaRoom, replyingTo: answer.id)
-            let toNikos = try await eventually(30, "the follow-up in Nikos's room") {
+            let toNikos = try await eventually(90, "the follow-up in Nikos's room") {
                 try await story.toNikos().last { $0.body.hasPrefix("Follow-up from the asker") }
             }
             #expect(toNikos.body.contains("Does that also work on 1.29?"))
@@ -22,7 +22,7 @@ extension SynapseStories {
 
             // Nikos replies to the follow-up: Lena gets it as a reply to the answer.
             try await nikos.say("Yes. Which CNI do you run?", in: nikosRoom, replyingTo: toNikos.id)
-            let toLena = try await eventually(30, "the follow-up in Lena's room") {
+            let toLena = try await eventually(90, "the follow-up in Lena's room") {
                 try await story.toLena().last { $0.body.hasPrefix("Follow-up from specialist") }
             }
             #expect(toLena.body.contains("Yes. Which CNI do you run?"))
@@ -30,7 +30,7 @@ extension SynapseStories {
 
             // And a reply to that continues the thread, as a reply to Nikos's last message from it.
             try await lena.say("Cilium.", in: lenaRoom, replyingTo: toLena.id)
-            let again = try await eventually(30, "the second follow-up in Nikos's room") { () -> (id: String, body: String, replyTo: String?)? in
+            let again = try await eventually(90, "the second follow-up in Nikos's room") { () -> (id: String, body: String, replyTo: String?)? in
                 let found = try await story.toNikos().filter { $0.body.hasPrefix("Follow-up from the asker") }
                 return found.count == 2 ? found[1] : nil
             }
