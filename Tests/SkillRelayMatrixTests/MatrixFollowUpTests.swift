@@ -23,9 +23,7 @@ import Testing
         let questions: QuestionService
 
         func receive(in room: String, _ event: String) async throws {
-            let json = #"{"next_batch":"s2","rooms":{"join":{"\#(room)":{"timeline":{"events":[\#(event)]}}}}}"#
-            try await sync.handle(
-                try JSONDecoder().decode(SyncResponse.self, from: Data(json.utf8)), bot: MatrixFollowUpTests.bot, actOnMessages: true)
+            try await sync.receive(timeline: [event], in: room, bot: MatrixFollowUpTests.bot)
         }
 
         /// Sends what the outbox holds and records the sent messages' event ids.

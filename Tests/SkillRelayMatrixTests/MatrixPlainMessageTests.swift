@@ -21,9 +21,7 @@ import Testing
         let sync: MatrixSyncService
 
         func receive(_ room: String, _ event: String) async throws {
-            let json = #"{"next_batch":"s2","rooms":{"join":{"\#(room)":{"timeline":{"events":[\#(event)]}}}}}"#
-            try await sync.handle(
-                try JSONDecoder().decode(SyncResponse.self, from: Data(json.utf8)), bot: FakeMatrixHomeserver.bot, actOnMessages: true)
+            try await sync.receive(timeline: [event], in: room, bot: FakeMatrixHomeserver.bot)
         }
 
         /// The texts the bot sent into a room, in order.

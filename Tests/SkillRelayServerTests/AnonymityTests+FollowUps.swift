@@ -8,25 +8,12 @@ import Testing
 @testable import SkillRelayServer
 
 extension AnonymityTests {
-    struct Thread: Decodable {
-        struct Item: Decodable {
-            var id: String
-            var rank: Int?
-        }
-        var items: [Item]
-    }
-
     /// The same walk over follow-ups: the API's answers and views, both event streams, the IM messages either side
     /// receives and a bot's callbacks, for an employee asking through the IM and a bot asking with a callback.
     @Test func followUpsNameNeitherSide() async throws {
         let fixture = try await Fixture.make()
         let specialistTokens = try await fixture.addSpecialists(2)
-        _ = try await fixture.store.createEmployee(
-            Employee(
-                handle: "quinn.asker", name: "Quinn Askwith", email: "quinn.asker@example.org", imID: "@quinn.asker:localhost", managerHandle: "p"),
-            by: .cliOperator)
-        let askerToken = try await fixture.store.createToken(for: .employee("quinn.asker"), by: .cliOperator).secret
-        let asker = bearer(askerToken)
+        let asker = bearer(try await Self.addAsker(to: fixture))
         let askerSaw = Collected()
         let specialistsSaw = Collected()
         let inboxStreams = specialistTokens.keys.sorted().map { fixture.questions.eventStreams.inboxEvents(handle: $0) }
@@ -48,7 +35,7 @@ extension AnonymityTests {
             var deliveries: [String] = []
             for handle in specialistTokens.keys.sorted() {
                 let headers = bearer(specialistTokens[handle]!)
-                let items = try await client.execute(uri: "/v1/inbox", method: .get, headers: headers) { try decode(Thread.self, $0).items }
+                let items = try await client.execute(uri: "/v1/inbox", method: .get, headers: headers) { try decode(Inbox.self, $0).items }
                 for item in items {
                     deliveries.append(item.id)
                     try await client.execute(
@@ -71,7 +58,7 @@ extension AnonymityTests {
                 let headers = bearer(specialistTokens[handle]!)
                 let items = try await client.execute(uri: "/v1/inbox", method: .get, headers: headers) { response in
                     specialistsSaw.add(response.text)
-                    return try decode(Thread.self, response).items
+                    return try decode(Inbox.self, response).items
                 }
                 for item in items {
                     try await client.execute(

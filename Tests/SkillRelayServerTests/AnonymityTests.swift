@@ -21,15 +21,20 @@ import Testing
         var items: [Item]
     }
 
-    @Test func neitherSideLearnsWhoTheOtherIs() async throws {
-        let fixture = try await Fixture.make()
-        let specialistTokens = try await fixture.addSpecialists(3)
+    /// Adds the asker every walk follows, `quinn.asker`, whose handle, name, e-mail and IM id nothing a specialist
+    /// receives may hold; returns their API token.
+    static func addAsker(to fixture: Fixture) async throws -> String {
         _ = try await fixture.store.createEmployee(
             Employee(
                 handle: "quinn.asker", name: "Quinn Askwith", email: "quinn.asker@example.org", imID: "@quinn.asker:localhost", managerHandle: "p"),
             by: .cliOperator)
-        let askerToken = try await fixture.store.createToken(for: .employee("quinn.asker"), by: .cliOperator).secret
-        let asker = bearer(askerToken)
+        return try await fixture.store.createToken(for: .employee("quinn.asker"), by: .cliOperator).secret
+    }
+
+    @Test func neitherSideLearnsWhoTheOtherIs() async throws {
+        let fixture = try await Fixture.make()
+        let specialistTokens = try await fixture.addSpecialists(3)
+        let asker = bearer(try await Self.addAsker(to: fixture))
         let askerSaw = Collected()
         let specialistsSaw = Collected()
         let inboxStreams = specialistTokens.keys.sorted().map { fixture.questions.eventStreams.inboxEvents(handle: $0) }
