@@ -21,6 +21,11 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         // The web page's templates, HTML-escaped by default.
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        // PostgreSQL for deployments of several instances: the wire protocol, pooling and LISTEN/NOTIFY are not ours to
+        // write.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // Only for the TLS context of the connection SkillRelay opens to check a PostgreSQL URL before pooling.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // The domain: models, rules, ports. No I/O and no framework imports.
@@ -32,6 +37,17 @@ let package = Package(
                 "SkillRelayDomain",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The same ports on PostgreSQL through postgres-nio, for several instances sharing one database.
+        .target(
+            name: "SkillRelayPostgres",
+            dependencies: [
+                "SkillRelayDomain",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The embedded `local` IM: presence and inboxes inside SkillRelay itself.
@@ -93,6 +109,7 @@ let package = Package(
             dependencies: [
                 "SkillRelayDomain",
                 "SkillRelayStore",
+                "SkillRelayPostgres",
                 "SkillRelayServer",
                 "SkillRelayLocalIM",
                 "SkillRelayMatrix",
@@ -128,7 +145,8 @@ let package = Package(
         .testTarget(
             name: "SkillRelayStoreTests",
             dependencies: [
-                "SkillRelayDomain", "SkillRelayStore", "SkillRelayTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                "SkillRelayDomain", "SkillRelayStore", "SkillRelayPostgres", "SkillRelayTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .testTarget(

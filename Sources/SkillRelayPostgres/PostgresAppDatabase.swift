@@ -1,0 +1,155 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import SkillRelayDomain
+
+/// A PostgreSQL database shared by every SkillRelay instance: a connection pool, migrated to the current schema on
+/// open under a lock, so that instances started at the same moment migrate once.
+///
+/// Write transactions take one transaction-scoped advisory lock first (`write`): SkillRelay's stores were written for
+/// SQLite's single writer (a rank decided by reading then writing, a wave recorded once), and the lock keeps exactly
+/// those semantics across instances without each method re-deriving its own row locks. Reads run without it.
+public final class PostgresAppDatabase: Sendable {
+    public let location: PostgresLocation
+    public let client: PostgresClient
+    let logger: Logger
+    private let runner: Task<Void, Never>
+
+    /// The advisory lock every write transaction holds (`pg_advisory_xact_lock`).
+    static let writeLock: Int64 = 0x536B_696C_6C52_0001
+    /// The advisory lock around migrations and the first load of a directory (`pg_advisory_lock`).
+    public static let setupLock: Int64 = 0x536B_696C_6C52_0002
+
+    private init(location: PostgresLocation, client: PostgresClient, logger: Logger) {
+        self.location = location
+        self.client = client
+        self.logger = logger
+        self.runner = Task { await client.run() }
+    }
+
+    /// Connects (a clear `PostgresSetupError` when the server cannot be reached or refuses the login), starts the pool
+    /// and migrates the schema under the setup lock.
+    public static func open(
+        url: String, logger: Logger = Logger(label: "skillrelay.postgres"), maximumConnections: Int = 20
+    ) async throws -> PostgresAppDatabase {
+        let location = try PostgresLocation(url: url)
+        try await check(location, logger: logger)
+        var configuration = PostgresClient.Configuration(
+            host: location.host, port: location.port, username: location.username, password: location.password,
+            database: location.database, tls: location.clientTLS)
+        configuration.options.maximumConnections = maximumConnections
+        configuration.options.connectTimeout = .seconds(10)
+        let database = PostgresAppDatabase(location: location, client: PostgresClient(configuration: configuration), logger: logger)
+        do {
+            try await database.migrate()
+        } catch {
+            await database.close()
+            throw error
+        }
+        return database
+    }
+
+    /// One connection, opened and closed, to turn "refused", "no such database" and "wrong password" into messages
+    /// before a pool would retry them quietly.
+    static func check(_ location: PostgresLocation, logger: Logger) async throws {
+        var configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.username, password: location.password,
+            database: location.database, tls: try location.connectionTLS())
+        configuration.options.connectTimeout = .seconds(10)
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(
+                on: PostgresClient.defaultEventLoopGroup.any(), configuration: configuration, id: 0, logger: logger
+            ).get()
+        } catch let error as PSQLError where error.serverInfo != nil {
+            throw PostgresSetupError.refused(location.description, error.serverInfo?[.message] ?? "\(error.code)")
+        } catch let error as PSQLError {
+            throw PostgresSetupError.unreachable(location.description, Self.reason(error))
+        } catch {
+            throw PostgresSetupError.unreachable(location.description, "\(error)")
+        }
+        try? await connection.close()
+    }
+
+    static func reason(_ error: PSQLError) -> String {
+        if let underlying = error.underlying { return "\(underlying)" }
+        return "\(error.code)"
+    }
+
+    /// Stops the pool. Nothing may use the database afterwards.
+    public func close() async {
+        runner.cancel()
+        _ = await runner.value
+    }
+
+    /// A transaction holding the write lock: one writer at a time across every instance, as with SQLite.
+    public func write<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.writeLock))", logger: logger)
+            return try await body(connection)
+        }
+    }
+
+    /// A read-only transaction (one snapshot for every statement in it), without the write lock.
+    public func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            do {
+                let value = try await body(connection)
+                try await connection.query("COMMIT", logger: logger)
+                return value
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    /// `body` on one connection holding the session-level setup lock: migrations, and a first load of the directory
+    /// that must happen once however many instances start together.
+    public func withSetupLock<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            try await connection.query("SELECT pg_advisory_lock(\(Self.setupLock))", logger: logger)
+            do {
+                let value = try await body(connection)
+                try await connection.query("SELECT pg_advisory_unlock(\(Self.setupLock))", logger: logger)
+                return value
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.setupLock))", logger: logger)
+                throw error
+            }
+        }
+    }
+
+    /// A kept value, made by `make` and stored the first time it is asked for (the same on every instance).
+    public func setting(_ key: String, makingWith make: @Sendable () -> String) async throws -> String {
+        try await write { connection in
+            let made = make()
+            try await connection.query(
+                "INSERT INTO setting (key, value) VALUES (\(key), \(made)) ON CONFLICT (key) DO NOTHING", logger: logger)
+            for try await value in try await connection.query("SELECT value FROM setting WHERE key = \(key)", logger: logger)
+                .decode(String.self)
+            {
+                return value
+            }
+            return made
+        }
+    }
+}
+
+/// The errors that mean "PostgreSQL is not there right now" — a dropped connection, a pool that cannot connect, a
+/// server shutting down — are busy, not broken: the server answers 503 and the pool reconnects by itself.
+extension PSQLError: StoreFailure {
+    public var isBusy: Bool {
+        switch code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed: return true
+        case .server:
+            // 40001 serialization failure, 40P01 deadlock, 55P03 lock not available, 57P01-57P03 shutdown / cannot
+            // connect now, 53300 too many connections.
+            let state = serverInfo?[.sqlState] ?? ""
+            return ["40001", "40P01", "55P03", "57P01", "57P02", "57P03", "53300"].contains(state)
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import PostgresNIO
+import SkillRelayPostgres
+import Testing
+
+@Suite("PostgreSQL: opening, migrating, the schema's own rules", .enabled(if: TestPostgres.serverURL != nil))
+struct PostgresDatabaseTests {
+    @Test func urlsAreReadOrRefusedWithAReason() throws {
+        let location = try PostgresLocation(url: "postgres://relay:s%40cret@db.example:6543/skills?sslmode=require")
+        #expect(location.host == "db.example")
+        #expect(location.port == 6543)
+        #expect(location.username == "relay")
+        #expect(location.password == "s@cret")
+        #expect(location.database == "skills")
+        #expect(location.tls == .require)
+        #expect(!location.description.contains("cret"))
+        #expect(try PostgresLocation(url: location.url) == location)
+        for bad in ["postgres://db.example/skills", "postgres://relay@db.example", "mysql://relay@db/x", "postgres://relay@db/x?sslmode=maybe"] {
+            #expect(throws: PostgresSetupError.self) { try PostgresLocation(url: bad) }
+        }
+    }
+
+    @Test func aWrongPasswordIsRefusedAndAClosedPortUnreachable() async throws {
+        let good = try PostgresLocation(url: try #require(TestPostgres.serverURL))
+        var wrong = good
+        wrong.password = "not-the-password"
+        do {
+            _ = try await PostgresAppDatabase.open(url: wrong.url)
+            Issue.record("opened with a wrong password")
+        } catch let error as PostgresSetupError {
+            guard case .refused(_, let why) = error else {
+                Issue.record("\(error)")
+                return
+            }
+            #expect(why.contains("password"))
+            #expect(!error.description.contains("not-the-password"))
+        }
+        var closed = good
+        closed.port = try Self.closedPort()
+        do {
+            _ = try await PostgresAppDatabase.open(url: closed.url)
+            Issue.record("opened a closed port")
+        } catch let error as PostgresSetupError {
+            guard case .unreachable = error else {
+                Issue.record("\(error)")
+                return
+            }
+        }
+    }
+
+    @Test func instancesStartedTogetherMigrateOnce() async throws {
+        let url = try #require(TestPostgres.serverURL)
+        let name = "test_together_\(UInt32.random(in: 0...UInt32.max))"
+        try await TestPostgres.admin(url) { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: TestPostgres.logger)
+        }
+        let target = try PostgresLocation(url: url).with(database: name).url
+        let databases = try await withThrowingTaskGroup(of: PostgresAppDatabase.self) { group in
+            for _ in 0..<4 { group.addTask { try await PostgresAppDatabase.open(url: target, maximumConnections: 2) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let applied = try await databases[0].appliedMigrations()
+        #expect(applied.count == Set(applied).count)
+        #expect(applied.first == "pg v1 schema as of SQLite v18")
+        for database in databases { await database.close() }
+    }
+
+    @Test func theOrgPathAndHeadcountsFollowMovesAndLeavers() async throws {
+        let database = try await TestPostgres.freshDatabase()
+        defer { Task { await database.close() } }
+        let now = Date()
+        try await database.write { connection in
+            for (id, manager) in [(1, nil), (2, 1), (3, 2), (4, 2), (5, 1)] as [(Int, Int?)] {
+                try await connection.query(
+                    """
+                    INSERT INTO employee (id, handle, name, email, managerId, createdAt, updatedAt)
+                    VALUES (\(id), \("p\(id)"), \("Person \(id)"), \("p\(id)@example.com"), \(manager), \(now), \(now))
+                    """, logger: TestPostgres.logger)
+            }
+        }
+        #expect(try await Self.paths(database) == [1: "/1/", 2: "/1/2/", 3: "/1/2/3/", 4: "/1/2/4/", 5: "/1/5/"])
+        #expect(try await Self.below(database) == [1: 4, 2: 2, 3: 0, 4: 0, 5: 0])
+        try await database.write { connection in
+            try await connection.query("UPDATE employee SET managerId = 5 WHERE id = 2", logger: TestPostgres.logger)
+        }
+        #expect(try await Self.paths(database) == [1: "/1/", 2: "/1/5/2/", 3: "/1/5/2/3/", 4: "/1/5/2/4/", 5: "/1/5/"])
+        #expect(try await Self.below(database) == [1: 4, 2: 2, 3: 0, 4: 0, 5: 3])
+        try await database.write { connection in
+            try await connection.query("UPDATE employee SET isActive = false WHERE id = 3", logger: TestPostgres.logger)
+            try await connection.query("DELETE FROM employee WHERE id = 4", logger: TestPostgres.logger)
+        }
+        #expect(try await Self.below(database) == [1: 2, 2: 0, 3: 0, 5: 1])
+    }
+
+    @Test func topicAliasesAreSearchable() async throws {
+        let database = try await TestPostgres.freshDatabase()
+        defer { Task { await database.close() } }
+        let now = Date()
+        let hits = try await database.write { connection in
+            try await connection.query(
+                "INSERT INTO topic (id, slug, name, createdAt, updatedAt) VALUES (1, 'kubernetes', 'Kubernetes', \(now), \(now))",
+                logger: TestPostgres.logger)
+            try await connection.query("INSERT INTO topicAlias (alias, topicId) VALUES ('k8s', 1), ('kube', 1)", logger: TestPostgres.logger)
+            var ids: [Int64] = []
+            for try await id in try await connection.query(
+                "SELECT id FROM topic WHERE search @@ plainto_tsquery('simple', 'k8s')", logger: TestPostgres.logger
+            ).decode(Int64.self) {
+                ids.append(id)
+            }
+            return ids
+        }
+        #expect(hits == [1])
+    }
+
+    private static func paths(_ database: PostgresAppDatabase) async throws -> [Int: String] {
+        try await database.read { connection in
+            var paths: [Int: String] = [:]
+            for try await (id, path) in try await connection.query("SELECT id, orgPath FROM employee", logger: TestPostgres.logger)
+                .decode((Int, String).self)
+            {
+                paths[id] = path
+            }
+            return paths
+        }
+    }
+
+    private static func below(_ database: PostgresAppDatabase) async throws -> [Int: Int] {
+        try await database.read { connection in
+            var below: [Int: Int] = [:]
+            for try await (id, count) in try await connection.query("SELECT id, peopleBelow FROM employee", logger: TestPostgres.logger)
+                .decode((Int, Int).self)
+            {
+                below[id] = count
+            }
+            return below
+        }
+    }
+
+    private static func closedPort() throws -> Int {
+        // A port just released by a socket of our own: nothing listens there.
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
