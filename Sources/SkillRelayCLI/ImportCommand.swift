@@ -14,10 +14,10 @@ struct ImportCommand: AsyncParsableCommand {
     var directory: String
 
     func run() async throws {
-        try await CLIErrors.reporting {
-            let store = SQLiteDirectoryStore(database: try AppDatabase.open(path: database.db))
+        try await CLIErrors.reporting(with: database) { stores in
+            let store = stores.directory
             let summary = try await store.importDirectory(try ImportFiles.read(directory: directory), by: .cliOperator)
-            print("Imported \(summary.employees) employees, \(summary.topics) topics and \(summary.skills) skills into \(database.db).")
+            print("Imported \(summary.employees) employees, \(summary.topics) topics and \(summary.skills) skills into \(stores.name).")
         }
     }
 }

@@ -25,8 +25,8 @@ struct LogCommand: AsyncParsableCommand {
                 guard let date = DateArgument.parse(text) else { throw ValidationError("--until must be a date such as 2026-12-01.") }
                 return date
             }
-            try await CLIErrors.reporting {
-                let store = SQLiteQuestionStore(database: try AppDatabase.open(path: database.db))
+            try await CLIErrors.reporting(with: database) { stores in
+                let store = stores.questionStore(RoutingLearning())
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = .sortedKeys
                 encoder.dateEncodingStrategy = .iso8601
@@ -48,8 +48,8 @@ struct LogCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard retentionDays >= 1 else { throw ValidationError("--retention-days must be at least 1.") }
-            try await CLIErrors.reporting {
-                let store = SQLiteQuestionStore(database: try AppDatabase.open(path: database.db))
+            try await CLIErrors.reporting(with: database) { stores in
+                let store = stores.questionStore(RoutingLearning())
                 let purged = try await store.purgeCompliance(before: Date().addingTimeInterval(-Double(retentionDays) * 86_400))
                 print("Purged \(purged) entries older than \(retentionDays) days.")
             }

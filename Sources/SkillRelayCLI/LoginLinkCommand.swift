@@ -21,8 +21,8 @@ struct LoginLinkCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await CLIErrors.reporting {
-            let links = LoginLinks(service: SignInService(store: SQLiteWebStore(database: try AppDatabase.open(path: database.db))), baseURL: baseURL)
+        try await CLIErrors.reporting(with: database) { stores in
+            let links = LoginLinks(service: SignInService(store: stores.web), baseURL: baseURL)
             let link = try await links.link(for: handle, by: .cliOperator)
             print(link.url)
             FileHandle.standardError.write(

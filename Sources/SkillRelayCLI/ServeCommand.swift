@@ -69,27 +69,42 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "skillrelay")
-        let appDatabase = try AppDatabase.open(path: database.db)
-        let store = SQLiteDirectoryStore(database: appDatabase)
-        if try await store.isEmpty() {
-            try await loadSampleData(into: store, logger: logger)
+        let stores = try await CLIErrors.reporting { try await Stores.open(database) }
+        do {
+            try await serve(stores, logger: logger)
+        } catch {
+            await stores.close()
+            throw error
         }
-        let secret =
-            try callbackSecret ?? ProcessInfo.processInfo.environment["SKILLRELAY_CALLBACK_SECRET"]
-            ?? appDatabase.setting("callbackSecret") { IdentifierGenerator.make(prefix: "whsec") }
+        await stores.close()
+        logger.info("stopped")
+    }
+
+    private func serve(_ stores: Stores, logger: Logger) async throws {
+        let store = stores.directory
+        // Several instances starting together on an empty database load the sample directory once.
+        try await stores.firstStart {
+            if try await stores.isEmpty() { try await loadSampleData(into: store, logger: logger) }
+        }
+        let environmentSecret = ProcessInfo.processInfo.environment["SKILLRELAY_CALLBACK_SECRET"]
+        let secret: String
+        if let given = callbackSecret ?? environmentSecret {
+            secret = given
+        } else {
+            secret = try await stores.setting("callbackSecret") { IdentifierGenerator.make(prefix: "whsec") }
+        }
         let file = try questionOptions.configFile()
         let settings = try questionOptions.settings(over: file)
-        let signIn = SignInService(store: SQLiteWebStore(database: appDatabase))
+        let signIn = SignInService(store: stores.web)
         let loginLinks = LoginLinks(service: signIn, baseURL: resolvedPublicURL)
         let wiring: Wiring
         if im == "matrix" {
             let matrix = try MatrixSettings.resolve(homeserver: matrixHomeserver, file: file.matrix, environment: ProcessInfo.processInfo.environment)
             logger.info("IM: matrix", metadata: ["skillrelay.matrix.homeserver": "\(matrix.homeserver)"])
             wiring = try Wiring.matrix(
-                database: appDatabase, directory: store, settings: settings, callbackSecret: secret, matrix: matrix, loginLinks: loginLinks,
-                logger: logger)
+                stores: stores, settings: settings, callbackSecret: secret, matrix: matrix, loginLinks: loginLinks, logger: logger)
         } else {
-            wiring = try Wiring.local(database: appDatabase, settings: settings, callbackSecret: secret)
+            wiring = try Wiring.local(stores: stores, settings: settings, callbackSecret: secret)
         }
         do {
             try await wiring.check()
@@ -98,12 +113,11 @@ struct ServeCommand: AsyncParsableCommand {
             throw error
         }
         let web = Wiring.web(
-            database: appDatabase, directory: store, signIn: signIn, publicURL: resolvedPublicURL, localIM: im == "local", settings: settings,
-            logger: logger)
+            stores: stores, signIn: signIn, publicURL: resolvedPublicURL, localIM: im == "local", settings: settings, logger: logger)
         let app = buildApplication(
             store: store, questions: wiring.questions, pump: wiring.pump, web: web, services: wiring.services,
             configuration: ServerConfiguration(host: host, port: port), logger: logger)
-        try await printHowToSignIn(store: SQLiteWebStore(database: appDatabase), links: loginLinks)
+        try await printHowToSignIn(firstActiveAdmin: stores.firstActiveAdmin, links: loginLinks)
         let services = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
@@ -113,7 +127,6 @@ struct ServeCommand: AsyncParsableCommand {
             throw error
         }
         try await wiring.shutdown()
-        logger.info("stopped")
     }
 
     /// The web page's address unless `--public-url` says otherwise.
@@ -123,10 +136,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// How to sign in to the web page. On a loopback address with the embedded IM (trying SkillRelay out on one's own
     /// machine) that includes a link for the first admin; anywhere else links are only made on request.
-    private func printHowToSignIn(store: SQLiteWebStore, links: LoginLinks) async throws {
+    private func printHowToSignIn(firstActiveAdmin: @Sendable () async throws -> String?, links: LoginLinks) async throws {
         var lines = ["SkillRelay's web page: \(resolvedPublicURL)/"]
         let loopback = ["127.0.0.1", "localhost", "::1"].contains(host)
-        if loopback, im == "local", let admin = try await store.firstActiveAdmin() {
+        if loopback, im == "local", let admin = try await firstActiveAdmin() {
             let link = try await links.link(for: admin, by: .cliOperator)
             lines.append("Sign in as \(admin) (an admin), once, within 15 minutes: \(link.url)")
         }
@@ -135,7 +148,7 @@ struct ServeCommand: AsyncParsableCommand {
         FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 
-    private func loadSampleData(into store: SQLiteDirectoryStore, logger: Logger) async throws {
+    private func loadSampleData(into store: any DirectoryStore, logger: Logger) async throws {
         guard FileManager.default.fileExists(atPath: data) else {
             logger.warning("empty database and no sample data", metadata: ["skillrelay.data": "\(data)"])
             return

@@ -25,8 +25,8 @@ struct TokenCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            try await CLIErrors.reporting {
-                let store = SQLiteDirectoryStore(database: try AppDatabase.open(path: database.db))
+            try await CLIErrors.reporting(with: database) { stores in
+                let store = stores.directory
                 let owner: APIToken.Owner = if let employee { .employee(employee) } else { .bot(bot!) }
                 let issued = try await store.createToken(for: owner, by: .cliOperator)
                 print(issued.secret)
@@ -41,8 +41,8 @@ struct TokenCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            try await CLIErrors.reporting {
-                let store = SQLiteDirectoryStore(database: try AppDatabase.open(path: database.db))
+            try await CLIErrors.reporting(with: database) { stores in
+                let store = stores.directory
                 // Every token, read a page at a time.
                 var page = PageRequest(limit: PageRequest.maximumLimit)
                 repeat {
@@ -75,8 +75,8 @@ struct TokenCommand: AsyncParsableCommand {
         var id: String
 
         func run() async throws {
-            try await CLIErrors.reporting {
-                let store = SQLiteDirectoryStore(database: try AppDatabase.open(path: database.db))
+            try await CLIErrors.reporting(with: database) { stores in
+                let store = stores.directory
                 let token = try await store.revokeToken(id, by: .cliOperator)
                 print("Revoked \(token.id).")
             }

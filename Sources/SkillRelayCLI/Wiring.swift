@@ -6,7 +6,6 @@ import SkillRelayDomain
 import SkillRelayLocalIM
 import SkillRelayMatrix
 import SkillRelayServer
-import SkillRelayStore
 
 /// The one place concrete types meet: the store, an IM adapter and the callback sender behind the domain's ports.
 struct Wiring {
@@ -20,8 +19,8 @@ struct Wiring {
     var check: @Sendable () async throws -> Void = {}
 
     /// The embedded `local` IM: presence and inboxes inside SkillRelay.
-    static func local(database: AppDatabase, settings: QuestionSettings, callbackSecret: String) throws -> Wiring {
-        let store = SQLiteQuestionStore(database: database, learning: RoutingLearning(settings: settings))
+    static func local(stores: Stores, settings: QuestionSettings, callbackSecret: String) throws -> Wiring {
+        let store = stores.questionStore(RoutingLearning(settings: settings))
         let events = QuestionEvents()
         let dispatcher = OutboxDispatcher(
             store: store, messenger: LocalMessenger(events: events),
@@ -35,11 +34,11 @@ struct Wiring {
 
     /// A Matrix homeserver: presence, questions and answers through the bot account.
     static func matrix(
-        database: AppDatabase, directory: any DirectoryStore, settings: QuestionSettings, callbackSecret: String, matrix: MatrixSettings,
-        loginLinks: LoginLinks, logger: Logger
+        stores: Stores, settings: QuestionSettings, callbackSecret: String, matrix: MatrixSettings, loginLinks: LoginLinks, logger: Logger
     ) throws -> Wiring {
-        let store = SQLiteQuestionStore(database: database, learning: RoutingLearning(settings: settings))
-        let state = SQLiteIMState(database: database)
+        let store = stores.questionStore(RoutingLearning(settings: settings))
+        let state = stores.imState
+        let directory = stores.directory
         // Its own HTTP client, with room for a whole presence pool, a backlog's messages and the sync at once.
         let http = MatrixClient.makeHTTPClient(
             connections: matrix.presenceConcurrency + max(matrix.sendConcurrency, matrix.sendBacklogConcurrency) + 2)
@@ -74,12 +73,12 @@ struct Wiring {
     /// The web page's sign-in, sessions (in the database), team view and statistics; with an IM server, who it cannot
     /// reach.
     static func web(
-        database: AppDatabase, directory: SQLiteDirectoryStore, signIn: SignInService, publicURL: String, localIM: Bool, settings: QuestionSettings,
-        logger: Logger
+        stores: Stores, signIn: SignInService, publicURL: String, localIM: Bool, settings: QuestionSettings, logger: Logger
     ) -> WebSite {
-        let stats = StatsService(store: SQLiteQuestionStore(database: database, learning: RoutingLearning(settings: settings)), settings: settings)
+        let directory = stores.directory
+        let stats = StatsService(store: stores.questionStore(RoutingLearning(settings: settings)), settings: settings)
         return WebSite(
-            signIn: signIn, sessionStorage: DatabasePersistDriver(store: SQLiteWebStore(database: database), signIn: signIn, logger: logger),
+            signIn: signIn, sessionStorage: DatabasePersistDriver(store: stores.web, signIn: signIn, logger: logger),
             team: directory, stats: stats, secureCookies: PublicURL.isSecure(publicURL),
             localIM: localIM, reach: localIM ? nil : directory)
     }

@@ -1,0 +1,65 @@
+import SkillRelayDomain
+import SkillRelayStore
+
+/// The stores of the database a command was pointed at, behind the domain's ports: what every command and the server
+/// are wired from, whichever database it is.
+struct Stores: Sendable {
+    typealias Directory = DirectoryStore & TeamStore & TopicTreeStore & SuggestionStore & ReachStore
+    typealias Web = SignInStore & SessionStore
+    typealias IMState = IMStateStore & IMKeyStore
+
+    /// Where the data is, for messages ("Imported … into skillrelay.sqlite").
+    let name: String
+    let directory: any Directory
+    let web: any Web
+    let imState: any IMState
+    /// A question store that learns as `learning` says (each QuestionService its own, over the same database).
+    let questionStore: @Sendable (RoutingLearning) -> any QuestionStore & StatsStore
+    let isEmpty: @Sendable () async throws -> Bool
+    let firstActiveAdmin: @Sendable () async throws -> String?
+    /// A kept value, made the first time it is asked for.
+    let setting: @Sendable (String, @escaping @Sendable () -> String) async throws -> String
+    /// Runs `body` under the lock instances sharing the database hold around a first start (loading the sample
+    /// directory once, however many start together).
+    let firstStart: @Sendable (@Sendable () async throws -> Void) async throws -> Void
+    let close: @Sendable () async -> Void
+
+    /// Opens (creating and migrating if needed) the database `options` names.
+    static func open(_ options: DatabaseOptions) async throws -> Stores {
+        sqlite(try AppDatabase.open(path: options.db), name: options.db)
+    }
+
+    /// Opens the database, runs `body` with its stores and closes it again, whatever happens.
+    static func with<T: Sendable>(_ options: DatabaseOptions, _ body: (Stores) async throws -> T) async throws -> T {
+        let stores = try await open(options)
+        do {
+            let value = try await body(stores)
+            await stores.close()
+            return value
+        } catch {
+            await stores.close()
+            throw error
+        }
+    }
+
+    static func sqlite(_ database: AppDatabase, name: String) -> Stores {
+        let directory = SQLiteDirectoryStore(database: database)
+        let web = SQLiteWebStore(database: database)
+        return Stores(
+            name: name, directory: directory, web: web, imState: SQLiteIMState(database: database),
+            questionStore: { SQLiteQuestionStore(database: database, learning: $0) },
+            isEmpty: { try await directory.isEmpty() },
+            firstActiveAdmin: { try await web.firstActiveAdmin() },
+            setting: { key, make in try database.setting(key, makingWith: make) },
+            // One process owns a SQLite file: nobody else starts beside it.
+            firstStart: { body in try await body() },
+            close: {})
+    }
+}
+
+extension CLIErrors {
+    /// `body` with the stores of the database `options` names, closed afterwards; any error said as the CLI says them.
+    static func reporting<T: Sendable>(with options: DatabaseOptions, _ body: (Stores) async throws -> T) async throws -> T {
+        try await reporting { try await Stores.with(options, body) }
+    }
+}
