@@ -123,7 +123,13 @@ let package = Package(
             ]
         ),
         // Test doubles shared by the test targets: a settable clock and in-process fakes, each named as such.
-        .target(name: "SkillRelayTestSupport", dependencies: ["SkillRelayDomain"], path: "Tests/SkillRelayTestSupport"),
+        .target(
+            name: "SkillRelayTestSupport",
+            dependencies: [
+                "SkillRelayDomain", "SkillRelayPostgres", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SkillRelayTestSupport"),
         // Benchmarks: each figure next to a baseline measured in the same run (see BENCHMARKS.md).
         .executableTarget(
             name: "SkillRelayBenchmarks",
@@ -188,7 +194,11 @@ let package = Package(
             name: "SkillRelaySimulationTests", dependencies: ["SkillRelaySimulation", "SkillRelayStore", "SkillRelayDomain", "SkillRelayTestSupport"]),
         .testTarget(
             name: "SkillRelayCLITests",
-            dependencies: ["SkillRelayDomain", "SkillRelayStore", "SkillRelayTestSupport"]
+            dependencies: [
+                "SkillRelayDomain", "SkillRelayStore", "SkillRelayTestSupport",
+                // Two instances' event streams read at once, as a browser would.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import SkillRelayPostgres
+import SkillRelayTestSupport
 import Testing
 
 @Suite("PostgreSQL: opening, migrating, the schema's own rules", .enabled(if: TestPostgres.serverURL != nil))
