@@ -188,7 +188,7 @@ let package = Package(
         // Against a real Synapse (Scripts/synapse.sh) and a real SkillRelay process.
         .testTarget(
             name: "SkillRelayIntegrationTests",
-            dependencies: [.product(name: "AsyncHTTPClient", package: "async-http-client")]
+            dependencies: ["SkillRelayTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")]
         ),
         .testTarget(
             name: "SkillRelaySimulationTests", dependencies: ["SkillRelaySimulation", "SkillRelayStore", "SkillRelayDomain", "SkillRelayTestSupport"]),

@@ -16,15 +16,18 @@ final class RelayProcess: @unchecked Sendable {
     let homeserver: String
     let botToken: String
     let arguments: [String]
+    /// The database: a SQLite file of its own unless a PostgreSQL URL is given (several instances sharing one).
+    let database: String?
     private var process: Process?
 
-    var db: String { directory.appendingPathComponent("relay.sqlite").path }
+    var db: String { database ?? directory.appendingPathComponent("relay.sqlite").path }
     var log: String { directory.appendingPathComponent("relay.log").path }
 
-    init(homeserver: String, botToken: String, arguments: [String]) throws {
+    init(homeserver: String, botToken: String, arguments: [String], database: String? = nil) throws {
         self.homeserver = homeserver
         self.botToken = botToken
         self.arguments = arguments
+        self.database = database
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
