@@ -4,4 +4,12 @@
 public protocol StoreFailure: Error {
     /// Whether the store was busy rather than broken.
     var isBusy: Bool { get }
+    /// Whether, more precisely, the database could not be reached at all (a database server down or restarting); the
+    /// store reconnects by itself. Implies `isBusy`.
+    var isUnreachable: Bool { get }
+}
+
+extension StoreFailure {
+    /// A database in the process's own file is never out of reach.
+    public var isUnreachable: Bool { false }
 }

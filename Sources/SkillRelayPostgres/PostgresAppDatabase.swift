@@ -141,6 +141,14 @@ public final class PostgresAppDatabase: Sendable {
 /// The errors that mean "PostgreSQL is not there right now" — a dropped connection, a pool that cannot connect, a
 /// server shutting down — are busy, not broken: the server answers 503 and the pool reconnects by itself.
 extension PSQLError: StoreFailure {
+    public var isUnreachable: Bool {
+        switch code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed: true
+        case .server: ["57P01", "57P02", "57P03"].contains(serverInfo?[.sqlState] ?? "")
+        default: false
+        }
+    }
+
     public var isBusy: Bool {
         switch code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed: return true

@@ -46,6 +46,15 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return APIError.invalidCursor
         case let error as ImportFailure:
             return APIError(.unprocessableContent, code: "import_failed", message: error.description)
+        case let error as any StoreFailure where error.isUnreachable:
+            // The database server is down or restarting; the pool reconnects by itself once it is back.
+            context.logger.warning(
+                "the database could not be reached; answered 503",
+                metadata: ["skillrelay.path": "\(request.uri.path)", "skillrelay.method": "\(request.method)", "skillrelay.error": "\(error)"])
+            return APIError(
+                .serviceUnavailable, code: "database_unavailable",
+                message: "SkillRelay cannot reach its database right now; try again in a few seconds.",
+                headers: [.retryAfter: String(databaseBusyRetryAfterSeconds)])
         case let error as any StoreFailure where error.isBusy:
             // Not SkillRelay's fault and not for good: a backup or an operator's shell holds the database. Said as a
             // warning (the operator may want to know what held it), answered as "try again".
