@@ -9,15 +9,17 @@ struct ImportCommand: AsyncParsableCommand {
         abstract: "Import employees.csv, topics.csv and skills.csv from a directory, all or nothing.")
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var configFile: ConfigFileOption
 
     @Argument(help: "A directory holding any of employees.csv, topics.csv and skills.csv.")
     var directory: String
 
     func run() async throws {
         try await CLIErrors.reporting {
-            let store = SQLiteDirectoryStore(database: try AppDatabase.open(path: database.db))
+            let path = try database.choice(config: try configFile.load()).sqlitePath(notWiredInto: "import")
+            let store = SQLiteDirectoryStore(database: try AppDatabase.open(path: path))
             let summary = try await store.importDirectory(try ImportFiles.read(directory: directory), by: .cliOperator)
-            print("Imported \(summary.employees) employees, \(summary.topics) topics and \(summary.skills) skills into \(database.db).")
+            print("Imported \(summary.employees) employees, \(summary.topics) topics and \(summary.skills) skills into \(path).")
         }
     }
 }

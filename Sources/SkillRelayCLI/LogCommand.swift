@@ -12,6 +12,7 @@ struct LogCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write compliance entries as JSON lines to standard output.")
 
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var configFile: ConfigFileOption
 
         @Option(help: "The first day or time to export, ISO-8601 (2026-11-01 or 2026-11-01T09:00:00Z).")
         var since: String
@@ -26,7 +27,8 @@ struct LogCommand: AsyncParsableCommand {
                 return date
             }
             try await CLIErrors.reporting {
-                let store = SQLiteQuestionStore(database: try AppDatabase.open(path: database.db))
+                let store = SQLiteQuestionStore(
+                    database: try AppDatabase.open(path: try database.choice(config: try configFile.load()).sqlitePath(notWiredInto: "log export")))
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = .sortedKeys
                 encoder.dateEncodingStrategy = .iso8601
@@ -42,6 +44,7 @@ struct LogCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete compliance entries older than the retention period.")
 
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var configFile: ConfigFileOption
 
         @Option(help: "Days to keep.")
         var retentionDays: Int = QuestionSettings().retentionDays
@@ -49,7 +52,8 @@ struct LogCommand: AsyncParsableCommand {
         func run() async throws {
             guard retentionDays >= 1 else { throw ValidationError("--retention-days must be at least 1.") }
             try await CLIErrors.reporting {
-                let store = SQLiteQuestionStore(database: try AppDatabase.open(path: database.db))
+                let store = SQLiteQuestionStore(
+                    database: try AppDatabase.open(path: try database.choice(config: try configFile.load()).sqlitePath(notWiredInto: "log purge")))
                 let purged = try await store.purgeCompliance(before: Date().addingTimeInterval(-Double(retentionDays) * 86_400))
                 print("Purged \(purged) entries older than \(retentionDays) days.")
             }

@@ -9,6 +9,7 @@ struct LoginLinkCommand: AsyncParsableCommand {
         commandName: "login-link", abstract: "Print a one-time link that signs an employee in to the web page (valid 15 minutes).")
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var configFile: ConfigFileOption
 
     @Argument(help: "The employee's handle.")
     var handle: String
@@ -22,7 +23,8 @@ struct LoginLinkCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await CLIErrors.reporting {
-            let links = LoginLinks(service: SignInService(store: SQLiteWebStore(database: try AppDatabase.open(path: database.db))), baseURL: baseURL)
+            let path = try database.choice(config: try configFile.load()).sqlitePath(notWiredInto: "login-link")
+            let links = LoginLinks(service: SignInService(store: SQLiteWebStore(database: try AppDatabase.open(path: path))), baseURL: baseURL)
             let link = try await links.link(for: handle, by: .cliOperator)
             print(link.url)
             FileHandle.standardError.write(

@@ -52,6 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
         try PublicURL.check(resolvedPublicURL, option: "--public-url")
         let file = try questionOptions.configFile()
         _ = try questionOptions.settings(over: file)
+        _ = try database.choice(config: file)
         if im == "matrix" {
             _ = try MatrixSettings.resolve(homeserver: matrixHomeserver, file: file.matrix, environment: ProcessInfo.processInfo.environment)
         }
@@ -69,15 +70,16 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "skillrelay")
-        let appDatabase = try AppDatabase.open(path: database.db)
+        let file = try questionOptions.configFile()
+        let path = try database.choice(config: file).sqlitePath(notWiredInto: "serve")
+        let appDatabase = try AppDatabase.open(path: path)
         let store = SQLiteDirectoryStore(database: appDatabase)
         if try await store.isEmpty() {
-            try await loadSampleData(into: store, logger: logger)
+            try await loadSampleData(into: store, path: path, logger: logger)
         }
         let secret =
             try callbackSecret ?? ProcessInfo.processInfo.environment["SKILLRELAY_CALLBACK_SECRET"]
             ?? appDatabase.setting("callbackSecret") { IdentifierGenerator.make(prefix: "whsec") }
-        let file = try questionOptions.configFile()
         let settings = try questionOptions.settings(over: file)
         let signIn = SignInService(store: SQLiteWebStore(database: appDatabase))
         let loginLinks = LoginLinks(service: signIn, baseURL: resolvedPublicURL)
@@ -103,7 +105,7 @@ struct ServeCommand: AsyncParsableCommand {
         let app = buildApplication(
             store: store, questions: wiring.questions, pump: wiring.pump, web: web, services: wiring.services,
             configuration: ServerConfiguration(host: host, port: port), logger: logger)
-        try await printHowToSignIn(store: SQLiteWebStore(database: appDatabase), links: loginLinks)
+        try await printHowToSignIn(store: SQLiteWebStore(database: appDatabase), links: loginLinks, path: path)
         let services = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
@@ -123,19 +125,19 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// How to sign in to the web page. On a loopback address with the embedded IM (trying SkillRelay out on one's own
     /// machine) that includes a link for the first admin; anywhere else links are only made on request.
-    private func printHowToSignIn(store: SQLiteWebStore, links: LoginLinks) async throws {
+    private func printHowToSignIn(store: SQLiteWebStore, links: LoginLinks, path: String) async throws {
         var lines = ["SkillRelay's web page: \(resolvedPublicURL)/"]
         let loopback = ["127.0.0.1", "localhost", "::1"].contains(host)
         if loopback, im == "local", let admin = try await store.firstActiveAdmin() {
             let link = try await links.link(for: admin, by: .cliOperator)
             lines.append("Sign in as \(admin) (an admin), once, within 15 minutes: \(link.url)")
         }
-        lines.append("A sign-in link for anyone: skillrelay login-link HANDLE --db \(database.db) --base-url \(resolvedPublicURL)")
+        lines.append("A sign-in link for anyone: skillrelay login-link HANDLE --db \(path) --base-url \(resolvedPublicURL)")
         // Written straight away, not buffered: whoever started the server is waiting for the link.
         FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 
-    private func loadSampleData(into store: SQLiteDirectoryStore, logger: Logger) async throws {
+    private func loadSampleData(into store: SQLiteDirectoryStore, path: String, logger: Logger) async throws {
         guard FileManager.default.fileExists(atPath: data) else {
             logger.warning("empty database and no sample data", metadata: ["skillrelay.data": "\(data)"])
             return
@@ -149,6 +151,6 @@ struct ServeCommand: AsyncParsableCommand {
                 "skillrelay.data": "\(data)", "skillrelay.employees": "\(summary.employees)", "skillrelay.topics": "\(summary.topics)",
                 "skillrelay.skills": "\(summary.skills)",
             ])
-        logger.info("make a token to call the API: skillrelay token create --db \(database.db) --employee HANDLE")
+        logger.info("make a token to call the API: skillrelay token create --db \(path) --employee HANDLE")
     }
 }

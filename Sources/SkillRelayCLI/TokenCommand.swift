@@ -13,6 +13,7 @@ struct TokenCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a token; its secret is printed once.")
 
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var configFile: ConfigFileOption
 
         @Option(help: "The handle of the employee the token speaks for.")
         var employee: String?
@@ -26,7 +27,8 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await CLIErrors.reporting {
-                let store = SQLiteDirectoryStore(database: try AppDatabase.open(path: database.db))
+                let store = SQLiteDirectoryStore(
+                    database: try AppDatabase.open(path: try database.choice(config: try configFile.load()).sqlitePath(notWiredInto: "token create")))
                 let owner: APIToken.Owner = if let employee { .employee(employee) } else { .bot(bot!) }
                 let issued = try await store.createToken(for: owner, by: .cliOperator)
                 print(issued.secret)
@@ -39,10 +41,12 @@ struct TokenCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tokens, newest first.")
 
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var configFile: ConfigFileOption
 
         func run() async throws {
             try await CLIErrors.reporting {
-                let store = SQLiteDirectoryStore(database: try AppDatabase.open(path: database.db))
+                let store = SQLiteDirectoryStore(
+                    database: try AppDatabase.open(path: try database.choice(config: try configFile.load()).sqlitePath(notWiredInto: "token list")))
                 // Every token, read a page at a time.
                 var page = PageRequest(limit: PageRequest.maximumLimit)
                 repeat {
@@ -70,13 +74,15 @@ struct TokenCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a token by its id (tok_…).")
 
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var configFile: ConfigFileOption
 
         @Argument(help: "The token's id, as `token list` shows it.")
         var id: String
 
         func run() async throws {
             try await CLIErrors.reporting {
-                let store = SQLiteDirectoryStore(database: try AppDatabase.open(path: database.db))
+                let store = SQLiteDirectoryStore(
+                    database: try AppDatabase.open(path: try database.choice(config: try configFile.load()).sqlitePath(notWiredInto: "token revoke")))
                 let token = try await store.revokeToken(id, by: .cliOperator)
                 print("Revoked \(token.id).")
             }
