@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresNIO
 import SkillRelayPostgres
 
 /// `skillrelay db copy`: every row of one SkillRelay database into an empty other one, SQLite or PostgreSQL either way.
@@ -78,6 +79,10 @@ public enum DatabaseCopy {
                 let value = try await database.write { connection in try await body(PostgresCopySide(connection: connection, logger: logger)) }
                 await database.close()
                 return value
+            } catch let error as PostgresTransactionError {
+                await database.close()
+                // Rolled back: what matters is why the copy stopped, not the transaction wrapping it.
+                throw error.closureError ?? error.beginError ?? error.commitError ?? error
             } catch {
                 await database.close()
                 throw error
