@@ -50,6 +50,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // `skillrelay db copy`: every row of one SkillRelay database into another, SQLite and PostgreSQL either way.
+        .target(
+            name: "SkillRelayDatabaseCopy",
+            dependencies: [
+                "SkillRelayStore",
+                "SkillRelayPostgres",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The embedded `local` IM: presence and inboxes inside SkillRelay itself.
         .target(name: "SkillRelayLocalIM", dependencies: ["SkillRelayDomain"]),
         // Matrix end-to-end encryption's cryptography, Olm and Megolm, on swift-crypto's primitives: no I/O. Written
@@ -110,6 +121,7 @@ let package = Package(
                 "SkillRelayDomain",
                 "SkillRelayStore",
                 "SkillRelayPostgres",
+                "SkillRelayDatabaseCopy",
                 "SkillRelayServer",
                 "SkillRelayLocalIM",
                 "SkillRelayMatrix",
@@ -192,6 +204,15 @@ let package = Package(
         ),
         .testTarget(
             name: "SkillRelaySimulationTests", dependencies: ["SkillRelaySimulation", "SkillRelayStore", "SkillRelayDomain", "SkillRelayTestSupport"]),
+        // Round trips SQLite → PostgreSQL → SQLite against a real PostgreSQL (SKILLRELAY_TEST_POSTGRES_URL).
+        .testTarget(
+            name: "SkillRelayDatabaseCopyTests",
+            dependencies: [
+                "SkillRelayDatabaseCopy", "SkillRelayDomain", "SkillRelayStore", "SkillRelayPostgres", "SkillRelayLocalIM", "SkillRelayTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "SkillRelayCLITests",
             dependencies: [

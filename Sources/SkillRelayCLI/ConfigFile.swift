@@ -10,6 +10,9 @@ struct ConfigFile {
     var settings = QuestionSettings()
     /// The file's `matrix` section, if it has one.
     var matrix: MatrixSettings?
+    /// The database (`database`: a SQLite path, `sqlite:PATH` or a `postgres://` URL), under `--db` and
+    /// `SKILLRELAY_DATABASE_URL`.
+    var database: String?
 
     /// A config file that cannot be used: every problem in it, each naming its key.
     struct Invalid: Error, CustomStringConvertible {
@@ -35,10 +38,23 @@ struct ConfigFile {
         let problems = schema.problems(in: value, at: "")
         guard problems.isEmpty else { throw Invalid(path: path, problems: problems) }
         // The shape is right; now the types that read it, and the domain's own check of the values together.
-        struct File: Decodable { var matrix: MatrixSettings? }
+        struct File: Decodable {
+            var matrix: MatrixSettings?
+            var database: String?
+        }
         do {
             let settings = try JSONDecoder().decode(QuestionSettings.self, from: data).validated()
-            return ConfigFile(settings: settings, matrix: try JSONDecoder().decode(File.self, from: data).matrix)
+            let file = try JSONDecoder().decode(File.self, from: data)
+            if let database = file.database {
+                do {
+                    _ = try DatabaseChoice(parsing: database, from: "database")
+                } catch {
+                    throw Invalid(path: path, problems: [error.description])
+                }
+            }
+            return ConfigFile(settings: settings, matrix: file.matrix, database: file.database)
+        } catch let error as Invalid {
+            throw error
         } catch let error as DirectoryError {
             throw Invalid(path: path, problems: [error.message])
         } catch {
@@ -78,6 +94,7 @@ struct ConfigFile {
             ("timelyAnswerSeconds", .integer(atLeast: 1)),
             ("anonymityK", .integer(atLeast: 1)),
             ("followUpDays", .integer(atLeast: 1)),
+            ("database", .string(.any)),
             (
                 "contentRules",
                 .array(.object([("name", .string(.any)), ("pattern", .string(.regularExpression))], required: ["name", "pattern"]))

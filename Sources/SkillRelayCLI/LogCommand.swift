@@ -12,6 +12,7 @@ struct LogCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write compliance entries as JSON lines to standard output.")
 
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var configFile: ConfigFileOption
 
         @Option(help: "The first day or time to export, ISO-8601 (2026-11-01 or 2026-11-01T09:00:00Z).")
         var since: String
@@ -25,7 +26,7 @@ struct LogCommand: AsyncParsableCommand {
                 guard let date = DateArgument.parse(text) else { throw ValidationError("--until must be a date such as 2026-12-01.") }
                 return date
             }
-            try await CLIErrors.reporting(with: database) { stores in
+            try await CLIErrors.reporting(with: try database.choice(config: try configFile.load())) { stores in
                 let store = stores.questionStore(RoutingLearning())
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = .sortedKeys
@@ -42,13 +43,14 @@ struct LogCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete compliance entries older than the retention period.")
 
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var configFile: ConfigFileOption
 
         @Option(help: "Days to keep.")
         var retentionDays: Int = QuestionSettings().retentionDays
 
         func run() async throws {
             guard retentionDays >= 1 else { throw ValidationError("--retention-days must be at least 1.") }
-            try await CLIErrors.reporting(with: database) { stores in
+            try await CLIErrors.reporting(with: try database.choice(config: try configFile.load())) { stores in
                 let store = stores.questionStore(RoutingLearning())
                 let purged = try await store.purgeCompliance(before: Date().addingTimeInterval(-Double(retentionDays) * 86_400))
                 print("Purged \(purged) entries older than \(retentionDays) days.")

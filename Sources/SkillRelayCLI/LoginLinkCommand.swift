@@ -9,6 +9,7 @@ struct LoginLinkCommand: AsyncParsableCommand {
         commandName: "login-link", abstract: "Print a one-time link that signs an employee in to the web page (valid 15 minutes).")
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var configFile: ConfigFileOption
 
     @Argument(help: "The employee's handle.")
     var handle: String
@@ -21,7 +22,7 @@ struct LoginLinkCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await CLIErrors.reporting(with: database) { stores in
+        try await CLIErrors.reporting(with: try database.choice(config: try configFile.load())) { stores in
             let links = LoginLinks(service: SignInService(store: stores.web), baseURL: baseURL)
             let link = try await links.link(for: handle, by: .cliOperator)
             print(link.url)

@@ -52,6 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
         try PublicURL.check(resolvedPublicURL, option: "--public-url")
         let file = try questionOptions.configFile()
         _ = try questionOptions.settings(over: file)
+        _ = try database.choice(config: file)
         if im == "matrix" {
             _ = try MatrixSettings.resolve(homeserver: matrixHomeserver, file: file.matrix, environment: ProcessInfo.processInfo.environment)
         }
@@ -69,7 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "skillrelay")
-        let stores = try await CLIErrors.reporting { try await Stores.open(database) }
+        let stores = try await CLIErrors.reporting { try await Stores.open(try database.choice(config: try questionOptions.configFile())) }
         do {
             try await serve(stores, logger: logger)
         } catch {
@@ -84,7 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
         let store = stores.directory
         // Several instances starting together on an empty database load the sample directory once.
         try await stores.firstStart {
-            if try await stores.isEmpty() { try await loadSampleData(into: store, logger: logger) }
+            if try await stores.isEmpty() { try await loadSampleData(into: store, name: stores.name, logger: logger) }
         }
         let environmentSecret = ProcessInfo.processInfo.environment["SKILLRELAY_CALLBACK_SECRET"]
         let secret: String
@@ -117,7 +118,7 @@ struct ServeCommand: AsyncParsableCommand {
         let app = buildApplication(
             store: store, questions: wiring.questions, pump: wiring.pump, web: web, services: wiring.services,
             configuration: ServerConfiguration(host: host, port: port), logger: logger)
-        try await printHowToSignIn(firstActiveAdmin: stores.firstActiveAdmin, links: loginLinks)
+        try await printHowToSignIn(firstActiveAdmin: stores.firstActiveAdmin, links: loginLinks, database: stores.name)
         let services = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
@@ -136,19 +137,19 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// How to sign in to the web page. On a loopback address with the embedded IM (trying SkillRelay out on one's own
     /// machine) that includes a link for the first admin; anywhere else links are only made on request.
-    private func printHowToSignIn(firstActiveAdmin: @Sendable () async throws -> String?, links: LoginLinks) async throws {
+    private func printHowToSignIn(firstActiveAdmin: @Sendable () async throws -> String?, links: LoginLinks, database: String) async throws {
         var lines = ["SkillRelay's web page: \(resolvedPublicURL)/"]
         let loopback = ["127.0.0.1", "localhost", "::1"].contains(host)
         if loopback, im == "local", let admin = try await firstActiveAdmin() {
             let link = try await links.link(for: admin, by: .cliOperator)
             lines.append("Sign in as \(admin) (an admin), once, within 15 minutes: \(link.url)")
         }
-        lines.append("A sign-in link for anyone: skillrelay login-link HANDLE --db \(database.db) --base-url \(resolvedPublicURL)")
+        lines.append("A sign-in link for anyone: skillrelay login-link HANDLE --db \(database) --base-url \(resolvedPublicURL)")
         // Written straight away, not buffered: whoever started the server is waiting for the link.
         FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 
-    private func loadSampleData(into store: any DirectoryStore, logger: Logger) async throws {
+    private func loadSampleData(into store: any DirectoryStore, name: String, logger: Logger) async throws {
         guard FileManager.default.fileExists(atPath: data) else {
             logger.warning("empty database and no sample data", metadata: ["skillrelay.data": "\(data)"])
             return
@@ -162,6 +163,6 @@ struct ServeCommand: AsyncParsableCommand {
                 "skillrelay.data": "\(data)", "skillrelay.employees": "\(summary.employees)", "skillrelay.topics": "\(summary.topics)",
                 "skillrelay.skills": "\(summary.skills)",
             ])
-        logger.info("make a token to call the API: skillrelay token create --db \(database.db) --employee HANDLE")
+        logger.info("make a token to call the API: skillrelay token create --db \(name) --employee HANDLE")
     }
 }

@@ -8,12 +8,6 @@ struct SkillRelayCommand: AsyncParsableCommand {
         abstract: "SkillRelay routes questions to the people who know.",
         subcommands: [
             ServeCommand.self, ImportCommand.self, TokenCommand.self, LoginLinkCommand.self, LogCommand.self, GenerateCommand.self,
-            SimulateCommand.self,
+            SimulateCommand.self, DbCommand.self,
         ])
-}
-
-/// Options every command that opens the database takes.
-struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: "The SQLite database file.")
-    var db: String = "skillrelay.sqlite"
 }

@@ -24,14 +24,17 @@ struct Stores: Sendable {
     let firstStart: @Sendable (@Sendable () async throws -> Void) async throws -> Void
     let close: @Sendable () async -> Void
 
-    /// Opens (creating and migrating if needed) the database `options` names.
-    static func open(_ options: DatabaseOptions) async throws -> Stores {
-        sqlite(try AppDatabase.open(path: options.db), name: options.db)
+    /// Opens (creating and migrating if needed) the database chosen.
+    static func open(_ choice: DatabaseChoice) async throws -> Stores {
+        switch choice {
+        case .sqlite(let path): sqlite(try AppDatabase.open(path: path), name: path)
+        case .postgres(let location): throw DatabaseChoice.NotWired(command: "this command", location: location)
+        }
     }
 
     /// Opens the database, runs `body` with its stores and closes it again, whatever happens.
-    static func with<T: Sendable>(_ options: DatabaseOptions, _ body: (Stores) async throws -> T) async throws -> T {
-        let stores = try await open(options)
+    static func with<T: Sendable>(_ choice: DatabaseChoice, _ body: (Stores) async throws -> T) async throws -> T {
+        let stores = try await open(choice)
         do {
             let value = try await body(stores)
             await stores.close()
@@ -58,8 +61,8 @@ struct Stores: Sendable {
 }
 
 extension CLIErrors {
-    /// `body` with the stores of the database `options` names, closed afterwards; any error said as the CLI says them.
-    static func reporting<T: Sendable>(with options: DatabaseOptions, _ body: (Stores) async throws -> T) async throws -> T {
-        try await reporting { try await Stores.with(options, body) }
+    /// `body` with the stores of the database `choose` picks, closed afterwards; any error said as the CLI says them.
+    static func reporting<T: Sendable>(with choose: @autoclosure () throws -> DatabaseChoice, _ body: (Stores) async throws -> T) async throws -> T {
+        try await reporting { try await Stores.with(try choose(), body) }
     }
 }

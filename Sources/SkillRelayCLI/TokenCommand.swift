@@ -13,6 +13,7 @@ struct TokenCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a token; its secret is printed once.")
 
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var configFile: ConfigFileOption
 
         @Option(help: "The handle of the employee the token speaks for.")
         var employee: String?
@@ -25,7 +26,7 @@ struct TokenCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            try await CLIErrors.reporting(with: database) { stores in
+            try await CLIErrors.reporting(with: try database.choice(config: try configFile.load())) { stores in
                 let store = stores.directory
                 let owner: APIToken.Owner = if let employee { .employee(employee) } else { .bot(bot!) }
                 let issued = try await store.createToken(for: owner, by: .cliOperator)
@@ -39,9 +40,10 @@ struct TokenCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tokens, newest first.")
 
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var configFile: ConfigFileOption
 
         func run() async throws {
-            try await CLIErrors.reporting(with: database) { stores in
+            try await CLIErrors.reporting(with: try database.choice(config: try configFile.load())) { stores in
                 let store = stores.directory
                 // Every token, read a page at a time.
                 var page = PageRequest(limit: PageRequest.maximumLimit)
@@ -70,12 +72,13 @@ struct TokenCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a token by its id (tok_…).")
 
         @OptionGroup var database: DatabaseOptions
+        @OptionGroup var configFile: ConfigFileOption
 
         @Argument(help: "The token's id, as `token list` shows it.")
         var id: String
 
         func run() async throws {
-            try await CLIErrors.reporting(with: database) { stores in
+            try await CLIErrors.reporting(with: try database.choice(config: try configFile.load())) { stores in
                 let store = stores.directory
                 let token = try await store.revokeToken(id, by: .cliOperator)
                 print("Revoked \(token.id).")

@@ -27,10 +27,12 @@ import Testing
         var db: String { url.appendingPathComponent("test.sqlite").path }
     }
 
-    static func run(_ arguments: [String]) throws -> Result {
+    /// Runs the binary; `environment` is added to (or replaces variables of) the test's own.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

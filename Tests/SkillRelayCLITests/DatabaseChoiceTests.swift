@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+/// `--db`, `SKILLRELAY_DATABASE_URL` and the config file's `database`, and `db copy`, through the built binary.
+@Suite struct DatabaseChoiceTests {
+    typealias Scratch = CLITests.Scratch
+
+    static func importSample(into db: String) throws {
+        let result = try CLITests.run(["import", "--db", db, CLITests.dataDirectory])
+        #expect(result.status == 0, "\(result.stderr)")
+    }
+
+    @Test func aMalformedDatabaseIsAClearErrorNamingWhereItWasGiven() throws {
+        let scratch = try Scratch()
+        let cases: [([String], [String: String], String)] = [
+            (
+                ["token", "list", "--db", "postgres://relay@db.example"], [:],
+                "--db: invalid PostgreSQL URL postgres://relay@db.example: no database name"
+            ),
+            (["import", "--db", "mysql://relay@db/skills", CLITests.dataDirectory], [:], "--db: mysql is not a database SkillRelay uses"),
+            (["token", "list", "--db", "postgres:skills"], [:], "--db: a PostgreSQL URL has the form postgres://"),
+            (["token", "list", "--db", "sqlite:"], [:], "--db: sqlite: needs a file path"),
+            (
+                ["login-link", "lena.weber"], ["SKILLRELAY_DATABASE_URL": "postgres://relay:secret@db.example:99999/skills"],
+                "SKILLRELAY_DATABASE_URL: invalid PostgreSQL URL postgres://relay:***@db.example:99999/skills"
+            ),
+            (["db", "copy", "--from", scratch.db, "--to", "postgresql://relay@/skills"], [:], "--to: invalid PostgreSQL URL"),
+        ]
+        for (arguments, environment, message) in cases {
+            let result = try CLITests.run(arguments, environment: environment)
+            #expect(result.status == 1, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+            #expect(!result.stderr.contains("secret"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: scratch.db))
+    }
+
+    @Test func postgreSQLIsParsedButNotYetWiredIntoTheCommands() throws {
+        let url = "postgres://relay:secret@127.0.0.1:1/skills?sslmode=disable"
+        for arguments in [["token", "list"], ["import", CLITests.dataDirectory], ["log", "purge"], ["login-link", "lena.weber"]] {
+            let result = try CLITests.run(arguments + ["--db", url])
+            #expect(result.status == 1, "\(arguments)")
+            #expect(
+                result.stderr.contains("PostgreSQL (postgres://relay:***@127.0.0.1:1/skills) is not wired into \(arguments[0])"),
+                "\(arguments): \(result.stderr)")
+        }
+    }
+
+    @Test func theFlagBeatsTheEnvironmentWhichBeatsTheConfigFile() throws {
+        let scratch = try Scratch()
+        let fromFlag = scratch.url.appendingPathComponent("flag.sqlite").path
+        let fromEnvironment = scratch.url.appendingPathComponent("environment.sqlite").path
+        let fromFile = scratch.url.appendingPathComponent("file.sqlite").path
+        let config = try ConfigFileTests.config(#"{"database": "sqlite:\#(fromFile)"}"#, in: scratch)
+        let environment = ["SKILLRELAY_DATABASE_URL": fromEnvironment]
+
+        var result = try CLITests.run(["import", "--config", config, "--db", fromFlag, CLITests.dataDirectory], environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("into \(fromFlag)"))
+        result = try CLITests.run(["import", "--config", config, CLITests.dataDirectory], environment: environment)
+        #expect(result.stdout.contains("into \(fromEnvironment)"), "\(result.stderr)")
+        result = try CLITests.run(["import", "--config", config, CLITests.dataDirectory])
+        #expect(result.stdout.contains("into \(fromFile)"), "\(result.stderr)")
+        for path in [fromFlag, fromEnvironment, fromFile] { #expect(FileManager.default.fileExists(atPath: path)) }
+    }
+
+    @Test func aBadDatabaseInTheConfigFileFailsTheCheck() throws {
+        let scratch = try Scratch()
+        let config = try ConfigFileTests.config(#"{"database": "postgres://relay@db.example/skills?sslmode=maybe"}"#, in: scratch)
+        let result = try CLITests.run(["serve", "--check-config", "--config", config])
+        #expect(result.status != 0)
+        #expect(
+            result.stderr.contains("database: invalid PostgreSQL URL postgres://relay@db.example/skills?sslmode=maybe: sslmode must be"),
+            "\(result.stderr)")
+    }
+
+    @Test func dbCopyCopiesIntoAnEmptyDatabaseAndRefusesAFullOne() throws {
+        let scratch = try Scratch()
+        try Self.importSample(into: scratch.db)
+        let copy = scratch.url.appendingPathComponent("copy.sqlite").path
+        var result = try CLITests.run(["db", "copy", "--from", scratch.db, "--to", "sqlite:\(copy)"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("Copied"))
+        #expect(result.stdout.split(separator: "\n").contains { $0.hasPrefix("employee ") && $0.hasSuffix(" 155") }, "\(result.stdout)")
+        #expect(result.stderr.contains("employee: 155 rows"), "\(result.stderr)")
+        result = try CLITests.run(["token", "list", "--db", copy])
+        #expect(result.status == 0, "\(result.stderr)")
+
+        result = try CLITests.run(["db", "copy", "--from", scratch.db, "--to", copy])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("the target is not empty (employee: 155 rows"), "\(result.stderr)")
+    }
+}
