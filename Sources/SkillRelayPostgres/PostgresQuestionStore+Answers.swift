@@ -65,7 +65,7 @@ extension PostgresQuestionStore {
 
 extension PostgresQuestionStore {
     public func recordAnswer(delivery id: String, by handle: String, text: String, labeling: AnswerLabeling, now: Date) async throws -> AnswerResult {
-        try await database.write { connection in
+        try await write { connection in
             try await Self.recordAnswer(
                 connection, delivery: try await Self.delivery(connection, id, of: handle), id: id, text: text, labeling: labeling, now: now,
                 learning: learning)
@@ -73,7 +73,7 @@ extension PostgresQuestionStore {
     }
 
     public func recordPass(delivery id: String, by handle: String, now: Date) async throws -> (questionID: String, nonePending: Bool) {
-        let (questionID, nonePending) = try await database.write { connection in
+        let (questionID, nonePending) = try await write { connection in
             let delivery = try await Self.delivery(connection, id, of: handle)
             guard let question = try await QuestionRow.fetch(connection, id: delivery.questionId) else { throw DirectoryError.deliveryNotFound(id) }
             guard delivery.state == .pending else {
@@ -147,7 +147,7 @@ extension PostgresQuestionStore {
     // MARK: - Presence and pause
 
     public func setLocalPresence(_ presence: Presence, of handle: String, now: Date) async throws {
-        try await database.write { connection in
+        try await write { connection in
             let employee = try await Self.employee(connection, handle: handle)
             try await Self.execute(
                 connection,
@@ -177,7 +177,7 @@ extension PostgresQuestionStore {
     }
 
     public func setPause(of handle: String, until: Date?, now: Date) async throws {
-        try await database.write { connection in
+        try await write { connection in
             let employee = try await Self.employee(connection, handle: handle)
             try await Self.execute(connection, "UPDATE employee SET pausedUntil = \(until), updatedAt = \(now) WHERE id = \(employee.id)")
         }
@@ -186,7 +186,7 @@ extension PostgresQuestionStore {
     // MARK: - Compliance
 
     public func logPolicyViolation(sender: String, rule: String, kind: String, now: Date) async throws {
-        try await database.write { connection in
+        try await write { connection in
             try await Self.log(
                 connection, at: now, direction: "in", kind: "policy_violation", sender: try await Self.internalName(connection, sender),
                 recipient: "skillrelay", questionID: nil, deliveryID: nil, text: "\(kind) refused by rule '\(rule)'; text not kept")
@@ -212,7 +212,7 @@ extension PostgresQuestionStore {
     }
 
     public func purgeCompliance(before: Date) async throws -> Int {
-        try await database.write { connection in
+        try await write { connection in
             try await Self.value(
                 connection, "WITH purged AS (DELETE FROM complianceEntry WHERE at < \(before) RETURNING 1) SELECT count(*) FROM purged",
                 as: Int.self) ?? 0
@@ -226,7 +226,7 @@ extension PostgresQuestionStore {
         // In slices, each its own short transaction: a first purge may meet millions of rows, and the ask path's
         // writes must not wait for all of them.
         while true {
-            let deleted = try await database.write { connection in
+            let deleted = try await write { connection in
                 try await Self.value(
                     connection,
                     """
@@ -279,7 +279,7 @@ extension PostgresQuestionStore {
     }
 
     public func markOutboxSent(_ ids: [Int64], references: [String: String], now: Date) async throws {
-        try await database.write { connection in
+        try await write { connection in
             try await Self.execute(
                 connection, "UPDATE outbox SET sentAt = \(now), attempts = attempts + 1, claimedUntil = NULL WHERE id = ANY(\(ids))")
             for (key, event) in references {
@@ -295,7 +295,7 @@ extension PostgresQuestionStore {
 
     public func markOutboxFailed(_ id: Int64, error: String, retryAt: Date?) async throws {
         let now = clock.now()
-        try await database.write { connection in
+        try await write { connection in
             if let retryAt {
                 try await Self.execute(
                     connection,
@@ -324,7 +324,7 @@ extension PostgresQuestionStore {
     }
 
     public func deferOutbox(_ id: Int64, until: Date, reason: String) async throws {
-        try await database.write { connection in
+        try await write { connection in
             try await Self.execute(
                 connection, "UPDATE outbox SET lastError = \(reason), nextAttemptAt = \(until), claimedUntil = NULL WHERE id = \(id)")
             try await releaseBehind(connection, id)

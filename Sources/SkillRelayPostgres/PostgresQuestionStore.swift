@@ -30,11 +30,25 @@ public struct PostgresQuestionStore: Sendable {
     /// The same for due questions.
     static let questionClaimLock: Int64 = 0x536B_696C_6C52_0011
 
+    /// A write transaction (`PostgresAppDatabase.write`) that throws what its body threw: a `DirectoryError` must reach
+    /// the caller as itself, as from the SQLite store, not wrapped in postgres-nio's `PostgresTransactionError`.
+    func write<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await database.write(body)
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
+        }
+    }
+
     /// A transaction holding `lock` rather than the write lock: claims do not wait for the ask path's writes.
     func claiming<T: Sendable>(_ lock: Int64, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await database.client.withTransaction(logger: database.logger) { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(lock))", logger: database.logger)
-            return try await body(connection)
+        do {
+            return try await database.client.withTransaction(logger: database.logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(lock))", logger: database.logger)
+                return try await body(connection)
+            }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
         }
     }
 }
@@ -154,7 +168,7 @@ extension PostgresQuestionStore {
     }
 
     public func createQuestion(_ question: NewQuestion, firstWave: [Candidate], nextActionAt: Date) async throws -> CreatedQuestion {
-        try await database.write { connection in
+        try await write { connection in
             let askerKey = Self.askerKey(question.asker)
             if let key = question.idempotencyKey,
                 let existing = try await Self.value(
@@ -221,7 +235,7 @@ extension PostgresQuestionStore {
         -> WaveOutcome?
     {
         defer { claims.releaseQuestions([id]) }
-        return try await database.write { connection in
+        return try await write { connection in
             guard let question = try await QuestionRow.fetch(connection, publicId: id), question.status == .open, question.waves == waves else {
                 return nil
             }
@@ -257,7 +271,7 @@ extension PostgresQuestionStore {
 
     public func expireQuestion(_ id: String, now: Date) async throws -> Bool {
         defer { claims.releaseQuestions([id]) }
-        return try await database.write { connection in
+        return try await write { connection in
             guard let question = try await QuestionRow.fetch(connection, publicId: id), question.status == .open else { return false }
             try await Self.close(connection, question, reason: .expired, now: now, learning: learning)
             return true
@@ -292,7 +306,7 @@ extension PostgresQuestionStore {
     }
 
     public func cancelQuestion(_ id: String, by asker: Asker?, isAdmin: Bool, now: Date) async throws {
-        try await database.write { connection in
+        try await write { connection in
             let question = try await Self.visibleQuestion(connection, id, asker: asker, isAdmin: isAdmin)
             guard question.status == .open else { throw DirectoryError.questionClosed(id) }
             let sender: String
@@ -305,7 +319,7 @@ extension PostgresQuestionStore {
     }
 
     public func rateAnswer(question id: String, rank: Int, helpful: Bool, by asker: Asker?, isAdmin: Bool, now: Date) async throws {
-        try await database.write { connection in
+        try await write { connection in
             let question = try await Self.visibleQuestion(connection, id, asker: asker, isAdmin: isAdmin)
             guard
                 let row = try await Self.rows(
