@@ -12,10 +12,7 @@ import Testing
 @Suite struct CandidateQueryTests {
     /// `boss` and forty experts `e01`…`e40` tagged with `infra` (self-declared, by import) at level 5; `sub` has
     /// `kubernetes` (below `infra`) at 5 and `infra` at 2; `low` has `infra` at 2; `gone` is inactive at level 5.
-    func makeStore() async throws -> (SQLiteQuestionStore, SQLiteDirectoryStore, TestClock) {
-        let clock = TestClock()
-        let database = try AppDatabase.inMemory()
-        let directory = SQLiteDirectoryStore(database: database, clock: clock)
+    static func importCompany(into database: TestDatabase, clock: TestClock) async throws {
         let experts = (1...40).map { String(format: "e%02d", $0) }
         let people = ["boss"] + experts + ["sub", "low", "gone"]
         var employees = "handle,name,email,im_id,manager,admin,active\n"
@@ -25,16 +22,32 @@ import Testing
         }
         var skills = "handle,topic,level\n" + experts.map { "\($0),infra,5\n" }.joined()
         skills += "sub,kubernetes,5\nsub,infra,2\nlow,infra,2\ngone,infra,5\n"
-        _ = try await directory.importDirectory(
+        _ = try await database.directoryStore(clock: clock).importDirectory(
             try ImportBatch.parse(files: [
                 .employees: employees, .topics: "slug,name,parent,aliases,description\ninfra,Infrastructure,,,\nkubernetes,Kubernetes,infra,k8s,\n",
                 .skills: skills,
             ]), by: .cliOperator)
-        return (SQLiteQuestionStore(database: database, clock: clock), directory, clock)
     }
 
-    @Test func bestLevelsFirstEachPersonOnceAtTheirBestLevel() async throws {
-        let (store, _, clock) = try await makeStore()
+    func makeStore(_ backend: StoreBackend) async throws -> (any QuestionCore, TestDatabase, TestClock) {
+        let clock = TestClock()
+        let database = try await TestDatabase.empty(backend)
+        try await Self.importCompany(into: database, clock: clock)
+        return (database.questionStore(clock: clock), database, clock)
+    }
+
+    /// Delivers a bot's question to `handle` at `at`, through the store as the ask path does (the delivery and the
+    /// specialist's record in one transaction).
+    static func deliver(_ store: any QuestionCore, number: Int, to handle: String, at: Date) async throws {
+        let question = NewQuestion(
+            id: "q\(number)", asker: .bot("bot"), topic: TopicReference(slug: "infra", name: "Infrastructure"), text: "text", maxAnswers: 3,
+            idempotencyKey: nil, callbackURL: nil, channel: .api, createdAt: at, expiresAt: at.addingTimeInterval(1800))
+        _ = try await store.createQuestion(question, firstWave: [Candidate(handle: handle, level: 5)], nextActionAt: at.addingTimeInterval(1800))
+    }
+
+    @Test(arguments: StoreBackend.available)
+    func bestLevelsFirstEachPersonOnceAtTheirBestLevel(backend: StoreBackend) async throws {
+        let (store, database, clock) = try await makeStore(backend)
         let found = try await store.candidates(CandidateQuery(topic: "infra"), now: clock.now())
         #expect(found.count == 42)
         #expect(Set(found.map(\.handle)).count == found.count)
@@ -46,28 +59,16 @@ import Testing
         #expect(try await store.candidates(CandidateQuery(topic: "k8s"), now: clock.now()).map(\.handle) == ["sub"])
         #expect(try await store.candidates(CandidateQuery(topic: "infra", minimumLevel: 3), now: clock.now()).count == 41)
         #expect(try await store.candidates(CandidateQuery(topic: "nowhere"), now: clock.now()).isEmpty)
+        await database.close()
     }
 
-    @Test func theAskerThePausedAndTheOverBudgetAreLeftOut() async throws {
-        let (store, _, clock) = try await makeStore()
+    @Test(arguments: StoreBackend.available)
+    func theAskerThePausedAndTheOverBudgetAreLeftOut(backend: StoreBackend) async throws {
+        let (store, database, clock) = try await makeStore(backend)
         try await store.setPause(of: "e01", until: clock.now().addingTimeInterval(600), now: clock.now())
-        // e02 received two questions in the past hour, e03 one an hour and a minute ago; each delivery counted in the
-        // specialist's record in the same transaction, as the store's `deliver` does.
-        try await store.database.writer.write { db in
-            for (handle, minutesAgo, number) in [("e02", 20.0, 1), ("e02", 10.0, 2), ("e03", 61.0, 3)] {
-                let questionID = try Self.insertQuestion(db, number: number, at: clock.now())
-                let deliveredAt = clock.now().addingTimeInterval(-60 * minutesAgo)
-                try db.execute(
-                    sql: """
-                        INSERT INTO delivery (publicId, questionId, specialistId, number, wave, level, state, deliveredAt)
-                        VALUES (?, ?, (SELECT id FROM employee WHERE handle = ?), ?, 1, 5, 'pending', ?)
-                        """, arguments: ["d\(number)", questionID, handle, number, deliveredAt])
-                try db.execute(
-                    sql: """
-                        INSERT INTO specialistRecord (employeeId, delivered, lastDeliveredAt) VALUES ((SELECT id FROM employee WHERE handle = ?), 1, ?)
-                        ON CONFLICT (employeeId) DO UPDATE SET delivered = delivered + 1, lastDeliveredAt = excluded.lastDeliveredAt
-                        """, arguments: [handle, deliveredAt])
-            }
+        // e02 received two questions in the past hour, e03 one an hour and a minute ago.
+        for (handle, minutesAgo, number) in [("e03", 61.0, 3), ("e02", 20.0, 1), ("e02", 10.0, 2)] {
+            try await Self.deliver(store, number: number, to: handle, at: clock.now().addingTimeInterval(-60 * minutesAgo))
         }
         let query = CandidateQuery(topic: "infra", minimumLevel: 5, hourlyBudget: 2, excluding: "e04")
         let handles = Set(try await store.candidates(query, now: clock.now()).map(\.handle))
@@ -81,26 +82,15 @@ import Testing
         #expect(try await store.hasSpecialists(query))
         #expect(try await !store.hasSpecialists(CandidateQuery(topic: "kubernetes", excluding: "sub")))
         #expect(try await store.hasSpecialists(CandidateQuery(topic: "kubernetes")))
+        await database.close()
     }
 
-    @Test func theDailyBudgetCountsTheLast24Hours() async throws {
-        let (store, _, clock) = try await makeStore()
+    @Test(arguments: StoreBackend.available)
+    func theDailyBudgetCountsTheLast24Hours(backend: StoreBackend) async throws {
+        let (store, database, clock) = try await makeStore(backend)
         // e05 received three questions within the past day and one 25 hours ago.
-        try await store.database.writer.write { db in
-            for (hoursAgo, number) in [(25.0, 1), (20.0, 2), (5.0, 3), (2.0, 4)] {
-                let questionID = try Self.insertQuestion(db, number: number, at: clock.now())
-                let deliveredAt = clock.now().addingTimeInterval(-3600 * hoursAgo)
-                try db.execute(
-                    sql: """
-                        INSERT INTO delivery (publicId, questionId, specialistId, number, wave, level, state, deliveredAt)
-                        VALUES (?, ?, (SELECT id FROM employee WHERE handle = 'e05'), 1, 1, 5, 'pending', ?)
-                        """, arguments: ["d\(number)", questionID, deliveredAt])
-                try db.execute(
-                    sql: """
-                        INSERT INTO specialistRecord (employeeId, delivered, lastDeliveredAt) VALUES ((SELECT id FROM employee WHERE handle = 'e05'), 1, ?)
-                        ON CONFLICT (employeeId) DO UPDATE SET delivered = delivered + 1, lastDeliveredAt = max(lastDeliveredAt, excluded.lastDeliveredAt)
-                        """, arguments: [deliveredAt])
-            }
+        for (hoursAgo, number) in [(25.0, 1), (20.0, 2), (5.0, 3), (2.0, 4)] {
+            try await Self.deliver(store, number: number, to: "e05", at: clock.now().addingTimeInterval(-3600 * hoursAgo))
         }
         func handles(dailyBudget: Int, at now: Date) async throws -> Set<String> {
             Set(try await store.candidates(CandidateQuery(topic: "infra", minimumLevel: 5, dailyBudget: dailyBudget), now: now).map(\.handle))
@@ -111,10 +101,12 @@ import Testing
         #expect(try await handles(dailyBudget: 3, at: clock.now().addingTimeInterval(4.5 * 3600)).contains("e05"))
         let found = try await store.candidates(CandidateQuery(topic: "infra", minimumLevel: 5), now: clock.now())
         #expect(found.first { $0.handle == "e05" }?.deliveriesLastDay == 3)
+        await database.close()
     }
 
-    @Test func aLevelLargerThanTheLimitIsTakenFromAStartThatMovesEveryMinute() async throws {
-        let (store, _, clock) = try await makeStore()
+    @Test(arguments: StoreBackend.available)
+    func aLevelLargerThanTheLimitIsTakenFromAStartThatMovesEveryMinute(backend: StoreBackend) async throws {
+        let (store, database, clock) = try await makeStore(backend)
         let query = CandidateQuery(topic: "infra", minimumLevel: 5, limit: 10)
         var seen: Set<String> = []
         var slices: Set<[String]> = []
@@ -130,11 +122,15 @@ import Testing
         // 41 people at level 5, ten at a time: over an hour the slices move and everyone had their turn.
         #expect(slices.count > 1)
         #expect(seen.count == 41)
+        await database.close()
     }
 
+    /// SQLite's query plan (SQLite only).
     @Test func theScanReadsSkillsFromTheCoveringIndex() async throws {
-        let (store, _, _) = try await makeStore()
-        let plan = try await store.database.writer.read { db in
+        let clock = TestClock()
+        let appDatabase = try AppDatabase.inMemory()
+        try await Self.importCompany(into: .sqlite(appDatabase), clock: clock)
+        let plan = try await appDatabase.writer.read { db in
             // The statement for a subtree of two topics.
             try Row.fetchAll(
                 db, sql: "EXPLAIN QUERY PLAN " + SQLiteQuestionStore.candidateSQL(topics: 2),
@@ -151,15 +147,6 @@ import Testing
             plan.filter { $0.hasPrefix("SEARCH hour USING PRIMARY KEY") || $0.hasPrefix("SEARCH overall USING PRIMARY KEY") }.count == 2,
             "plan: \(plan)")
         #expect(!plan.contains { ["SCAN skill", "SCAN employee", "SCAN delivery", "SCAN record"].contains(where: $0.hasPrefix) }, "plan: \(plan)")
-    }
-
-    static func insertQuestion(_ db: Database, number: Int, at now: Date) throws -> Int64 {
-        try db.execute(
-            sql: """
-                INSERT INTO question (publicId, askerBotName, askerKey, topicId, text, maxAnswers, status, channel, createdAt, expiresAt)
-                VALUES (?, 'bot', 'bot:bot', 1, 'text', 3, 'open', 'api', ?, ?)
-                """, arguments: ["q\(number)", now, now.addingTimeInterval(1800)])
-        return db.lastInsertedRowID
     }
 }
 

@@ -1,0 +1,153 @@
+import Foundation
+import PostgresNIO
+import SkillRelayDomain
+
+// Candidates for a question, as the SQLite store finds them: level by level from the best, each level's people in
+// employee order from a pivot that moves every minute, everyone who may not be interrupted left out in the same scan.
+extension PostgresQuestionStore {
+    public func candidates(_ query: CandidateQuery, now: Date) async throws -> [Candidate] {
+        try await database.read { connection in
+            guard query.limit > 0, let topics = try await Self.subtree(connection, of: query.topic) else { return [] }
+            let maxID = try await Self.value(connection, "SELECT max(id) FROM employee", as: Int64.self) ?? 0
+            return try await Self.candidates(
+                connection, query, topics: topics, now: now, pivot: Self.pivot(topic: topics[0], now: now, maxID: maxID))
+        }
+    }
+
+    public func hasSpecialists(_ query: CandidateQuery) async throws -> Bool {
+        try await database.read { connection in
+            guard let topics = try await Self.subtree(connection, of: query.topic) else { return false }
+            return try await Self.value(
+                connection,
+                """
+                SELECT EXISTS (
+                    SELECT 1 FROM skill JOIN employee ON employee.id = skill.employeeId
+                    WHERE skill.topicId = ANY(\(topics)) AND skill.level >= \(query.minimumLevel)
+                        AND employee.isActive AND employee.handle IS DISTINCT FROM \(query.excluding)::text
+                )
+                """, as: Bool.self) ?? false
+        }
+    }
+
+    /// Where a topic's scan starts: the same for a minute, so that the presence cache serves the questions of that
+    /// minute, then elsewhere, so that over an hour sixty slices of a large level take their turn. (The SQLite store's
+    /// pivot, bit for bit.)
+    static func pivot(topic: Int64, now: Date, maxID: Int64) -> Int64 {
+        guard maxID > 0 else { return 0 }
+        let minute = UInt64(max(0, now.timeIntervalSince1970 / 60))
+        var random = SplitMix64(seed: UInt64(bitPattern: topic) &* 0x9E37_79B9_7F4A_7C15 ^ minute)
+        return Int64(random.next() % UInt64(maxID + 1))
+    }
+
+    /// Up to `query.limit` candidates, level by level from the best: each level's skill rows in employee order starting
+    /// at `pivot` and wrapping around. Who may not be interrupted now (inactive, paused, the asker, over the hourly or
+    /// daily budget) is left out in the same scan, so the limit counts only people a wave could ask; so is anyone outside
+    /// their working hours, though only after the row is read. Each person comes once, at their best level in the
+    /// subtree, vouched-for if any of their tags at that level is.
+    static func candidates(_ connection: PostgresConnection, _ query: CandidateQuery, topics: [Int64], now: Date, pivot: Int64) async throws
+        -> [Candidate]
+    {
+        let budget = max(0, query.hourlyBudget)
+        // The past day is counted no further than the daily budget, or than the learned routing's rest factor cares.
+        let dailyBudget = min(max(0, query.dailyBudget), QuestionSettings.maxDailyBudget)
+        let dayCount = max(dailyBudget, 16)
+        let hourAgo = now.addingTimeInterval(-3600)
+        let dayAgo = now.addingTimeInterval(-86_400)
+        let hourOfWeek = LearnedRecord.hourOfWeek(now)
+        var found: [Candidate] = []
+        var index: [Int64: Int] = [:]
+        // Most people share a handful of time zones and working hours: each text is made into its value once an ask.
+        var zones: [String: TimeZone?] = [:]
+        var hours: [String: WorkingHours?] = [:]
+        for level in stride(from: 5, through: max(1, query.minimumLevel), by: -1) {
+            for (from, to) in [(pivot, Int64.max), (Int64.min, pivot)] {
+                guard found.count < query.limit else { return found }
+                let rows = try await Self.rows(
+                    connection,
+                    """
+                    SELECT * FROM (
+                        SELECT skill.employeeId, skill.source, employee.handle, employee.imId, employee.pausedUntil,
+                            coalesce(record.delivered, 0), coalesce(record.answered, 0), coalesce(record.helpful, 0),
+                            coalesce(record.unhelpful, 0), record.lastDeliveredAt,
+                            -- Counted no further than the budget: only whether it is reached matters. Someone whose record says
+                            -- nobody interrupted them within the hour (most people) is not looked up in the deliveries at all.
+                            CASE WHEN record.lastDeliveredAt > \(hourAgo) THEN
+                                (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId
+                                    AND delivery.deliveredAt > \(hourAgo) LIMIT \(budget)) AS recent)
+                            ELSE 0 END AS lastHour,
+                            employee.timeZone, employee.workingHours, employee.lastActiveAt,
+                            learned.outcomes, learned.timely, learned.passed, learned.rated, learned.helpful, learned.updatedAt,
+                            hour.outcomes, hour.timely, hour.updatedAt, overall.outcomes, overall.timely, overall.updatedAt,
+                            CASE WHEN record.lastDeliveredAt > \(dayAgo) THEN
+                                (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId
+                                    AND delivery.deliveredAt > \(dayAgo) LIMIT \(dayCount)) AS recent)
+                            ELSE 0 END AS lastDay
+                        FROM skill
+                        JOIN employee ON employee.id = skill.employeeId
+                        LEFT JOIN specialistRecord AS record ON record.employeeId = skill.employeeId
+                        LEFT JOIN routingStat AS learned ON learned.employeeId = skill.employeeId AND learned.topicId = \(topics[0])
+                        LEFT JOIN routingHour AS hour ON hour.employeeId = skill.employeeId AND hour.hourOfWeek = \(hourOfWeek)
+                        LEFT JOIN routingHour AS overall ON overall.employeeId = skill.employeeId AND overall.hourOfWeek = -1
+                        WHERE skill.topicId = ANY(\(topics)) AND skill.level = \(level)
+                            AND skill.employeeId >= \(from) AND skill.employeeId < \(to)
+                            AND employee.isActive AND (employee.pausedUntil IS NULL OR employee.pausedUntil <= \(now))
+                            AND employee.handle IS DISTINCT FROM \(query.excluding)::text
+                    ) AS slice
+                    WHERE lastHour < \(budget) AND lastDay < \(dailyBudget)
+                    ORDER BY employeeId, source
+                    LIMIT \(query.limit - found.count)
+                    """)
+                for row in rows {
+                    // Columns by position, as the query lists them.
+                    let columns = try row.decode(
+                        (
+                            Int64, String, String, String?, Date?, Int, Int, Int, Int, Date?, Int, String?, String?, Date?,
+                            Double?, Double?, Double?, Double?, Double?, Date?, Double?, Double?, Date?, Double?, Double?, Date?, Int
+                        ).self)
+                    let id = columns.0
+                    let source = SkillSource(rawValue: columns.1) ?? .selfDeclared
+                    if let seen = index[id] {
+                        // Tagged at this level on two topics of the subtree: vouched-for wins.
+                        if found[seen].level == level, found[seen].source == .selfDeclared { found[seen].source = source }
+                        continue
+                    }
+                    var timeZone: TimeZone?
+                    if let name = columns.11 {
+                        if let known = zones[name] {
+                            timeZone = known
+                        } else {
+                            timeZone = TimeZone(identifier: name)
+                            zones[name] = timeZone
+                        }
+                    }
+                    var workingHours: WorkingHours?
+                    if let text = columns.12 {
+                        if let known = hours[text] {
+                            workingHours = known
+                        } else {
+                            workingHours = try? WorkingHours(parsing: text)
+                            hours[text] = workingHours
+                        }
+                    }
+                    let candidate = Candidate(
+                        handle: columns.2, imID: columns.3, level: level, source: source, isActive: true, pausedUntil: columns.4,
+                        lastInterruptedAt: columns.9, deliveriesLastHour: columns.10, deliveriesLastDay: columns.26,
+                        record: AnswerRecord(delivered: columns.5, answered: columns.6, helpful: columns.7, unhelpful: columns.8),
+                        learned: LearnedRecord(
+                            topic: OutcomeCounts(
+                                outcomes: columns.14 ?? 0, timely: columns.15 ?? 0, passed: columns.16 ?? 0, rated: columns.17 ?? 0,
+                                helpful: columns.18 ?? 0, updatedAt: columns.19),
+                            hour: OutcomeCounts(outcomes: columns.20 ?? 0, timely: columns.21 ?? 0, updatedAt: columns.22),
+                            overall: OutcomeCounts(outcomes: columns.23 ?? 0, timely: columns.24 ?? 0, updatedAt: columns.25)),
+                        timeZone: timeZone, workingHours: workingHours, lastActiveAt: columns.13)
+                    // Outside their working hours nobody is asked: left out here too, so they take no place in the limit
+                    // that a later slice could give to someone at work.
+                    guard candidate.isWithinWorkingHours(at: now) else { continue }
+                    index[id] = found.count
+                    found.append(candidate)
+                }
+            }
+        }
+        return found
+    }
+}

@@ -1,0 +1,409 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SkillRelayDomain
+import Synchronization
+
+/// Questions, deliveries, answers, local presence, the compliance log and the outbox on PostgreSQL: the SQLite store's
+/// behaviour, shared by every instance. Writes hold the database's write lock (one writer at a time, as with SQLite);
+/// the outbox and the due questions are claimed with a lease, so that two instances never take the same one.
+public struct PostgresQuestionStore: Sendable {
+    let database: PostgresAppDatabase
+    let clock: any WallClock
+    /// How the learned routing's statistics decay, and what counts as in time.
+    let learning: RoutingLearning
+    /// What this instance claimed and has not marked yet (shared by every copy of the store).
+    let claims = Claims()
+
+    public init(database: PostgresAppDatabase, clock: any WallClock = SystemWallClock(), learning: RoutingLearning = RoutingLearning()) {
+        self.database = database
+        self.clock = clock
+        self.learning = learning
+    }
+
+    /// How long a claimed outbox message or due question stays with the instance that claimed it: if that instance
+    /// dies before it marks the row, another takes it once the lease is over.
+    static let claimLease: TimeInterval = 60
+    /// The advisory lock claims of outbox messages take (`pg_advisory_xact_lock`): one claimer at a time, so that a
+    /// claim sees every claim made before it and a destination's messages never go to two instances at once.
+    static let outboxClaimLock: Int64 = 0x536B_696C_6C52_0010
+    /// The same for due questions.
+    static let questionClaimLock: Int64 = 0x536B_696C_6C52_0011
+
+    /// A write transaction (`PostgresAppDatabase.write`) that throws what its body threw: a `DirectoryError` must reach
+    /// the caller as itself, as from the SQLite store, not wrapped in postgres-nio's `PostgresTransactionError`.
+    func write<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await database.write(body)
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
+        }
+    }
+
+    /// A transaction holding `lock` rather than the write lock: claims do not wait for the ask path's writes.
+    func claiming<T: Sendable>(_ lock: Int64, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await database.client.withTransaction(logger: database.logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(lock))", logger: database.logger)
+                return try await body(connection)
+            }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error
+        }
+    }
+}
+
+/// The outbox messages and due questions one store instance claimed and has not marked yet, with the end of each
+/// lease. A claim keeps other instances away until its lease ends; until then the instance that holds it may read the
+/// row again (as SQLite's store would return it on the next drain, for instance when a drain read more than its workers
+/// could take). Once the lease is over the claim is no longer this instance's: another may have taken the row.
+final class Claims: Sendable {
+    private let outboxLeases = Mutex<[Int64: Date]>([:])
+    private let questionLeases = Mutex<[String: Date]>([:])
+
+    /// The outbox messages this instance holds at `now`.
+    func outbox(at now: Date) -> [Int64] { outboxLeases.withLock { $0.filter { $0.value > now }.map(\.key) } }
+    /// The due questions this instance holds at `now`.
+    func questions(at now: Date) -> [String] { questionLeases.withLock { $0.filter { $0.value > now }.map(\.key) } }
+
+    func holdOutbox(_ ids: [Int64], until: Date) { outboxLeases.withLock { for id in ids { $0[id] = until } } }
+    func releaseOutbox(_ ids: [Int64]) { outboxLeases.withLock { for id in ids { $0[id] = nil } } }
+    func holdQuestions(_ ids: [String], until: Date) { questionLeases.withLock { for id in ids { $0[id] = until } } }
+    func releaseQuestions(_ ids: [String]) { questionLeases.withLock { for id in ids { $0[id] = nil } } }
+}
+
+extension PostgresQuestionStore {
+    // MARK: - Topics
+
+    public func resolveTopic(_ slugOrAlias: String) async throws -> TopicReference? {
+        let key = slugOrAlias.lowercased()
+        return try await database.read { connection in
+            guard
+                let row = try await Self.rows(
+                    connection,
+                    """
+                    SELECT slug, name FROM topic WHERE slug = \(key)
+                    UNION ALL
+                    SELECT topic.slug, topic.name FROM topicAlias JOIN topic ON topic.id = topicAlias.topicId WHERE topicAlias.alias = \(key)
+                    LIMIT 1
+                    """
+                ).first
+            else { return nil }
+            let (slug, name) = try row.decode((String, String).self)
+            return TopicReference(slug: slug, name: name)
+        }
+    }
+
+    public func topicMatches(forText text: String) async throws -> (exact: [TopicReference], hits: [TopicHit]) {
+        let words = Self.words(of: text)
+        guard !words.isEmpty else { return ([], []) }
+        return try await database.read { connection in
+            let exact = try await Self.rows(
+                connection,
+                """
+                SELECT DISTINCT topic.slug, topic.name FROM topic
+                LEFT JOIN topicAlias ON topicAlias.topicId = topic.id
+                WHERE topic.slug = ANY(\(words)) OR topicAlias.alias = ANY(\(words))
+                ORDER BY topic.slug
+                """
+            ).map { row in
+                let (slug, name) = try row.decode((String, String).self)
+                return TopicReference(slug: slug, name: name)
+            }
+            // Any word, each as a phrase (a hyphenated word is two tokens in a row), as SQLite's `"a" OR "b"` MATCH. The
+            // score weighs the columns as SQLite's bm25 call does (slug and name 10, aliases 8, description 1), negated so
+            // that, as with bm25, more negative is better.
+            var bindings = PostgresBindings()
+            var phrases: [String] = []
+            for word in words {
+                bindings.append(word)
+                phrases.append("phraseto_tsquery('simple', $\(bindings.count))")
+            }
+            let query = "(" + phrases.joined(separator: " || ") + ")"
+            let hits = try await Self.rows(
+                connection,
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT topic.slug, topic.name, -ts_rank('{0.1, 0, 0.8, 1.0}'::float4[],
+                            setweight(to_tsvector('simple', replace(topic.slug, '-', ' ')), 'A')
+                            || setweight(to_tsvector('simple', topic.name), 'A')
+                            || setweight(to_tsvector('simple', replace(topic.aliases, '-', ' ')), 'B')
+                            || setweight(to_tsvector('simple', topic.description), 'D'),
+                            \(query))::float8 AS score
+                        FROM topic WHERE topic.search @@ \(query)
+                        ORDER BY score, topic.slug LIMIT 8
+                        """, binds: bindings)
+            ).map { row in
+                let (slug, name, score) = try row.decode((String, String, Double).self)
+                return TopicHit(topic: TopicReference(slug: slug, name: name), score: score)
+            }
+            return (exact, hits)
+        }
+    }
+
+    /// The words of a question worth searching for: lowercased, two characters or more (so `go`, `ml` and `k8s`
+    /// count), common English words left out.
+    static func words(of text: String) -> [String] {
+        var seen: Set<String> = []
+        return text.lowercased().split { !($0.isLetter || $0.isNumber || $0 == "-") }.map(String.init)
+            .filter { $0.count >= 2 && !stopWords.contains($0) && seen.insert($0).inserted }
+            .prefix(32).map { $0 }
+    }
+
+    static let stopWords: Set<String> = [
+        "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "do", "does", "for", "from", "has", "have", "how", "i",
+        "if", "in", "is", "it", "its", "me", "my", "no", "not", "of", "on", "or", "our", "should", "so", "that", "the", "their", "there",
+        "this", "to", "up", "us", "was", "we", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your",
+        "anyone", "someone", "know", "help", "need", "get", "any", "about", "into", "out", "there", "here", "some", "please", "thanks",
+    ]
+
+    // MARK: - Questions
+
+    public func question(askedBy asker: Asker, idempotencyKey: String) async throws -> String? {
+        try await database.read { connection in
+            try await Self.value(
+                connection, "SELECT publicId FROM question WHERE askerKey = \(Self.askerKey(asker)) AND idempotencyKey = \(idempotencyKey)",
+                as: String.self)
+        }
+    }
+
+    public func createQuestion(_ question: NewQuestion, firstWave: [Candidate], nextActionAt: Date) async throws -> CreatedQuestion {
+        try await write { connection in
+            let askerKey = Self.askerKey(question.asker)
+            if let key = question.idempotencyKey,
+                let existing = try await Self.value(
+                    connection, "SELECT publicId FROM question WHERE askerKey = \(askerKey) AND idempotencyKey = \(key)", as: String.self)
+            {
+                return CreatedQuestion(id: existing, created: false, deliveredTo: 0)
+            }
+            guard let topicID = try await Self.value(connection, "SELECT id FROM topic WHERE slug = \(question.topic.slug)", as: Int64.self)
+            else { throw DirectoryError.topicNotFound(question.topic.slug) }
+            var employeeID: Int64?
+            var botName: String?
+            switch question.asker {
+            case .employee(let handle): employeeID = try await Self.employee(connection, handle: handle).id
+            case .bot(let name): botName = name
+            }
+            guard
+                let rowID = try await Self.value(
+                    connection,
+                    """
+                    INSERT INTO question (publicId, askerEmployeeId, askerBotName, askerKey, topicId, text, maxAnswers, status, channel,
+                        callbackUrl, idempotencyKey, createdAt, expiresAt, nextActionAt, waves)
+                    VALUES (\(question.id), \(employeeID), \(botName), \(askerKey), \(topicID), \(question.text), \(question.maxAnswers), 'open',
+                        \(question.channel.rawValue), \(question.callbackURL), \(question.idempotencyKey), \(question.createdAt),
+                        \(question.expiresAt), \(nextActionAt), \(firstWave.isEmpty ? 0 : 1))
+                    RETURNING id
+                    """, as: Int64.self)
+            else { throw DirectoryError.questionNotFound(question.id) }
+            try await Self.log(
+                connection, at: question.createdAt, direction: "in", kind: "question", sender: try await Self.party(connection, question.asker),
+                recipient: "skillrelay", questionID: question.id, deliveryID: nil, text: question.text)
+            guard !firstWave.isEmpty else { return CreatedQuestion(id: question.id, created: true, deliveredTo: 0) }
+            try await Self.deliver(
+                connection, question: (rowID, question.id, question.topic, question.text, question.maxAnswers), wave: 1, numberedAfter: 0,
+                to: firstWave, now: question.createdAt)
+            return CreatedQuestion(id: question.id, created: true, deliveredTo: firstWave.count)
+        }
+    }
+
+    public func waveContext(question id: String) async throws -> WaveContext? {
+        try await database.read { connection in
+            guard let question = try await QuestionRow.fetch(connection, publicId: id), question.status == .open else { return nil }
+            var asked: Set<String> = []
+            var pending: [PendingDelivery] = []
+            for row in try await Self.rows(
+                connection,
+                """
+                SELECT employee.handle, delivery.state, delivery.deliveredAt, delivery.expectedTimely
+                FROM delivery JOIN employee ON employee.id = delivery.specialistId WHERE questionId = \(question.id) ORDER BY delivery.id
+                """)
+            {
+                let (handle, state, deliveredAt, expectedTimely) = try row.decode((String, String, Date, Double?).self)
+                asked.insert(handle)
+                if state == DeliveryState.pending.rawValue {
+                    pending.append(PendingDelivery(deliveredAt: deliveredAt, expectedTimely: expectedTimely))
+                }
+            }
+            return WaveContext(
+                id: id, asker: question.asker, topic: question.topic, waves: question.waves, alreadyAsked: asked, relayed: question.relayed,
+                maxAnswers: question.maxAnswers, expiresAt: question.expiresAt, pending: pending)
+        }
+    }
+
+    public func recordWave(question id: String, after waves: Int, to specialists: [Candidate], nextActionAt: Date, now: Date) async throws
+        -> WaveOutcome?
+    {
+        defer { claims.releaseQuestions([id]) }
+        return try await write { connection in
+            guard let question = try await QuestionRow.fetch(connection, publicId: id), question.status == .open, question.waves == waves else {
+                return nil
+            }
+            var count = try await Self.value(connection, "SELECT count(*) FROM delivery WHERE questionId = \(question.id)", as: Int.self) ?? 0
+            guard !specialists.isEmpty else {
+                try await Self.execute(
+                    connection, "UPDATE question SET nextActionAt = \(nextActionAt), claimedUntil = NULL WHERE id = \(question.id)")
+                return WaveOutcome(wave: waves, newDeliveries: 0, deliveredTo: count)
+            }
+            let wave = waves + 1
+            try await Self.deliver(
+                connection, question: (question.id, question.publicId, question.topic, question.text, question.maxAnswers), wave: wave,
+                numberedAfter: count, to: specialists, now: now)
+            count += specialists.count
+            try await Self.execute(
+                connection,
+                "UPDATE question SET waves = \(wave), nextActionAt = \(nextActionAt), claimedUntil = NULL WHERE id = \(question.id)")
+            return WaveOutcome(wave: wave, newDeliveries: specialists.count, deliveredTo: count)
+        }
+    }
+
+    public func recentAnswerDelays(limit: Int) async throws -> [TimeInterval] {
+        try await database.read { connection in
+            try await Self.rows(
+                connection,
+                """
+                SELECT extract(epoch FROM respondedAt - deliveredAt)::float8 FROM delivery
+                WHERE state = 'answered' AND respondedAt IS NOT NULL ORDER BY id DESC LIMIT \(max(0, limit))
+                """
+            ).map { try $0.decode(Double.self) }
+        }
+    }
+
+    public func expireQuestion(_ id: String, now: Date) async throws -> Bool {
+        defer { claims.releaseQuestions([id]) }
+        return try await write { connection in
+            guard let question = try await QuestionRow.fetch(connection, publicId: id), question.status == .open else { return false }
+            try await Self.close(connection, question, reason: .expired, now: now, learning: learning)
+            return true
+        }
+    }
+
+    /// Claims what it returns: each open question whose next action is due and that no other instance holds is leased
+    /// to this one for `claimLease` (cleared by `recordWave` and `expireQuestion`), so that two instances never wave
+    /// or expire one question at once, and a dead instance's questions are taken up after the lease. This instance's
+    /// own claims come back to it, as SQLite's read would return them.
+    public func dueQuestions(now: Date, limit: Int) async throws -> [String] {
+        let mine = claims.questions(at: now)
+        let claimed = try await claiming(Self.questionClaimLock) { connection in
+            try await Self.rows(
+                connection,
+                """
+                WITH due AS (
+                    SELECT id FROM question
+                    WHERE status = 'open' AND nextActionAt <= \(now)
+                        AND (claimedUntil IS NULL OR claimedUntil <= \(now) OR publicId = ANY(\(mine)))
+                    ORDER BY nextActionAt, id LIMIT \(limit)
+                    FOR UPDATE SKIP LOCKED
+                )
+                UPDATE question SET claimedUntil = \(now.addingTimeInterval(Self.claimLease)) FROM due WHERE question.id = due.id
+                RETURNING question.publicId, question.nextActionAt, question.id
+                """
+            ).map { try $0.decode((String, Date, Int64).self) }
+        }
+        let ids = claimed.sorted { ($0.1, $0.2) < ($1.1, $1.2) }.map(\.0)
+        claims.holdQuestions(ids, until: now.addingTimeInterval(Self.claimLease))
+        return ids
+    }
+
+    public func cancelQuestion(_ id: String, by asker: Asker?, isAdmin: Bool, now: Date) async throws {
+        try await write { connection in
+            let question = try await Self.visibleQuestion(connection, id, asker: asker, isAdmin: isAdmin)
+            guard question.status == .open else { throw DirectoryError.questionClosed(id) }
+            let sender: String
+            if let asker { sender = try await Self.party(connection, asker) } else { sender = "admin" }
+            try await Self.log(
+                connection, at: now, direction: "in", kind: "cancel", sender: sender, recipient: "skillrelay", questionID: id, deliveryID: nil,
+                text: nil)
+            try await Self.close(connection, question, reason: .cancelled, now: now, learning: learning)
+        }
+    }
+
+    public func rateAnswer(question id: String, rank: Int, helpful: Bool, by asker: Asker?, isAdmin: Bool, now: Date) async throws {
+        try await write { connection in
+            let question = try await Self.visibleQuestion(connection, id, asker: asker, isAdmin: isAdmin)
+            guard
+                let row = try await Self.rows(
+                    connection,
+                    """
+                    SELECT answer.id, answer.helpful, delivery.specialistId FROM answer JOIN delivery ON delivery.id = answer.deliveryId
+                    WHERE answer.questionId = \(question.id) AND answer.rank = \(rank)
+                    """
+                ).first
+            else { throw DirectoryError.answerNotFound(rank) }
+            let (answerID, previous, specialist) = try row.decode((Int64, Bool?, Int64).self)
+            try await Self.execute(connection, "UPDATE answer SET helpful = \(helpful), ratedAt = \(now) WHERE id = \(answerID)")
+            try await Self.learnRating(connection, answer: answerID, helpful: helpful, previous: previous, now: now, learning: learning)
+            try await Self.noteRatingForSuggestions(connection, answer: answerID, helpful: helpful, now: now)
+            // A changed rating moves the specialist's counters from the old column to the new one.
+            if let previous {
+                let column = previous ? "helpful" : "unhelpful"
+                try await Self.execute(
+                    connection, "UPDATE specialistRecord SET \(unescaped: column) = \(unescaped: column) - 1 WHERE employeeId = \(specialist)")
+            }
+            let column = helpful ? "helpful" : "unhelpful"
+            try await Self.execute(
+                connection, "UPDATE specialistRecord SET \(unescaped: column) = \(unescaped: column) + 1 WHERE employeeId = \(specialist)")
+            let sender: String
+            if let asker { sender = try await Self.party(connection, asker) } else { sender = "admin" }
+            try await Self.log(
+                connection, at: now, direction: "in", kind: "rating", sender: sender, recipient: "skillrelay", questionID: id, deliveryID: nil,
+                text: "answer \(rank): \(helpful ? "helpful" : "not helpful")")
+        }
+    }
+
+    public func questions(askedBy asker: Asker, page: PageRequest) async throws -> ListPage<AskedQuestion> {
+        try await database.read { connection in
+            let askerKey = Self.askerKey(asker)
+            // The cursor names the last question shown; it must be one of this asker's.
+            var after = Int64.max
+            if let cursor = page.after {
+                guard
+                    let id = try await Self.value(
+                        connection, "SELECT id FROM question WHERE publicId = \(cursor.keys[0]) AND askerKey = \(askerKey)", as: Int64.self)
+                else { throw InvalidCursor() }
+                after = id
+            }
+            let rows = try await Self.rows(
+                connection,
+                """
+                SELECT question.publicId, topic.slug, topic.name, question.text, question.status, question.relayed, question.createdAt
+                FROM question JOIN topic ON topic.id = question.topicId
+                WHERE question.askerKey = \(askerKey) AND question.id < \(after) ORDER BY question.id DESC LIMIT \(page.limit + 1)
+                """
+            ).map { row in
+                let (id, slug, name, text, status, relayed, createdAt) = try row.decode((String, String, String, String, String, Int, Date).self)
+                return AskedQuestion(
+                    id: id, topic: TopicReference(slug: slug, name: name), text: text, status: QuestionStatus(rawValue: status) ?? .open,
+                    answers: relayed, createdAt: createdAt)
+            }
+            return ListPage(rows: rows, limit: page.limit, list: .questions) { [$0.id] }
+        }
+    }
+
+    public func questionView(_ id: String, for asker: Asker?, isAdmin: Bool) async throws -> QuestionView {
+        try await database.read { connection in
+            let question = try await Self.visibleQuestion(connection, id, asker: asker, isAdmin: isAdmin)
+            let answers = try await Self.rows(
+                connection,
+                """
+                SELECT \(unescaped: Self.relayedAnswerColumns)
+                FROM answer JOIN delivery ON delivery.id = answer.deliveryId
+                WHERE answer.questionId = \(question.id) AND answer.rank IS NOT NULL ORDER BY answer.rank
+                """
+            ).map { try Self.relayedAnswer($0, topic: question.topic.slug) }
+            let delivered = try await Self.value(connection, "SELECT count(*) FROM delivery WHERE questionId = \(question.id)", as: Int.self) ?? 0
+            var view = QuestionView(
+                id: id, status: question.status, topic: question.topic, text: question.text, maxAnswers: question.maxAnswers,
+                deliveredTo: delivered, waves: question.waves, createdAt: question.createdAt, expiresAt: question.expiresAt,
+                closedAt: question.closedAt, answers: answers, reveals: try await Self.askerReveals(connection, question: question.id))
+            view.followUps = try await Self.followUps(connection, question: question.id).map { followUp in
+                // An admin reading someone else's question is not the "you" of the asker's messages.
+                guard question.asker != asker, followUp.from == .asker else { return followUp }
+                var seen = followUp
+                seen.alias = "the asker"
+                return seen
+            }
+            return view
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import PostgresNIO
+import SkillRelayDomain
+import SkillRelayTestSupport
+import Testing
+
+@testable import SkillRelayPostgres
+
+/// Several instances on one PostgreSQL: outbox messages and due questions are claimed with a lease, so two instances
+/// draining at once never take the same one, and a claim whose instance died is taken up once its lease is over.
+@Suite(.enabled(if: TestPostgres.serverURL != nil, "needs SKILLRELAY_TEST_POSTGRES_URL"))
+struct ClaimTests {
+    /// Two handles (two pools, as two instances have) on one fresh database.
+    static func twoInstances() async throws -> (PostgresAppDatabase, PostgresAppDatabase) {
+        let first = try await TestPostgres.freshDatabase()
+        do {
+            return (first, try await PostgresAppDatabase.open(url: first.location.url, logger: TestPostgres.logger, maximumConnections: 4))
+        } catch {
+            await first.close()
+            throw error
+        }
+    }
+
+    static func message(_ number: Int, to handle: String) -> OutboxMessage {
+        .question(
+            QuestionMessage(
+                deliveryID: "d\(number)", recipient: Recipient(handle: handle, imID: nil), topic: TopicReference(slug: "infra", name: "Infra"),
+                text: "?", maxAnswers: 1))
+    }
+
+    static func enqueue(_ messages: [OutboxMessage], on database: PostgresAppDatabase, now: Date) async throws {
+        try await database.write { connection in
+            for message in messages { try await PostgresQuestionStore.enqueue(connection, message, now: now) }
+        }
+    }
+
+    @Test func twoInstancesDrainingTheSameOutboxAtOnceNeverGetOneMessageTwice() async throws {
+        let (first, second) = try await Self.twoInstances()
+        let clock = TestClock()
+        let messages = (0..<300).map { Self.message($0, to: "p\($0 % 40)") }
+        try await Self.enqueue(messages, on: first, now: clock.now())
+        let stores = [PostgresQuestionStore(database: first, clock: clock), PostgresQuestionStore(database: second, clock: clock)]
+        // Each instance drains a few at a time and marks what it got as sent, until nothing is left unsent.
+        let taken = try await withThrowingTaskGroup(of: [(id: Int64, destination: String)].self) { group in
+            for store in stores {
+                group.addTask {
+                    var mine: [(id: Int64, destination: String)] = []
+                    while true {
+                        let items = try await store.pendingOutbox(now: clock.now(), limit: 7, excluding: [])
+                        if items.isEmpty {
+                            // The other instance may hold a destination's earlier messages: wait until everything is sent.
+                            guard try await store.nextDueTime() != nil else { break }
+                            try await Task.sleep(for: .milliseconds(2))
+                            continue
+                        }
+                        mine += items.map { ($0.id, $0.message.destination) }
+                        try await store.markOutboxSent(items.map(\.id), references: [:], now: clock.now())
+                    }
+                    return mine
+                }
+            }
+            var all: [[(id: Int64, destination: String)]] = []
+            for try await taken in group { all.append(taken) }
+            return all
+        }
+        await first.close()
+        await second.close()
+        let (one, other) = (taken[0].map(\.id), taken[1].map(\.id))
+        #expect(!one.isEmpty && !other.isEmpty, "both instances drained: \(one.count) and \(other.count)")
+        #expect(Set(one).isDisjoint(with: other))
+        #expect(one.count + other.count == messages.count)
+        #expect(Set(one + other).count == messages.count)
+        // Each instance got each destination's messages in queueing order.
+        for instance in taken {
+            for destination in Set(instance.map(\.destination)) {
+                let ids = instance.filter { $0.destination == destination }.map(\.id)
+                #expect(ids == ids.sorted())
+            }
+        }
+    }
+
+    @Test func aClaimThatIsNeverMarkedIsTakenUpByAnotherInstanceAfterItsLease() async throws {
+        let (first, second) = try await Self.twoInstances()
+        let clock = TestClock()
+        try await Self.enqueue([Self.message(1, to: "alice"), Self.message(2, to: "alice"), Self.message(3, to: "bob")], on: first, now: clock.now())
+        let dead = PostgresQuestionStore(database: first, clock: clock)
+        let survivor = PostgresQuestionStore(database: second, clock: clock)
+        // The first instance claims alice's first message only, and dies without marking it.
+        let claimed = try await dead.pendingOutbox(now: clock.now(), limit: 1, excluding: [])
+        #expect(claimed.map(\.message.destination) == ["person:alice"])
+        // Meanwhile the other sees neither that message nor alice's next one (it must wait behind it), only bob's.
+        let bobs = try await survivor.pendingOutbox(now: clock.now(), limit: 10, excluding: [])
+        #expect(bobs.map(\.message.destination) == ["person:bob"])
+        try await survivor.markOutboxSent(bobs.map(\.id), references: [:], now: clock.now())
+        clock.advance(by: PostgresQuestionStore.claimLease - 1)
+        #expect(try await survivor.pendingOutbox(now: clock.now(), limit: 10, excluding: []).isEmpty)
+        // The lease is over: alice's messages go to the survivor, in order, and no longer to the instance that lapsed.
+        clock.advance(by: 2)
+        let takenUp = try await survivor.pendingOutbox(now: clock.now(), limit: 10, excluding: [])
+        #expect(takenUp.map(\.message) == [Self.message(1, to: "alice"), Self.message(2, to: "alice")])
+        #expect(takenUp.first?.id == claimed.first?.id)
+        #expect(try await dead.pendingOutbox(now: clock.now(), limit: 10, excluding: []).isEmpty)
+        // Marked sent, nothing is due any more.
+        try await survivor.markOutboxSent(takenUp.map(\.id), references: [:], now: clock.now())
+        #expect(try await survivor.pendingOutbox(now: clock.now().addingTimeInterval(3600), limit: 10, excluding: []).isEmpty)
+        await first.close()
+        await second.close()
+    }
+
+    @Test func anInstanceReadsItsOwnUnmarkedClaimsAgainAsSQLiteWould() async throws {
+        let database = try await TestPostgres.freshDatabase()
+        let clock = TestClock()
+        try await Self.enqueue([Self.message(1, to: "alice"), Self.message(2, to: "bob")], on: database, now: clock.now())
+        let store = PostgresQuestionStore(database: database, clock: clock)
+        let once = try await store.pendingOutbox(now: clock.now(), limit: 10, excluding: [])
+        // A drain whose workers took only alice's message: bob's comes back on the next drain.
+        try await store.markOutboxSent([once[0].id], references: [:], now: clock.now())
+        #expect(try await store.pendingOutbox(now: clock.now(), limit: 10, excluding: []).map(\.id) == [once[1].id])
+        await database.close()
+    }
+
+    @Test func aFailedMessageReleasesTheClaimsQueuedBehindIt() async throws {
+        let database = try await TestPostgres.freshDatabase()
+        let clock = TestClock()
+        try await Self.enqueue([Self.message(1, to: "alice"), Self.message(2, to: "alice")], on: database, now: clock.now())
+        let store = PostgresQuestionStore(database: database, clock: clock)
+        let claimed = try await store.pendingOutbox(now: clock.now(), limit: 10, excluding: [])
+        #expect(claimed.count == 2)
+        // Given up on the first: the second is due at once, as with SQLite, not after a lease.
+        try await store.markOutboxFailed(claimed[0].id, error: "gone", retryAt: nil)
+        let other = PostgresQuestionStore(database: database, clock: clock)
+        #expect(try await other.pendingOutbox(now: clock.now(), limit: 10, excluding: []).map(\.id) == [claimed[1].id])
+        await database.close()
+    }
+
+    @Test func twoInstancesNeverClaimOneDueQuestionAndWavesAndExpiriesClearTheClaim() async throws {
+        let (first, second) = try await Self.twoInstances()
+        let clock = TestClock()
+        try await first.write { connection in
+            try await connection.query(
+                "INSERT INTO topic (slug, name, createdAt, updatedAt) VALUES ('infra', 'Infra', \(clock.now()), \(clock.now()))",
+                logger: TestPostgres.logger)
+        }
+        let one = PostgresQuestionStore(database: first, clock: clock)
+        let other = PostgresQuestionStore(database: second, clock: clock)
+        var ids: [String] = []
+        for number in 0..<40 {
+            let question = NewQuestion(
+                id: "q\(number)", asker: .bot("bot"), topic: TopicReference(slug: "infra", name: "Infra"), text: "?", maxAnswers: 1,
+                idempotencyKey: nil, callbackURL: nil, channel: .api, createdAt: clock.now(), expiresAt: clock.now().addingTimeInterval(3600))
+            ids.append(try await one.createQuestion(question, firstWave: [], nextActionAt: clock.now().addingTimeInterval(Double(number))).id)
+        }
+        clock.advance(by: 60)
+        async let fromOne = one.dueQuestions(now: clock.now(), limit: 25)
+        async let fromOther = other.dueQuestions(now: clock.now(), limit: 25)
+        let (a, b) = try await (fromOne, fromOther)
+        #expect(Set(a).isDisjoint(with: b))
+        #expect(Set(a + b) == Set(ids))
+        // Each in due order.
+        #expect(a == ids.filter(a.contains))
+        // Recording a wave (none to send: the next try later) and expiring clear the claims.
+        let later = clock.now().addingTimeInterval(10)
+        #expect(try await one.recordWave(question: a[0], after: 0, to: [], nextActionAt: later, now: clock.now()) != nil)
+        #expect(try await one.expireQuestion(a[1], now: clock.now()))
+        // The other instance gets its own unhandled claims again (as SQLite's read would) and the question whose wave was
+        // recorded, none of those the first still holds, nor the expired one.
+        let dueLater = try await other.dueQuestions(now: later, limit: 100)
+        #expect(Set(dueLater) == Set(b + [a[0]]))
+        await first.close()
+        await second.close()
+    }
+}

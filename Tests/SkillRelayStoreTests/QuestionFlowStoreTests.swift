@@ -1,0 +1,156 @@
+import Foundation
+import PostgresNIO
+import SkillRelayDomain
+import SkillRelayTestSupport
+import Testing
+
+@testable import SkillRelayStore
+
+/// A question's life at the store (the conformance suite): asked to a first wave, a second wave, answers ranked and
+/// labelled in their transactions, closed when the K-th arrives, with its compliance entries, outbox messages, the
+/// specialists' records, the learned statistics and the stats.
+@Suite struct QuestionFlowStoreTests {
+    /// `ann` asks; `s1`…`s4` hold `infra` at level 3.
+    static func seed(_ database: TestDatabase, clock: TestClock) async throws {
+        var employees = "handle,name,email,im_id,manager,admin,active\n"
+        for person in ["ann", "s1", "s2", "s3", "s4"] { employees += "\(person),\(person),\(person)@example.org,@\(person):x,,false,true\n" }
+        let skills = "handle,topic,level\ns1,infra,3\ns2,infra,3\ns3,infra,3\ns4,infra,3\n"
+        switch database {
+        case .sqlite:
+            _ = try await database.directoryStore(clock: clock).importDirectory(
+                try ImportBatch.parse(files: [
+                    .employees: employees, .topics: "slug,name,parent,aliases,description\ninfra,Infrastructure,,k8s,\n", .skills: skills,
+                ]), by: .cliOperator)
+        case .postgres(let postgres):
+            // The same rows the directory import writes, until PostgresDirectoryStore's import is merged here.
+            let now = clock.now()
+            try await postgres.write { connection in
+                for person in ["ann", "s1", "s2", "s3", "s4"] {
+                    try await connection.query(
+                        """
+                        INSERT INTO employee (handle, name, email, imId, createdAt, updatedAt)
+                        VALUES (\(person), \(person), \(person + "@example.org"), \("@" + person + ":x"), \(now), \(now))
+                        """, logger: TestPostgres.logger)
+                }
+                try await connection.query(
+                    "INSERT INTO topic (slug, name, createdAt, updatedAt) VALUES ('infra', 'Infrastructure', \(now), \(now))",
+                    logger: TestPostgres.logger)
+                try await connection.query(
+                    "INSERT INTO topicAlias (alias, topicId) SELECT 'k8s', id FROM topic WHERE slug = 'infra'", logger: TestPostgres.logger)
+                try await connection.query(
+                    """
+                    INSERT INTO skill (employeeId, topicId, level, source, taggedAt)
+                    SELECT employee.id, topic.id, 3, 'import', \(now) FROM employee, topic WHERE employee.handle <> 'ann'
+                    """, logger: TestPostgres.logger)
+            }
+        }
+    }
+
+    @Test(arguments: StoreBackend.available)
+    func aQuestionIsDeliveredInWavesRankedOnceLabelledAndClosedByItsLastAnswer(backend: StoreBackend) async throws {
+        let clock = TestClock()
+        let database = try await TestDatabase.empty(backend)
+        try await Self.seed(database, clock: clock)
+        let store = database.questionStore(clock: clock)
+        let candidates = try await store.candidates(CandidateQuery(topic: "k8s", excluding: "ann"), now: clock.now())
+        #expect(Set(candidates.map(\.handle)) == ["s1", "s2", "s3", "s4"])
+        let question = NewQuestion(
+            id: "q1", asker: .employee("ann"), topic: TopicReference(slug: "infra", name: "Infrastructure"), text: "How do I drain a node?",
+            maxAnswers: 2, idempotencyKey: "k1", callbackURL: nil, channel: .im, createdAt: clock.now(),
+            expiresAt: clock.now().addingTimeInterval(3600))
+        let byHandle = Dictionary(uniqueKeysWithValues: candidates.map { ($0.handle, $0) })
+        let created = try await store.createQuestion(question, firstWave: [byHandle["s1"]!, byHandle["s2"]!], nextActionAt: clock.now())
+        #expect(created == CreatedQuestion(id: "q1", created: true, deliveredTo: 2))
+        // The same key finds the same question, unchanged.
+        #expect(try await store.createQuestion(question, firstWave: [], nextActionAt: clock.now()).created == false)
+        var context = try #require(try await store.waveContext(question: "q1"))
+        #expect(context.alreadyAsked == ["s1", "s2"] && context.waves == 1 && context.pending.count == 2)
+        // A second wave only once: a stale wave count is refused.
+        let wave = try await store.recordWave(
+            question: "q1", after: 1, to: [byHandle["s3"]!], nextActionAt: clock.now().addingTimeInterval(60), now: clock.now())
+        #expect(wave == WaveOutcome(wave: 2, newDeliveries: 1, deliveredTo: 3))
+        #expect(try await store.recordWave(question: "q1", after: 1, to: [byHandle["s4"]!], nextActionAt: clock.now(), now: clock.now()) == nil)
+        context = try #require(try await store.waveContext(question: "q1"))
+        #expect(context.waves == 2 && context.alreadyAsked == ["s1", "s2", "s3"])
+        // The deliveries, from the outbox: one question message each.
+        let outbox = try await store.pendingOutbox(now: clock.now(), limit: 50, excluding: [])
+        var deliveries: [String: String] = [:]
+        for item in outbox {
+            if case .question(let message) = item.message { deliveries[message.recipient.handle] = message.deliveryID }
+        }
+        #expect(deliveries.keys.sorted() == ["s1", "s2", "s3"])
+        try await store.markOutboxSent(outbox.map(\.id), references: [deliveries["s1"]!: "$event1"], now: clock.now())
+        clock.advance(by: 60)
+        let labeling = AnswerLabeling(k: 1, minimumLevel: 1)
+        let pass = try await store.recordPass(delivery: deliveries["s2"]!, by: "s2", now: clock.now())
+        #expect(pass.questionID == "q1" && !pass.nonePending)
+        let first = try await store.recordAnswer(delivery: deliveries["s3"]!, by: "s3", text: "cordon first", labeling: labeling, now: clock.now())
+        #expect(first.outcome == .relayed(rank: 1) && !first.closedQuestion)
+        #expect(first.relayed?.alias == "specialist 3")
+        await #expect(throws: DirectoryError.deliveryAlreadyAnswered) {
+            try await store.recordAnswer(delivery: deliveries["s3"]!, by: "s3", text: "again", labeling: labeling, now: clock.now())
+        }
+        await #expect(throws: DirectoryError.deliveryNotFound(deliveries["s1"]!)) {
+            try await store.recordAnswer(delivery: deliveries["s1"]!, by: "s3", text: "not mine", labeling: labeling, now: clock.now())
+        }
+        let second = try await store.recordAnswer(delivery: deliveries["s1"]!, by: "s1", text: "kubectl drain", labeling: labeling, now: clock.now())
+        #expect(second.outcome == .relayed(rank: 2) && second.closedQuestion)
+        #expect(try await store.waveContext(question: "q1") == nil)
+        try await store.rateAnswer(question: "q1", rank: 2, helpful: true, by: .employee("ann"), isAdmin: false, now: clock.now())
+        await #expect(throws: DirectoryError.questionNotFound("q1")) {
+            try await store.rateAnswer(question: "q1", rank: 1, helpful: true, by: .employee("s1"), isAdmin: false, now: clock.now())
+        }
+        let view = try await store.questionView("q1", for: .employee("ann"), isAdmin: false)
+        #expect(view.status == .answered && view.deliveredTo == 3 && view.waves == 2)
+        #expect(view.answers.map(\.rank) == [1, 2])
+        #expect(view.answers.map(\.text) == ["cordon first", "kubectl drain"])
+        #expect(view.answers.map(\.helpful) == [nil, true])
+        #expect(view.answers.map(\.label) == [first.relayed!.label, second.relayed!.label])
+        // The compliance log, in order.
+        let kinds = try await store.complianceEntries(since: .distantPast, until: nil).map(\.kind)
+        #expect(kinds == ["question", "delivery", "delivery", "delivery", "pass", "answer", "relay", "answer", "relay", "notice", "rating"])
+        // The asker's two answers and the close notice, in order, are queued for her; nobody else is told (all answered
+        // or passed).
+        let asker = try await store.pendingOutbox(now: clock.now(), limit: 50, excluding: [])
+        #expect(asker.map(\.message.destination) == ["person:ann", "person:ann", "person:ann"])
+        let stats = try await store.questionStats(since: nil, top: 5)
+        #expect(stats.asked == 1 && stats.answered == 1 && stats.withAnswers == 1 && stats.relayedAnswers == 2)
+        #expect(stats.firstAnswerSeconds == [60])
+        #expect(stats.routing.deliveries == 3 && stats.routing.answeredInTime == 2 && stats.routing.passed == 1)
+        #expect(stats.routing.peopleLearned == 3)
+        #expect(stats.mostInterrupted.map(\.deliveries) == [1, 1, 1])
+        let daily = try await store.dailyQuestionStats(from: clock.now().addingTimeInterval(-86_400), until: clock.now().addingTimeInterval(86_400))
+        #expect(daily.map(\.asked) == [1] && daily.first?.medianFirstAnswerSeconds == 60)
+        await database.close()
+    }
+
+    @Test(arguments: StoreBackend.available)
+    func anExpiredQuestionTellsWhoeverStillHoldsIt(backend: StoreBackend) async throws {
+        let clock = TestClock()
+        let database = try await TestDatabase.empty(backend)
+        try await Self.seed(database, clock: clock)
+        let store = database.questionStore(clock: clock)
+        let question = NewQuestion(
+            id: "q2", asker: .bot("bot"), topic: TopicReference(slug: "infra", name: "Infrastructure"), text: "?", maxAnswers: 1,
+            idempotencyKey: nil, callbackURL: "http://bot.example/hook", channel: .api, createdAt: clock.now(),
+            expiresAt: clock.now().addingTimeInterval(60))
+        _ = try await store.createQuestion(question, firstWave: [Candidate(handle: "s1", level: 3)], nextActionAt: clock.now().addingTimeInterval(60))
+        #expect(try await store.dueQuestions(now: clock.now(), limit: 10).isEmpty)
+        clock.advance(by: 60)
+        #expect(try await store.dueQuestions(now: clock.now(), limit: 10) == ["q2"])
+        #expect(try await store.expireQuestion("q2", now: clock.now()))
+        #expect(try await !store.expireQuestion("q2", now: clock.now()))
+        #expect(try await store.dueQuestions(now: clock.now(), limit: 10).isEmpty)
+        let messages = try await store.pendingOutbox(now: clock.now(), limit: 10, excluding: []).map(\.message)
+        #expect(messages.count == 3)
+        guard case .closed(let closed) = messages[1], case .callback(let callback) = messages[2] else {
+            Issue.record("expected a close notice and a callback: \(messages)")
+            return
+        }
+        #expect(closed.reason == .expired && closed.recipient.handle == "s1")
+        #expect(callback.body == #"{"answers":0,"event":"closed","question":"q2","reason":"expired"}"#)
+        let view = try await store.questionView("q2", for: .bot("bot"), isAdmin: false)
+        #expect(view.status == .expired && view.closedAt == clock.now())
+        await database.close()
+    }
+}
