@@ -157,8 +157,8 @@ extension PostgresQuestionStore {
     static func value<T: PostgresDecodable>(_ connection: PostgresConnection, _ query: PostgresQuery, as type: T.Type = T.self) async throws
         -> T?
     {
-        guard let row = try await rows(connection, query).first else { return nil }
-        return try row.decode(T?.self)
+        guard let cell = try await rows(connection, query).first?.makeRandomAccess()[0], cell.bytes != nil else { return nil }
+        return try cell.decode(T.self)
     }
 
     /// Runs a statement whose rows (if any) nobody reads.
