@@ -10,8 +10,10 @@ import Testing
 @Suite struct IMStateTests {
     let clock = TestClock()
 
-    @Test func anInvitationIsPendingUntilThePersonJoinsTheirRoom() async throws {
-        let state = SQLiteIMState(database: try AppDatabase.inMemory(), clock: clock)
+    @Test(arguments: StoreBackend.available) func anInvitationIsPendingUntilThePersonJoinsTheirRoom(backend: StoreBackend) async throws {
+        let database = try await TestDatabase.empty(backend)
+        defer { Task { await database.close() } }
+        let state = database.imState(clock: clock)
         let invited = clock.now()
         try await state.setInvitation("!r1:x", to: "@a:x", at: invited)
         #expect(try await state.contacts(["@a:x"]) == ["@a:x": IMContact(conversation: "!r1:x", joined: false, invitedAt: invited)])
@@ -23,8 +25,12 @@ import Testing
         #expect(try await state.conversation(with: "@a:x") == "!r1:x")
     }
 
-    @Test func forgettingARoomKeepsWhenThePersonWasInvitedAndTouchesOnlyTheirOwn() async throws {
-        let state = SQLiteIMState(database: try AppDatabase.inMemory(), clock: clock)
+    @Test(arguments: StoreBackend.available) func forgettingARoomKeepsWhenThePersonWasInvitedAndTouchesOnlyTheirOwn(backend: StoreBackend)
+        async throws
+    {
+        let database = try await TestDatabase.empty(backend)
+        defer { Task { await database.close() } }
+        let state = database.imState(clock: clock)
         let invited = clock.now()
         try await state.setInvitation("!r1:x", to: "@a:x", at: invited)
         try await state.setJoined("!r1:x", by: "@a:x")
@@ -41,8 +47,12 @@ import Testing
         #expect(try await state.forgetConversation("!r2:x", of: nil, departure: .removed, at: clock.now()) == "@b:x")
     }
 
-    @Test func anInvitationTheServerRefusedCountsAsMadeAndStrangersAreKnownAsSuch() async throws {
-        let state = SQLiteIMState(database: try AppDatabase.inMemory(), clock: clock)
+    @Test(arguments: StoreBackend.available) func anInvitationTheServerRefusedCountsAsMadeAndStrangersAreKnownAsSuch(backend: StoreBackend)
+        async throws
+    {
+        let database = try await TestDatabase.empty(backend)
+        defer { Task { await database.close() } }
+        let state = database.imState(clock: clock)
         try await state.setInvitation(nil, to: "@c:x", at: clock.now())
         let contacts = try await state.contacts(["@c:x", "@d:x", "@d:x"])
         #expect(contacts == ["@c:x": IMContact(conversation: nil, joined: false, invitedAt: clock.now()), "@d:x": .stranger])
@@ -57,8 +67,10 @@ import Testing
         #expect(try await state.contacts(["@a:x"])["@a:x"] == IMContact(conversation: "!old:x", joined: true, invitedAt: nil))
     }
 
-    @Test func sealedKeysAreWrittenAllOrNothingAndKeptByNamespace() async throws {
-        let state = SQLiteIMState(database: try AppDatabase.inMemory(), clock: clock)
+    @Test(arguments: StoreBackend.available) func sealedKeysAreWrittenAllOrNothingAndKeptByNamespace(backend: StoreBackend) async throws {
+        let database = try await TestDatabase.empty(backend)
+        defer { Task { await database.close() } }
+        let state = database.imState(clock: clock)
         try await state.setSealedValues([
             IMKeyChange(namespace: "olm", key: "s1", value: Data([1])), IMKeyChange(namespace: "olm", key: "s2", value: Data([2])),
             IMKeyChange(namespace: "account", key: "@bot:x", value: Data([3])),
@@ -71,5 +83,44 @@ import Testing
             IMKeyChange(namespace: "olm", key: "s1", value: Data([9])), IMKeyChange(namespace: "olm", key: "s2", value: nil),
         ])
         #expect(try await state.sealedValues(namespace: "olm") == ["s1": Data([9])])
+    }
+    @Test(arguments: StoreBackend.available) func anEventIsHandledOnceHoweverManyAskAtOnce(backend: StoreBackend) async throws {
+        let database = try await TestDatabase.empty(backend)
+        defer { Task { await database.close() } }
+        let state = database.imState(clock: clock)
+        #expect(try await state.markHandled(event: "$e1"))
+        #expect(try await state.markHandled(event: "$e1") == false)
+        // Two instances reading one sync batch: each event is handled by exactly one of them.
+        let events = (2...21).map { "$e\($0)" }
+        let handled = try await withThrowingTaskGroup(of: [String].self) { group in
+            for _ in 0..<2 {
+                group.addTask {
+                    var mine: [String] = []
+                    for event in events {
+                        if try await state.markHandled(event: event) { mine.append(event) }
+                    }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(handled.sorted() == events.sorted())
+    }
+
+    @Test(arguments: StoreBackend.available) func theInboundCursorMovesOnAndIntroductionRoomsAreKeptUntilClosed(backend: StoreBackend) async throws {
+        let database = try await TestDatabase.empty(backend)
+        defer { Task { await database.close() } }
+        let state = database.imState(clock: clock)
+        #expect(try await state.inboundCursor() == nil)
+        try await state.setInboundCursor("s1_1")
+        try await state.setInboundCursor("s2_7")
+        #expect(try await state.inboundCursor() == "s2_7")
+        #expect(try await state.introductionRooms().isEmpty)
+        try await state.setIntroductionRoom("!intro1:x", open: true)
+        try await state.setIntroductionRoom("!intro2:x", open: true)
+        try await state.setIntroductionRoom("!intro1:x", open: false)
+        #expect(try await state.introductionRooms() == ["!intro2:x"])
+        // Kept apart from the sealed keys
+        #expect(try await state.sealedValues(namespace: "olm").isEmpty)
     }
 }

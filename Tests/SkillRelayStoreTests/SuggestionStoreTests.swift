@@ -1,13 +1,10 @@
 import Foundation
-import GRDB
 import SkillRelayDomain
 import SkillRelayTestSupport
 import Testing
 
-@testable import SkillRelayStore
-
 /// Suggested skills and stale tags: raised in the transactions of the ratings, answers, passes and closes behind them,
-/// decided by managers through the directory's own tagging.
+/// decided by managers through the directory's own tagging. On every backend.
 @Suite struct SuggestionStoreTests {
     /// A small company:
     ///
@@ -20,15 +17,24 @@ import Testing
     /// Topics `infra` > `kubernetes`. `sub` has kubernetes 4 (so infra questions reach them through the subtopic);
     /// `tagged` has infra 3.
     struct Company {
-        let questions: SQLiteQuestionStore
-        let directory: SQLiteDirectoryStore
-        let database: AppDatabase
+        let questions: any ThreadStore
+        let directory: any DirectoryStore & SuggestionStore
+        let database: TestDatabase
         let clock: TestClock
 
-        static func make() async throws -> Company {
+        static func make(_ backend: StoreBackend) async throws -> Company {
             let clock = TestClock()
-            let database = try AppDatabase.inMemory()
-            let directory = SQLiteDirectoryStore(database: database, clock: clock)
+            let database = try await TestDatabase.empty(backend)
+            do {
+                return try await make(on: database, clock: clock)
+            } catch {
+                await database.close()
+                throw error
+            }
+        }
+
+        private static func make(on database: TestDatabase, clock: TestClock) async throws -> Company {
+            let directory = try database.suggestionDirectory(clock: clock)
             let people = [("boss", ""), ("m", "boss"), ("x", "boss"), ("asker", "boss"), ("sub", "m"), ("tagged", "m"), ("xr", "x")]
             let employees =
                 "handle,name,email,im_id,manager,admin,active\n"
@@ -39,7 +45,7 @@ import Testing
                     .topics: "slug,name,parent,aliases,description\ninfra,Infrastructure,,,\nkubernetes,Kubernetes,infra,k8s,\n",
                     .skills: "handle,topic,level\nsub,kubernetes,4\ntagged,infra,3\n",
                 ]), by: .cliOperator)
-            return Company(questions: SQLiteQuestionStore(database: database, clock: clock), directory: directory, database: database, clock: clock)
+            return Company(questions: try database.threadStore(clock: clock), directory: directory, database: database, clock: clock)
         }
 
         func manager(_ handle: String) -> Caller { Caller(identity: .employee(handle), isManager: true) }
@@ -78,17 +84,21 @@ import Testing
         }
 
         func audit(_ entity: String) async throws -> [(key: String, action: String, actor: String)] {
-            try await database.writer.read { db in
-                try Row.fetchAll(db, sql: "SELECT entityKey, action, actor FROM auditEntry WHERE entity = ? ORDER BY id", arguments: [entity])
-                    .map { ($0["entityKey"], $0["action"], $0["actor"]) }
-            }
+            try await database.auditEntries(entity)
+        }
+
+        func suggestionRows() async throws -> Int {
+            try await database.suggestionCount()
         }
     }
 
     // MARK: - Suggested
 
-    @Test func aHelpfulAnswerThroughASubtopicSuggestsTheTopicAndMoreAnswersAddEvidence() async throws {
-        let company = try await Company.make()
+    @Test(arguments: StoreBackend.available) func aHelpfulAnswerThroughASubtopicSuggestsTheTopicAndMoreAnswersAddEvidence(backend: StoreBackend)
+        async throws
+    {
+        let company = try await Company.make(backend)
+        defer { Task { await company.database.close() } }
         let first = try await company.ask("infra", to: ["sub"])
         _ = try await company.answerAndRate(first, by: "sub", helpful: true)
         var open = try await company.open()
@@ -121,8 +131,9 @@ import Testing
         #expect(try await company.open().isEmpty)
     }
 
-    @Test func nothingIsSuggestedForATaggedTopicOrAnUnhelpfulOrUnratedAnswer() async throws {
-        let company = try await Company.make()
+    @Test(arguments: StoreBackend.available) func nothingIsSuggestedForATaggedTopicOrAnUnhelpfulOrUnratedAnswer(backend: StoreBackend) async throws {
+        let company = try await Company.make(backend)
+        defer { Task { await company.database.close() } }
         // Tagged with the question's own topic.
         let onInfra = try await company.ask("infra", to: ["tagged", "sub"])
         _ = try await company.answerAndRate(onInfra, by: "tagged", helpful: true)
@@ -134,31 +145,32 @@ import Testing
         let onKubernetes = try await company.ask("kubernetes", to: ["sub"])
         _ = try await company.answerAndRate(onKubernetes, by: "sub", helpful: true)
         #expect(try await company.open().isEmpty)
-        #expect(try await company.database.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM skillSuggestion") } == 0)
+        #expect(try await company.suggestionRows() == 0)
     }
 
-    @Test func theSuggestionIsWrittenInTheRatingsTransaction() async throws {
-        let company = try await Company.make()
+    @Test(arguments: StoreBackend.available) func theSuggestionIsWrittenInTheRatingsTransaction(backend: StoreBackend) async throws {
+        let company = try await Company.make(backend)
+        defer { Task { await company.database.close() } }
         let question = try await company.ask("infra", to: ["sub"])
         _ = try await company.answerAndRate(question, by: "sub", helpful: nil)
         // The rating's last write fails: its transaction rolls back, and the suggestion with it.
-        try await company.database.writer.write { db in
-            try db.execute(
-                sql: "CREATE TEMP TRIGGER failRating BEFORE INSERT ON complianceEntry WHEN new.kind = 'rating' BEGIN SELECT RAISE(ABORT, 'no'); END")
-        }
+        try await company.database.failComplianceEntries(ofKind: "rating", true)
         await #expect(throws: (any Error).self) {
             try await company.questions.rateAnswer(
                 question: question.id, rank: 1, helpful: true, by: .employee("asker"), isAdmin: false, now: company.clock.now())
         }
-        #expect(try await company.database.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM skillSuggestion") } == 0)
-        try await company.database.writer.write { db in try db.execute(sql: "DROP TRIGGER failRating") }
+        #expect(try await company.suggestionRows() == 0)
+        try await company.database.failComplianceEntries(ofKind: "rating", false)
         try await company.questions.rateAnswer(
             question: question.id, rank: 1, helpful: true, by: .employee("asker"), isAdmin: false, now: company.clock.now())
         #expect(try await company.open().count == 1)
     }
 
-    @Test func acceptingTagsThePersonAtTheLevelThroughTheTaggingPathAndIsAudited() async throws {
-        let company = try await Company.make()
+    @Test(arguments: StoreBackend.available) func acceptingTagsThePersonAtTheLevelThroughTheTaggingPathAndIsAudited(backend: StoreBackend)
+        async throws
+    {
+        let company = try await Company.make(backend)
+        defer { Task { await company.database.close() } }
         _ = try await company.answerAndRate(try await company.ask("infra", to: ["sub"]), by: "sub", helpful: true)
         let id = try #require(try await company.open().first?.id)
         // Only the person's managers and admins: another manager, or the person, is "not found"; a non-manager is refused.
@@ -191,8 +203,9 @@ import Testing
         #expect(try await company.open().isEmpty)
     }
 
-    @Test func aDismissedSuggestionStaysQuietForNinetyDays() async throws {
-        let company = try await Company.make()
+    @Test(arguments: StoreBackend.available) func aDismissedSuggestionStaysQuietForNinetyDays(backend: StoreBackend) async throws {
+        let company = try await Company.make(backend)
+        defer { Task { await company.database.close() } }
         _ = try await company.answerAndRate(try await company.ask("infra", to: ["sub"]), by: "sub", helpful: true)
         let id = try #require(try await company.open().first?.id)
         let dismissed = try await company.directory.decide(suggestion: id, .dismiss, by: company.manager("m"))
@@ -210,8 +223,9 @@ import Testing
 
     // MARK: - Stale
 
-    @Test func aTagMostlyPassedOrIgnoredIsFlaggedOnceFourOutcomesAreKnown() async throws {
-        let company = try await Company.make()
+    @Test(arguments: StoreBackend.available) func aTagMostlyPassedOrIgnoredIsFlaggedOnceFourOutcomesAreKnown(backend: StoreBackend) async throws {
+        let company = try await Company.make(backend)
+        defer { Task { await company.database.close() } }
         // Two passes and one expiry (ignored): three outcomes, too few to say.
         for _ in 0..<2 {
             let question = try await company.ask("infra", to: ["tagged"])
@@ -244,8 +258,9 @@ import Testing
         #expect(open.count == 1 && open.first?.evidence == 7 && open.first?.deliveries == 9 && open.first?.id != flag.id)
     }
 
-    @Test func deliveriesOlderThanThirtyDaysDoNotCount() async throws {
-        let company = try await Company.make()
+    @Test(arguments: StoreBackend.available) func deliveriesOlderThanThirtyDaysDoNotCount(backend: StoreBackend) async throws {
+        let company = try await Company.make(backend)
+        defer { Task { await company.database.close() } }
         for _ in 0..<3 {
             let question = try await company.ask("infra", to: ["tagged"])
             _ = try await company.questions.recordPass(delivery: question.deliveries["tagged"]!, by: "tagged", now: company.clock.now())
@@ -256,8 +271,9 @@ import Testing
         #expect(try await company.open().isEmpty)
     }
 
-    @Test func acceptingAFlagRemovesTheTagAndKeepingItStaysQuiet() async throws {
-        let company = try await Company.make()
+    @Test(arguments: StoreBackend.available) func acceptingAFlagRemovesTheTagAndKeepingItStaysQuiet(backend: StoreBackend) async throws {
+        let company = try await Company.make(backend)
+        defer { Task { await company.database.close() } }
         func passFour() async throws {
             for _ in 0..<4 {
                 let question = try await company.ask("infra", to: ["tagged"])
@@ -283,8 +299,9 @@ import Testing
         #expect(try await company.audit("suggestion").map(\.action) == ["dismiss", "accept"])
     }
 
-    @Test func aPassIsFlaggedInItsOwnTransaction() async throws {
-        let company = try await Company.make()
+    @Test(arguments: StoreBackend.available) func aPassIsFlaggedInItsOwnTransaction(backend: StoreBackend) async throws {
+        let company = try await Company.make(backend)
+        defer { Task { await company.database.close() } }
         var last: (id: String, deliveries: [String: String])?
         for index in 0..<4 {
             let question = try await company.ask("infra", to: ["tagged"])
@@ -294,22 +311,20 @@ import Testing
                 last = question
             }
         }
-        try await company.database.writer.write { db in
-            try db.execute(
-                sql: "CREATE TEMP TRIGGER failPass BEFORE INSERT ON complianceEntry WHEN new.kind = 'pass' BEGIN SELECT RAISE(ABORT, 'no'); END")
-        }
+        try await company.database.failComplianceEntries(ofKind: "pass", true)
         let delivery = try #require(last?.deliveries["tagged"])
         await #expect(throws: (any Error).self) {
             _ = try await company.questions.recordPass(delivery: delivery, by: "tagged", now: company.clock.now())
         }
         #expect(try await company.open().isEmpty)
-        try await company.database.writer.write { db in try db.execute(sql: "DROP TRIGGER failPass") }
+        try await company.database.failComplianceEntries(ofKind: "pass", false)
         _ = try await company.questions.recordPass(delivery: delivery, by: "tagged", now: company.clock.now())
         #expect(try await company.open().count == 1)
     }
 
-    @Test func theListPagesNewestFirstAndRefusesAForeignCursor() async throws {
-        let company = try await Company.make()
+    @Test(arguments: StoreBackend.available) func theListPagesNewestFirstAndRefusesAForeignCursor(backend: StoreBackend) async throws {
+        let company = try await Company.make(backend)
+        defer { Task { await company.database.close() } }
         // Three suggestions for sub, on three topics sub is not tagged with.
         _ = try await company.directory.createTopic(Topic(slug: "networks", name: "Networks", parentSlug: "infra"), by: .cliOperator)
         _ = try await company.directory.createTopic(Topic(slug: "storage", name: "Storage", parentSlug: "infra"), by: .cliOperator)
