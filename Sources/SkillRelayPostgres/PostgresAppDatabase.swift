@@ -85,9 +85,20 @@ public final class PostgresAppDatabase: Sendable {
 
     /// A transaction holding the write lock: one writer at a time across every instance, as with SQLite.
     public func write<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.writeLock))", logger: logger)
-            return try await body(connection)
+        try await transaction(holding: Self.writeLock, body)
+    }
+
+    /// A transaction holding the advisory lock `lock` (`pg_advisory_xact_lock`) from its first statement. Throws what
+    /// `body` threw: a `DirectoryError` reaches the caller as itself, as from the SQLite stores, not wrapped in
+    /// postgres-nio's `PostgresTransactionError`.
+    public func transaction<T: Sendable>(holding lock: Int64, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(lock))", logger: logger)
+                return try await body(connection)
+            }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.beginError ?? error.commitError ?? error
         }
     }
 

@@ -30,26 +30,14 @@ public struct PostgresQuestionStore: Sendable {
     /// The same for due questions.
     static let questionClaimLock: Int64 = 0x536B_696C_6C52_0011
 
-    /// A write transaction (`PostgresAppDatabase.write`) that throws what its body threw: a `DirectoryError` must reach
-    /// the caller as itself, as from the SQLite store, not wrapped in postgres-nio's `PostgresTransactionError`.
+    /// A write transaction (`PostgresAppDatabase.write`: one writer at a time, as with SQLite).
     func write<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        do {
-            return try await database.write(body)
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error
-        }
+        try await database.write(body)
     }
 
     /// A transaction holding `lock` rather than the write lock: claims do not wait for the ask path's writes.
     func claiming<T: Sendable>(_ lock: Int64, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        do {
-            return try await database.client.withTransaction(logger: database.logger) { connection in
-                try await connection.query("SELECT pg_advisory_xact_lock(\(lock))", logger: database.logger)
-                return try await body(connection)
-            }
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error
-        }
+        try await database.transaction(holding: lock, body)
     }
 }
 
@@ -407,3 +395,6 @@ extension PostgresQuestionStore {
         }
     }
 }
+
+/// Every port of the SQLite question store, on PostgreSQL (its methods live in this file's siblings).
+extension PostgresQuestionStore: QuestionStore {}

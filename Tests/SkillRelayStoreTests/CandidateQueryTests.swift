@@ -29,7 +29,7 @@ import Testing
             ]), by: .cliOperator)
     }
 
-    func makeStore(_ backend: StoreBackend) async throws -> (any QuestionCore, TestDatabase, TestClock) {
+    func makeStore(_ backend: StoreBackend) async throws -> (any QuestionStore & StatsStore, TestDatabase, TestClock) {
         let clock = TestClock()
         let database = try await TestDatabase.empty(backend)
         try await Self.importCompany(into: database, clock: clock)
@@ -38,7 +38,7 @@ import Testing
 
     /// Delivers a bot's question to `handle` at `at`, through the store as the ask path does (the delivery and the
     /// specialist's record in one transaction).
-    static func deliver(_ store: any QuestionCore, number: Int, to handle: String, at: Date) async throws {
+    static func deliver(_ store: any QuestionStore & StatsStore, number: Int, to handle: String, at: Date) async throws {
         let question = NewQuestion(
             id: "q\(number)", asker: .bot("bot"), topic: TopicReference(slug: "infra", name: "Infrastructure"), text: "text", maxAnswers: 3,
             idempotencyKey: nil, callbackURL: nil, channel: .api, createdAt: at, expiresAt: at.addingTimeInterval(1800))

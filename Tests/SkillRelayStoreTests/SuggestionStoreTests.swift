@@ -17,7 +17,7 @@ import Testing
     /// Topics `infra` > `kubernetes`. `sub` has kubernetes 4 (so infra questions reach them through the subtopic);
     /// `tagged` has infra 3.
     struct Company {
-        let questions: any ThreadStore
+        let questions: any QuestionStore
         let directory: any DirectoryStore & SuggestionStore
         let database: TestDatabase
         let clock: TestClock

@@ -17,12 +17,10 @@ extension TestDatabase {
     }
 
     /// The question store on this database, as the thread, reveal, plain-answer and suggestion tests use it.
-    func threadStore(clock: TestClock = TestClock()) throws -> any ThreadStore {
+    func threadStore(clock: TestClock = TestClock()) throws -> any QuestionStore {
         switch self {
         case .sqlite(let database): SQLiteQuestionStore(database: database, clock: clock)
-        // PostgresQuestionStore(database: database, clock: clock) once pg-questions' core (createQuestion, inbox,
-        // recordAnswer, …) is merged, with `extension PostgresQuestionStore: ThreadStore {}` below.
-        case .postgres: throw TestPostgresError.noStoreYet("PostgresQuestionStore's core")
+        case .postgres(let database): PostgresQuestionStore(database: database, clock: clock)
         }
     }
 
@@ -35,30 +33,6 @@ extension TestDatabase {
         }
     }
 }
-
-/// What the thread, reveal, plain-answer and suggestion conformance tests call, on either backend: `PlainAnswerStore`
-/// and the part of `QuestionStore` around it. (`PostgresQuestionStore` declares `QuestionStore` once the branches porting it
-/// are merged; until then the tests reach both stores through this.)
-protocol ThreadStore: PlainAnswerStore {
-    func createQuestion(_ question: NewQuestion, firstWave: [Candidate], nextActionAt: Date) async throws -> CreatedQuestion
-    func recordAnswer(delivery id: String, by handle: String, text: String, labeling: AnswerLabeling, now: Date) async throws -> AnswerResult
-    func recordPass(delivery id: String, by handle: String, now: Date) async throws -> (questionID: String, nonePending: Bool)
-    func expireQuestion(_ id: String, now: Date) async throws -> Bool
-    func cancelQuestion(_ id: String, by asker: Asker?, isAdmin: Bool, now: Date) async throws
-    func rateAnswer(question id: String, rank: Int, helpful: Bool, by asker: Asker?, isAdmin: Bool, now: Date) async throws
-    func questionView(_ id: String, for asker: Asker?, isAdmin: Bool) async throws -> QuestionView
-    func inbox(of handle: String, page: PageRequest) async throws -> ListPage<InboxItem>
-    func complianceEntries(since: Date, until: Date?) async throws -> [ComplianceEntry]
-    func pendingOutbox(now: Date, limit: Int, excluding destinations: Set<String>) async throws -> [OutboxItem]
-    func markOutboxSent(_ ids: [Int64], references: [String: String], now: Date) async throws
-    func reveal(_ action: RevealAction, question id: String, rank: Int, by asker: Asker, now: Date) async throws -> RevealChange
-    func reveal(_ action: RevealAction, delivery id: String, by handle: String, now: Date) async throws -> RevealChange
-    func recordFollowUp(by author: FollowUpAuthor, text: String, openFor: TimeInterval, now: Date) async throws -> RecordedFollowUp
-    func thread(forMessageReference reference: String) async throws -> ThreadReference?
-    func openThreads(of asker: Asker, openFor: TimeInterval, now: Date) async throws -> [OpenThreads]
-}
-
-extension SQLiteQuestionStore: ThreadStore {}
 
 // MARK: - Looking inside, for the suggestion tests
 

@@ -10,7 +10,7 @@ import Testing
     /// `asker` (who asks through the IM), three specialists tagged with kubernetes, and their manager.
     struct Company {
         let database: TestDatabase
-        let questions: any ThreadStore
+        let questions: any QuestionStore
         let clock: TestClock
 
         static func make(_ backend: StoreBackend) async throws -> Company {
