@@ -3,7 +3,8 @@
 public protocol Leadership: Sendable {
     /// Waits until this instance leads `name` (how the log names the work, e.g. "the Matrix sync"), then runs `body`. If
     /// the lead is lost, `body` is cancelled, and once it has ended this instance stands by again. Returns when `body`
-    /// returns by itself, throws what it throws, and throws `CancellationError` when cancelled while standing by.
+    /// returns and throws what it throws (cancelled while leading, `body` is cancelled and its ending is the answer);
+    /// throws `CancellationError` when cancelled while standing by.
     func whileLeading(_ name: String, _ body: @escaping @Sendable () async throws -> Void) async throws
 }
 

@@ -117,10 +117,10 @@ public final class PostgresEventRelay: QuestionEventRelay {
                 let connection = try await database.dedicated.connect(to: database.location, purpose: "events \(instanceID)", logger: logger)
                 do {
                     try await connection.listen(on: Self.channel) { notifications in
-                        listening.began()
                         if dropped { logger.notice("the live event relay listens again") }
                         dropped = false
                         backoff = .seconds(1)
+                        listening.began()
                         for try await notification in notifications {
                             await receive(notification.payload, delivering: deliver)
                         }

@@ -73,7 +73,7 @@ public struct PostgresLeadership: Leadership {
             case .returned:
                 await release(name, on: connection)
                 return
-            case .lost:
+            case .lost, .unwatched:
                 await database.dedicated.close(connection)
                 logger.warning(
                     "lost the lead of \(name) (its connection to PostgreSQL is gone); stopped it and standing by again",
@@ -86,6 +86,8 @@ public struct PostgresLeadership: Leadership {
 
     private enum Ending: Sendable {
         case returned, lost
+        /// The connection's watcher was cancelled along with the body: the body's ending decides.
+        case unwatched
     }
 
     /// Runs `body` while the lock's connection answers; cancels it as soon as it does not.
@@ -99,7 +101,11 @@ public struct PostgresLeadership: Leadership {
                 // A closed socket is seen at once; a connection that stopped answering, by the next query.
                 var sinceQuery: Duration = .zero
                 while true {
-                    try await Task.sleep(for: Self.closedPoll)
+                    do {
+                        try await Task.sleep(for: Self.closedPoll)
+                    } catch {
+                        return .unwatched
+                    }
                     if connection.isClosed { return .lost }
                     sinceQuery += Self.closedPoll
                     guard sinceQuery >= checkInterval else { continue }
@@ -107,10 +113,13 @@ public struct PostgresLeadership: Leadership {
                     guard await isAlive(connection) else { return .lost }
                 }
             }
-            let ending = try await group.next() ?? .returned
-            // The group waits for the body to stop before it returns: only then does this instance stand by again.
-            group.cancelAll()
-            return ending
+            while let ending = try await group.next() {
+                guard ending != .unwatched else { continue }
+                // The group waits for the body to stop before it returns: only then does this instance stand by again.
+                group.cancelAll()
+                return ending
+            }
+            return .returned
         }
     }
 
