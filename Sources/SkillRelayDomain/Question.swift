@@ -186,7 +186,7 @@ public struct AskedQuestion: Sendable, Equatable {
 }
 
 /// A question in a specialist's inbox: topic and text, never the asker.
-public struct InboxItem: Sendable, Equatable {
+public struct InboxItem: Sendable, Equatable, Codable {
     public var id: String
     public var topic: TopicReference
     public var text: String

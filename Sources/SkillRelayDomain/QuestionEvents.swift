@@ -1,8 +1,9 @@
 import Foundation
 import Synchronization
 
-/// Something that happened to a question, as its asker's event stream shows it.
-public enum AskerEvent: Sendable, Equatable {
+/// Something that happened to a question, as its asker's event stream shows it. Codable so that another instance can
+/// be told (`QuestionEventRelay`).
+public enum AskerEvent: Sendable, Equatable, Codable {
     /// A wave went out: its number and how many specialists hold the question now.
     case wave(number: Int, deliveredTo: Int)
     case answer(RelayedAnswer)
@@ -16,7 +17,7 @@ public enum AskerEvent: Sendable, Equatable {
 }
 
 /// Something that happened in a specialist's inbox.
-public enum InboxEvent: Sendable, Equatable {
+public enum InboxEvent: Sendable, Equatable, Codable {
     case delivered(InboxItem)
     case closed(deliveryID: String, reason: CloseReason)
     /// Revealing with the asker of a delivery's question moved on: its state as the specialist sees it.
@@ -27,13 +28,34 @@ public enum InboxEvent: Sendable, Equatable {
     case followUp(deliveryID: String, FollowUp)
 }
 
+/// One live event and whose stream it is for: what one instance tells the others.
+public enum QuestionEvent: Sendable, Equatable, Codable {
+    case asker(question: String, AskerEvent)
+    case inbox(handle: String, InboxEvent)
+}
+
+/// Carries live events between instances sharing one database, so that a stream sees what happened whichever instance
+/// it is connected to. One instance alone needs none.
+public protocol QuestionEventRelay: Sendable {
+    /// Hands an event published on this instance to the others, without waiting.
+    func forward(_ event: QuestionEvent)
+    /// Until cancelled (called once): every event another instance forwarded, handed to `deliver` once. Events this
+    /// instance forwarded are not handed back: its own streams had them when they were published.
+    func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void) async throws
+}
+
 /// Live events for server-sent event streams: one channel per question (the asker) and per specialist (the inbox).
-/// Nothing is kept: a stream that connects late reads the past from the store first.
+/// Nothing is kept: a stream that connects late reads the past from the store first. With a relay, what is published
+/// here also reaches the other instances' streams, and theirs reaches these (`relayEvents()`).
 public final class QuestionEvents: Sendable {
     private let askers = Channel<AskerEvent>()
     private let inboxes = Channel<InboxEvent>()
+    private let relay: (any QuestionEventRelay)?
 
-    public init() {}
+    /// `relay`: how events reach the other instances; `nil` for one instance alone.
+    public init(relay: (any QuestionEventRelay)? = nil) {
+        self.relay = relay
+    }
 
     /// Events of one question, from now on.
     public func askerEvents(question id: String) -> AsyncStream<AskerEvent> { askers.subscribe(id) }
@@ -41,11 +63,29 @@ public final class QuestionEvents: Sendable {
     /// Events of one specialist's inbox, from now on.
     public func inboxEvents(handle: String) -> AsyncStream<InboxEvent> { inboxes.subscribe(handle) }
 
-    /// Publishes to a question's streams.
-    public func publish(_ event: AskerEvent, question id: String) { askers.publish(event, to: id) }
+    /// Publishes to a question's streams, on every instance.
+    public func publish(_ event: AskerEvent, question id: String) {
+        askers.publish(event, to: id)
+        relay?.forward(.asker(question: id, event))
+    }
 
-    /// Publishes to a specialist's inbox streams.
-    public func publish(_ event: InboxEvent, handle: String) { inboxes.publish(event, to: handle) }
+    /// Publishes to a specialist's inbox streams, on every instance.
+    public func publish(_ event: InboxEvent, handle: String) {
+        inboxes.publish(event, to: handle)
+        relay?.forward(.inbox(handle: handle, event))
+    }
+
+    /// Until cancelled: what the other instances publish reaches this instance's streams. Returns at once without a
+    /// relay.
+    public func relayEvents() async throws {
+        guard let relay else { return }
+        try await relay.run { [askers, inboxes] event in
+            switch event {
+            case .asker(let question, let event): askers.publish(event, to: question)
+            case .inbox(let handle, let event): inboxes.publish(event, to: handle)
+            }
+        }
+    }
 
     /// Ends every stream, so open event-stream responses finish (on shutdown).
     public func finishAll() {

@@ -47,7 +47,7 @@ extension QuestionService {
             throw DirectoryError.policyViolation(rule)
         }
         // Follow-ups have a rate of their own beside questions, at the same limit per sender.
-        try rateLimiter.acquire("follow-up:" + sender, now: now)
+        try await rateLimiter.acquire("follow-up:" + sender, now: now)
         let recorded = try await store.recordFollowUp(by: author, text: text, openFor: followUpWindow, now: now)
         events.publish(.followUp(recorded.askerView), question: recorded.questionID)
         events.publish(.followUp(deliveryID: recorded.deliveryID, recorded.specialistView), handle: recorded.specialistHandle)

@@ -11,7 +11,8 @@ public struct QuestionService: Sendable {
     let policy: ContentPolicy
     let clock: any WallClock
     let events: QuestionEvents
-    let rateLimiter: RateLimiter
+    /// Each caller's questions, and separately their follow-ups, per minute (`asksPerMinute`).
+    let rateLimiter: any RateLimit
     /// Called after a change queued outbox messages, so the dispatcher sends them now rather than on its next round.
     let outboxChanged: @Sendable () -> Void
     /// How far behind the outbox is (the dispatcher's `OutboxLag`).
@@ -21,10 +22,13 @@ public struct QuestionService: Sendable {
     /// How long answers take here, read from the store now and then (`AnswerDelays`).
     let answerDelays = AnswerDelayCache()
 
+    /// `rateLimit` counts `asksPerMinute` per caller; without one, this process counts alone (`RateLimiter`), which is
+    /// right for a single instance. Several instances pass one that counts in their shared database.
     public init(
         store: any QuestionStore, presence: any PresenceSource, settings: QuestionSettings, clock: any WallClock = SystemWallClock(),
         events: QuestionEvents = QuestionEvents(), outboxLag: OutboxLag = OutboxLag(), random: RoutingRandom = RoutingRandom(),
-        outboxChanged: @escaping @Sendable () -> Void = {}, presenceReporting: PresenceReportingState = PresenceReportingState(initial: .reported)
+        outboxChanged: @escaping @Sendable () -> Void = {}, presenceReporting: PresenceReportingState = PresenceReportingState(initial: .reported),
+        rateLimit: (any RateLimit)? = nil
     ) throws(DirectoryError) {
         self.random = random
         self.presenceReporting = presenceReporting
@@ -35,7 +39,7 @@ public struct QuestionService: Sendable {
         self.policy = try ContentPolicy(rules: settings.contentRules)
         self.clock = clock
         self.events = events
-        self.rateLimiter = RateLimiter(limit: settings.asksPerMinute)
+        self.rateLimiter = rateLimit ?? RateLimiter(limit: self.settings.asksPerMinute)
         self.outboxChanged = outboxChanged
     }
 
@@ -91,7 +95,7 @@ public struct QuestionService: Sendable {
         }
         // Before the rate limiter, so that a refused question does not count against the caller.
         if outboxLag.current > TimeInterval(settings.maxDeliveryLagSeconds) { throw DirectoryError.overloaded(retryAfterSeconds: 2) }
-        try rateLimiter.acquire(Self.name(draft.asker), now: now)
+        try await rateLimiter.acquire(Self.name(draft.asker), now: now)
         let topic = try await resolveTopic(draft.topic, text: text)
         let query = candidateQuery(topic: topic.slug, excluding: draft.asker.handle, alreadyAsked: 0)
         let tagged = try await store.candidates(query, now: now)

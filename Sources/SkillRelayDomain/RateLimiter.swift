@@ -1,13 +1,14 @@
 import Foundation
 import Synchronization
 
-/// Allows each key at most `limit` events in any sliding `window` seconds.
-public final class RateLimiter: Sendable {
+/// Allows each key at most `limit` events in any sliding `window` seconds, counted in this process.
+public final class RateLimiter: RateLimit {
     private let limit: Int
     private let window: TimeInterval
     private let events = Mutex<[String: [Date]]>([:])
 
     public init(limit: Int, window: TimeInterval = 60) {
+        precondition(limit >= 1, "a rate limit allows at least one event")
         self.limit = limit
         self.window = window
     }

@@ -9,6 +9,9 @@ import SkillRelayOlm
 /// handed to `IMConversation`, whose replies go back to the same room. Presence events go to `presence`, the stream
 /// the presence source reads first. Membership changes go to `rooms`: who joined their room with the bot, and who
 /// left it, declined it or was removed from it, whose room is then forgotten (and left by the bot).
+///
+/// Only the instance that leads (`Leadership`) runs the loop: several running it would act on every message once each.
+/// Another that takes over carries on from the stored `since` token.
 public struct MatrixSyncService: Service {
     let client: MatrixClient
     let state: any IMStateStore
@@ -22,12 +25,15 @@ public struct MatrixSyncService: Service {
     /// message gets a plain answer saying so.
     let encryption: MatrixEncryption?
     let writer: MatrixRoomWriter
+    /// Which instance runs the loop.
+    let leadership: any Leadership
 
     public init(
         client: MatrixClient, state: any IMStateStore, rooms: MatrixRooms, conversation: IMConversation, logger: Logger,
         presence: MatrixPresenceStream? = nil, clock: any WallClock = SystemWallClock(), pollMilliseconds: Int = 30_000,
-        encryption: MatrixEncryption? = nil
+        encryption: MatrixEncryption? = nil, leadership: any Leadership = SoleInstance()
     ) {
+        self.leadership = leadership
         self.encryption = encryption
         self.writer = MatrixRoomWriter(client: client, encryption: encryption)
         self.client = client
@@ -40,8 +46,20 @@ public struct MatrixSyncService: Service {
         self.pollMilliseconds = pollMilliseconds
     }
 
+    /// How `Leadership` names the loop, in the log too ("another instance leads the Matrix sync; standing by").
+    public static let leadershipName = "the Matrix sync"
+
     public func run() async throws {
-        await cancelWhenGracefulShutdown { await loop() }
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await leadership.whileLeading(Self.leadershipName) {
+                    logger.notice("leading the Matrix sync")
+                    await loop()
+                }
+            }
+        } catch is CancellationError {
+            // Shut down while standing by.
+        }
     }
 
     private func loop() async {

@@ -9,7 +9,8 @@ extension PostgresAppDatabase {
     /// Identifiers are written unquoted in camelCase; PostgreSQL folds them to lower case, consistently in the schema
     /// and in every query, so the stores can keep SQLite's spelling.
     static let migrations: [(name: String, sql: [String])] = [
-        ("pg v1 schema as of SQLite v18", baseline)
+        ("pg v1 schema as of SQLite v18", baseline),
+        ("pg v3 several instances", severalInstances),
     ]
 
     /// Applies what is missing, under the setup lock: instances started together migrate once.

@@ -15,6 +15,8 @@ public final class PostgresAppDatabase: Sendable {
     public let client: PostgresClient
     let logger: Logger
     private let runner: Task<Void, Never>
+    /// Connections outside the pool (the leader's lock, the event relay's `LISTEN`), closed with it.
+    let dedicated = DedicatedConnections()
 
     /// The advisory lock every write transaction holds (`pg_advisory_xact_lock`).
     static let writeLock: Int64 = 0x536B_696C_6C52_0001
@@ -77,8 +79,9 @@ public final class PostgresAppDatabase: Sendable {
         return "\(error.code)"
     }
 
-    /// Stops the pool. Nothing may use the database afterwards.
+    /// Stops the pool and closes the connections outside it. Nothing may use the database afterwards.
     public func close() async {
+        await dedicated.closeAll()
         runner.cancel()
         _ = await runner.value
     }

@@ -1,0 +1,127 @@
+import Foundation
+import SkillRelayDomain
+import SkillRelayTestSupport
+import Synchronization
+import Testing
+
+/// The single-instance side of the ports several instances share: a lead that is always this instance's, live events
+/// in process, and how a relay plugs into them.
+@Suite struct SingleInstanceTests {
+    @Test func aSoleInstanceLeadsAtOnceAndHandsBackWhatItsWorkThrows() async throws {
+        let ran = Mutex(0)
+        try await SoleInstance().whileLeading("the test's work") { ran.withLock { $0 += 1 } }
+        #expect(ran.withLock { $0 } == 1)
+        await #expect(throws: TimedOut.self) {
+            try await SoleInstance().whileLeading("the test's work") { throw TimedOut(what: "the work") }
+        }
+    }
+
+    @Test func withoutARelayEachLocalStreamGetsEachEventOnce() async throws {
+        let events = QuestionEvents()
+        // Nothing to relay: returns at once rather than running forever.
+        try await events.relayEvents()
+        var asker = events.askerEvents(question: "q-1").makeAsyncIterator()
+        var inbox = events.inboxEvents(handle: "kube.specialist.01").makeAsyncIterator()
+        events.publish(.wave(number: 1, deliveredTo: 2), question: "q-1")
+        events.publish(.wave(number: 1, deliveredTo: 9), question: "q-other")
+        events.publish(.closed(.answered), question: "q-1")
+        events.publish(.closed(deliveryID: "d-1", reason: .expired), handle: "kube.specialist.01")
+        events.finishAll()
+        #expect(await asker.next() == .wave(number: 1, deliveredTo: 2))
+        #expect(await asker.next() == .closed(.answered))
+        #expect(await asker.next() == nil)
+        #expect(await inbox.next() == .closed(deliveryID: "d-1", reason: .expired))
+        #expect(await inbox.next() == nil)
+    }
+
+    @Test func withARelayEventsReachTheOtherInstanceOnceAndAreNotHandedBack() async throws {
+        let hub = InProcessRelayHub()
+        let here = QuestionEvents(relay: hub.relay(named: "here"))
+        let there = QuestionEvents(relay: hub.relay(named: "there"))
+        let running = [Task { try await here.relayEvents() }, Task { try await there.relayEvents() }]
+        try await hub.connected.wait(within: 60, "both relays running") { $0.count == 2 }
+        let local = Collected(here.askerEvents(question: "q-1"))
+        let remote = Collected(there.askerEvents(question: "q-1"))
+        let remoteInbox = Collected(there.inboxEvents(handle: "kube.specialist.01"))
+
+        here.publish(.wave(number: 1, deliveredTo: 2), question: "q-1")
+        here.publish(.reveal(deliveryID: "d-1", rank: 1, RevealView(state: .offered)), handle: "kube.specialist.01")
+        here.publish(.closed(.answered), question: "q-1")
+
+        try await local.events.wait(within: 60, "the local events") { $0.count == 2 }
+        try await remote.events.wait(within: 60, "the relayed events") { $0.count == 2 }
+        try await remoteInbox.events.wait(within: 60, "the relayed inbox event") { $0.count == 1 }
+        #expect(local.events.all == [.wave(number: 1, deliveredTo: 2), .closed(.answered)])
+        #expect(remote.events.all == [.wave(number: 1, deliveredTo: 2), .closed(.answered)])
+        #expect(remoteInbox.events.all == [.reveal(deliveryID: "d-1", rank: 1, RevealView(state: .offered))])
+        // Everything went to the hub once, from the instance that published it.
+        #expect(hub.forwarded.all.map(\.from) == ["here", "here", "here"])
+        for task in running { task.cancel() }
+    }
+
+    @Test func everyLiveEventSurvivesTheTripToAnotherInstance() throws {
+        let when = Date(timeIntervalSince1970: 1_800_000_000.125)
+        let answer = RelayedAnswer(
+            rank: 2, alias: "specialist 2", label: AnswererLabel(topic: "kubernetes", level: nil, band: nil), text: "Cordon, then drain.",
+            receivedAt: when, helpful: true)
+        let followUp = FollowUp(rank: 2, from: .specialist, alias: "specialist 2", text: "Did that help?", sentAt: when)
+        let person = RevealedPerson(name: "Kim Specialist", imID: "@kim:example.org")
+        var item = InboxItem(
+            id: "d-1", topic: TopicReference(slug: "kubernetes", name: "Kubernetes"), text: "How?", state: .answered, questionStatus: .answered,
+            deliveredAt: when, rank: 2, reveal: RevealView(state: .revealed, other: person))
+        item.followUps = [followUp]
+        let events: [QuestionEvent] = [
+            .asker(question: "q-1", .wave(number: 2, deliveredTo: 4)), .asker(question: "q-1", .answer(answer)),
+            .asker(question: "q-1", .closed(.cancelled)), .asker(question: "q-1", .reveal(rank: 2, RevealView(state: .revealed, other: person))),
+            .asker(question: "q-1", .introduction(rank: 2, person)), .asker(question: "q-1", .followUp(followUp)),
+            .inbox(handle: "kim", .delivered(item)), .inbox(handle: "kim", .closed(deliveryID: "d-1", reason: .expired)),
+            .inbox(handle: "kim", .reveal(deliveryID: "d-1", rank: 2, RevealView(state: .declined))),
+            .inbox(handle: "kim", .introduction(deliveryID: "d-1", person)), .inbox(handle: "kim", .followUp(deliveryID: "d-1", followUp)),
+        ]
+        for event in events {
+            #expect(try JSONDecoder().decode(QuestionEvent.self, from: JSONEncoder().encode(event)) == event)
+        }
+    }
+}
+
+/// A stream's events, collected as they come.
+final class Collected<Event: Sendable>: Sendable {
+    let events = Recorded<Event>()
+    private let reader: Task<Void, Never>
+
+    init(_ stream: AsyncStream<Event>) {
+        reader = Task { [events] in
+            for await event in stream { events.append(event) }
+        }
+    }
+
+    deinit { reader.cancel() }
+}
+
+/// A fake relay between `QuestionEvents` in one process, standing in for the database's: whatever one instance
+/// forwards reaches every other instance's running relay.
+final class InProcessRelayHub: Sendable {
+    let forwarded = Recorded<(from: String, event: QuestionEvent)>()
+    let connected = Recorded<String>()
+    private let deliverers = Mutex<[String: @Sendable (QuestionEvent) -> Void]>([:])
+
+    func relay(named name: String) -> Relay { Relay(name: name, hub: self) }
+
+    struct Relay: QuestionEventRelay {
+        let name: String
+        let hub: InProcessRelayHub
+
+        func forward(_ event: QuestionEvent) {
+            hub.forwarded.append((name, event))
+            let others = hub.deliverers.withLock { $0.filter { $0.key != name }.map(\.value) }
+            for deliver in others { deliver(event) }
+        }
+
+        func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void) async throws {
+            hub.deliverers.withLock { $0[name] = deliver }
+            hub.connected.append(name)
+            defer { _ = hub.deliverers.withLock { $0.removeValue(forKey: name) } }
+            try await Task.sleep(for: .seconds(86_400))
+        }
+    }
+}

@@ -1,0 +1,253 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SkillRelayDomain
+import SkillRelayPostgres
+import SkillRelayTestSupport
+import Synchronization
+import Testing
+
+/// Two instances on one PostgreSQL: two handles on one test database, as two processes would have.
+@Suite("PostgreSQL: several instances share one lead, one event stream, one rate", .enabled(if: TestPostgres.serverURL != nil))
+struct SeveralInstancesTests {
+    /// How long a test waits for what should happen within seconds: generous, since the machine is shared.
+    static let deadline = 60.0
+
+    // MARK: - Leadership
+
+    @Test func exactlyOneOfTwoLeadsAndTheOtherTakesOverWhenTheLeaderCloses() async throws {
+        let (first, second) = try await Self.twoInstances()
+        let log = CapturedLog()
+        let leads = Recorded<Lead>()
+        let instances = [first, second]
+        let tasks = instances.enumerated().map { index, database in
+            let leadership = PostgresLeadership(
+                database: database, retryInterval: .milliseconds(300), checkInterval: .seconds(1), logger: log.logger(instance: index))
+            return Task { try await leadership.whileLeading("the test's work") { await Self.lead(as: index, recordingIn: leads) } }
+        }
+        try await leads.wait(within: Self.deadline, "a leader") { $0.contains { $0.began } }
+        let leader = try #require(leads.all.first).instance
+        let standby = 1 - leader
+        // The other has tried and found the lead taken: from then on it stands by.
+        try await log.messages.wait(within: Self.deadline, "the other standing by") {
+            $0.contains { $0.instance == standby && $0.text == "another instance leads the test's work; standing by" }
+        }
+        #expect(leads.all == [Lead(instance: leader, began: true)])
+
+        await instances[leader].close()
+        try await leads.wait(within: Self.deadline, "the other leading") { $0.contains { $0 == Lead(instance: standby, began: true) } }
+        try await leads.wait(within: Self.deadline, "the closed leader's work stopping") {
+            $0.contains { $0 == Lead(instance: leader, began: false) }
+        }
+        // The closed instance does not stand by on a database it no longer has.
+        await #expect(throws: PostgresDatabaseClosed.self) { try await tasks[leader].value }
+        #expect(leads.all.filter(\.began).map(\.instance) == [leader, standby])
+
+        tasks[standby].cancel()
+        try await tasks[standby].value
+        await instances[standby].close()
+    }
+
+    @Test func whenTheLeadersSessionIsKilledItsWorkStopsAndTheOtherLeads() async throws {
+        let (first, second) = try await Self.twoInstances()
+        let log = CapturedLog()
+        let leads = Recorded<Lead>()
+        // The first leads before the second starts; once it lost the lead it waits a minute before trying again, so
+        // that the second's taking over is what this test sees.
+        let leading = PostgresLeadership(database: first, retryInterval: .seconds(60), checkInterval: .seconds(1), logger: log.logger(instance: 0))
+        let firstTask = Task { try await leading.whileLeading("the test's work") { await Self.lead(as: 0, recordingIn: leads) } }
+        try await leads.wait(within: Self.deadline, "the first leading") { $0 == [Lead(instance: 0, began: true)] }
+        let standing = PostgresLeadership(
+            database: second, retryInterval: .milliseconds(300), checkInterval: .seconds(1), logger: log.logger(instance: 1))
+        let secondTask = Task { try await standing.whileLeading("the test's work") { await Self.lead(as: 1, recordingIn: leads) } }
+        try await log.messages.wait(within: Self.deadline, "the second standing by") { $0.contains { $0.instance == 1 } }
+
+        let killed = try await second.read { connection in
+            var killed: [Int32] = []
+            let rows = try await connection.query(
+                """
+                SELECT pg_terminate_backend(locks.pid), locks.pid FROM pg_locks AS locks JOIN pg_stat_activity AS activity USING (pid)
+                WHERE locks.locktype = 'advisory' AND locks.granted AND locks.objsubid = 2 AND activity.datname = current_database()
+                """, logger: TestPostgres.logger)
+            for try await (done, pid) in rows.decode((Bool, Int32).self) where done { killed.append(pid) }
+            return killed
+        }
+        #expect(killed.count == 1)
+
+        try await leads.wait(within: Self.deadline, "the first's work stopping") { $0.contains { $0 == Lead(instance: 0, began: false) } }
+        try await leads.wait(within: Self.deadline, "the second leading") { $0.contains { $0 == Lead(instance: 1, began: true) } }
+        try await log.messages.wait(within: Self.deadline, "the first saying it lost the lead") {
+            $0.contains { $0.instance == 0 && $0.text.hasPrefix("lost the lead of the test's work") }
+        }
+
+        firstTask.cancel()
+        secondTask.cancel()
+        await #expect(throws: CancellationError.self) { try await firstTask.value }
+        try await secondTask.value
+        await first.close()
+        await second.close()
+    }
+
+    // MARK: - Live events
+
+    @Test func anEventPublishedOnOneInstanceReachesEveryStreamOnce() async throws {
+        let (first, second) = try await Self.twoInstances()
+        let log = CapturedLog()
+        let relays = [
+            PostgresEventRelay(database: first, logger: log.logger(instance: 0)),
+            PostgresEventRelay(database: second, logger: log.logger(instance: 1)),
+        ]
+        let events = relays.map { QuestionEvents(relay: $0) }
+        let running = events.map { events in Task { try await events.relayEvents() } }
+        for relay in relays { await relay.waitUntilListening() }
+
+        let here = Received(events[0].askerEvents(question: "q-1"))
+        let there = Received(events[1].askerEvents(question: "q-1"))
+        let inboxThere = Received(events[1].inboxEvents(handle: "kube.specialist.01"))
+        let large = RelayedAnswer(
+            rank: 1, alias: "specialist 1", label: AnswererLabel(topic: "kubernetes", level: 4, band: nil),
+            text: String(repeating: "Drain the node first, then cordon it. ", count: 400), receivedAt: Date(timeIntervalSince1970: 1_800_000_000.25))
+        let item = InboxItem(
+            id: "d-1", topic: TopicReference(slug: "kubernetes", name: "Kubernetes"), text: "How do I drain a node?", state: .pending,
+            questionStatus: .open, deliveredAt: Date(timeIntervalSince1970: 1_800_000_000))
+        events[0].publish(.wave(number: 1, deliveredTo: 3), question: "q-1")
+        events[0].publish(.answer(large), question: "q-1")
+        events[0].publish(.delivered(item), handle: "kube.specialist.01")
+        // The last event is the marker: whatever came twice would come before it.
+        events[0].publish(.closed(.answered), question: "q-1")
+        events[0].publish(.closed(deliveryID: "d-1", reason: .answered), handle: "kube.specialist.01")
+
+        let expected: [AskerEvent] = [.wave(number: 1, deliveredTo: 3), .answer(large), .closed(.answered)]
+        #expect(try await here.first(3) == expected)
+        #expect(try await there.first(3) == expected)
+        #expect(try await inboxThere.first(2) == [.delivered(item), .closed(deliveryID: "d-1", reason: .answered)])
+        // The large answer went by way of the table.
+        #expect(try await Self.storedEvents(in: second) == 1)
+
+        // And the other way round. Notifications arrive in the order they were sent, so this is also what shows that
+        // the first instance's events did not come back to its own streams: an echo would come before these.
+        events[1].publish(.wave(number: 2, deliveredTo: 5), question: "q-1")
+        events[1].publish(.closed(.expired), question: "q-1")
+        #expect(try await here.first(2) == [.wave(number: 2, deliveredTo: 5), .closed(.expired)])
+        #expect(try await there.first(2) == [.wave(number: 2, deliveredTo: 5), .closed(.expired)])
+
+        for task in running { task.cancel() }
+        await first.close()
+        await second.close()
+    }
+
+    @Test func aRelayWhoseConnectionDropsListensAgainAndSaysSo() async throws {
+        let (first, second) = try await Self.twoInstances()
+        let log = CapturedLog()
+        let sending = PostgresEventRelay(database: first, logger: log.logger(instance: 0))
+        let listening = PostgresEventRelay(database: second, logger: log.logger(instance: 1))
+        let events = [QuestionEvents(relay: sending), QuestionEvents(relay: listening)]
+        let running = events.map { events in Task { try await events.relayEvents() } }
+        await sending.waitUntilListening()
+        await listening.waitUntilListening()
+        let there = Received(events[1].askerEvents(question: "q-2"))
+
+        let killed = try await first.read { connection in
+            var count = 0
+            let rows = try await connection.query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = \("skillrelay events \(listening.instanceID)")",
+                logger: TestPostgres.logger)
+            for try await done in rows.decode(Bool.self) where done { count += 1 }
+            return count
+        }
+        #expect(killed == 1)
+        try await withDeadline(seconds: Self.deadline, "the relay listening again") { await listening.waitUntilListening(times: 2) }
+        #expect(log.messages.all.contains { $0.instance == 1 && $0.text.hasPrefix("the live event relay lost its PostgreSQL connection") })
+        #expect(log.messages.all.contains { $0.instance == 1 && $0.text == "the live event relay listens again" })
+
+        events[0].publish(.wave(number: 1, deliveredTo: 2), question: "q-2")
+        #expect(try await there.first(1) == [.wave(number: 1, deliveredTo: 2)])
+
+        for task in running { task.cancel() }
+        await first.close()
+        await second.close()
+    }
+
+    // MARK: - Helpers
+
+    /// A fresh database, and a second handle on it: two instances.
+    static func twoInstances() async throws -> (PostgresAppDatabase, PostgresAppDatabase) {
+        let first = try await TestPostgres.freshDatabase()
+        let second = try await PostgresAppDatabase.open(url: first.location.url, logger: TestPostgres.logger, maximumConnections: 4)
+        return (first, second)
+    }
+
+    /// Leads until cancelled, recording when it began and ended.
+    static func lead(as instance: Int, recordingIn leads: Recorded<Lead>) async {
+        leads.append(Lead(instance: instance, began: true))
+        try? await Task.sleep(for: .seconds(86_400))
+        leads.append(Lead(instance: instance, began: false))
+    }
+
+    static func storedEvents(in database: PostgresAppDatabase) async throws -> Int {
+        try await database.read { connection in
+            for try await count in try await connection.query("SELECT count(*) FROM relayedEvent", logger: TestPostgres.logger).decode(Int.self) {
+                return count
+            }
+            return 0
+        }
+    }
+}
+
+struct Lead: Equatable, Sendable {
+    var instance: Int
+    var began: Bool
+}
+
+/// A stream's events as they come, read a few at a time with a deadline.
+final class Received<Event: Sendable & Equatable>: Sendable {
+    private let events = Recorded<Event>()
+    private let taken = Mutex(0)
+    private let reader: Task<Void, Never>
+
+    init(_ stream: AsyncStream<Event>) {
+        reader = Task { [events] in
+            for await event in stream { events.append(event) }
+        }
+    }
+
+    deinit { reader.cancel() }
+
+    /// The next `count` events after those already taken.
+    func first(_ count: Int) async throws -> [Event] {
+        let start = taken.withLock { $0 }
+        try await events.wait(within: SeveralInstancesTests.deadline, "\(count) events") { $0.count >= start + count }
+        taken.withLock { $0 = start + count }
+        return Array(events.all[start..<(start + count)])
+    }
+}
+
+/// The log lines the code under test wrote, by instance.
+final class CapturedLog: Sendable {
+    struct Message: Sendable {
+        var instance: Int
+        var text: String
+    }
+
+    let messages = Recorded<Message>()
+
+    func logger(instance: Int) -> Logger {
+        Logger(label: "skillrelay.tests.instance\(instance)") { [messages] _ in Handler(instance: instance, messages: messages) }
+    }
+
+    struct Handler: LogHandler {
+        let instance: Int
+        let messages: Recorded<Message>
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .info
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            messages.append(Message(instance: instance, text: "\(event.message)"))
+        }
+    }
+}
