@@ -10,6 +10,7 @@ extension PostgresAppDatabase {
     /// and in every query, so the stores can keep SQLite's spelling.
     static let migrations: [(name: String, sql: [String])] = [
         ("pg v1 schema as of SQLite v18", baseline),
+        ("pg v2 directory search", directorySearch),
         ("pg v3 several instances", severalInstances),
     ]
 
@@ -482,5 +483,42 @@ extension PostgresAppDatabase {
             createdAt timestamptz NOT NULL
         )
         """,
+    ]
+
+    /// Full-text search that finds what SQLite's FTS5 (`unicode61 remove_diacritics 2`) finds: words are the runs of
+    /// letters and digits, lower-cased, without diacritics (`searchFold`), so "Node.js" is "node" and "js" and "José"
+    /// is "jose" on both stores. The topic's columns keep their FTS5 weights apart (slug and name A, aliases B,
+    /// description D) for the store's BM25, computed as FTS5 computes it.
+    private static let directorySearch: [String] = [
+        """
+        CREATE FUNCTION searchFold(value text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        RETURN lower(regexp_replace(regexp_replace(normalize(coalesce(value, ''), NFD), '[\\u0300-\\u036f]', '', 'g'), '[^[:alnum:]]+', ' ', 'g'))
+        """,
+        "ALTER TABLE topic DROP COLUMN search",
+        """
+        ALTER TABLE topic ADD COLUMN search tsvector GENERATED ALWAYS AS (
+            setweight(to_tsvector('simple'::regconfig, searchFold(slug) || ' ' || searchFold(name)), 'A')
+            || setweight(to_tsvector('simple'::regconfig, searchFold(aliases)), 'B')
+            || setweight(to_tsvector('simple'::regconfig, searchFold(description)), 'D')) STORED
+        """,
+        "CREATE INDEX topicSearch ON topic USING gin(search)",
+        "ALTER TABLE employee DROP COLUMN search",
+        """
+        ALTER TABLE employee ADD COLUMN search tsvector
+            GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, searchFold(name) || ' ' || searchFold(handle))) STORED
+        """,
+        "CREATE INDEX employeeSearch ON employee USING gin(search)",
+        // SQLite's orders, bytewise (`COLLATE "C"`, as SQLite's BINARY) and NOCASE (A to Z folded): the lists page
+        // through these indexes whatever collation the database was created with.
+        """
+        CREATE FUNCTION nocase(value text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        RETURN translate(value, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')
+        """,
+        "CREATE INDEX employeeByActiveNocaseName ON employee(isActive, (nocase(name) COLLATE \"C\"), (handle COLLATE \"C\"))",
+        "CREATE INDEX employeeByManagerNocaseName ON employee(managerId, isActive, (nocase(name) COLLATE \"C\"), (handle COLLATE \"C\"))",
+        "CREATE INDEX employeeReportsByNameBytes ON employee(managerId, isActive, (name COLLATE \"C\"), (handle COLLATE \"C\"))",
+        "CREATE INDEX employeeByHandleBytes ON employee((handle COLLATE \"C\"))",
+        "CREATE INDEX employeeByOrgPathBytes ON employee((orgPath COLLATE \"C\"))",
+        "CREATE INDEX topicBySlugBytes ON topic((slug COLLATE \"C\"))",
     ]
 }

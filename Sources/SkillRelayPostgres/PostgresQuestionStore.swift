@@ -98,33 +98,8 @@ extension PostgresQuestionStore {
                 let (slug, name) = try row.decode((String, String).self)
                 return TopicReference(slug: slug, name: name)
             }
-            // Any word, each as a phrase (a hyphenated word is two tokens in a row), as SQLite's `"a" OR "b"` MATCH. The
-            // score weighs the columns as SQLite's bm25 call does (slug and name 10, aliases 8, description 1), negated so
-            // that, as with bm25, more negative is better.
-            var bindings = PostgresBindings()
-            var phrases: [String] = []
-            for word in words {
-                bindings.append(word)
-                phrases.append("phraseto_tsquery('simple', $\(bindings.count))")
-            }
-            let query = "(" + phrases.joined(separator: " || ") + ")"
-            let hits = try await Self.rows(
-                connection,
-                PostgresQuery(
-                    unsafeSQL: """
-                        SELECT topic.slug, topic.name, -ts_rank('{0.1, 0, 0.8, 1.0}'::float4[],
-                            setweight(to_tsvector('simple', replace(topic.slug, '-', ' ')), 'A')
-                            || setweight(to_tsvector('simple', topic.name), 'A')
-                            || setweight(to_tsvector('simple', replace(topic.aliases, '-', ' ')), 'B')
-                            || setweight(to_tsvector('simple', topic.description), 'D'),
-                            \(query))::float8 AS score
-                        FROM topic WHERE topic.search @@ \(query)
-                        ORDER BY score, topic.slug LIMIT 8
-                        """, binds: bindings)
-            ).map { row in
-                let (slug, name, score) = try row.decode((String, String, Double).self)
-                return TopicHit(topic: TopicReference(slug: slug, name: name), score: score)
-            }
+            // The directory's topic search, which scores as SQLite's bm25 does (one ranking, one ambiguity rule).
+            let hits = try await PostgresDirectoryStore.topicHits(PostgresStatements(connection: connection, logger: database.logger), words: words)
             return (exact, hits)
         }
     }

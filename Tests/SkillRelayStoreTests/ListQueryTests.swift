@@ -38,139 +38,165 @@ import Testing
         return zip(keys, keys.dropFirst()).allSatisfy { $0 < $1 }
     }
 
-    static func handles(_ db: Database, _ sql: String, _ arguments: StatementArguments = []) throws -> Set<String> {
-        Set(try String.fetchAll(db, sql: sql, arguments: arguments))
-    }
-
-    @Test func anAdminPagesThroughEveryoneOnceInOrder() async throws {
-        let store = try await makeSampleStore()
-        let (people, pages) = try await Self.all(limit: 7) { try await store.employees(EmployeeFilter(), by: Self.admin, page: $0) }
-        let expected = try await store.writer.read { db in try Self.handles(db, "SELECT handle FROM employee WHERE isActive") }
-        #expect(people.count == expected.count && Set(people.map(\.employee.handle)) == expected)
-        #expect(Self.inOrder(people))
-        #expect(pages == (expected.count + 6) / 7)
-        // Deactivated people only when asked for.
-        let inactive = try await store.employees(EmployeeFilter(isActive: false), by: Self.admin, page: PageRequest())
-        #expect(inactive.items.count == 3 && inactive.items.allSatisfy { !$0.employee.isActive } && inactive.next == nil)
-    }
-
-    @Test func aManagerSeesOnlyThePeopleBelowThemInEitherPlan() async throws {
-        let store = try await makeSampleStore()
-        let below = try await store.writer.read { db in
-            try Self.handles(
-                db,
-                """
-                WITH RECURSIVE below(id) AS (
-                    SELECT id FROM employee WHERE managerId = (SELECT id FROM employee WHERE handle = 'lin.chen')
-                    UNION SELECT employee.id FROM employee JOIN below ON employee.managerId = below.id
-                ) SELECT handle FROM employee WHERE id IN below AND isActive
-                """)
+    @Test(arguments: StoreBackend.available) func anAdminPagesThroughEveryoneOnceInOrder(backend: StoreBackend) async throws {
+        try await withSample(backend) { (database, store) async throws in
+            let (people, pages) = try await Self.all(limit: 7) { try await store.employees(EmployeeFilter(), by: Self.admin, page: $0) }
+            let expected = Set(try await database.texts("SELECT handle FROM employee WHERE isActive"))
+            #expect(people.count == expected.count && Set(people.map(\.employee.handle)) == expected)
+            #expect(Self.inOrder(people))
+            #expect(pages == (expected.count + 6) / 7)
+            // Deactivated people only when asked for.
+            let inactive = try await store.employees(EmployeeFilter(isActive: false), by: Self.admin, page: PageRequest())
+            #expect(inactive.items.count == 3 && inactive.items.allSatisfy { !$0.employee.isActive } && inactive.next == nil)
         }
-        #expect(below.count > 3)
-        let (people, _) = try await Self.all(limit: 2) { try await store.employees(EmployeeFilter(), by: Self.lin, page: $0) }
-        #expect(Set(people.map(\.employee.handle)) == below && people.count == below.count && Self.inOrder(people))
-        // The same people whether the team drives the page (a small set) or the name index is walked (a large one).
-        for smallSet in [1, 10_000] {
-            let walked = try await store.writer.read { db in
-                try Row.fetchAll(
-                    db,
-                    try EmployeeQuery(active: true, below: try Self.below(db, "lin.chen"), limit: 500, smallSet: smallSet)
-                        .request(db)
-                ).map { $0["handle"] as String }
+    }
+
+    @Test(arguments: StoreBackend.available) func namesSortAsSQLitesNocaseWhateverTheCollation(backend: StoreBackend) async throws {
+        try await withEmpty(backend) { (_, store) async throws in
+            // NOCASE folds A to Z only, then compares bytes: "Émile" and "émile" stay apart, after every ASCII letter, and
+            // punctuation counts ("B-y" before "b.x" before "bx").
+            let people = [
+                ("e1", "émile"), ("e2", "Émile"), ("a1", "alex"), ("a2", "Alex"), ("z1", "Zoe"), ("b1", "b.x"), ("b2", "bx"), ("b3", "B-y"),
+            ]
+            let admin = Employee(handle: "root", name: "Root", email: "root@example.org", isAdmin: true)
+            _ = try await store.createEmployee(admin, by: .cliOperator)
+            for (handle, name) in people {
+                _ = try await store.createEmployee(Employee(handle: handle, name: name, email: "\(handle)@example.org"), by: .cliOperator)
             }
-            #expect(walked == people.map(\.employee.handle), "smallSet \(smallSet)")
-        }
-        // Someone who manages nobody may not list; a manager may not list a peer's team.
-        await #expect(throws: DirectoryError.self) {
-            try await store.employees(EmployeeFilter(), by: Caller(identity: .employee("ji-woo.kang")), page: PageRequest())
-        }
-        await #expect(throws: DirectoryError.self) {
-            try await store.employees(EmployeeFilter(managerHandle: "lakshmi.gupta"), by: Self.lin, page: PageRequest())
+            let (listed, _) = try await Self.all(limit: 3) { try await store.employees(EmployeeFilter(), by: .cliOperator, page: $0) }
+            #expect(listed.map(\.employee.name) == ["alex", "Alex", "B-y", "b.x", "bx", "Root", "Zoe", "Émile", "émile"])
         }
     }
 
-    @Test func filtersNarrowOnEveryPage() async throws {
-        let store = try await makeSampleStore()
-        // q: a prefix of the name, any case, or of the handle.
-        let byName = try await store.employees(EmployeeFilter(query: "LIN C"), by: Self.admin, page: PageRequest())
-        #expect(byName.items.map(\.employee.handle) == ["lin.chen"])
-        let byHandle = try await store.employees(EmployeeFilter(query: "ji-woo."), by: Self.admin, page: PageRequest())
-        #expect(byHandle.items.map(\.employee.handle) == ["ji-woo.kang"])
-        // topic and minLevel: people with the topic or a subtopic at that level or above, compared with SQL.
-        let expected = try await store.writer.read { db in
-            try Self.handles(
-                db,
-                """
-                WITH RECURSIVE sub(id) AS (
-                    SELECT id FROM topic WHERE slug = 'kubernetes' UNION SELECT topic.id FROM topic JOIN sub ON topic.parentId = sub.id
-                )
-                SELECT DISTINCT employee.handle FROM skill JOIN employee ON employee.id = skill.employeeId
-                WHERE skill.topicId IN sub AND skill.level >= 3 AND employee.isActive
-                """)
-        }
-        #expect(!expected.isEmpty)
-        for smallSet in [1, 10_000] {
-            let walked = try await store.writer.read { db in
-                let topic = try SQLiteDirectoryStore.topicRecord(db, slugOrAlias: "k8s").id!
-                return try Row.fetchAll(db, try EmployeeQuery(active: true, topic: (topic, 3), limit: 500, smallSet: smallSet).request(db))
-                    .map { $0["handle"] as String }
+    @Test(arguments: StoreBackend.available) func aManagerSeesOnlyThePeopleBelowThemInEitherPlan(backend: StoreBackend) async throws {
+        try await withSample(backend) { (database, store) async throws in
+            let below = Set(
+                try await database.texts(
+                    """
+                    WITH RECURSIVE below(id) AS (
+                        SELECT id FROM employee WHERE managerId = (SELECT id FROM employee WHERE handle = 'lin.chen')
+                        UNION SELECT employee.id FROM employee JOIN below ON employee.managerId = below.id
+                    ) SELECT handle FROM employee WHERE id IN (SELECT id FROM below) AND isActive
+                    """))
+            #expect(below.count > 3)
+            let (people, _) = try await Self.all(limit: 2) { try await store.employees(EmployeeFilter(), by: Self.lin, page: $0) }
+            #expect(Set(people.map(\.employee.handle)) == below && people.count == below.count && Self.inOrder(people))
+            // SQLite: the same people whether the team drives the page (a small set) or the name index is walked (a large one).
+            if case .sqlite(let sqlite) = database {
+                for smallSet in [1, 10_000] {
+                    let walked = try await sqlite.writer.read { db in
+                        try Row.fetchAll(
+                            db,
+                            try EmployeeQuery(active: true, below: try Self.below(db, "lin.chen"), limit: 500, smallSet: smallSet)
+                                .request(db)
+                        ).map { $0["handle"] as String }
+                    }
+                    #expect(walked == people.map(\.employee.handle), "smallSet \(smallSet)")
+                }
             }
-            #expect(Set(walked) == expected, "smallSet \(smallSet)")
-        }
-        let (tagged, _) = try await Self.all(limit: 3) {
-            try await store.employees(EmployeeFilter(topic: "k8s", minimumLevel: 3), by: Self.admin, page: $0)
-        }
-        #expect(Set(tagged.map(\.employee.handle)) == expected && tagged.count == expected.count && Self.inOrder(tagged))
-        // Filters combine with the caller's reach.
-        let linsKubernetes = try await store.employees(EmployeeFilter(topic: "kubernetes"), by: Self.lin, page: PageRequest(limit: 200))
-        let linsTeam = try await store.employees(EmployeeFilter(), by: Self.lin, page: PageRequest(limit: 200))
-        #expect(Set(linsKubernetes.items.map(\.employee.handle)).isSubset(of: Set(linsTeam.items.map(\.employee.handle))))
-        await #expect(throws: DirectoryError.topicNotFound("nowhere")) {
-            try await store.employees(EmployeeFilter(topic: "nowhere"), by: Self.admin, page: PageRequest())
+            // Someone who manages nobody may not list; a manager may not list a peer's team.
+            await #expect(throws: DirectoryError.self) {
+                try await store.employees(EmployeeFilter(), by: Caller(identity: .employee("ji-woo.kang")), page: PageRequest())
+            }
+            await #expect(throws: DirectoryError.self) {
+                try await store.employees(EmployeeFilter(managerHandle: "lakshmi.gupta"), by: Self.lin, page: PageRequest())
+            }
         }
     }
 
-    @Test func pagesStayStableWhenPeopleAreAdded() async throws {
-        let store = try await makeSampleStore()
-        let first = try await store.employees(EmployeeFilter(), by: Self.admin, page: PageRequest(limit: 10))
-        // Someone who sorts before the cursor and someone after it are added between the two pages.
-        for (handle, name) in [("aaron.first", "Aaaron First"), ("zed.last", "Zzed Last")] {
-            _ = try await store.createEmployee(Employee(handle: handle, name: name, email: "\(handle)@example.org"), by: Self.admin)
+    @Test(arguments: StoreBackend.available) func filtersNarrowOnEveryPage(backend: StoreBackend) async throws {
+        try await withSample(backend) { (database, store) async throws in
+            // q: a prefix of the name, any case, or of the handle.
+            let byName = try await store.employees(EmployeeFilter(query: "LIN C"), by: Self.admin, page: PageRequest())
+            #expect(byName.items.map(\.employee.handle) == ["lin.chen"])
+            let byHandle = try await store.employees(EmployeeFilter(query: "ji-woo."), by: Self.admin, page: PageRequest())
+            #expect(byHandle.items.map(\.employee.handle) == ["ji-woo.kang"])
+            // topic and minLevel: people with the topic or a subtopic at that level or above, compared with SQL.
+            let expected = Set(
+                try await database.texts(
+                    """
+                    WITH RECURSIVE sub(id) AS (
+                        SELECT id FROM topic WHERE slug = 'kubernetes' UNION SELECT topic.id FROM topic JOIN sub ON topic.parentId = sub.id
+                    )
+                    SELECT DISTINCT employee.handle FROM skill JOIN employee ON employee.id = skill.employeeId
+                    WHERE skill.topicId IN (SELECT id FROM sub) AND skill.level >= 3 AND employee.isActive
+                    """))
+            #expect(!expected.isEmpty)
+            if case .sqlite(let sqlite) = database {
+                for smallSet in [1, 10_000] {
+                    let walked = try await sqlite.writer.read { db in
+                        let topic = try SQLiteDirectoryStore.topicRecord(db, slugOrAlias: "k8s").id!
+                        return try Row.fetchAll(db, try EmployeeQuery(active: true, topic: (topic, 3), limit: 500, smallSet: smallSet).request(db))
+                            .map { $0["handle"] as String }
+                    }
+                    #expect(Set(walked) == expected, "smallSet \(smallSet)")
+                }
+            }
+            let (tagged, _) = try await Self.all(limit: 3) {
+                try await store.employees(EmployeeFilter(topic: "k8s", minimumLevel: 3), by: Self.admin, page: $0)
+            }
+            #expect(Set(tagged.map(\.employee.handle)) == expected && tagged.count == expected.count && Self.inOrder(tagged))
+            // Filters combine with the caller's reach.
+            let linsKubernetes = try await store.employees(EmployeeFilter(topic: "kubernetes"), by: Self.lin, page: PageRequest(limit: 200))
+            let linsTeam = try await store.employees(EmployeeFilter(), by: Self.lin, page: PageRequest(limit: 200))
+            #expect(!linsKubernetes.items.isEmpty)
+            #expect(Set(linsKubernetes.items.map(\.employee.handle)).isSubset(of: Set(linsTeam.items.map(\.employee.handle))))
+            await #expect(throws: DirectoryError.topicNotFound("nowhere")) {
+                try await store.employees(EmployeeFilter(topic: "nowhere"), by: Self.admin, page: PageRequest())
+            }
         }
-        let second = try await store.employees(EmployeeFilter(), by: Self.admin, page: PageRequest(limit: 10, after: first.next))
-        let firstKeys = first.items.map { ($0.employee.name.lowercased(), $0.employee.handle) }
-        #expect(second.items.allSatisfy { ($0.employee.name.lowercased(), $0.employee.handle) > firstKeys.last! })
-        #expect(!second.items.contains { $0.employee.handle == "aaron.first" })
-        #expect(Set(first.items.map(\.employee.handle)).isDisjoint(with: second.items.map(\.employee.handle)))
     }
 
-    @Test func directReportsComeWithHowManyAreBelowThem() async throws {
-        let store = try await makeSampleStore()
-        let (reports, _) = try await Self.all(limit: 1) { try await store.reports(of: "aiko.yamamoto", isActive: true, by: Self.admin, page: $0) }
-        #expect(reports.contains { $0.employee.handle == "lin.chen" })
-        #expect(reports.allSatisfy { $0.employee.managerHandle == "aiko.yamamoto" } && Self.inOrder(reports))
-        let linsTeam = try await store.employees(EmployeeFilter(), by: Self.lin, page: PageRequest(limit: 200)).items.count
-        #expect(reports.first { $0.employee.handle == "lin.chen" }?.belowCount == linsTeam)
-        // Lin may read their own reports, not their manager's.
-        #expect(try await !store.reports(of: "lin.chen", isActive: true, by: Self.lin, page: PageRequest()).items.isEmpty)
-        await #expect(throws: DirectoryError.self) {
-            try await store.reports(of: "aiko.yamamoto", isActive: true, by: Self.lin, page: PageRequest())
+    @Test(arguments: StoreBackend.available) func pagesStayStableWhenPeopleAreAdded(backend: StoreBackend) async throws {
+        try await withSample(backend) { (_, store) async throws in
+            let first = try await store.employees(EmployeeFilter(), by: Self.admin, page: PageRequest(limit: 10))
+            // Someone who sorts before the cursor and someone after it are added between the two pages.
+            for (handle, name) in [("aaron.first", "Aaaron First"), ("zed.last", "Zzed Last")] {
+                _ = try await store.createEmployee(Employee(handle: handle, name: name, email: "\(handle)@example.org"), by: Self.admin)
+            }
+            let second = try await store.employees(EmployeeFilter(), by: Self.admin, page: PageRequest(limit: 10, after: first.next))
+            let firstKeys = first.items.map { ($0.employee.name.lowercased(), $0.employee.handle) }
+            #expect(second.items.count == 10)
+            #expect(second.items.allSatisfy { ($0.employee.name.lowercased(), $0.employee.handle) > firstKeys.last! })
+            #expect(!second.items.contains { $0.employee.handle == "aaron.first" })
+            #expect(Set(first.items.map(\.employee.handle)).isDisjoint(with: second.items.map(\.employee.handle)))
         }
     }
 
-    @Test func topicsAndTokensPageByKey() async throws {
-        let store = try await makeSampleStore()
-        let (topics, _) = try await Self.all(limit: 8) { try await store.topicPage(matching: nil, page: $0) }
-        let count = try await store.writer.read { db in try TopicRecord.fetchCount(db) }
-        #expect(topics.map(\.slug) == topics.map(\.slug).sorted() && topics.count == count)
-        let (found, _) = try await Self.all(limit: 1) { try await store.topicPage(matching: "k8s", page: $0) }
-        #expect(found.map(\.slug) == ["kubernetes"])
-        for index in 0..<5 { _ = try await store.createToken(for: .bot("bot-\(index)"), by: .cliOperator) }
-        let (tokens, pages) = try await Self.all(limit: 2) { try await store.tokens(by: .cliOperator, page: $0) }
-        #expect(tokens.map(\.owner) == (0..<5).reversed().map { APIToken.Owner.bot("bot-\($0)") } && pages == 3)
-        // A cursor naming a token that does not exist is refused, not a crash.
-        await #expect(throws: InvalidCursor.self) {
-            try await store.tokens(by: .cliOperator, page: PageRequest(after: PageCursor(list: .tokens, keys: ["tok_nothing"])))
+    @Test(arguments: StoreBackend.available) func directReportsComeWithHowManyAreBelowThem(backend: StoreBackend) async throws {
+        try await withSample(backend) { (_, store) async throws in
+            let (reports, _) = try await Self.all(limit: 1) {
+                try await store.reports(of: "aiko.yamamoto", isActive: true, by: Self.admin, page: $0)
+            }
+            #expect(reports.contains { $0.employee.handle == "lin.chen" })
+            #expect(reports.allSatisfy { $0.employee.managerHandle == "aiko.yamamoto" } && Self.inOrder(reports))
+            let linsTeam = try await store.employees(EmployeeFilter(), by: Self.lin, page: PageRequest(limit: 200)).items.count
+            #expect(reports.first { $0.employee.handle == "lin.chen" }?.belowCount == linsTeam)
+            // Lin may read their own reports, not their manager's.
+            #expect(try await !store.reports(of: "lin.chen", isActive: true, by: Self.lin, page: PageRequest()).items.isEmpty)
+            await #expect(throws: DirectoryError.self) {
+                try await store.reports(of: "aiko.yamamoto", isActive: true, by: Self.lin, page: PageRequest())
+            }
+        }
+    }
+
+    @Test(arguments: StoreBackend.available) func topicsAndTokensPageByKey(backend: StoreBackend) async throws {
+        try await withSample(backend) { (database, store) async throws in
+            let (topics, _) = try await Self.all(limit: 8) { try await store.topicPage(matching: nil, page: $0) }
+            let count = try await database.count("SELECT count(*) FROM topic")
+            #expect(topics.map(\.slug) == topics.map(\.slug).sorted { Array($0.utf8).lexicographicallyPrecedes($1.utf8) } && topics.count == count)
+            let (found, _) = try await Self.all(limit: 1) { try await store.topicPage(matching: "k8s", page: $0) }
+            #expect(found.map(\.slug) == ["kubernetes"])
+            let (several, _) = try await Self.all(limit: 2) { try await store.topicPage(matching: "data", page: $0) }
+            #expect(several.count > 2 && several.map(\.slug) == several.map(\.slug).sorted())
+            #expect(Set(several.map(\.slug)) == Set(try await store.topics(matching: "data", limit: 100, offset: 0).topics.map(\.slug)))
+            for index in 0..<5 { _ = try await store.createToken(for: .bot("bot-\(index)"), by: .cliOperator) }
+            let (tokens, pages) = try await Self.all(limit: 2) { try await store.tokens(by: .cliOperator, page: $0) }
+            #expect(tokens.map(\.owner) == (0..<5).reversed().map { APIToken.Owner.bot("bot-\($0)") } && pages == 3)
+            // A cursor naming a token that does not exist is refused, not a crash.
+            await #expect(throws: InvalidCursor.self) {
+                try await store.tokens(by: .cliOperator, page: PageRequest(after: PageCursor(list: .tokens, keys: ["tok_nothing"])))
+            }
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import SkillRelayDomain
 import SkillRelayPostgres
+import SkillRelayTestSupport
 import Testing
 
 /// One sliding-window rate limit, counted in process (one instance) or in PostgreSQL (several): the same answers.

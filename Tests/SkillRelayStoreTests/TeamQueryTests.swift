@@ -11,9 +11,7 @@ import Testing
 @Suite struct TeamQueryTests {
     /// `ceo` > `vp1`…`vp3` > two directors each (`d11`, `d12`, `d21` …) > thirty people each (`p11-01` …), named
     /// "Person 11 01"; every third person has `kubernetes`, at levels 1 to 5 in turn.
-    static func makeStore(scanLimit: Int = 2000) async throws -> SQLiteDirectoryStore {
-        var store = SQLiteDirectoryStore(database: try AppDatabase.inMemory(), clock: TestClock())
-        store.teamScanLimit = scanLimit
+    static func company() throws -> ImportBatch {
         var employees = "handle,name,email,manager\nceo,Chief Exec,ceo@example.org,\n"
         var skills = "handle,topic,level\n"
         for vp in 1...3 {
@@ -29,26 +27,44 @@ import Testing
             }
         }
         employees += "ayse,Ayşe Demir,ayse@example.org,d11\n"
-        _ = try await store.importDirectory(
-            try ImportBatch.parse(files: [
-                .employees: employees, .topics: "slug,name,parent,aliases,description\ninfra,Infrastructure,,,\nkubernetes,Kubernetes,infra,k8s,\n",
-                .skills: skills,
-            ]), by: .cliOperator)
+        return try ImportBatch.parse(files: [
+            .employees: employees, .topics: "slug,name,parent,aliases,description\ninfra,Infrastructure,,,\nkubernetes,Kubernetes,infra,k8s,\n",
+            .skills: skills,
+        ])
+    }
+
+    /// The company on a backend, closed after `body`.
+    static func withCompany(
+        _ backend: StoreBackend, scanLimit: Int = 2000, _ body: (TestDatabase, any DirectoryStores) async throws -> Void
+    ) async throws {
+        try await withEmpty(backend, teamScanLimit: scanLimit) { (database, store) async throws in
+            _ = try await store.importDirectory(try company(), by: .cliOperator)
+            try await body(database, store)
+        }
+    }
+
+    /// The company in SQLite, for the checks of SQLite's own plans.
+    static func makeSQLiteStore() async throws -> SQLiteDirectoryStore {
+        let store = SQLiteDirectoryStore(database: try AppDatabase.inMemory(), clock: TestClock())
+        _ = try await store.importDirectory(try company(), by: .cliOperator)
         return store
     }
 
     static func manager(_ handle: String) -> Caller { Caller(identity: .employee(handle), isManager: true) }
 
     /// Every employee's path and count as worked out from the manager column, against what the database keeps.
-    static func expectOrgPathsRight(_ store: SQLiteDirectoryStore, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let rows = try await store.database.writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, managerId, isActive, orgPath, peopleBelow FROM employee")
+    static func expectOrgPathsRight(_ database: TestDatabase, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let rows = try await database.rows(
+            "SELECT id, managerId, CASE WHEN isActive THEN 1 ELSE 0 END, orgPath, peopleBelow FROM employee"
+        ).map { row in
+            (id: Int64(row[0]!)!, managerId: row[1].flatMap { Int64($0) }, isActive: row[2] == "1", orgPath: row[3]!, peopleBelow: Int(row[4]!)!)
         }
+        #expect(!rows.isEmpty, sourceLocation: sourceLocation)
         var managerOf: [Int64: Int64] = [:]
         var active: [Int64: Bool] = [:]
         for row in rows {
-            active[row["id"]] = row["isActive"]
-            if let manager: Int64 = row["managerId"] { managerOf[row["id"]] = manager }
+            active[row.id] = row.isActive
+            if let manager = row.managerId { managerOf[row.id] = manager }
         }
         func path(_ id: Int64) -> [Int64] {
             var ids = [id]
@@ -58,8 +74,7 @@ import Testing
         var below: [Int64: Int] = [:]
         for (id, isActive) in active where isActive { for ancestor in path(id).dropLast() { below[ancestor, default: 0] += 1 } }
         for row in rows {
-            let id: Int64 = row["id"]
-            let (orgPath, peopleBelow): (String, Int) = (row["orgPath"], row["peopleBelow"])
+            let (id, orgPath, peopleBelow) = (row.id, row.orgPath, row.peopleBelow)
             let expected = "/" + path(id).map(String.init).joined(separator: "/") + "/"
             #expect(orgPath == expected, "employee \(id)", sourceLocation: sourceLocation)
             #expect(peopleBelow == below[id] ?? 0, "employee \(id)", sourceLocation: sourceLocation)
@@ -67,7 +82,7 @@ import Testing
     }
 
     /// Every page of a listing forwards by `next`, then backwards from the last page by `previous`.
-    static func pageThrough(_ store: SQLiteDirectoryStore, _ query: TeamQuery, by caller: Caller) async throws -> (
+    static func pageThrough(_ store: any DirectoryStores, _ query: TeamQuery, by caller: Caller) async throws -> (
         forward: [String], backward: [String]
     ) {
         var query = query
@@ -93,42 +108,43 @@ import Testing
 
     // MARK: - The org path
 
-    @Test func theOrgPathAndCountsFollowEveryChangeToTheChart() async throws {
-        let store = try await Self.makeStore()
-        try await Self.expectOrgPathsRight(store)
-        #expect(try await store.teamPage(TeamQuery(), by: Self.manager("ceo")).manager.peopleBelow == 190)
-        // A director moves, with their thirty people, to another VP (PATCH employee).
-        _ = try await store.updateEmployee("d11", with: EmployeePatch(managerHandle: .some("vp2")), by: .cliOperator)
-        try await Self.expectOrgPathsRight(store)
-        #expect(try await store.teamPage(TeamQuery(), by: Self.manager("vp2")).manager.peopleBelow == 94)
-        // Someone leaves and comes back; a new hire is created under a director.
-        _ = try await store.updateEmployee("p11-01", with: EmployeePatch(isActive: false), by: .cliOperator)
-        try await Self.expectOrgPathsRight(store)
-        _ = try await store.createEmployee(
-            Employee(handle: "new.hire", name: "New Hire", email: "n@example.org", managerHandle: "d11"), by: .cliOperator)
-        try await Self.expectOrgPathsRight(store)
-        // An import moves a VP to the top, moves a director back and makes someone inactive while moving them.
-        _ = try await store.importDirectory(
-            try ImportBatch.parse(files: [
-                .employees: """
-                handle,name,email,manager,active
-                vp3,Vice President 3,vp3@example.org,,true
-                d11,Director 11,d11@example.org,vp1,true
-                p12-02,Person 12 02,p12-02@example.org,d21,false
-                p11-01,Person 11 01,p11-01@example.org,d11,true
-                late,Late Joiner,late@example.org,p12-03,true
-
-                """
-            ]), by: .cliOperator)
-        try await Self.expectOrgPathsRight(store)
-        #expect(try await store.teamPage(TeamQuery(), by: Self.manager("ceo")).manager.peopleBelow == 128)
-        // A refused import (a cycle) leaves the paths as they were.
-        await #expect(throws: ImportFailure.self) {
+    @Test(arguments: StoreBackend.available) func theOrgPathAndCountsFollowEveryChangeToTheChart(backend: StoreBackend) async throws {
+        try await Self.withCompany(backend) { (database, store) async throws in
+            try await Self.expectOrgPathsRight(database)
+            #expect(try await store.teamPage(TeamQuery(), by: Self.manager("ceo")).manager.peopleBelow == 190)
+            // A director moves, with their thirty people, to another VP (PATCH employee).
+            _ = try await store.updateEmployee("d11", with: EmployeePatch(managerHandle: .some("vp2")), by: .cliOperator)
+            try await Self.expectOrgPathsRight(database)
+            #expect(try await store.teamPage(TeamQuery(), by: Self.manager("vp2")).manager.peopleBelow == 94)
+            // Someone leaves and comes back; a new hire is created under a director.
+            _ = try await store.updateEmployee("p11-01", with: EmployeePatch(isActive: false), by: .cliOperator)
+            try await Self.expectOrgPathsRight(database)
+            _ = try await store.createEmployee(
+                Employee(handle: "new.hire", name: "New Hire", email: "n@example.org", managerHandle: "d11"), by: .cliOperator)
+            try await Self.expectOrgPathsRight(database)
+            // An import moves a VP to the top, moves a director back and makes someone inactive while moving them.
             _ = try await store.importDirectory(
-                try ImportBatch.parse(files: [.employees: "handle,name,email,manager\nvp1,Vice President 1,vp1@example.org,p11-05\n"]),
-                by: .cliOperator)
+                try ImportBatch.parse(files: [
+                    .employees: """
+                    handle,name,email,manager,active
+                    vp3,Vice President 3,vp3@example.org,,true
+                    d11,Director 11,d11@example.org,vp1,true
+                    p12-02,Person 12 02,p12-02@example.org,d21,false
+                    p11-01,Person 11 01,p11-01@example.org,d11,true
+                    late,Late Joiner,late@example.org,p12-03,true
+
+                    """
+                ]), by: .cliOperator)
+            try await Self.expectOrgPathsRight(database)
+            #expect(try await store.teamPage(TeamQuery(), by: Self.manager("ceo")).manager.peopleBelow == 128)
+            // A refused import (a cycle) leaves the paths as they were.
+            await #expect(throws: ImportFailure.self) {
+                _ = try await store.importDirectory(
+                    try ImportBatch.parse(files: [.employees: "handle,name,email,manager\nvp1,Vice President 1,vp1@example.org,p11-05\n"]),
+                    by: .cliOperator)
+            }
+            try await Self.expectOrgPathsRight(database)
         }
-        try await Self.expectOrgPathsRight(store)
     }
 
     @Test func aDatabaseFromBeforeOrgPathsGetsThemOnUpgrade() async throws {
@@ -155,82 +171,88 @@ import Testing
 
     // MARK: - Pages
 
-    @Test func directReportsComeFirstWithTheCountBelowEach() async throws {
-        let store = try await Self.makeStore()
-        let top = try await store.teamPage(TeamQuery(), by: Self.manager("ceo"))
-        #expect(top.members.map(\.handle) == ["vp1", "vp2", "vp3"])
-        #expect(top.members.map(\.peopleBelow) == [63, 62, 62])
-        #expect(top.breadcrumbs.isEmpty && top.next == nil && top.previous == nil)
-        // Drilled down two levels: the way back up starts at the caller.
-        let director = try await store.teamPage(TeamQuery(under: "d11", limit: 7), by: Self.manager("ceo"))
-        #expect(director.manager.handle == "d11" && director.manager.peopleBelow == 31)
-        #expect(director.breadcrumbs.map(\.handle) == ["ceo", "vp1"])
-        #expect(director.members.map(\.handle) == ["ayse", "p11-01", "p11-02", "p11-03", "p11-04", "p11-05", "p11-06"])
-        #expect(director.members[3].skills.map(\.topic.slug) == ["kubernetes"])
-        let all = try await Self.pageThrough(store, TeamQuery(under: "d11", limit: 7), by: Self.manager("vp1"))
-        #expect(all.forward.count == 31 && Set(all.forward).count == 31)
-        #expect(all.backward == all.forward)
-        // Everyone below, in org-chart order: a manager before the people below them.
-        let everyone = try await Self.pageThrough(store, TeamQuery(everyone: true), by: Self.manager("ceo"))
-        #expect(everyone.forward.count == 190 && Set(everyone.forward).count == 190 && everyone.backward == everyone.forward)
-        let position = Dictionary(uniqueKeysWithValues: everyone.forward.enumerated().map { ($1, $0) })
-        #expect(everyone.forward.first?.hasPrefix("vp") == true)
-        #expect(position.allSatisfy { handle, index in !handle.hasPrefix("p") || position["d" + handle.dropFirst().prefix(2)]! < index })
-    }
-
-    @Test(arguments: [0, 2000]) func aSearchOrATopicListsEveryoneBelowOnceEitherWay(scanLimit: Int) async throws {
-        let store = try await Self.makeStore(scanLimit: scanLimit)
-        let vp1 = Self.manager("vp1")
-        let people = try await Self.pageThrough(store, TeamQuery(search: "person", limit: 7), by: vp1)
-        #expect(people.forward.count == 60 && Set(people.forward).count == 60)
-        #expect(people.backward == people.forward)
-        #expect(people.forward.allSatisfy { $0.hasPrefix("p1") })
-        // Word prefixes of the name or the handle, all of them, without regard to case or accents.
-        #expect(try await store.teamPage(TeamQuery(search: "PERSON 12 0"), by: vp1).members.count == 9)
-        #expect(try await store.teamPage(TeamQuery(search: "ayse"), by: vp1).members.map(\.handle) == ["ayse"])
-        #expect(try await store.teamPage(TeamQuery(search: "dem ay"), by: vp1).members.map(\.handle) == ["ayse"])
-        #expect(try await store.teamPage(TeamQuery(search: "ayse"), by: Self.manager("vp2")).members.isEmpty)
-        // A topic, by alias, at a minimum level; with a search too.
-        let tagged = try await Self.pageThrough(store, TeamQuery(topic: "k8s", limit: 3), by: vp1)
-        #expect(tagged.forward.count == 20 && Set(tagged.forward).count == 20)
-        #expect(tagged.backward == tagged.forward)
-        let expert = try await store.teamPage(TeamQuery(topic: "kubernetes", minimumLevel: 5), by: vp1)
-        #expect(Set(expert.members.map(\.handle)) == ["p11-12", "p11-27", "p12-12", "p12-27"])
-        #expect(expert.topic?.slug == "kubernetes")
-        let both = try await store.teamPage(TeamQuery(under: "d12", search: "person", topic: "kubernetes", minimumLevel: 4), by: vp1)
-        #expect(Set(both.members.map(\.handle)) == ["p12-09", "p12-12", "p12-24", "p12-27"])
-    }
-
-    @Test func aManagerSeesNothingOutsideTheirOwnSubtree() async throws {
-        let store = try await Self.makeStore()
-        let vp1 = Self.manager("vp1")
-        for outside in ["d21", "vp2", "ceo", "nobody", "p21-01"] {
-            await #expect(throws: DirectoryError.employeeNotFound(outside)) { _ = try await store.teamPage(TeamQuery(under: outside), by: vp1) }
+    @Test(arguments: StoreBackend.available) func directReportsComeFirstWithTheCountBelowEach(backend: StoreBackend) async throws {
+        try await Self.withCompany(backend) { (database, store) async throws in
+            let top = try await store.teamPage(TeamQuery(), by: Self.manager("ceo"))
+            #expect(top.members.map(\.handle) == ["vp1", "vp2", "vp3"])
+            #expect(top.members.map(\.peopleBelow) == [63, 62, 62])
+            #expect(top.breadcrumbs.isEmpty && top.next == nil && top.previous == nil)
+            // Drilled down two levels: the way back up starts at the caller.
+            let director = try await store.teamPage(TeamQuery(under: "d11", limit: 7), by: Self.manager("ceo"))
+            #expect(director.manager.handle == "d11" && director.manager.peopleBelow == 31)
+            #expect(director.breadcrumbs.map(\.handle) == ["ceo", "vp1"])
+            #expect(director.members.map(\.handle) == ["ayse", "p11-01", "p11-02", "p11-03", "p11-04", "p11-05", "p11-06"])
+            #expect(director.members[3].skills.map(\.topic.slug) == ["kubernetes"])
+            let all = try await Self.pageThrough(store, TeamQuery(under: "d11", limit: 7), by: Self.manager("vp1"))
+            #expect(all.forward.count == 31 && Set(all.forward).count == 31)
+            #expect(all.backward == all.forward)
+            // Everyone below, in org-chart order: a manager before the people below them.
+            let everyone = try await Self.pageThrough(store, TeamQuery(everyone: true), by: Self.manager("ceo"))
+            #expect(everyone.forward.count == 190 && Set(everyone.forward).count == 190 && everyone.backward == everyone.forward)
+            let position = Dictionary(uniqueKeysWithValues: everyone.forward.enumerated().map { ($1, $0) })
+            #expect(everyone.forward.first?.hasPrefix("vp") == true)
+            #expect(position.allSatisfy { handle, index in !handle.hasPrefix("p") || position["d" + handle.dropFirst().prefix(2)]! < index })
         }
-        // Oneself is the top of one's own team; someone inactive is not found.
-        #expect(try await store.teamPage(TeamQuery(under: "vp1"), by: vp1).breadcrumbs.isEmpty)
-        _ = try await store.updateEmployee("d12", with: EmployeePatch(isActive: false), by: .cliOperator)
-        await #expect(throws: DirectoryError.employeeNotFound("d12")) { _ = try await store.teamPage(TeamQuery(under: "d12"), by: vp1) }
-        // A search from below someone stays below them.
-        #expect(try await store.teamPage(TeamQuery(under: "d11", search: "person 12 0"), by: vp1).members.isEmpty)
-        await #expect(throws: DirectoryError.self) { _ = try await store.teamPage(TeamQuery(), by: Caller(identity: .employee("p11-01"))) }
     }
 
-    @Test func aCursorFromAnotherListingStartsItOver() async throws {
-        let store = try await Self.makeStore()
-        let vp1 = Self.manager("vp1")
-        let first = try await store.teamPage(TeamQuery(search: "person", limit: 5), by: vp1)
-        let next = try #require(first.next)
-        let directs = try await store.teamPage(TeamQuery(cursor: next), by: vp1)
-        #expect(directs.members.map(\.handle) == ["d11", "d12"])
-        let garbage = try await store.teamPage(TeamQuery(search: "person", cursor: TeamCursor(.after, key: "%%%"), limit: 5), by: vp1)
-        #expect(garbage.members == first.members)
+    @Test(arguments: StoreBackend.available, [0, 2000]) func aSearchOrATopicListsEveryoneBelowOnceEitherWay(backend: StoreBackend, scanLimit: Int)
+        async throws
+    {
+        try await Self.withCompany(backend, scanLimit: scanLimit) { (database, store) async throws in
+            let vp1 = Self.manager("vp1")
+            let people = try await Self.pageThrough(store, TeamQuery(search: "person", limit: 7), by: vp1)
+            #expect(people.forward.count == 60 && Set(people.forward).count == 60)
+            #expect(people.backward == people.forward)
+            #expect(people.forward.allSatisfy { $0.hasPrefix("p1") })
+            // Word prefixes of the name or the handle, all of them, without regard to case or accents.
+            #expect(try await store.teamPage(TeamQuery(search: "PERSON 12 0"), by: vp1).members.count == 9)
+            #expect(try await store.teamPage(TeamQuery(search: "ayse"), by: vp1).members.map(\.handle) == ["ayse"])
+            #expect(try await store.teamPage(TeamQuery(search: "dem ay"), by: vp1).members.map(\.handle) == ["ayse"])
+            #expect(try await store.teamPage(TeamQuery(search: "ayse"), by: Self.manager("vp2")).members.isEmpty)
+            // A topic, by alias, at a minimum level; with a search too.
+            let tagged = try await Self.pageThrough(store, TeamQuery(topic: "k8s", limit: 3), by: vp1)
+            #expect(tagged.forward.count == 20 && Set(tagged.forward).count == 20)
+            #expect(tagged.backward == tagged.forward)
+            let expert = try await store.teamPage(TeamQuery(topic: "kubernetes", minimumLevel: 5), by: vp1)
+            #expect(Set(expert.members.map(\.handle)) == ["p11-12", "p11-27", "p12-12", "p12-27"])
+            #expect(expert.topic?.slug == "kubernetes")
+            let both = try await store.teamPage(TeamQuery(under: "d12", search: "person", topic: "kubernetes", minimumLevel: 4), by: vp1)
+            #expect(Set(both.members.map(\.handle)) == ["p12-09", "p12-12", "p12-24", "p12-27"])
+        }
+    }
+
+    @Test(arguments: StoreBackend.available) func aManagerSeesNothingOutsideTheirOwnSubtree(backend: StoreBackend) async throws {
+        try await Self.withCompany(backend) { (database, store) async throws in
+            let vp1 = Self.manager("vp1")
+            for outside in ["d21", "vp2", "ceo", "nobody", "p21-01"] {
+                await #expect(throws: DirectoryError.employeeNotFound(outside)) { _ = try await store.teamPage(TeamQuery(under: outside), by: vp1) }
+            }
+            // Oneself is the top of one's own team; someone inactive is not found.
+            #expect(try await store.teamPage(TeamQuery(under: "vp1"), by: vp1).breadcrumbs.isEmpty)
+            _ = try await store.updateEmployee("d12", with: EmployeePatch(isActive: false), by: .cliOperator)
+            await #expect(throws: DirectoryError.employeeNotFound("d12")) { _ = try await store.teamPage(TeamQuery(under: "d12"), by: vp1) }
+            // A search from below someone stays below them.
+            #expect(try await store.teamPage(TeamQuery(under: "d11", search: "person 12 0"), by: vp1).members.isEmpty)
+            await #expect(throws: DirectoryError.self) { _ = try await store.teamPage(TeamQuery(), by: Caller(identity: .employee("p11-01"))) }
+        }
+    }
+
+    @Test(arguments: StoreBackend.available) func aCursorFromAnotherListingStartsItOver(backend: StoreBackend) async throws {
+        try await Self.withCompany(backend) { (database, store) async throws in
+            let vp1 = Self.manager("vp1")
+            let first = try await store.teamPage(TeamQuery(search: "person", limit: 5), by: vp1)
+            let next = try #require(first.next)
+            let directs = try await store.teamPage(TeamQuery(cursor: next), by: vp1)
+            #expect(directs.members.map(\.handle) == ["d11", "d12"])
+            let garbage = try await store.teamPage(TeamQuery(search: "person", cursor: TeamCursor(.after, key: "%%%"), limit: 5), by: vp1)
+            #expect(garbage.members == first.members)
+        }
     }
 
     // MARK: - Plans
 
     @Test func everyPageQueryReadsAnIndexInTheOrderItPages() async throws {
-        let store = try await Self.makeStore()
+        let store = try await Self.makeSQLiteStore()
         for order in [TeamListing.Order.directReports, .subtree, .topic, .search] {
             for forward in [true, false] {
                 for hasCursor in [false, true] {
@@ -267,17 +289,18 @@ import Testing
         #expect(branch == ["SEARCH topic USING COVERING INDEX topicByParentName (parentId=?)"], "\(branch)")
     }
 
-    @Test func theTopicTreeComesABranchAtATime() async throws {
-        let store = try await Self.makeStore()
-        let top = try await store.topicBranch(under: nil, matching: nil, limit: 50, offset: 0)
-        #expect(top.topics.map(\.topic.slug) == ["infra"] && top.topics[0].childCount == 1 && top.path.isEmpty)
-        let infra = try await store.topicBranch(under: "infra", matching: nil, limit: 50, offset: 0)
-        #expect(infra.topics.map(\.topic.slug) == ["kubernetes"] && infra.topics[0].topic.aliases == ["k8s"])
-        #expect(infra.path.map(\.slug) == ["infra"])
-        let found = try await store.topicBranch(under: nil, matching: "k8s", limit: 50, offset: 0)
-        #expect(found.topics.map(\.topic.slug) == ["kubernetes"] && found.total == 1)
-        await #expect(throws: DirectoryError.topicNotFound("nowhere")) {
-            _ = try await store.topicBranch(under: "nowhere", matching: nil, limit: 5, offset: 0)
+    @Test(arguments: StoreBackend.available) func theTopicTreeComesABranchAtATime(backend: StoreBackend) async throws {
+        try await Self.withCompany(backend) { (database, store) async throws in
+            let top = try await store.topicBranch(under: nil, matching: nil, limit: 50, offset: 0)
+            #expect(top.topics.map(\.topic.slug) == ["infra"] && top.topics[0].childCount == 1 && top.path.isEmpty)
+            let infra = try await store.topicBranch(under: "infra", matching: nil, limit: 50, offset: 0)
+            #expect(infra.topics.map(\.topic.slug) == ["kubernetes"] && infra.topics[0].topic.aliases == ["k8s"])
+            #expect(infra.path.map(\.slug) == ["infra"])
+            let found = try await store.topicBranch(under: nil, matching: "k8s", limit: 50, offset: 0)
+            #expect(found.topics.map(\.topic.slug) == ["kubernetes"] && found.total == 1)
+            await #expect(throws: DirectoryError.topicNotFound("nowhere")) {
+                _ = try await store.topicBranch(under: "nowhere", matching: nil, limit: 5, offset: 0)
+            }
         }
     }
 }

@@ -26,11 +26,7 @@ extension TestDatabase {
 
     /// The directory store with its suggestions, for the suggestion tests.
     func suggestionDirectory(clock: TestClock = TestClock()) throws -> any DirectoryStore & SuggestionStore {
-        switch self {
-        case .sqlite(let database): SQLiteDirectoryStore(database: database, clock: clock)
-        // PostgresDirectoryStore(database: database, clock: clock) once pg-directory is merged.
-        case .postgres: throw TestPostgresError.noStoreYet("PostgresDirectoryStore")
-        }
+        try directoryStore(clock: clock)
     }
 }
 

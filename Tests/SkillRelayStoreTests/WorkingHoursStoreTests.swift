@@ -9,38 +9,43 @@ import Testing
 /// Time zones, working hours and IM activity in the store: imported, read back, and carried by candidates. The test
 /// clock stands at Friday 2027-01-15 08:00 UTC: 09:00 in Berlin, 03:00 in New York.
 @Suite struct WorkingHoursStoreTests {
+    static func company() throws -> ImportBatch {
+        try batch([
+            .employees: """
+            handle,name,email,im_id,manager,timezone,working_hours
+            boss,Boss,boss@example.org,@boss:x,,,
+            berlin,Berlin,berlin@example.org,@berlin:x,boss,Europe/Berlin,"Mon-Thu 09:00-17:00, Fri 09:00-13:00"
+            newyork,New York,ny@example.org,@newyork:x,boss,America/New_York,Mon-Fri 09:00-17:00
+            anytime,Anytime,any@example.org,@anytime:x,boss,Asia/Tokyo,
+
+            """,
+            .topics: "slug,name\ninfra,Infrastructure\n",
+            .skills: "handle,topic,level\nberlin,infra,5\nnewyork,infra,5\nanytime,infra,4\n",
+        ])
+    }
+
     func makeStore() async throws -> (SQLiteQuestionStore, SQLiteDirectoryStore, SQLiteIMState, TestClock) {
         let clock = TestClock()
         let database = try AppDatabase.inMemory()
         let directory = SQLiteDirectoryStore(database: database, clock: clock)
-        _ = try await directory.importDirectory(
-            try batch([
-                .employees: """
-                handle,name,email,im_id,manager,timezone,working_hours
-                boss,Boss,boss@example.org,@boss:x,,,
-                berlin,Berlin,berlin@example.org,@berlin:x,boss,Europe/Berlin,"Mon-Thu 09:00-17:00, Fri 09:00-13:00"
-                newyork,New York,ny@example.org,@newyork:x,boss,America/New_York,Mon-Fri 09:00-17:00
-                anytime,Anytime,any@example.org,@anytime:x,boss,Asia/Tokyo,
-
-                """,
-                .topics: "slug,name\ninfra,Infrastructure\n",
-                .skills: "handle,topic,level\nberlin,infra,5\nnewyork,infra,5\nanytime,infra,4\n",
-            ]), by: .cliOperator)
+        _ = try await directory.importDirectory(try Self.company(), by: .cliOperator)
         return (SQLiteQuestionStore(database: database, clock: clock), directory, SQLiteIMState(database: database, clock: clock), clock)
     }
 
-    @Test func importedTimeZonesAndWorkingHoursAreReadBack() async throws {
-        let (_, directory, _, _) = try await makeStore()
-        let berlin = try await directory.employee("berlin", by: .cliOperator).employee
-        #expect(berlin.timeZone == "Europe/Berlin")
-        #expect(berlin.workingHours?.description == "Mon-Thu 09:00-17:00, Fri 09:00-13:00")
-        let anytime = try await directory.employee("anytime", by: .cliOperator).employee
-        #expect(anytime.timeZone == "Asia/Tokyo" && anytime.workingHours == nil)
-        // A re-import without the columns clears them, as it does every other optional column.
-        _ = try await directory.importDirectory(
-            try batch([.employees: "handle,name,email,im_id,manager\nberlin,Berlin,berlin@example.org,@berlin:x,boss\n"]), by: .cliOperator)
-        let cleared = try await directory.employee("berlin", by: .cliOperator).employee
-        #expect(cleared.timeZone == nil && cleared.workingHours == nil)
+    @Test(arguments: StoreBackend.available) func importedTimeZonesAndWorkingHoursAreReadBack(backend: StoreBackend) async throws {
+        try await withEmpty(backend) { (_, directory) async throws in
+            _ = try await directory.importDirectory(try Self.company(), by: .cliOperator)
+            let berlin = try await directory.employee("berlin", by: .cliOperator).employee
+            #expect(berlin.timeZone == "Europe/Berlin")
+            #expect(berlin.workingHours?.description == "Mon-Thu 09:00-17:00, Fri 09:00-13:00")
+            let anytime = try await directory.employee("anytime", by: .cliOperator).employee
+            #expect(anytime.timeZone == "Asia/Tokyo" && anytime.workingHours == nil)
+            // A re-import without the columns clears them, as it does every other optional column.
+            _ = try await directory.importDirectory(
+                try batch([.employees: "handle,name,email,im_id,manager\nberlin,Berlin,berlin@example.org,@berlin:x,boss\n"]), by: .cliOperator)
+            let cleared = try await directory.employee("berlin", by: .cliOperator).employee
+            #expect(cleared.timeZone == nil && cleared.workingHours == nil)
+        }
     }
 
     @Test func candidatesCarryTheirHoursAndActivityAndNobodyOutsideTheirHoursIsOne() async throws {

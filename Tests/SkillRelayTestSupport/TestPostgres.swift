@@ -56,8 +56,6 @@ public enum TestPostgres {
 
 public enum TestPostgresError: Error {
     case noServer
-    /// A store the PostgreSQL backend does not have (yet): its tests cannot run on PostgreSQL.
-    case noStoreYet(String)
 }
 
 /// The template every test database is copied from: created and migrated once per test run.
