@@ -19,16 +19,6 @@ enum DatabaseChoice: Equatable, CustomStringConvertible {
         var description: String { "\(origin): \(reason)" }
     }
 
-    /// PostgreSQL chosen for a command whose PostgreSQL stores are not wired in yet.
-    struct NotWired: Error, CustomStringConvertible {
-        var command: String
-        var location: PostgresLocation
-
-        var description: String {
-            "PostgreSQL (\(location)) is not wired into \(command) yet; give it a SQLite database (a path or sqlite:PATH) for now."
-        }
-    }
-
     /// Reads a path, `sqlite:PATH`, or a `postgres://` / `postgresql://` URL; `origin` says where the text came from.
     init(parsing text: String, from origin: String) throws(Invalid) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
@@ -55,14 +45,6 @@ enum DatabaseChoice: Equatable, CustomStringConvertible {
                 reason: "\(trimmed[scheme].dropLast(3)) is not a database SkillRelay uses; give a SQLite path, sqlite:PATH or postgres://…")
         } else {
             self = .sqlite(trimmed)
-        }
-    }
-
-    /// The SQLite file, for a command that has only SQLite stores so far.
-    func sqlitePath(notWiredInto command: String) throws(NotWired) -> String {
-        switch self {
-        case .sqlite(let path): return path
-        case .postgres(let location): throw NotWired(command: command, location: location)
         }
     }
 

@@ -1,4 +1,7 @@
+import Logging
+import ServiceLifecycle
 import SkillRelayDomain
+import SkillRelayPostgres
 import SkillRelayStore
 
 /// The stores of the database a command was pointed at, behind the domain's ports: what every command and the server
@@ -22,13 +25,22 @@ struct Stores: Sendable {
     /// Runs `body` under the lock instances sharing the database hold around a first start (loading the sample
     /// directory once, however many start together).
     let firstStart: @Sendable (@Sendable () async throws -> Void) async throws -> Void
+    /// Which instance runs the Matrix sync loop: this one at once on SQLite, the one holding the lock on PostgreSQL.
+    var leadership: any Leadership = SoleInstance()
+    /// Live events for this instance's streams, relayed to and from the other instances sharing the database.
+    var events = QuestionEvents()
+    /// The per-caller rate limit for `limit` asks a minute, shared by every instance (nil: this process's own).
+    var rateLimit: @Sendable (Int) -> (any RateLimit)? = { _ in nil }
+    /// What runs beside the server for the database (PostgreSQL: the live event relay).
+    var services: [any Service] = []
     let close: @Sendable () async -> Void
 
     /// Opens (creating and migrating if needed) the database chosen.
-    static func open(_ choice: DatabaseChoice) async throws -> Stores {
+    static func open(_ choice: DatabaseChoice, logger: Logger = Logger(label: "skillrelay.database")) async throws -> Stores {
         switch choice {
         case .sqlite(let path): sqlite(try AppDatabase.open(path: path), name: path)
-        case .postgres(let location): throw DatabaseChoice.NotWired(command: "this command", location: location)
+        case .postgres(let location):
+            postgres(try await PostgresAppDatabase.open(url: location.url, logger: logger), name: location.description, logger: logger)
         }
     }
 
@@ -57,6 +69,38 @@ struct Stores: Sendable {
             // One process owns a SQLite file: nobody else starts beside it.
             firstStart: { body in try await body() },
             close: {})
+    }
+}
+
+extension Stores {
+    static func postgres(_ database: PostgresAppDatabase, name: String, logger: Logger) -> Stores {
+        let directory = PostgresDirectoryStore(database: database)
+        let web = PostgresWebStore(database: database)
+        var stores = Stores(
+            name: name, directory: directory, web: web, imState: PostgresIMState(database: database),
+            questionStore: { PostgresQuestionStore(database: database, learning: $0) },
+            isEmpty: { try await directory.isEmpty() },
+            firstActiveAdmin: { try await web.firstActiveAdmin() },
+            setting: { key, make in try await database.setting(key, makingWith: make) },
+            // Instances started together: the first takes the lock and loads; the others wait, then find it loaded.
+            firstStart: { body in try await database.withSetupLock { _ in try await body() } },
+            close: { await database.close() })
+        stores.leadership = PostgresLeadership(database: database, logger: logger)
+        stores.events = QuestionEvents(relay: PostgresEventRelay(database: database, logger: logger))
+        stores.rateLimit = { limit in PostgresRateLimiter(database: database, scope: "asks", limit: limit, logger: logger) }
+        stores.services = [EventRelayService(events: stores.events)]
+        return stores
+    }
+}
+
+/// Relays this instance's live events to the others and theirs to its streams, until shutdown.
+struct EventRelayService: Service {
+    let events: QuestionEvents
+
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await events.relayEvents() }
+        } catch is CancellationError {}
     }
 }
 

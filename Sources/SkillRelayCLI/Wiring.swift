@@ -21,15 +21,15 @@ struct Wiring {
     /// The embedded `local` IM: presence and inboxes inside SkillRelay.
     static func local(stores: Stores, settings: QuestionSettings, callbackSecret: String) throws -> Wiring {
         let store = stores.questionStore(RoutingLearning(settings: settings))
-        let events = QuestionEvents()
+        let events = stores.events
         let dispatcher = OutboxDispatcher(
             store: store, messenger: LocalMessenger(events: events),
             callbacks: HTTPCallbackSender(client: HTTPClient.shared, secret: callbackSecret))
         let pump = OutboxPump(dispatcher: dispatcher)
         let questions = try QuestionService(
             store: store, presence: LocalPresenceSource(store: store), settings: settings, events: events,
-            outboxLag: dispatcher.lag, outboxChanged: { pump.nudge() })
-        return Wiring(questions: questions, pump: pump)
+            outboxLag: dispatcher.lag, outboxChanged: { pump.nudge() }, rateLimit: stores.rateLimit(settings.asksPerMinute))
+        return Wiring(questions: questions, pump: pump, services: stores.services)
     }
 
     /// A Matrix homeserver: presence, questions and answers through the bot account.
@@ -60,13 +60,15 @@ struct Wiring {
         // Presence is trusted until the presence probe (PresenceProbeService, run at start and every few minutes) finds
         // the homeserver does not report it: the seconds before the first probe never interrupt someone it calls offline.
         let questions = try QuestionService(
-            store: store, presence: presence, settings: settings, outboxLag: dispatcher.lag, outboxChanged: { pump.nudge() },
-            presenceReporting: PresenceReportingState(initial: .reported))
+            store: store, presence: presence, settings: settings, events: stores.events, outboxLag: dispatcher.lag,
+            outboxChanged: { pump.nudge() }, presenceReporting: PresenceReportingState(initial: .reported),
+            rateLimit: stores.rateLimit(settings.asksPerMinute))
         let conversation = IMConversation(questions: questions, directory: directory, state: state, loginLinks: loginLinks)
         let sync = MatrixSyncService(
-            client: client, state: state, rooms: rooms, conversation: conversation, logger: logger, presence: stream, encryption: encryption)
+            client: client, state: state, rooms: rooms, conversation: conversation, logger: logger, presence: stream, encryption: encryption,
+            leadership: stores.leadership)
         return Wiring(
-            questions: questions, pump: pump, services: [sync], shutdown: { try await http.shutdown() },
+            questions: questions, pump: pump, services: [sync] + stores.services, shutdown: { try await http.shutdown() },
             check: { try await encryption.checkStoredKeys() })
     }
 

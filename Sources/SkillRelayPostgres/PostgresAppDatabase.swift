@@ -95,18 +95,34 @@ public final class PostgresAppDatabase: Sendable {
     /// `body` threw: a `DirectoryError` reaches the caller as itself, as from the SQLite stores, not wrapped in
     /// postgres-nio's `PostgresTransactionError`.
     public func transaction<T: Sendable>(holding lock: Int64, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        var connected = false
         do {
             return try await client.withTransaction(logger: logger) { connection in
+                connected = true
                 try await connection.query("SELECT pg_advisory_xact_lock(\(lock))", logger: logger)
                 return try await body(connection)
             }
         } catch let error as PostgresTransactionError {
             throw error.closureError ?? error.beginError ?? error.commitError ?? error
+        } catch {
+            throw connected ? error : PostgresUnavailable(underlying: error)
         }
     }
 
     /// A read-only transaction (one snapshot for every statement in it), without the write lock.
     public func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        var connected = false
+        do {
+            return try await readTransaction { connection in
+                connected = true
+                return try await body(connection)
+            }
+        } catch {
+            throw connected ? error : PostgresUnavailable(underlying: error)
+        }
+    }
+
+    private func readTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await client.withConnection { connection in
             try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
             do {
@@ -150,6 +166,15 @@ public final class PostgresAppDatabase: Sendable {
             return made
         }
     }
+}
+
+/// No connection could be had from the pool: the database server is down, restarting or out of reach. The pool keeps
+/// trying, and the next request that gets a connection succeeds.
+public struct PostgresUnavailable: StoreFailure, CustomStringConvertible {
+    public var underlying: any Error
+    public var isBusy: Bool { true }
+    public var isUnreachable: Bool { true }
+    public var description: String { "PostgreSQL cannot be reached: \(String(reflecting: underlying))" }
 }
 
 /// The errors that mean "PostgreSQL is not there right now" — a dropped connection, a pool that cannot connect, a
