@@ -70,7 +70,9 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "skillrelay")
-        let stores = try await CLIErrors.reporting { try await Stores.open(try database.choice(config: try questionOptions.configFile()), logger: logger) }
+        let stores = try await CLIErrors.reporting {
+            try await Stores.open(try database.choice(config: try questionOptions.configFile()), logger: logger)
+        }
         do {
             try await serve(stores, logger: logger)
         } catch {

@@ -141,12 +141,18 @@ struct SeveralInstancesTests {
         (try? JSONSerialization.jsonObject(with: Data(data.utf8))) as? [String: Any] ?? [:]
     }
 
-    /// Handles tagged with `topic` in the sample `Data/skills.csv`.
+    /// Active people tagged with `topic` in the sample `Data/` (employees.csv: handle first, `active` seventh).
     static func taggedPeople(_ topic: String) throws -> [String] {
+        let employees = try String(contentsOfFile: CLITests.dataDirectory + "/employees.csv", encoding: .utf8)
+        let inactive = Set(
+            employees.split(separator: "\n").dropFirst().compactMap { line -> String? in
+                let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+                return fields.count >= 7 && fields[6] == "false" ? String(fields[0]) : nil
+            })
         let csv = try String(contentsOfFile: CLITests.dataDirectory + "/skills.csv", encoding: .utf8)
         return csv.split(separator: "\n").dropFirst().compactMap { line in
             let fields = line.split(separator: ",")
-            return fields.count >= 2 && fields[1] == topic ? String(fields[0]) : nil
+            return fields.count >= 2 && fields[1] == topic && !inactive.contains(String(fields[0])) ? String(fields[0]) : nil
         }
     }
 

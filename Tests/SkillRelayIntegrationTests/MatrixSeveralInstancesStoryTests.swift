@@ -86,7 +86,7 @@ extension SynapseStories {
             // Each question reached exactly one specialist, once; each answer was relayed once.
             var received: [String: Int] = [:]
             for user in specialists {
-                for message in try await user.messages(in: rooms[user.userID]!) where message.sender == bot.userID {
+                for message in try await user.allMessages(in: rooms[user.userID]!) where message.sender == bot.userID {
                     for (_, label) in questions where message.body.hasPrefix(Self.questionPrefix) && message.body.contains(label) {
                         received[label, default: 0] += 1
                     }

@@ -112,6 +112,24 @@ struct MatrixUser: Sendable {
         }
     }
 
+    /// Every text message of a room, oldest first, read back page by page with /messages.
+    func allMessages(in room: String) async throws -> [(id: String, sender: String, body: String)] {
+        var messages: [(id: String, sender: String, body: String)] = []
+        var from: String?
+        repeat {
+            let json = try await call(.GET, "/rooms/\(Self.escape(room))/messages?dir=b&limit=100" + (from.map { "&from=\(Self.escape($0))" } ?? ""))
+            let chunk = json["chunk"] as? [[String: Any]] ?? []
+            for event in chunk {
+                guard event["type"] as? String == "m.room.message", let content = event["content"] as? [String: Any],
+                    let body = content["body"] as? String
+                else { continue }
+                messages.append((event["event_id"] as? String ?? "", event["sender"] as? String ?? "", body))
+            }
+            from = chunk.isEmpty ? nil : json["end"] as? String
+        } while from != nil
+        return messages.reversed()
+    }
+
     /// Rooms this user is invited to.
     func invitedRooms() async throws -> [String] {
         let json = try await call(.GET, "/sync?timeout=0&set_presence=offline&filter=\(Self.escape(#"{"room":{"timeline":{"limit":1}}}"#))")
