@@ -52,5 +52,10 @@ struct CopiedTable: Sendable {
     /// Bookkeeping tables each database keeps for itself (lower case): migrations applied, SQLite's AUTOINCREMENT
     /// counters (carried over as identity high-water marks instead) and statistics. Full-text indexes are recognised
     /// from the catalogue; triggers rebuild what they hold.
-    static let bookkeeping: Set<String> = ["grdb_migrations", "sqlite_sequence", "sqlite_stat1", "sqlite_stat4", "schemamigration"]
+    static let bookkeeping: Set<String> = [
+        "grdb_migrations", "sqlite_sequence", "sqlite_stat1", "sqlite_stat4", "schemamigration",
+        // Several instances' passing state on PostgreSQL: rate-limit windows of the last minute and live events already
+        // relayed. Nothing a moved deployment needs; not copied.
+        "ratelimit", "relayedevent",
+    ]
 }

@@ -27,7 +27,7 @@ extension SynapseStories {
             for user in [lena, nikos, henrik, ayse, stranger] {
                 let room = try await user.openDirectRoom(with: bot.userID)
                 rooms[user.userID] = room
-                _ = try await eventually(20, "the bot to join \(user.userID)'s room") {
+                _ = try await eventually(90, "the bot to join \(user.userID)'s room") {
                     try await user.joinedMembers(room).contains(bot.userID) ? true : nil
                 }
             }
@@ -37,13 +37,13 @@ extension SynapseStories {
             // Before anyone asks, the bot sees them as they set themselves: a Synapse just started can take a moment, and
             // SkillRelay would keep what it read (for its cache's 15 s) and ask nobody.
             for (user, presence) in [(nikos, "online"), (henrik, "online"), (ayse, "offline")] {
-                _ = try await eventually(20, "\(user.userID) to be \(presence) to the bot") {
+                _ = try await eventually(90, "\(user.userID) to be \(presence) to the bot") {
                     try await bot.presence(of: user.userID) == presence ? true : nil
                 }
             }
             // SkillRelay hears of it from its sync stream, without asking Synapse for each person.
             for user in [nikos, henrik] {
-                _ = try await eventually(20, "the bot's sync stream to report \(user.userID) online") {
+                _ = try await eventually(90, "the bot's sync stream to report \(user.userID) online") {
                     relay.logText.split(separator: "\n").contains {
                         $0.contains("matrix presence from the sync stream") && $0.contains("skillrelay.im_id=\(user.userID)")
                             && $0.contains("skillrelay.presence=online")
@@ -53,14 +53,14 @@ extension SynapseStories {
 
             // Someone not in the directory gets one polite refusal.
             try await stranger.say("ask k8s: who works on Kubernetes here?", in: rooms[stranger.userID]!)
-            let refusal = try await eventually(20, "the refusal") {
+            let refusal = try await eventually(90, "the refusal") {
                 try await stranger.messages(in: rooms[stranger.userID]!).first { $0.sender == bot.userID }
             }
             #expect(refusal.body == "Sorry, SkillRelay can only help people in the company directory.")
 
             // Lena asks in her room; the two online specialists get it, the offline one nothing.
             try await lena.say("ask k8s: How do I drain a node without downtime?", in: rooms[lena.userID]!)
-            let acknowledgement = try await eventually(20, "the bot's acknowledgement") {
+            let acknowledgement = try await eventually(90, "the bot's acknowledgement") {
                 try await lena.messages(in: rooms[lena.userID]!).first { $0.sender == bot.userID && $0.body.hasPrefix("Asked ") }
             }
             #expect(acknowledgement.body == "Asked 2 specialists in Kubernetes; answers will come here.")
@@ -71,11 +71,11 @@ extension SynapseStories {
 
             // Henrik answers first, then Nikos: both reach Lena's room in that order, with aliases only.
             try await henrik.say("Check the PodDisruptionBudgets first.", in: rooms[henrik.userID]!, replyingTo: henrikQuestion.id)
-            _ = try await eventually(20, "answer 1 in Lena's room") {
+            _ = try await eventually(90, "answer 1 in Lena's room") {
                 try await answers(in: lena, rooms[lena.userID]!, bot: bot).count == 1 ? true : nil
             }
             try await nikos.say("Cordon it, then kubectl drain --ignore-daemonsets.", in: rooms[nikos.userID]!, replyingTo: nikosQuestion.id)
-            let relayed = try await eventually(20, "answer 2 in Lena's room") { () -> [String]? in
+            let relayed = try await eventually(90, "answer 2 in Lena's room") { () -> [String]? in
                 let found = try await answers(in: lena, rooms[lena.userID]!, bot: bot)
                 return found.count == 2 ? found : nil
             }
@@ -94,12 +94,12 @@ extension SynapseStories {
             let nikosSecond = try await question(for: nikos, in: rooms[nikos.userID]!, bot: bot, number: 2)
             let henrikSecond = try await question(for: henrik, in: rooms[henrik.userID]!, bot: bot, number: 2)
             try await nikos.say("Cilium.", in: rooms[nikos.userID]!, replyingTo: nikosSecond.id)
-            _ = try await eventually(20, "the first answer to be relayed") { () -> Bool? in
+            _ = try await eventually(90, "the first answer to be relayed") { () -> Bool? in
                 let (_, question) = try await relay.api("GET", "/v1/questions/\(secondID)", token: lenaAPI)
                 return (question["status"] as? String) == "answered" ? true : nil
             }
             try await henrik.say("Calico, I think.", in: rooms[henrik.userID]!, replyingTo: henrikSecond.id)
-            _ = try await eventually(20, "the thanks for a late answer") {
+            _ = try await eventually(90, "the thanks for a late answer") {
                 try await henrik.messages(in: rooms[henrik.userID]!).first {
                     $0.sender == bot.userID && $0.body.hasPrefix("Thanks, it was already answered")
                 }
@@ -113,7 +113,7 @@ extension SynapseStories {
             try await nikos.say("No, keep etcd on stable nodes.", in: rooms[nikos.userID]!, replyingTo: nikosThird.id)
             try await relay.start()
             // Presence that has not changed since before the restart comes from the snapshot taken at start.
-            _ = try await eventually(20, "the presence snapshot after the restart to report \(nikos.userID) online") {
+            _ = try await eventually(90, "the presence snapshot after the restart to report \(nikos.userID) online") {
                 relay.logText.split(separator: "\n").contains {
                     $0.contains("matrix presence snapshot") && $0.contains("skillrelay.im_id=\(nikos.userID)")
                         && $0.contains("skillrelay.presence=online")
@@ -144,7 +144,7 @@ extension SynapseStories {
 
             // Lena writes "login": a one-time link to the web page comes back in her own room and opens her sign-in page.
             try await lena.say("login", in: rooms[lena.userID]!)
-            let linkMessage = try await eventually(20, "the sign-in link") {
+            let linkMessage = try await eventually(90, "the sign-in link") {
                 try await lena.messages(in: rooms[lena.userID]!).first { $0.sender == bot.userID && $0.body.contains("/login?token=") }
             }
             let link = try #require(linkMessage.body.split(separator: "\n").last.map(String.init))
