@@ -131,9 +131,14 @@ extension PostgresDirectoryStore {
         }
     }
 
+    /// SQLite's candidate query, shaped for PostgreSQL's planner: it cannot estimate a recursive subtree (it guesses
+    /// some 1,800 topics even for a leaf), and on that guess scanned all of `skill` and `employee` for every query. The
+    /// subtree as an array probes `skillByTopicLevel` per topic, and the employee lookup (a lateral subquery with its
+    /// own LIMIT, which the planner keeps a per-row probe of the primary key) reads only the people found. One
+    /// statement, so no transaction around it.
     public func specialists(for slugOrAlias: String, minimumLevel: Int, limit: Int) async throws -> [Specialist] {
-        try await database.reading { db in
-            let specialists = try await db.rows(
+        let specialists = try await database.readingOneStatement { db in
+            try await db.rows(
                 """
                 WITH RECURSIVE subtree(id) AS (
                     SELECT id FROM topic WHERE slug = \(slugOrAlias.lowercased())
@@ -146,11 +151,12 @@ extension PostgresDirectoryStore {
                 FROM (
                     SELECT skill.employeeId AS employeeId, max(skill.level) AS level
                     FROM skill
-                    WHERE skill.topicId IN (SELECT id FROM subtree) AND skill.level >= \(minimumLevel)
+                    WHERE skill.topicId = ANY(ARRAY(SELECT id FROM subtree)) AND skill.level >= \(minimumLevel)
                     GROUP BY skill.employeeId
                 ) AS best
-                JOIN employee ON employee.id = best.employeeId
-                WHERE employee.isActive
+                CROSS JOIN LATERAL (
+                    SELECT employee.handle FROM employee WHERE employee.id = best.employeeId AND employee.isActive LIMIT 1
+                ) AS employee
                 ORDER BY best.level DESC, employee.handle COLLATE "C"
                 LIMIT \(limit)
                 """
@@ -158,10 +164,10 @@ extension PostgresDirectoryStore {
                 let (handle, level) = try row.decode((String, Int).self)
                 return Specialist(handle: handle, level: level)
             }
-            // Nobody found: an unknown topic is an error, not an empty list.
-            if specialists.isEmpty { _ = try await Self.topicRow(db, slugOrAlias: slugOrAlias) }
-            return specialists
         }
+        // Nobody found: an unknown topic is an error, not an empty list.
+        if specialists.isEmpty { _ = try await database.readingOneStatement { db in try await Self.topicRow(db, slugOrAlias: slugOrAlias) } }
+        return specialists
     }
 
     // MARK: - Reading topics

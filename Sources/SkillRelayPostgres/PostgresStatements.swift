@@ -88,4 +88,9 @@ extension PostgresAppDatabase {
     func reading<T: Sendable>(_ body: (PostgresStatements) async throws -> T) async throws -> T {
         try await read { connection in try await body(PostgresStatements(connection: connection, logger: logger)) }
     }
+
+    /// `withoutTransaction`, with the statements helper: for a read of one statement.
+    func readingOneStatement<T: Sendable>(_ body: (PostgresStatements) async throws -> T) async throws -> T {
+        try await withoutTransaction { connection in try await body(PostgresStatements(connection: connection, logger: logger)) }
+    }
 }
