@@ -43,12 +43,21 @@ public enum DatabaseCopy {
     ) async throws -> DatabaseCopyReport {
         guard !source.isSame(as: target) else { throw DatabaseCopyError.sameDatabase(source.description) }
         progress("Reading \(source).")
-        return try await withReader(source, logger: logger) { reader in
+        let report = try await withReader(source, logger: logger) { reader in
             progress("Writing \(target), in one transaction.")
             return try await withWriter(target, logger: logger) { writer in
                 try await TableCopier(reader: reader, writer: writer, progress: progress).run()
             }
         }
+        if case .postgres(let location) = target {
+            // Without statistics the planner guesses at every table the copy filled until autovacuum comes round; the
+            // first queries of an instance started right after the copy would pay for the guesses.
+            progress("Gathering PostgreSQL's planner statistics (ANALYZE).")
+            try await location.withConnection(logger: logger) { connection in
+                try await connection.query("ANALYZE", logger: logger)
+            }
+        }
+        return report
     }
 
     private static func withReader<T: Sendable>(_ endpoint: Endpoint, logger: Logger, _ body: (any CopyReader) async throws -> T) async throws -> T {

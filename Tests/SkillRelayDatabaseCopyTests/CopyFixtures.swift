@@ -22,31 +22,13 @@ final class Scratch: Sendable {
 
 /// Empty PostgreSQL databases on the test cluster (`SKILLRELAY_TEST_POSTGRES_URL`, started by Scripts/postgres.sh).
 enum CopyTestPostgres {
-    static var serverURL: String? {
-        ProcessInfo.processInfo.environment["SKILLRELAY_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-    }
+    static var serverURL: String? { TestPostgres.serverURL }
 
     static let logger = Logger(label: "skillrelay.tests.db-copy")
 
-    struct NoServer: Error {}
-
     /// A new database of its own, created but not migrated: the copy opens (and so migrates) it.
     static func freshLocation() async throws -> PostgresLocation {
-        guard let url = serverURL else { throw NoServer() }
-        let server = try PostgresLocation(url: url)
-        let name = "copy_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
-        let configuration = PostgresConnection.Configuration(
-            host: server.host, port: server.port, username: server.username, password: server.password, database: server.database,
-            tls: .disable)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
-        do {
-            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)
-            try await connection.close()
-        } catch {
-            try? await connection.close()
-            throw error
-        }
-        return server.with(database: name)
+        try PostgresLocation(url: try await TestPostgres.emptyDatabaseURL())
     }
 }
 

@@ -38,19 +38,7 @@ public enum TestPostgres {
 
     /// One connection to the maintenance database, for CREATE DATABASE (which cannot run in a transaction).
     public static func admin<T: Sendable>(_ url: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let location = try PostgresLocation(url: url)
-        let configuration = PostgresConnection.Configuration(
-            host: location.host, port: location.port, username: location.username, password: location.password,
-            database: location.database, tls: .disable)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
-        do {
-            let value = try await body(connection)
-            try await connection.close()
-            return value
-        } catch {
-            try? await connection.close()
-            throw error
-        }
+        try await PostgresLocation(url: url).withConnection(logger: logger, body)
     }
 }
 
