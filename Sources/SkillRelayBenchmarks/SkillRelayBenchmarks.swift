@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import SkillRelayDomain
+import SkillRelayPostgres
 import SkillRelayStore
 
 /// `skillrelay-bench`: measures SkillRelay, each figure next to a baseline measured in the same run, and prints
@@ -60,7 +61,27 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
     @Option(help: "Questions timed in figure 6 (after three to warm up), each next to a message sent by Synapse alone.")
     var e2eQuestions: Int = 100
 
+    @Option(
+        help:
+            "A PostgreSQL server to measure figures 2 and 3 on too, next to SQLite (the URL of its maintenance database, as Scripts/postgres.sh up prints it): the company is copied there, figure 3 runs one instance and then two."
+    )
+    var postgres: String?
+
+    @Option(
+        help:
+            "An earlier build's skillrelay binary: figure 3 on SQLite runs with it too, in turn with this build's, each on a copy of the same database."
+    )
+    var baselineBinary: String?
+
+    @Option(help: "Rounds of figure 3's ask load for each server set-up (medians are reported).")
+    var askRounds: Int = 1
+
     func validate() throws {
+        guard askRounds >= 1 else { throw ValidationError("--ask-rounds is at least 1.") }
+        if let baselineBinary, !FileManager.default.isExecutableFile(atPath: baselineBinary) {
+            throw ValidationError("--baseline-binary \(baselineBinary) is not an executable file.")
+        }
+        if let postgres, !PostgresLocation.isURL(postgres) { throw ValidationError("--postgres takes a postgres:// URL.") }
         guard ["online", "unavailable", "offline"].contains(fakePresence) else {
             throw ValidationError("--fake-presence is online, unavailable or offline.")
         }
@@ -98,8 +119,23 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
                 _ = try await SQLiteDirectoryStore(database: try AppDatabase.open(path: database)).importDirectory(
                     try ImportFiles.read(directory: company.path), by: .cliOperator)
             }
-            if wants(2) { try await candidateFigure(database: database) }
-            if wants(3) || wants(5) { try await askFigures(database: database, scratch: scratch) }
+            // The same company on PostgreSQL, copied before figure 3's loads write to the SQLite database.
+            let companies: PostgresCompanies?
+            if let postgres, wants(2) || wants(3) {
+                let copied = try await PostgresCompanies.copy(from: database, server: postgres)
+                print("\nCopied to PostgreSQL (\(copied.server.description)) by `db copy`'s code in \(Measurement.format(copied.copyTime)).")
+                companies = copied
+            } else {
+                companies = nil
+            }
+            do {
+                if wants(2) { try await candidateFigure(database: database, companies: companies) }
+                if wants(3) || wants(5) { try await askFigures(database: database, companies: companies, scratch: scratch) }
+            } catch {
+                await companies?.dropAll()
+                throw error
+            }
+            await companies?.dropAll()
             if wants(8) { try await pageFigure(database: database, scratch: scratch) }
         }
         if wants(6) { try await endToEndFigure(scratch: scratch) }
@@ -129,22 +165,42 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
 
     }
 
-    /// Figure 2: candidate selection, against the raw C API running the same SQL.
-    func candidateFigure(database: String) async throws {
-        let candidates = try await CandidateBenchmark.run(path: database, topics: topics, repetitions: repetitions)
+    /// Figure 2: candidate selection, against the raw C API running the same SQL (and PostgreSQL's port of it).
+    func candidateFigure(database: String, companies: PostgresCompanies?) async throws {
+        let postgres = try await companies?.fresh()
+        let candidates: CandidateBenchmark.Result
+        do {
+            candidates = try await CandidateBenchmark.run(path: database, postgres: postgres, topics: topics, repetitions: repetitions)
+        } catch {
+            if let postgres { await companies?.drop(postgres) }
+            throw error
+        }
+        if let postgres { await companies?.drop(postgres) }
         var candidateTable = ResultTable(
             title: "2. Candidate selection: 50 best at level ≥ 3 for a topic and its subtopics (\(candidates.raw.count) queries)",
-            header: ["what", "median", "p99", "vs raw C API"])
+            header: ["what", "median", "p99", "vs raw C API", "vs SkillRelay on SQLite"])
         let rawQuery = Measurement.median(candidates.raw)
+        let storeQuery = Measurement.median(candidates.store)
         candidateTable.add([
             "raw C API, same SQL", Measurement.format(rawQuery), Measurement.format(Measurement.percentile(candidates.raw, 99)), "1.00×",
+            Measurement.ratio(rawQuery, storeQuery),
         ])
         candidateTable.add([
-            "SkillRelay store (GRDB, blocking read, cached statement)", Measurement.format(Measurement.median(candidates.store)),
-            Measurement.format(Measurement.percentile(candidates.store, 99)), Measurement.ratio(Measurement.median(candidates.store), rawQuery),
+            "SkillRelay store (GRDB, blocking read, cached statement)", Measurement.format(storeQuery),
+            Measurement.format(Measurement.percentile(candidates.store, 99)), Measurement.ratio(storeQuery, rawQuery), "1.00×",
         ])
+        if !candidates.postgres.isEmpty {
+            let postgresQuery = Measurement.median(candidates.postgres)
+            candidateTable.add([
+                "SkillRelay store on PostgreSQL (postgres-nio, a pooled connection, read-only transaction)", Measurement.format(postgresQuery),
+                Measurement.format(Measurement.percentile(candidates.postgres, 99)), Measurement.ratio(postgresQuery, rawQuery),
+                Measurement.ratio(postgresQuery, storeQuery),
+            ])
+        }
         candidateTable.print()
-
+        if !candidates.postgres.isEmpty {
+            print("\nPostgreSQL's answers differed from SQLite's in \(candidates.postgresDisagreements) of \(candidates.postgres.count) queries.")
+        }
     }
 
     /// Figure 8: every page and list on the big company, for the CEO (an admin), a VP, a director and a team lead, next
@@ -239,14 +295,6 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
         printPresence(result)
     }
 
-    /// Figures 3 and 5: the ask path and the server's RSS, a real server on `database` against the fake IM server.
-    func askFigures(database: String, scratch: URL) async throws {
-        let result = try await withFakeIMServer { fake, homeserver in
-            try await askPath(database: database, homeserver: homeserver, fake: fake, scratch: scratch)
-        }
-        printAskPath(result)
-    }
-
     /// Runs `body` while a fake IM server answers on a free port of 127.0.0.1, then stops the fake.
     func withFakeIMServer<Result: Sendable>(_ body: (FakeIMServer, String) async throws -> Result) async throws -> Result {
         let fake = FakeIMServer(latency: .milliseconds(fakeLatency), presence: fakePresence)
@@ -282,32 +330,6 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
         presenceTable.print()
     }
 
-    func printAskPath(_ askResult: AskResult) {
-        var askTable = ResultTable(
-            title:
-                "3. HTTP at \(connections) connections for \(Int(loadSeconds)) s, real server process, fake IM server with \(fakeLatency) ms latency",
-            header: ["what", "req/s", "p50", "p99", "failed", "refused (503)", "server CPU per answered request", "vs liveness route"])
-        askTable.add(askResult.liveness.row("GET /livez (hello world: no token, no database)", baseline: askResult.liveness))
-        askTable.add(
-            askResult.ask.row(
-                fakePresence == "online"
-                    ? "POST /v1/questions (bot token, topic by slug, presence, wave 1, deliveries)"
-                    : "POST /v1/questions (bot token, topic by slug, presence: everyone \(fakePresence), so no deliveries)",
-                baseline: askResult.liveness))
-        askTable.print()
-        if askResult.questionMessages > 0 {
-            let seconds = Measurement.seconds(askResult.ask.elapsed)
-            print(
-                String(
-                    format:
-                        "\nQuestion messages: %d queued by the asks, %d sent to the IM server during the load (%.0f/s against %.0f/s queued), %d still unsent when the server stopped.",
-                    askResult.questionMessages, askResult.messagesDuringLoad, Double(askResult.messagesDuringLoad) / seconds,
-                    Double(askResult.questionMessages) / seconds, askResult.unsentAtStop))
-        }
-        if let rss = askResult.serverRSS { print(String(format: "\n5. Peak RSS of the server process after both loads: %.0f MiB", rss)) }
-        if !askResult.stoppedBySIGTERM { print("\nThe server did not exit within 10 s of SIGTERM after the loads: killed.") }
-    }
-
     /// Figure 6: end to end on a real Synapse, against Synapse's own send, in the same run and the same rooms.
     func endToEndFigure(scratch: URL) async throws {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("skillrelay").path
@@ -330,61 +352,6 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
             ])
         }
         table.print()
-    }
-
-    struct AskResult {
-        var liveness = AskPathBenchmark.Load()
-        var ask = AskPathBenchmark.Load()
-        var serverRSS: Double?
-        /// Whether the server exited within 10 s of SIGTERM after the loads.
-        var stoppedBySIGTERM = true
-        /// Question messages the asks queued (one per delivery), the fake received while the asks ran, and the outbox
-        /// still held when the server had stopped: whether deliveries kept up with the asks.
-        var questionMessages = 0
-        var messagesDuringLoad = 0
-        var unsentAtStop = 0
-    }
-
-    /// Starts `skillrelay serve --im matrix` on the imported database and loads it.
-    func askPath(database: String, homeserver: String, fake: FakeIMServer, scratch: URL) async throws -> AskResult {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("skillrelay").path
-        let token = try Self.output(binary, ["token", "create", "--db", database, "--bot", "bench"])
-        // A deployment that has run a while: the bot already has a direct room with everyone (first contact, which makes
-        // one, is a one-time cost per person and not what this figure measures).
-        try RawSQLite(path: database).execute(
-            "INSERT OR IGNORE INTO imConversation (imId, conversation) SELECT imId, '!dm-' || id || ':fake' FROM employee WHERE imId IS NOT NULL")
-        let server = try await RelayServerProcess(
-            binary: binary, database: database, homeserver: homeserver, botToken: "bench",
-            arguments: ["--asks-per-minute", "100000000", "--log-level", serverLog == nil ? "error" : "debug"],
-            log: serverLog ?? scratch.appendingPathComponent("server.log").path)
-        let base = server.base
-        var result = AskResult()
-        let pid = String(server.processIdentifier)
-        var cpuBefore = Measurement.cpuSeconds(pid: pid)
-        result.liveness = await AskPathBenchmark.load(connections: connections, seconds: loadSeconds) { _ in
-            HTTPClientRequest(url: base + "/livez")
-        }
-        result.liveness.serverCPU = Measurement.cpuSeconds(pid: pid).flatMap { after in cpuBefore.map { after - $0 } }
-        let topics = self.topics
-        let messagesBefore = fake.messageCount
-        cpuBefore = Measurement.cpuSeconds(pid: pid)
-        result.ask = await AskPathBenchmark.load(connections: connections, seconds: loadSeconds) { sequence in
-            var request = HTTPClientRequest(url: base + "/v1/questions")
-            request.method = .POST
-            request.headers.add(name: "Authorization", value: "Bearer \(token)")
-            request.headers.add(name: "Content-Type", value: "application/json")
-            let topic = SyntheticDirectory.slug(sequence % min(50, topics))
-            request.body = .bytes(ByteBuffer(string: #"{"topic":"\#(topic)","text":"Benchmark question \#(sequence)","maxAnswers":3}"#))
-            return request
-        }
-        result.ask.serverCPU = Measurement.cpuSeconds(pid: pid).flatMap { after in cpuBefore.map { after - $0 } }
-        result.messagesDuringLoad = fake.messageCount - messagesBefore
-        result.serverRSS = Measurement.peakRSS(pid: String(server.processIdentifier))
-        result.stoppedBySIGTERM = await server.stop()
-        let counts = try RawSQLite(path: database)
-        result.questionMessages = try counts.count("SELECT count(*) FROM delivery")
-        result.unsentAtStop = try counts.count("SELECT count(*) FROM outbox WHERE sentAt IS NULL AND failedAt IS NULL")
-        return result
     }
 
     static func output(_ binary: String, _ arguments: [String]) throws -> String {
