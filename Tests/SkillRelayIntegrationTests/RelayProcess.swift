@@ -119,7 +119,8 @@ final class RelayProcess: @unchecked Sendable {
     func api(_ method: String, _ path: String, token: String, body: String? = nil) async throws -> (Int, [String: Any]) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
-        request.timeoutInterval = 10
+        // Generous: no story here is about this deadline, and CI runs every suite side by side on two cores.
+        request.timeoutInterval = 60
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         request.httpBody = body.map { Data($0.utf8) }
         let (data, response) = try await URLSession.shared.data(for: request)
