@@ -44,7 +44,7 @@ final class SimulationRun {
         lastInterruption = Array(repeating: nil, count: company.people.count)
         today = Array(repeating: (-1, 0), count: company.people.count)
         (database, store, service) = try Self.open(
-            try AppDatabase.open(path: databasePath), calendar: calendar, scenario: scenario, settings: settings, clock: clock,
+            try AppDatabase.openScratch(path: databasePath), calendar: calendar, scenario: scenario, settings: settings, clock: clock,
             seed: Self.routingSeed(options.seed, restarts: 0))
     }
 
@@ -129,7 +129,7 @@ final class SimulationRun {
             try AppDatabase.inMemory(), calendar: calendar, scenario: scenario, settings: settings, clock: clock, seed: 0)
         restarts += 1
         (database, store, service) = try Self.open(
-            try AppDatabase.open(path: databasePath), calendar: calendar, scenario: scenario, settings: settings, clock: clock,
+            try AppDatabase.openScratch(path: databasePath), calendar: calendar, scenario: scenario, settings: settings, clock: clock,
             seed: Self.routingSeed(options.seed, restarts: restarts))
         _ = await service.probePresenceReporting()
         try await options.restartObserver?(.afterReopen, database)
