@@ -14,7 +14,7 @@ extension SQLiteQuestionStore {
     static func recordAnswer(
         _ db: Database, delivery: DeliveryRow, id: String, text: String, labeling: AnswerLabeling, now: Date, learning: RoutingLearning
     ) throws -> AnswerResult {
-        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM answer WHERE deliveryId = ?)"), arguments: [delivery.id]) == true {
+        if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM answer WHERE deliveryId = ?)", arguments: [delivery.id]) == true {
             throw DirectoryError.deliveryAlreadyAnswered
         }
         guard let question = try QuestionRow.fetch(db, id: delivery.questionId) else { throw DirectoryError.deliveryNotFound(id) }
@@ -25,10 +25,8 @@ extension SQLiteQuestionStore {
         if delivery.state == .pending {
             try Self.learnOutcome(db, delivery: delivery.id, answered: true, now: now, learning: learning)
         }
-        try db.cachedStatement(sql: "UPDATE delivery SET state = 'answered', respondedAt = ? WHERE id = ?").execute(arguments: [now, delivery.id])
-        try db.cachedStatement(sql: "UPDATE specialistRecord SET answered = answered + 1 WHERE employeeId = ?").execute(arguments: [
-            delivery.specialistId
-        ])
+        try db.execute(sql: "UPDATE delivery SET state = 'answered', respondedAt = ? WHERE id = ?", arguments: [now, delivery.id])
+        try db.execute(sql: "UPDATE specialistRecord SET answered = answered + 1 WHERE employeeId = ?", arguments: [delivery.specialistId])
         try Self.reviewTag(db, specialist: delivery.specialistId, question: question.id, now: now)
         try Self.log(
             db, at: now, direction: "in", kind: "answer", sender: "employee:\(delivery.specialistId)", recipient: "skillrelay",
@@ -40,8 +38,8 @@ extension SQLiteQuestionStore {
                 closedQuestion: false)
         }
         let rank = question.relayed + 1
-        try db.cachedStatement(sql: "UPDATE answer SET rank = ? WHERE id = ?").execute(arguments: [rank, answerID])
-        try db.cachedStatement(sql: "UPDATE question SET relayed = ? WHERE id = ?").execute(arguments: [rank, question.id])
+        try db.execute(sql: "UPDATE answer SET rank = ? WHERE id = ?", arguments: [rank, answerID])
+        try db.execute(sql: "UPDATE question SET relayed = ? WHERE id = ?", arguments: [rank, question.id])
         // The label too is decided here, once, from the directory as it stands, and kept with the answer.
         let label = try Self.answererLabel(db, question: question, delivery: delivery, labeling: labeling)
         try Self.storeLabel(db, label, answer: answerID)
@@ -77,19 +75,18 @@ extension SQLiteQuestionStore {
                 throw DirectoryError.deliveryAlreadyAnswered
             }
             try Self.learnOutcome(db, delivery: delivery.id, answered: false, now: now, learning: learning)
-            try db.cachedStatement(sql: "UPDATE delivery SET state = 'passed', respondedAt = ? WHERE id = ?").execute(arguments: [now, delivery.id])
+            try db.execute(sql: "UPDATE delivery SET state = 'passed', respondedAt = ? WHERE id = ?", arguments: [now, delivery.id])
             try Self.reviewTag(db, specialist: delivery.specialistId, question: question.id, now: now)
             try Self.log(
                 db, at: now, direction: "in", kind: "pass", sender: "employee:\(delivery.specialistId)", recipient: "skillrelay",
                 questionID: question.publicId, deliveryID: id, text: nil)
             let pending =
                 try Int.fetchOne(
-                    db.cachedStatement(sql: "SELECT count(*) FROM delivery WHERE questionId = ? AND state = 'pending'"), arguments: [question.id])
-                ?? 0
+                    db, sql: "SELECT count(*) FROM delivery WHERE questionId = ? AND state = 'pending'", arguments: [question.id]) ?? 0
             let nonePending = pending == 0 && question.status == .open
             if nonePending {
                 // Everyone holding it passed or answered: the next wave need not wait for the interval.
-                try db.cachedStatement(sql: "UPDATE question SET nextActionAt = ? WHERE id = ?").execute(arguments: [now, question.id])
+                try db.execute(sql: "UPDATE question SET nextActionAt = ? WHERE id = ?", arguments: [now, question.id])
             }
             return (question.publicId, nonePending)
         }
@@ -170,9 +167,7 @@ extension SQLiteQuestionStore {
     public func setPause(of handle: String, until: Date?, now: Date) async throws {
         try await writer.write { db in
             let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: handle)
-            try db.cachedStatement(sql: "UPDATE employee SET pausedUntil = ?, updatedAt = ? WHERE id = ?").execute(arguments: [
-                until, now, employee.id!,
-            ])
+            try db.execute(sql: "UPDATE employee SET pausedUntil = ?, updatedAt = ? WHERE id = ?", arguments: [until, now, employee.id!])
         }
     }
 
@@ -202,7 +197,7 @@ extension SQLiteQuestionStore {
 
     public func purgeCompliance(before: Date) async throws -> Int {
         try await writer.write { db in
-            try db.cachedStatement(sql: "DELETE FROM complianceEntry WHERE at < ?").execute(arguments: [before])
+            try db.execute(sql: "DELETE FROM complianceEntry WHERE at < ?", arguments: [before])
             return db.changesCount
         }
     }
@@ -250,7 +245,7 @@ extension SQLiteQuestionStore {
         return try await writer.read { db in
             var arguments: [String: (any DatabaseValueConvertible)?] = ["now": now, "limit": limit]
             for (index, destination) in destinations.enumerated() { arguments["busy\(index + 1)"] = destination }
-            return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments)).compactMap { row in
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).compactMap { row in
                 guard let message = try? JSONDecoder().decode(OutboxMessage.self, from: Data((row["message"] as String).utf8)) else { return nil }
                 return OutboxItem(
                     id: row["id"], message: message, attempts: row["attempts"], createdAt: row["createdAt"], deferred: row["deferred"])
@@ -281,11 +276,9 @@ extension SQLiteQuestionStore {
                     sql: "UPDATE outbox SET attempts = attempts + 1, lastError = ?, nextAttemptAt = ? WHERE id = ?", arguments: [error, retryAt, id])
                 return
             }
-            try db.cachedStatement(sql: "UPDATE outbox SET attempts = attempts + 1, lastError = ?, failedAt = ? WHERE id = ?").execute(arguments: [
-                error, now, id,
-            ])
+            try db.execute(sql: "UPDATE outbox SET attempts = attempts + 1, lastError = ?, failedAt = ? WHERE id = ?", arguments: [error, now, id])
             // Given up: the compliance log says which message never arrived, to whom, and why.
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT message, attempts FROM outbox WHERE id = ?"), arguments: [id]),
+            guard let row = try Row.fetchOne(db, sql: "SELECT message, attempts FROM outbox WHERE id = ?", arguments: [id]),
                 let message = try? JSONDecoder().decode(OutboxMessage.self, from: Data((row["message"] as String).utf8))
             else { return }
             let (questionID, deliveryID) = message.references
@@ -300,15 +293,15 @@ extension SQLiteQuestionStore {
 
     public func deferOutbox(_ id: Int64, until: Date, reason: String) async throws {
         try await writer.write { db in
-            try db.cachedStatement(sql: "UPDATE outbox SET lastError = ?, nextAttemptAt = ? WHERE id = ?").execute(arguments: [reason, until, id])
+            try db.execute(sql: "UPDATE outbox SET lastError = ?, nextAttemptAt = ? WHERE id = ?", arguments: [reason, until, id])
         }
     }
 
     public func nextDueTime() async throws -> Date? {
         try await writer.read { db in
-            let question = try Date.fetchOne(db.cachedStatement(sql: "SELECT min(nextActionAt) FROM question WHERE status = 'open'"))
-            let outbox = try Date.fetchOne(db.cachedStatement(sql: "SELECT min(nextAttemptAt) FROM outbox WHERE sentAt IS NULL AND failedAt IS NULL"))
-            let held = try Date.fetchOne(db.cachedStatement(sql: "SELECT min(relayAt) FROM heldAnswer WHERE state = 'held'"))
+            let question = try Date.fetchOne(db, sql: "SELECT min(nextActionAt) FROM question WHERE status = 'open'")
+            let outbox = try Date.fetchOne(db, sql: "SELECT min(nextAttemptAt) FROM outbox WHERE sentAt IS NULL AND failedAt IS NULL")
+            let held = try Date.fetchOne(db, sql: "SELECT min(relayAt) FROM heldAnswer WHERE state = 'held'")
             return [question, outbox, held].compactMap { $0 }.min()
         }
     }

@@ -26,11 +26,11 @@ struct QuestionRow {
         """
 
     static func fetch(_ db: Database, publicId: String) throws -> QuestionRow? {
-        try Row.fetchOne(db.cachedStatement(sql: select + " WHERE question.publicId = ?"), arguments: [publicId]).map(QuestionRow.init)
+        try Row.fetchOne(db, sql: select + " WHERE question.publicId = ?", arguments: [publicId]).map(QuestionRow.init)
     }
 
     static func fetch(_ db: Database, id: Int64) throws -> QuestionRow? {
-        try Row.fetchOne(db.cachedStatement(sql: select + " WHERE question.id = ?"), arguments: [id]).map(QuestionRow.init)
+        try Row.fetchOne(db, sql: select + " WHERE question.id = ?", arguments: [id]).map(QuestionRow.init)
     }
 
     init(row: Row) {
@@ -149,9 +149,7 @@ extension SQLiteQuestionStore {
                 FROM delivery JOIN employee ON employee.id = delivery.specialistId
                 WHERE delivery.questionId = ? AND delivery.state = 'pending'
                 """, arguments: [question.id])
-        try db.cachedStatement(sql: "UPDATE delivery SET state = 'closed' WHERE questionId = ? AND state = 'pending'").execute(arguments: [
-            question.id
-        ])
+        try db.execute(sql: "UPDATE delivery SET state = 'closed' WHERE questionId = ? AND state = 'pending'", arguments: [question.id])
         try noteUnansweredForSuggestions(db, question: question.id, holders: holders.map { $0["employeeId"] }, reason: reason, now: now)
         for holder in holders {
             let deliveryID: String = holder["publicId"]

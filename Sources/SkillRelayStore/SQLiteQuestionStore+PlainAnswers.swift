@@ -29,7 +29,7 @@ extension SQLiteQuestionStore {
             let delivery = try Self.delivery(db, id, of: handle)
             guard let question = try QuestionRow.fetch(db, id: delivery.questionId) else { throw DirectoryError.deliveryNotFound(id) }
             let held = try Bool.fetchOne(
-                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM heldAnswer WHERE deliveryId = ? AND state = 'held')"), arguments: [delivery.id])
+                db, sql: "SELECT EXISTS (SELECT 1 FROM heldAnswer WHERE deliveryId = ? AND state = 'held')", arguments: [delivery.id])
             guard delivery.state == .pending, held != true else {
                 if delivery.state == .closed { throw DirectoryError.questionClosed(id) }
                 throw DirectoryError.deliveryAlreadyAnswered
@@ -68,7 +68,7 @@ extension SQLiteQuestionStore {
             let state: String = row["state"]
             guard state == "held" || state == "relayed" else { return .nothing }
             guard state == "held", now < row["relayAt"] as Date else { return .tooLate(topic) }
-            try db.cachedStatement(sql: "UPDATE heldAnswer SET state = 'withdrawn' WHERE id = ?").execute(arguments: [row["id"] as Int64])
+            try db.execute(sql: "UPDATE heldAnswer SET state = 'withdrawn' WHERE id = ?", arguments: [row["id"] as Int64])
             try Self.log(
                 db, at: now, direction: "in", kind: "withdrawn_answer", sender: "employee:\(employee.id!)", recipient: "skillrelay",
                 questionID: row["questionId"], deliveryID: row["deliveryId"], text: nil)
@@ -79,8 +79,7 @@ extension SQLiteQuestionStore {
     public func dueHeldAnswers(now: Date, limit: Int) async throws -> [Int64] {
         try await writer.read { db in
             try Int64.fetchAll(
-                db.cachedStatement(sql: "SELECT id FROM heldAnswer WHERE state = 'held' AND relayAt <= ? ORDER BY relayAt, id LIMIT ?"),
-                arguments: [now, limit])
+                db, sql: "SELECT id FROM heldAnswer WHERE state = 'held' AND relayAt <= ? ORDER BY relayAt, id LIMIT ?", arguments: [now, limit])
         }
     }
 
@@ -97,15 +96,13 @@ extension SQLiteQuestionStore {
             else { return nil }
             let deliveryID: String = held["publicId"]
             let delivery = try Self.delivery(db, deliveryID, of: held["handle"])
-            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM answer WHERE deliveryId = ?)"), arguments: [delivery.id])
-                == true
-            {
+            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM answer WHERE deliveryId = ?)", arguments: [delivery.id]) == true {
                 // Answered by a reply (or the web page) within the minute: that answer stands, and the compliance log
                 // already holds both texts.
-                try db.cachedStatement(sql: "UPDATE heldAnswer SET state = 'superseded' WHERE id = ?").execute(arguments: [id])
+                try db.execute(sql: "UPDATE heldAnswer SET state = 'superseded' WHERE id = ?", arguments: [id])
                 return nil
             }
-            try db.cachedStatement(sql: "UPDATE heldAnswer SET state = 'relayed' WHERE id = ?").execute(arguments: [id])
+            try db.execute(sql: "UPDATE heldAnswer SET state = 'relayed' WHERE id = ?", arguments: [id])
             return try Self.recordAnswer(
                 db, delivery: delivery, id: deliveryID, text: held["text"], labeling: labeling, now: now, learning: learning)
         }
@@ -126,11 +123,10 @@ extension SQLiteQuestionStore {
     public func takePlainChoice(by handle: String) async throws -> PlainChoice? {
         try await writer.write { db in
             let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: handle)
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM plainChoice WHERE employeeId = ?"), arguments: [employee.id!])
-            else {
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM plainChoice WHERE employeeId = ?", arguments: [employee.id!]) else {
                 return nil
             }
-            try db.cachedStatement(sql: "DELETE FROM plainChoice WHERE employeeId = ?").execute(arguments: [employee.id!])
+            try db.execute(sql: "DELETE FROM plainChoice WHERE employeeId = ?", arguments: [employee.id!])
             let options = (try? JSONDecoder().decode([String].self, from: Data((row["options"] as String).utf8))) ?? []
             return PlainChoice(text: row["text"], options: options, createdAt: row["createdAt"])
         }

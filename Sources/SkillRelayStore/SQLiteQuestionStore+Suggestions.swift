@@ -28,7 +28,7 @@ extension SQLiteQuestionStore {
         var open = try openSuggestion(db, specialist, topic)
         if let existing = open, existing.kind != .suggested {
             // A stale flag on a tag that is gone since: nothing left to decide.
-            try db.cachedStatement(sql: "DELETE FROM skillSuggestion WHERE id = ?").execute(arguments: [existing.id])
+            try db.execute(sql: "DELETE FROM skillSuggestion WHERE id = ?", arguments: [existing.id])
             open = nil
         }
         let suggestionID: Int64
@@ -70,12 +70,12 @@ extension SQLiteQuestionStore {
         var open = try openSuggestion(db, specialist, topic)
         guard try isTagged(db, specialist, topic) else {
             // Not tagged (any more): a stale flag has nothing left to say.
-            if let open, open.kind == .stale { try db.cachedStatement(sql: "DELETE FROM skillSuggestion WHERE id = ?").execute(arguments: [open.id]) }
+            if let open, open.kind == .stale { try db.execute(sql: "DELETE FROM skillSuggestion WHERE id = ?", arguments: [open.id]) }
             return
         }
         if let existing = open, existing.kind == .suggested {
             // Tagged since the suggestion was made: nothing left to decide.
-            try db.cachedStatement(sql: "DELETE FROM skillSuggestion WHERE id = ?").execute(arguments: [existing.id])
+            try db.execute(sql: "DELETE FROM skillSuggestion WHERE id = ?", arguments: [existing.id])
             open = nil
         }
         let counts = try Row.fetchOne(
@@ -95,7 +95,7 @@ extension SQLiteQuestionStore {
                     sql: "UPDATE skillSuggestion SET evidence = ?, deliveries = ?, lastQuestionId = ?, updatedAt = ? WHERE id = ?",
                     arguments: [missed, known, question, now, open.id])
             } else {
-                try db.cachedStatement(sql: "DELETE FROM skillSuggestion WHERE id = ?").execute(arguments: [open.id])
+                try db.execute(sql: "DELETE FROM skillSuggestion WHERE id = ?", arguments: [open.id])
             }
             return
         }
@@ -119,14 +119,10 @@ extension SQLiteQuestionStore {
                 WHERE skillSuggestionEvidence.answerId = ? AND skillSuggestion.status = 'open'
                 """, arguments: [answerID])
         for suggestion in suggestions {
-            try db.cachedStatement(sql: "DELETE FROM skillSuggestionEvidence WHERE suggestionId = ? AND answerId = ?").execute(arguments: [
-                suggestion, answerID,
-            ])
-            let left =
-                try Int.fetchOne(
-                    db.cachedStatement(sql: "SELECT count(*) FROM skillSuggestionEvidence WHERE suggestionId = ?"), arguments: [suggestion]) ?? 0
+            try db.execute(sql: "DELETE FROM skillSuggestionEvidence WHERE suggestionId = ? AND answerId = ?", arguments: [suggestion, answerID])
+            let left = try Int.fetchOne(db, sql: "SELECT count(*) FROM skillSuggestionEvidence WHERE suggestionId = ?", arguments: [suggestion]) ?? 0
             if left == 0 {
-                try db.cachedStatement(sql: "DELETE FROM skillSuggestion WHERE id = ?").execute(arguments: [suggestion])
+                try db.execute(sql: "DELETE FROM skillSuggestion WHERE id = ?", arguments: [suggestion])
             } else {
                 try db.execute(
                     sql: "UPDATE skillSuggestion SET evidence = ?, deliveries = ?, updatedAt = ? WHERE id = ?",

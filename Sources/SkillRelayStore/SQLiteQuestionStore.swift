@@ -150,9 +150,9 @@ public struct SQLiteQuestionStore: QuestionStore {
     {
         try await writer.write { db in
             guard let question = try QuestionRow.fetch(db, publicId: id), question.status == .open, question.waves == waves else { return nil }
-            var count = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM delivery WHERE questionId = ?"), arguments: [question.id]) ?? 0
+            var count = try Int.fetchOne(db, sql: "SELECT count(*) FROM delivery WHERE questionId = ?", arguments: [question.id]) ?? 0
             guard !specialists.isEmpty else {
-                try db.cachedStatement(sql: "UPDATE question SET nextActionAt = ? WHERE id = ?").execute(arguments: [nextActionAt, question.id])
+                try db.execute(sql: "UPDATE question SET nextActionAt = ? WHERE id = ?", arguments: [nextActionAt, question.id])
                 return WaveOutcome(wave: waves, newDeliveries: 0, deliveredTo: count)
             }
             let wave = waves + 1
@@ -160,9 +160,7 @@ public struct SQLiteQuestionStore: QuestionStore {
                 db, question: (question.id, question.publicId, question.topic, question.text, question.maxAnswers), wave: wave, numberedAfter: count,
                 to: specialists, now: now)
             count += specialists.count
-            try db.cachedStatement(sql: "UPDATE question SET waves = ?, nextActionAt = ? WHERE id = ?").execute(arguments: [
-                wave, nextActionAt, question.id,
-            ])
+            try db.execute(sql: "UPDATE question SET waves = ?, nextActionAt = ? WHERE id = ?", arguments: [wave, nextActionAt, question.id])
             return WaveOutcome(wave: wave, newDeliveries: specialists.count, deliveredTo: count)
         }
     }
@@ -190,7 +188,7 @@ public struct SQLiteQuestionStore: QuestionStore {
     public func dueQuestions(now: Date, limit: Int) async throws -> [String] {
         try await writer.read { db in
             try String.fetchAll(
-                db.cachedStatement(sql: "SELECT publicId FROM question WHERE status = 'open' AND nextActionAt <= ? ORDER BY nextActionAt LIMIT ?"),
+                db, sql: "SELECT publicId FROM question WHERE status = 'open' AND nextActionAt <= ? ORDER BY nextActionAt LIMIT ?",
                 arguments: [now, limit])
         }
     }
@@ -219,9 +217,7 @@ public struct SQLiteQuestionStore: QuestionStore {
             else { throw DirectoryError.answerNotFound(rank) }
             let previous: Bool? = row["helpful"]
             let specialist: Int64 = row["specialistId"]
-            try db.cachedStatement(sql: "UPDATE answer SET helpful = ?, ratedAt = ? WHERE id = ?").execute(arguments: [
-                helpful, now, row["id"] as Int64,
-            ])
+            try db.execute(sql: "UPDATE answer SET helpful = ?, ratedAt = ? WHERE id = ?", arguments: [helpful, now, row["id"] as Int64])
             try Self.learnRating(db, answer: row["id"], helpful: helpful, previous: previous, now: now, learning: learning)
             try Self.noteRatingForSuggestions(db, answer: row["id"], helpful: helpful, now: now)
             // A changed rating moves the specialist's counters from the old column to the new one.
@@ -284,8 +280,7 @@ public struct SQLiteQuestionStore: QuestionStore {
                     WHERE answer.questionId = ? AND answer.rank IS NOT NULL ORDER BY answer.rank
                     """, arguments: [question.id]
             ).map { Self.relayedAnswer($0, topic: question.topic.slug) }
-            let delivered =
-                try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM delivery WHERE questionId = ?"), arguments: [question.id]) ?? 0
+            let delivered = try Int.fetchOne(db, sql: "SELECT count(*) FROM delivery WHERE questionId = ?", arguments: [question.id]) ?? 0
             var view = QuestionView(
                 id: id, status: question.status, topic: question.topic, text: question.text, maxAnswers: question.maxAnswers,
                 deliveredTo: delivered, waves: question.waves, createdAt: question.createdAt, expiresAt: question.expiresAt,
