@@ -27,7 +27,7 @@ public enum Simulation {
         let path = directory.appendingPathComponent("simulation.sqlite").path
         do {
             // The directory goes in through the real import, as a deployment's would.
-            let database = try AppDatabase.open(path: path)
+            let database = try AppDatabase.openScratch(path: path)
             let directoryStore = SQLiteDirectoryStore(database: database)
             _ = try await directoryStore.importDirectory(
                 try ImportFiles.read(directory: directory.appendingPathComponent("directory").path), by: .cliOperator)

@@ -44,7 +44,7 @@ final class SimulationRun {
         lastInterruption = Array(repeating: nil, count: company.people.count)
         today = Array(repeating: (-1, 0), count: company.people.count)
         (database, store, service) = try Self.open(
-            try AppDatabase.open(path: databasePath), calendar: calendar, scenario: scenario, settings: settings, clock: clock,
+            try AppDatabase.openScratch(path: databasePath), calendar: calendar, scenario: scenario, settings: settings, clock: clock,
             seed: Self.routingSeed(options.seed, restarts: 0))
     }
 
@@ -79,8 +79,16 @@ final class SimulationRun {
         var reported = -1
         var restartDue = options.restartAt.map { SimulatedCalendar.monday + $0 }
         var stuck = 0
+        // What the store said was due right after a tick: nothing changes it before the loop comes round again.
+        var dueAfterTick: Double??
         while true {
-            let due = try await store.nextDueTime()?.timeIntervalSince1970
+            let due: Double?
+            if let known = dueAfterTick {
+                due = known
+                dueAfterTick = nil
+            } else {
+                due = try await store.nextDueTime()?.timeIntervalSince1970
+            }
             let next = events.peek?.time
             guard due != nil || next != nil else { break }
             let time = min(due ?? .infinity, next ?? .infinity)
@@ -97,7 +105,9 @@ final class SimulationRun {
                 let delivered = deliveries.count
                 try await drainOutbox()
                 // Work that stays due after a tick would loop forever: a bug, never a result.
-                if deliveries.count == delivered, let again = try await store.nextDueTime()?.timeIntervalSince1970, again == due {
+                let again = try await store.nextDueTime()?.timeIntervalSince1970
+                dueAfterTick = .some(again)
+                if deliveries.count == delivered, let again, again == due {
                     stuck += 1
                     guard stuck < 3 else { throw SimulationError.inconsistent("work due at \(again) stays due after the service's tick") }
                 } else {
@@ -129,7 +139,7 @@ final class SimulationRun {
             try AppDatabase.inMemory(), calendar: calendar, scenario: scenario, settings: settings, clock: clock, seed: 0)
         restarts += 1
         (database, store, service) = try Self.open(
-            try AppDatabase.open(path: databasePath), calendar: calendar, scenario: scenario, settings: settings, clock: clock,
+            try AppDatabase.openScratch(path: databasePath), calendar: calendar, scenario: scenario, settings: settings, clock: clock,
             seed: Self.routingSeed(options.seed, restarts: restarts))
         _ = await service.probePresenceReporting()
         try await options.restartObserver?(.afterReopen, database)
@@ -251,15 +261,21 @@ final class SimulationRun {
 
     /// The simulated messenger: hands every queued message to the simulated person it is for, then marks it sent.
     private func drainOutbox() async throws {
+        let limit = 500
         while true {
-            let items = try await store.pendingOutbox(now: clock.now(), limit: 500)
+            let items = try await store.pendingOutbox(now: clock.now(), limit: limit)
             guard !items.isEmpty else { return }
+            // Sending changes nothing else's turn: another read finds more only after a full batch, or after a rating
+            // (the one call back into the service from here).
+            var mayHaveMore = items.count == limit
             for item in items {
                 switch item.message {
                 case .question(let message): received(message)
                 case .closed(let message):
                     if let delivery = deliveryNumbers[message.deliveryID] { deliveries[delivery].closed = true }
-                case .answer(let message): try await rate(message)
+                case .answer(let message):
+                    try await rate(message)
+                    mayHaveMore = true
                 case .askerNotice(let message):
                     if message.reason == .expired, let number = questionNumbers[message.questionID] { questions[number].expired = true }
                 // Simulated people never follow up or reveal themselves: nothing is queued for these.
@@ -267,6 +283,7 @@ final class SimulationRun {
                 }
             }
             try await store.markOutboxSent(items.map(\.id), references: [:], now: clock.now())
+            guard mayHaveMore else { return }
         }
     }
 

@@ -33,6 +33,22 @@ public struct AppDatabase: Sendable {
         return database
     }
 
+    /// Opens (creating if needed) a throw-away database file that one process alone uses, one call at a time: the
+    /// simulation's. The schema, SQL and transactions are `open`'s; what differs is what only a deployment needs. One
+    /// connection (a `DatabaseQueue`) instead of a WAL pool, so reads see a warm page cache instead of one every
+    /// write invalidated, and blocking reads run on the calling thread. No durability: the rollback journal in memory
+    /// and `synchronous = OFF` (a crash loses the file, which is deleted afterwards anyway).
+    public static func openScratch(path: String) throws -> AppDatabase {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        var configuration = makeConfiguration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = MEMORY")
+            try db.execute(sql: "PRAGMA synchronous = OFF")
+        }
+        return try AppDatabase(DatabaseQueue(path: path, configuration: configuration))
+    }
+
     /// An empty in-memory database with the production configuration, for tests.
     public static func inMemory() throws -> AppDatabase {
         try AppDatabase(DatabaseQueue(configuration: makeConfiguration()))
