@@ -79,16 +79,9 @@ final class SimulationRun {
         var reported = -1
         var restartDue = options.restartAt.map { SimulatedCalendar.monday + $0 }
         var stuck = 0
-        // What the store said was due right after a tick: nothing changes it before the loop comes round again.
-        var dueAfterTick: Double??
+        // When the store next has work due: read again after each step, the only thing that changes it.
+        var due = try await store.nextDueTime()?.timeIntervalSince1970
         while true {
-            let due: Double?
-            if let known = dueAfterTick {
-                due = known
-                dueAfterTick = nil
-            } else {
-                due = try await store.nextDueTime()?.timeIntervalSince1970
-            }
             let next = events.peek?.time
             guard due != nil || next != nil else { break }
             let time = min(due ?? .infinity, next ?? .infinity)
@@ -97,17 +90,16 @@ final class SimulationRun {
                 try await self.restart()
                 restartDue = nil
             }
-            if let due, due <= (next ?? .infinity) {
+            if let ticked = due, ticked <= (next ?? .infinity) {
                 // The store keeps times to the millisecond and compares them as text: a due time read back can sit a
                 // fraction of a millisecond before the stored one, so the tick runs a millisecond later.
-                clock.move(to: Date(timeIntervalSince1970: due + 0.001))
+                clock.move(to: Date(timeIntervalSince1970: ticked + 0.001))
                 try await service.tick()
                 let delivered = deliveries.count
                 try await drainOutbox()
+                due = try await store.nextDueTime()?.timeIntervalSince1970
                 // Work that stays due after a tick would loop forever: a bug, never a result.
-                let again = try await store.nextDueTime()?.timeIntervalSince1970
-                dueAfterTick = .some(again)
-                if deliveries.count == delivered, let again, again == due {
+                if deliveries.count == delivered, let again = due, again == ticked {
                     stuck += 1
                     guard stuck < 3 else { throw SimulationError.inconsistent("work due at \(again) stays due after the service's tick") }
                 } else {
@@ -117,6 +109,7 @@ final class SimulationRun {
                 clock.move(to: Date(timeIntervalSince1970: event.time))
                 try await handle(event)
                 try await drainOutbox()
+                due = try await store.nextDueTime()?.timeIntervalSince1970
             }
             if let progress = options.progress {
                 let percent = Int(min(1, max(0, (now - start) / (end - start))) * 100)
