@@ -31,6 +31,8 @@ enum PresenceBenchmark {
         func setInboundCursor(_ cursor: String) async throws {}
         func markHandled(event id: String) async throws -> Bool { true }
         func delivery(forMessageReference reference: String) async throws -> String? { nil }
+        // Nothing is sent here, so there is no delivery to keep a reference with.
+        func recordEchoes(_ references: [String: String]) async throws {}
         func caller(forIMID imID: String) async throws -> Caller? { nil }
         // The benchmark reads presence only; nobody's activity is ever asked for, so none is kept.
         func recordActivity(_ seen: [String: Date]) async throws {}

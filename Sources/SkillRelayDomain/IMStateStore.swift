@@ -25,6 +25,10 @@ public protocol IMStateStore: Sendable {
     func markHandled(event id: String) async throws -> Bool
     /// The delivery an IM message carried.
     func delivery(forMessageReference reference: String) async throws -> String?
+    /// Keeps the IM's references of the bot's own messages as its event stream echoes them back, by the outbox key each
+    /// was sent with (`OutboxItem.key`) — what the outbox keeps once a send returns, kept here too because a quick
+    /// reply can arrive first. Keys that are not the outbox's, or whose message has no reference to keep, are ignored.
+    func recordEchoes(_ references: [String: String]) async throws
     /// The active employee with an IM id, as a caller; `nil` for anyone unknown or inactive.
     func caller(forIMID imID: String) async throws -> Caller?
     /// Records when the bot last saw people do something in the IM (by IM id); a time older than the one kept changes

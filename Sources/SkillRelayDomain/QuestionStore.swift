@@ -252,7 +252,15 @@ public struct OutboxItem: Sendable, Equatable {
     public var isWaitingForSkillRelay: Bool { attempts == 0 && !deferred && !message.isCallback }
 
     /// The same for every retry of this message, so a receiver can drop duplicates.
-    public var key: String { "skillrelay-\(id)" }
+    public var key: String { Self.keyPrefix + String(id) }
+
+    /// The outbox id a `key` was made from; `nil` for any other text (another sender's transaction id).
+    public static func id(fromKey key: String) -> Int64? {
+        guard key.hasPrefix(keyPrefix) else { return nil }
+        return Int64(key.dropFirst(keyPrefix.count))
+    }
+
+    static let keyPrefix = "skillrelay-"
 }
 
 extension QuestionStore {

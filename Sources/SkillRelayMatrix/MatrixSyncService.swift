@@ -219,6 +219,9 @@ public struct MatrixSyncService: Service {
                 if event.type == "m.room.encryption" { try await encryption?.roomIsEncrypted(room, content: event.rawContent) }
             }
         }
+        // The bot's own messages, echoed back with the transaction ids they were sent with: their references are kept
+        // before anyone's reply to them is read, as the outbox keeps them only once its sends return.
+        try await state.recordEchoes(Self.echoes(in: response, bot: bot))
         // Messages that waited for their key came before this batch's.
         for (room, event) in readyAfterWaiting where actOnMessages {
             try await act(on: event, in: room)
@@ -386,6 +389,17 @@ public struct MatrixSyncService: Service {
         }
         messages.sort { ($0.event.origin_server_ts ?? 0, $0.position) < ($1.event.origin_server_ts ?? 0, $1.position) }
         return messages.map { ($0.room, $0.event) }
+    }
+
+    /// The event id of each of the bot's own messages in a batch's timelines, by the transaction id it was sent with.
+    static func echoes(in response: SyncResponse, bot: String) -> [String: String] {
+        var echoes: [String: String] = [:]
+        for joined in (response.rooms?.join ?? [:]).values {
+            for event in joined.timeline?.events ?? [] where event.sender == bot {
+                if let transaction = event.transactionID { echoes[transaction] = event.event_id }
+            }
+        }
+        return echoes
     }
 
     /// How long a reply in the conversation may wait for the homeserver's rate limits (in all).

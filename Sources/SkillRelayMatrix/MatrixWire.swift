@@ -268,8 +268,14 @@ public struct RoomEvent: Decodable, Sendable {
     public var content: MessageContent?
     /// The content as it came, for what `content` does not read (an encrypted event's ciphertext).
     public var rawContent: JSONValue?
+    /// `unsigned.transaction_id`: given only to the device that sent the event, with the transaction id it sent it with.
+    public var transactionID: String?
 
-    enum CodingKeys: String, CodingKey { case type, event_id, sender, origin_server_ts, state_key, content }
+    enum CodingKeys: String, CodingKey { case type, event_id, sender, origin_server_ts, state_key, content, unsigned }
+
+    struct Unsigned: Decodable {
+        var transaction_id: String?
+    }
 
     public init(type: String, event_id: String, sender: String, origin_server_ts: Int64?, state_key: String? = nil, rawContent: JSONValue?) {
         self.type = type
@@ -290,6 +296,7 @@ public struct RoomEvent: Decodable, Sendable {
         state_key = try? container.decodeIfPresent(String.self, forKey: .state_key)
         content = try? container.decodeIfPresent(MessageContent.self, forKey: .content)
         rawContent = try? container.decodeIfPresent(JSONValue.self, forKey: .content)
+        transactionID = (try? container.decodeIfPresent(Unsigned.self, forKey: .unsigned))?.transaction_id
     }
 
     public struct MessageContent: Decodable, Sendable {

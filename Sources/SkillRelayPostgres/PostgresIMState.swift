@@ -121,6 +121,25 @@ public struct PostgresIMState: IMStateStore {
         }
     }
 
+    public func recordEchoes(_ references: [String: String]) async throws {
+        let sent = Dictionary(
+            references.compactMap { key, reference in OutboxItem.id(fromKey: key).map { ($0, reference) } }, uniquingKeysWith: { first, _ in first })
+        guard !sent.isEmpty else { return }
+        let now = clock.now()
+        try await database.write { connection in
+            let ids = Array(sent.keys)
+            var kept: [String: String] = [:]
+            for try await (id, json) in try await connection.query("SELECT id, message FROM outbox WHERE id = ANY(\(ids))", logger: database.logger)
+                .decode((Int64, String).self)
+            {
+                guard let reference = sent[id], let key = try? JSONDecoder().decode(OutboxMessage.self, from: Data(json.utf8)).referenceKey
+                else { continue }
+                kept[key] = reference
+            }
+            try await PostgresQuestionStore.keepReferences(connection, kept, now: now)
+        }
+    }
+
     public func caller(forIMID imID: String) async throws -> Caller? {
         try await database.read { connection in
             let rows = try await connection.query(

@@ -282,15 +282,21 @@ extension PostgresQuestionStore {
         try await write { connection in
             try await Self.execute(
                 connection, "UPDATE outbox SET sentAt = \(now), attempts = attempts + 1, claimedUntil = NULL WHERE id = ANY(\(ids))")
-            for (key, event) in references {
-                if let thread = ThreadReferenceKey(key) {
-                    try await Self.keepThreadReference(connection, key: thread, reference: event, now: now)
-                } else {
-                    try await Self.execute(connection, "UPDATE delivery SET imReference = \(event) WHERE publicId = \(key)")
-                }
-            }
+            try await Self.keepReferences(connection, references, now: now)
         }
         claims.releaseOutbox(ids)
+    }
+
+    /// Keeps the IM's references of sent messages by `OutboxMessage.referenceKey`: a question's with its delivery, a
+    /// thread message's with its answer's thread.
+    static func keepReferences(_ connection: PostgresConnection, _ references: [String: String], now: Date) async throws {
+        for (key, event) in references {
+            if let thread = ThreadReferenceKey(key) {
+                try await keepThreadReference(connection, key: thread, reference: event, now: now)
+            } else {
+                try await execute(connection, "UPDATE delivery SET imReference = \(event) WHERE publicId = \(key)")
+            }
+        }
     }
 
     public func markOutboxFailed(_ id: Int64, error: String, retryAt: Date?) async throws {

@@ -113,6 +113,23 @@ public struct SQLiteIMState: IMStateStore {
         }
     }
 
+    public func recordEchoes(_ references: [String: String]) async throws {
+        let sent = references.compactMap { key, reference in OutboxItem.id(fromKey: key).map { ($0, reference) } }
+        guard !sent.isEmpty else { return }
+        let now = clock.now()
+        try await database.writer.write { db in
+            let message = try db.cachedStatement(sql: "SELECT message FROM outbox WHERE id = ?")
+            var kept: [String: String] = [:]
+            for (id, reference) in sent {
+                guard let json = try String.fetchOne(message, arguments: [id]),
+                    let key = try? JSONDecoder().decode(OutboxMessage.self, from: Data(json.utf8)).referenceKey
+                else { continue }
+                kept[key] = reference
+            }
+            try SQLiteQuestionStore.keepReferences(db, kept, now: now)
+        }
+    }
+
     public func caller(forIMID imID: String) async throws -> Caller? {
         try await database.writer.read { db in
             guard let employee = try EmployeeRecord.filter(EmployeeRecord.Columns.imId == imID).fetchOne(db) else { return nil }

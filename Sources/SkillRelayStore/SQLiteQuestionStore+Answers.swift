@@ -257,13 +257,19 @@ extension SQLiteQuestionStore {
         try await writer.write { db in
             let sent = try db.cachedStatement(sql: "UPDATE outbox SET sentAt = ?, attempts = attempts + 1 WHERE id = ?")
             for id in ids { try sent.execute(arguments: [now, id]) }
-            let reference = try db.cachedStatement(sql: "UPDATE delivery SET imReference = ? WHERE publicId = ?")
-            for (key, event) in references {
-                if let thread = ThreadReferenceKey(key) {
-                    try Self.keepThreadReference(db, key: thread, reference: event, now: now)
-                } else {
-                    try reference.execute(arguments: [event, key])
-                }
+            try Self.keepReferences(db, references, now: now)
+        }
+    }
+
+    /// Keeps the IM's references of sent messages by `OutboxMessage.referenceKey`: a question's with its delivery, a
+    /// thread message's with its answer's thread.
+    static func keepReferences(_ db: Database, _ references: [String: String], now: Date) throws {
+        let reference = try db.cachedStatement(sql: "UPDATE delivery SET imReference = ? WHERE publicId = ?")
+        for (key, event) in references {
+            if let thread = ThreadReferenceKey(key) {
+                try keepThreadReference(db, key: thread, reference: event, now: now)
+            } else {
+                try reference.execute(arguments: [event, key])
             }
         }
     }

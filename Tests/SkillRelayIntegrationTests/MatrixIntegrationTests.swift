@@ -119,7 +119,7 @@ extension SynapseStories {
                         && $0.contains("skillrelay.presence=online")
                 } ? true : nil
             }
-            _ = try await eventually(30, "the answer sent while SkillRelay was down") { () -> Bool? in
+            _ = try await eventually(90, "the answer sent while SkillRelay was down") { () -> Bool? in
                 try await answers(in: lena, rooms[lena.userID]!, bot: bot).contains { $0.hasSuffix("No, keep etcd on stable nodes.") } ? true : nil
             }
 
@@ -137,7 +137,7 @@ extension SynapseStories {
                 return questions.first.map { ($0.id, $0.body) }
             }
             try await henrik.say("Yes, two replicas.", in: rooms[henrik.userID]!, replyingTo: henrikFourth.id)
-            _ = try await eventually(60, "the fourth question to be answered") { () -> Bool? in
+            _ = try await eventually(90, "the fourth question to be answered") { () -> Bool? in
                 let (_, question) = try await relay.api("GET", "/v1/questions/\(fourthID)", token: lenaAPI)
                 return (question["status"] as? String) == "answered" ? true : nil
             }
@@ -168,7 +168,7 @@ extension SynapseStories {
 
         /// The `number`-th question the bot sent a user.
         func question(for user: MatrixUser, in room: String, bot: MatrixUser, number: Int) async throws -> (id: String, body: String) {
-            try await eventually(30, "question \(number) in \(user.userID)'s room") {
+            try await eventually(90, "question \(number) in \(user.userID)'s room") {
                 let questions = try await user.messages(in: room).filter { $0.sender == bot.userID && $0.body.hasPrefix(Self.questionPrefix) }
                 return questions.count >= number ? (questions[number - 1].id, questions[number - 1].body) : nil
             }

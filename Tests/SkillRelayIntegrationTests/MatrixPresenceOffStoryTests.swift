@@ -23,7 +23,7 @@ struct MatrixPresenceOffStoryTests {
         let admin = try relay.token(for: "lakshmi.gupta")
 
         // The probe finds that the homeserver does not report presence, says so loudly, and /v1/stats tells the admin.
-        _ = try await eventually(60, "the presence probe to report that presence is not reported") { () -> Bool? in
+        _ = try await eventually(90, "the presence probe to report that presence is not reported") { () -> Bool? in
             let (_, stats) = try await relay.api("GET", "/v1/stats", token: admin)
             return (stats["presence"] as? [String: Any])?["reporting"] as? String == "notReported" ? true : nil
         }
@@ -41,7 +41,7 @@ struct MatrixPresenceOffStoryTests {
         for user in [lena, nikos, henrik, ayse] {
             let room = try await user.openDirectRoom(with: bot.userID)
             rooms[user.userID] = room
-            _ = try await eventually(30, "the bot to join \(user.userID)'s room") {
+            _ = try await eventually(90, "the bot to join \(user.userID)'s room") {
                 try await user.joinedMembers(room).contains(bot.userID) ? true : nil
             }
         }
@@ -51,7 +51,7 @@ struct MatrixPresenceOffStoryTests {
 
         // Lena asks: Nikos and Henrik (no working hours: any time) get it, Ayşe (outside hers) does not.
         try await lena.say("ask k8s: How do I drain a node without downtime?", in: rooms[lena.userID]!)
-        let acknowledgement = try await eventually(30, "the bot's acknowledgement") {
+        let acknowledgement = try await eventually(90, "the bot's acknowledgement") {
             try await lena.messages(in: rooms[lena.userID]!).first { $0.sender == bot.userID && $0.body.hasPrefix("Asked ") }
         }
         #expect(acknowledgement.body == "Asked 2 specialists in Kubernetes; answers will come here.")
@@ -62,7 +62,7 @@ struct MatrixPresenceOffStoryTests {
         // Both answer; both answers reach Lena.
         try await henrik.say("Check the PodDisruptionBudgets first.", in: rooms[henrik.userID]!, replyingTo: henrikQuestion.id)
         try await nikos.say("Cordon it, then drain it.", in: rooms[nikos.userID]!, replyingTo: nikosQuestion.id)
-        let relayed = try await eventually(30, "both answers in Lena's room") { () -> [String]? in
+        let relayed = try await eventually(90, "both answers in Lena's room") { () -> [String]? in
             let found = try await lena.messages(in: rooms[lena.userID]!).filter { $0.sender == bot.userID && $0.body.hasPrefix("Answer ") }
             return found.count == 2 ? found.map(\.body) : nil
         }
@@ -83,7 +83,7 @@ struct MatrixPresenceOffStoryTests {
 
     /// The `number`-th question the bot sent a user.
     func question(for user: MatrixUser, in room: String, bot: MatrixUser, number: Int = 1) async throws -> (id: String, body: String) {
-        try await eventually(30, "question \(number) in \(user.userID)'s room") {
+        try await eventually(90, "question \(number) in \(user.userID)'s room") {
             let questions = try await user.messages(in: room).filter { $0.sender == bot.userID && $0.body.hasPrefix(Self.questionPrefix) }
             return questions.count >= number ? (questions[number - 1].id, questions[number - 1].body) : nil
         }

@@ -32,7 +32,7 @@ extension SynapseStories {
             }
             for user in specialists {
                 try await user.setPresence("online")
-                _ = try await eventually(60, "\(user.userID) to be online to the bot") {
+                _ = try await eventually(90, "\(user.userID) to be online to the bot") {
                     try await bot.presence(of: user.userID) == "online" ? true : nil
                 }
             }

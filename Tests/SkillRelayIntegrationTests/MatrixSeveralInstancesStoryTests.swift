@@ -29,7 +29,7 @@ extension SynapseStories {
             _ = try await (firstStarted, secondStarted)
 
             // Exactly one leads the sync loop; the other stands by.
-            let leader = try await eventually(60, "one instance to lead the Matrix sync") { () -> Int? in
+            let leader = try await eventually(90, "one instance to lead the Matrix sync") { () -> Int? in
                 let leading = instances.indices.filter { instances[$0].logText.contains("leading the Matrix sync") }
                 return leading.count == 1 ? leading[0] : nil
             }
@@ -39,13 +39,13 @@ extension SynapseStories {
             for user in specialists + [lena] {
                 let room = try await user.openDirectRoom(with: bot.userID)
                 rooms[user.userID] = room
-                _ = try await eventually(30, "the bot to join \(user.userID)'s room") {
+                _ = try await eventually(90, "the bot to join \(user.userID)'s room") {
                     try await user.joinedMembers(room).contains(bot.userID) ? true : nil
                 }
             }
             for user in specialists {
                 try await user.setPresence("online")
-                _ = try await eventually(20, "\(user.userID) to be online to the bot") {
+                _ = try await eventually(90, "\(user.userID) to be online to the bot") {
                     try await bot.presence(of: user.userID) == "online" ? true : nil
                 }
             }

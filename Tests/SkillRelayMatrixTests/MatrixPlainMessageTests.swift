@@ -33,8 +33,9 @@ import Testing
     }
 
     /// s1 and s2, tagged with Terraform, each in their room with the bot (`!r1:fake`, `!r2:fake`), and a question from
-    /// `asker` delivered to both, its Matrix event `$q-s1` and `$q-s2`.
-    func withQuestion(_ body: @Sendable @escaping (Adapter, String) async throws -> Void) async throws {
+    /// `asker` delivered to both, its Matrix event `$q-s1` and `$q-s2` (kept as the outbox keeps them once its sends
+    /// return, unless `sendsReturned` is false).
+    func withQuestion(sendsReturned: Bool = true, _ body: @Sendable @escaping (Adapter, String) async throws -> Void) async throws {
         let fake = FakeMatrixHomeserver()
         let app = Application(router: fake.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
@@ -63,7 +64,7 @@ import Testing
                 clock: clock)
             let asked = try await questions.ask(QuestionDraft(asker: .employee("asker"), topic: "terraform", text: "How do we import buckets?"))
             #expect(asked.deliveredTo == 2)
-            for user in ["s1", "s2"] {
+            for user in ["s1", "s2"] where sendsReturned {
                 let delivery = try #require(try await store.inbox(of: user, page: PageRequest(limit: 1)).items.first)
                 try await store.markOutboxSent([], references: [delivery.id: "$q-\(user)"], now: clock.now())
             }
@@ -108,6 +109,34 @@ import Testing
             try await adapter.receive("!r2:fake", Self.message(from: "@s2:fake", "use an import block", relatesTo: thread))
             #expect(adapter.said(in: "!r2:fake") == ["Thanks! Your answer was relayed to the asker (answer 1)."])
             #expect(try await adapter.answers(question) == ["use an import block"])
+        }
+    }
+
+    /// A reply can reach the bot before the send of the question it answers has returned (a quick specialist, a loaded
+    /// server): the question's own echo, in the same sync batch or an earlier one, says which question it was.
+    @Test func aReplyThatArrivesBeforeTheQuestionsSendReturnedIsStillTheAnswer() async throws {
+        try await withQuestion(sendsReturned: false) { adapter, question in
+            let reply = #"{"m.in_reply_to":{"event_id":"$q-s2"}}"#
+            // Without the echo the bot cannot tell what `$q-s2` was.
+            try await adapter.receive("!r2:fake", Self.message(from: "@s2:fake", "terraform plan", relatesTo: reply))
+            #expect(try await adapter.answers(question).isEmpty)
+
+            let queued = try await adapter.store.pendingOutbox(now: adapter.clock.now(), limit: 10)
+            let item = try #require(
+                queued.first {
+                    guard case .question(let message) = $0.message else { return false }
+                    return message.recipient.handle == "s2"
+                })
+            let bot = FakeMatrixHomeserver.bot
+            let echo =
+                #"{"type":"m.room.message","event_id":"$q-s2","sender":"\#(bot)","content":{"msgtype":"m.text","body":"A question"},"unsigned":{"transaction_id":"\#(item.key)"}}"#
+            // Another sender's transaction ids and the bot's conversational replies are not the outbox's: ignored.
+            let other =
+                #"{"type":"m.room.message","event_id":"$other","sender":"\#(bot)","content":{"msgtype":"m.text","body":"Hello"},"unsigned":{"transaction_id":"reply-$x-0"}}"#
+            try await adapter.sync.receive(
+                timeline: [other, echo, Self.message(from: "@s2:fake", "terraform import", relatesTo: reply)], in: "!r2:fake", bot: bot)
+            #expect(adapter.said(in: "!r2:fake").last == "Thanks! Your answer was relayed to the asker (answer 1).")
+            #expect(try await adapter.answers(question) == ["terraform import"])
         }
     }
 

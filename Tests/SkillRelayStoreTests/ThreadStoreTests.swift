@@ -85,6 +85,44 @@ import Testing
         }
     }
 
+    // MARK: - References
+
+    /// The bot's own messages, echoed back by the IM with the outbox keys they were sent with, keep their references as
+    /// the outbox keeps them once its sends return: a question's with its delivery, a relayed answer's with its thread.
+    @Test(arguments: StoreBackend.available) func echoedMessagesKeepTheirReferencesBeforeTheirSendsReturn(backend: StoreBackend) async throws {
+        let company = try await Company.make(backend)
+        defer { Task { await company.database.close() } }
+        let state = company.database.imState(clock: company.clock)
+        let question = try await company.ask(to: ["s1", "s2"], maxAnswers: 2)
+        let s1 = try #require(question.deliveries["s1"])
+        func queued(_ matches: (OutboxMessage) -> Bool) async throws -> OutboxItem {
+            try #require(try await company.questions.pendingOutbox(now: company.clock.now(), limit: 100, excluding: []).first { matches($0.message) })
+        }
+        let toS1 = try await queued {
+            guard case .question(let message) = $0 else { return false }
+            return message.recipient.handle == "s1"
+        }
+        // Keys that are not the outbox's, or of no message it holds, change nothing.
+        try await state.recordEchoes([toS1.key: "$question-to-s1", "skillrelay-999999": "$gone", "reply-$x-0": "$reply"])
+        #expect(try await state.delivery(forMessageReference: "$question-to-s1") == s1)
+        #expect(try await state.delivery(forMessageReference: "$gone") == nil)
+        #expect(try await state.delivery(forMessageReference: "$reply") == nil)
+
+        #expect(try await company.answer(question, by: "s1") == .relayed(rank: 1))
+        let toAsker = try await queued {
+            guard case .answer = $0 else { return false }
+            return true
+        }
+        #expect(try await company.questions.thread(forMessageReference: "$answer-to-asker") == nil)
+        try await state.recordEchoes([toAsker.key: "$answer-to-asker"])
+        #expect(
+            try await company.questions.thread(forMessageReference: "$answer-to-asker")
+                == ThreadReference(questionID: question.id, rank: 1, side: .asker, deliveryID: s1))
+        // The outbox's own record, when its sends return, agrees.
+        _ = try await company.sent(references: [s1: "$question-to-s1"])
+        #expect(try await state.delivery(forMessageReference: "$question-to-s1") == s1)
+    }
+
     // MARK: - Follow-ups
 
     @Test(arguments: StoreBackend.available) func askerAndSpecialistTalkOnTheAnswersThreadByAliasOnly(backend: StoreBackend) async throws {
