@@ -33,4 +33,9 @@ protocol CopyWriter: CopyReader {
     func update(_ table: CopiedTable, set column: CopyColumn, to value: CopyValue, id: Int64) async throws
     /// After explicit ids: the next id the table hands out is above both the highest id in it and `highWater`.
     func advanceIdentity(_ table: CopiedTable, past highWater: Int64?) async throws
+    /// Before the first row: columns the target's triggers keep may be left until `finishBulkLoad` instead of being
+    /// worked out row by row (PostgreSQL's org paths and counts, quadratic in rows that way).
+    func startBulkLoad() async throws
+    /// After the last row, before the checks: whatever `startBulkLoad` left is worked out, and triggers keep it again.
+    func finishBulkLoad() async throws
 }

@@ -171,6 +171,14 @@ struct PostgresCopySide: CopyWriter {
         try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
     }
 
+    func startBulkLoad() async throws {
+        try await PostgresBulkLoad.start(on: connection, logger: logger)
+    }
+
+    func finishBulkLoad() async throws {
+        try await PostgresBulkLoad.finish(on: connection, logger: logger)
+    }
+
     static func bind(_ value: CopyValue, into bindings: inout PostgresBindings) {
         switch value {
         case .null: bindings.appendNull()

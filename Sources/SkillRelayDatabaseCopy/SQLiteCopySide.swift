@@ -201,6 +201,11 @@ struct SQLiteCopySide: CopyWriter {
         }
     }
 
+    /// SQLite's triggers keep the org paths and counts as the rows go in, each row once: nothing is left to do.
+    func startBulkLoad() async throws {}
+
+    func finishBulkLoad() async throws {}
+
     /// A value as GRDB stores it: booleans as 0 and 1, times as its text with milliseconds, blobs as BLOB.
     static func stored(_ value: CopyValue) -> DatabaseValue {
         switch value {

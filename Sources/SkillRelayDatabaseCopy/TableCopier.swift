@@ -17,11 +17,13 @@ struct TableCopier {
         try await refuseRows()
         var plans: [Plan] = []
         for table in CopiedTable.all { plans.append(try await plan(table)) }
+        try await writer.startBulkLoad()
         for plan in plans {
             let copied: Int
             if plan.table.parentColumn == nil { copied = try await copyRows(plan) } else { copied = try await copyTree(plan) }
             progress("  \(plan.table.name): \(copied) rows")
         }
+        try await writer.finishBulkLoad()
         for table in CopiedTable.all { try await writer.advanceIdentity(table, past: try await reader.identityHighWater(table)) }
         let report = try await checkCounts()
         for table in CopiedTable.all where !table.derivedColumns.isEmpty { try await checkDerived(table) }
@@ -99,10 +101,10 @@ struct TableCopier {
     }
 
     /// A table whose rows point at each other (employees at their managers, topics at their parents): inserted a
-    /// generation at a time, each row after the one it points at, so that the insert triggers work out each org path
-    /// and count once. (Inserting everyone without a manager and then setting managers would run the move trigger per
-    /// person, and on PostgreSQL that trigger rewrites paths with a scan of the table: quadratic in a large company.)
-    /// Rows on a cycle, which no order can satisfy, go in without their parent and get it afterwards.
+    /// generation at a time, each row after the one it points at, as the foreign key wants, and so that SQLite's insert
+    /// triggers work out each org path and count once (PostgreSQL works them all out at `finishBulkLoad`). Inserting
+    /// everyone without a manager and then setting managers would run the move trigger per person. Rows on a cycle,
+    /// which no order can satisfy, go in without their parent and get it afterwards.
     private func copyTree(_ plan: Plan) async throws -> Int {
         guard let parentName = plan.table.parentColumn?.lowercased(),
             let parentIndex = plan.source.firstIndex(where: { $0.key == parentName }),

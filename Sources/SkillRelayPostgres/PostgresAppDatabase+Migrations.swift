@@ -13,6 +13,7 @@ extension PostgresAppDatabase {
         ("pg v2 directory search", directorySearch),
         ("pg v3 several instances", severalInstances),
         ("pg v4 org moves through the path index", orgMovesByIndex),
+        ("pg v5 bulk loads rebuild paths and counts once", bulkLoads),
     ]
 
     /// Applies what is missing, under the setup lock: instances started together migrate once.
@@ -543,5 +544,87 @@ extension PostgresAppDatabase {
             RETURN NULL;
         END $$
         """
+    ]
+
+    /// Each person inserted or moved updates the count of every manager above them, so a load of n people writes n
+    /// versions of the top manager's row, and each update walks the versions before it: importing or copying 100,000
+    /// people did not finish. A transaction that sets `skillrelay.bulk` to 'on' (`PostgresBulkLoad`) has the count
+    /// triggers do nothing, then calls `rebuildOrgPathsAndCounts()` once: every path from the manager column (one
+    /// recursive query, a level at a time) and every count from the paths of the active people (one aggregate of each
+    /// one's ancestors), O(people × depth). Paths are as `employeeBeforeInsert` writes them ("/1/7/42/"), counts as the
+    /// triggers keep them (active people anywhere below, through inactive managers too). The insert trigger still sets
+    /// a path from the manager's, one lookup per row: a row the rebuild cannot reach (only one on a manager cycle) keeps
+    /// that path, as without a bulk load.
+    private static let bulkLoads: [String] = [
+        """
+        CREATE FUNCTION employeeBulkLoad() RETURNS boolean LANGUAGE sql STABLE
+        RETURN coalesce(current_setting('skillrelay.bulk', true), '') = 'on'
+        """,
+        """
+        CREATE OR REPLACE FUNCTION employeeAfterInsert() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.isActive AND NOT employeeBulkLoad() THEN
+                UPDATE employee SET peopleBelow = peopleBelow + 1 WHERE id = ANY(employeePathIds(NEW.orgPath)) AND id <> NEW.id;
+            END IF;
+            RETURN NULL;
+        END $$
+        """,
+        """
+        CREATE OR REPLACE FUNCTION employeeMoved() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            moved bigint := NEW.peopleBelow + (CASE WHEN NEW.isActive THEN 1 ELSE 0 END);
+            newPath text := coalesce((SELECT manager.orgPath FROM employee AS manager WHERE manager.id = NEW.managerId), '/') || NEW.id || '/';
+            below text := substr(OLD.orgPath, 1, length(OLD.orgPath) - 1) || '0';
+        BEGIN
+            IF employeeBulkLoad() THEN
+                RETURN NULL;
+            END IF;
+            UPDATE employee SET peopleBelow = peopleBelow - moved WHERE id = ANY(employeePathIds(OLD.orgPath)) AND id <> NEW.id;
+            UPDATE employee SET peopleBelow = peopleBelow + moved WHERE id = ANY(employeePathIds(newPath)) AND id <> NEW.id;
+            UPDATE employee SET orgPath = newPath || substr(orgPath, length(OLD.orgPath) + 1)
+            WHERE (orgPath COLLATE "C") >= (OLD.orgPath COLLATE "C") AND (orgPath COLLATE "C") < (below COLLATE "C");
+            RETURN NULL;
+        END $$
+        """,
+        """
+        CREATE OR REPLACE FUNCTION employeeActivity() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NOT employeeBulkLoad() THEN
+                UPDATE employee SET peopleBelow = peopleBelow + (CASE WHEN NEW.isActive THEN 1 ELSE -1 END)
+                WHERE id = ANY(employeePathIds(OLD.orgPath)) AND id <> NEW.id;
+            END IF;
+            RETURN NULL;
+        END $$
+        """,
+        """
+        CREATE OR REPLACE FUNCTION employeeDeleted() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF OLD.isActive AND NOT employeeBulkLoad() THEN
+                UPDATE employee SET peopleBelow = peopleBelow - 1 WHERE id = ANY(employeePathIds(OLD.orgPath)) AND id <> OLD.id;
+            END IF;
+            RETURN NULL;
+        END $$
+        """,
+        // Only rows whose value changes are written: a re-import that moves a few people rewrites a few rows.
+        """
+        CREATE FUNCTION rebuildOrgPathsAndCounts() RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+            WITH RECURSIVE tree(id, path) AS (
+                SELECT id, '/' || id || '/' FROM employee WHERE managerId IS NULL
+                UNION ALL
+                SELECT employee.id, tree.path || employee.id || '/' FROM employee JOIN tree ON employee.managerId = tree.id
+            )
+            UPDATE employee SET orgPath = tree.path FROM tree WHERE employee.id = tree.id AND employee.orgPath <> tree.path;
+            WITH below AS (
+                SELECT ancestor, count(*) AS people
+                FROM employee AS person CROSS JOIN LATERAL unnest(employeePathIds(person.orgPath)) AS ancestor
+                WHERE person.isActive AND ancestor <> person.id
+                GROUP BY ancestor
+            )
+            UPDATE employee SET peopleBelow = coalesce(below.people, 0)
+            FROM employee AS counted LEFT JOIN below ON below.ancestor = counted.id
+            WHERE employee.id = counted.id AND employee.peopleBelow <> coalesce(below.people, 0);
+        END $$
+        """,
     ]
 }

@@ -9,10 +9,13 @@ extension PostgresDirectoryStore {
         try DirectoryPolicy.authorize(caller, to: .importDirectory)
         return try await database.writing { db in
             var run = PostgresImportRun(db: db, now: clock.now())
+            // Employees load in bulk: the org paths and counts are worked out once, after every row and manager is in.
+            if !batch.employees.isEmpty { try await PostgresBulkLoad.start(on: db.connection, logger: db.logger) }
             try await run.importEmployees(batch.employees)
             try await run.importTopics(batch.topics)
             try await run.importSkills(batch.skills)
             guard run.problems.isEmpty else { throw ImportFailure(problems: run.problems) }
+            if !batch.employees.isEmpty { try await PostgresBulkLoad.finish(on: db.connection, logger: db.logger) }
             let summary = ImportSummary(employees: batch.employees.count, topics: batch.topics.count, skills: batch.skills.count)
             try await audit(
                 db, by: caller, entity: "directory", key: "import", action: "import", before: nil,
@@ -23,8 +26,8 @@ extension PostgresDirectoryStore {
 }
 
 /// One import inside its transaction: the id maps it builds as it goes, and the problems it finds. The checks are
-/// SQLiteDirectoryStore's, row by row in file order; the writes go in batches (arrays bound once, `unnest`ed), except
-/// managers, which move one at a time because the org-path triggers of each move must see the moves before it.
+/// SQLiteDirectoryStore's, row by row in file order; the writes go in batches (arrays bound once, `unnest`ed), managers
+/// too: the import is a bulk load (`PostgresBulkLoad`), so no trigger works out a path or count per move.
 private struct PostgresImportRun {
     let db: PostgresStatements
     let now: Date
@@ -92,6 +95,7 @@ private struct PostgresImportRun {
             ids[handle] = id
             managerOf[id] = managerID
         }
+        var managerChanges: [(id: Int64, manager: Int64?)] = []
         for row in rows {
             guard let id = ids[row.employee.handle] else { continue }
             var managerID: Int64?
@@ -99,10 +103,20 @@ private struct PostgresImportRun {
                 managerID = ids[manager]
                 if managerID == nil { problem(.employees, row.line, "unknown manager '\(manager)'") }
             }
-            // Only a real move runs the org-path triggers; setting the same manager again changes nothing.
+            // Only a real move is written; setting the same manager again changes nothing.
             guard managerOf[id] != managerID else { continue }
-            try await db.execute("UPDATE employee SET managerId = \(managerID) WHERE id = \(id)")
+            managerChanges.append((id, managerID))
             managerOf[id] = managerID
+        }
+        for start in stride(from: 0, to: managerChanges.count, by: Self.chunk) {
+            let part = managerChanges[start..<min(start + Self.chunk, managerChanges.count)]
+            try await db.execute(
+                """
+                UPDATE employee SET managerId = CASE WHEN change.hasManager THEN change.manager END
+                FROM unnest(\(part.map(\.id))::bigint[], \(part.map { $0.manager ?? 0 })::bigint[], \(part.map { $0.manager != nil })::boolean[])
+                    AS change(id, manager, hasManager)
+                WHERE employee.id = change.id
+                """)
         }
         // With every manager set, walk up from each imported employee: coming back to them is a cycle.
         let parentOf = managerOf.compactMapValues { $0 }

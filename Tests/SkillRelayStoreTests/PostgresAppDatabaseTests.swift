@@ -93,6 +93,42 @@ struct PostgresDatabaseTests {
         #expect(try await Self.below(database) == [1: 2, 2: 0, 3: 0, 5: 1])
     }
 
+    @Test func aBulkLoadLeavesPathsAndCountsToOneRebuildAndOnlyInItsTransaction() async throws {
+        let database = try await TestPostgres.freshDatabase()
+        defer { Task { await database.close() } }
+        let now = Date()
+        let during = try await database.write { connection in
+            try await PostgresBulkLoad.start(on: connection, logger: TestPostgres.logger)
+            for (id, manager, active) in [(1, nil, true), (2, 1, true), (3, 2, true), (4, 2, false), (5, 1, true), (6, 4, true)]
+                as [(Int, Int?, Bool)]
+            {
+                try await connection.query(
+                    """
+                    INSERT INTO employee (id, handle, name, email, managerId, isActive, createdAt, updatedAt)
+                    VALUES (\(id), \("p\(id)"), \("Person \(id)"), \("p\(id)@example.com"), \(manager), \(active), \(now), \(now))
+                    """, logger: TestPostgres.logger)
+            }
+            try await connection.query("UPDATE employee SET managerId = 5 WHERE id = 2", logger: TestPostgres.logger)
+            var counts: [Int] = []
+            for try await count in try await connection.query("SELECT peopleBelow FROM employee ORDER BY id", logger: TestPostgres.logger)
+                .decode(Int.self)
+            {
+                counts.append(count)
+            }
+            try await PostgresBulkLoad.finish(on: connection, logger: TestPostgres.logger)
+            return counts
+        }
+        #expect(during == [0, 0, 0, 0, 0, 0])
+        #expect(try await Self.paths(database) == [1: "/1/", 2: "/1/5/2/", 3: "/1/5/2/3/", 4: "/1/5/2/4/", 5: "/1/5/", 6: "/1/5/2/4/6/"])
+        #expect(try await Self.below(database) == [1: 4, 2: 2, 3: 0, 4: 1, 5: 3, 6: 0])
+        // The next transaction, on whichever pooled connection, keeps them row by row again.
+        try await database.write { connection in
+            try await connection.query("UPDATE employee SET managerId = 1 WHERE id = 4", logger: TestPostgres.logger)
+        }
+        #expect(try await Self.paths(database)[6] == "/1/4/6/")
+        #expect(try await Self.below(database) == [1: 4, 2: 1, 3: 0, 4: 1, 5: 2, 6: 0])
+    }
+
     @Test func topicAliasesAreSearchable() async throws {
         let database = try await TestPostgres.freshDatabase()
         defer { Task { await database.close() } }

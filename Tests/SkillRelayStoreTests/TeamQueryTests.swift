@@ -147,6 +147,68 @@ import Testing
         }
     }
 
+    /// Six levels under one person, three reports each; every seventh person inactive, managers among them.
+    static func deepCompany() -> [Employee] {
+        (0..<400).map { index in
+            Employee(
+                handle: Self.deepHandle(index), name: "Person \(index)", email: "\(Self.deepHandle(index))@example.org",
+                managerHandle: index == 0 ? nil : Self.deepHandle((index - 1) / 3), isActive: index % 7 != 3)
+        }
+    }
+
+    static func deepHandle(_ index: Int) -> String { String(format: "e%03d", index) }
+
+    static func employeesFile(_ people: [Employee]) throws -> ImportBatch {
+        var csv = "handle,name,email,manager,active\n"
+        for person in people { csv += "\(person.handle),\(person.name),\(person.email),\(person.managerHandle ?? ""),\(person.isActive)\n" }
+        return try ImportBatch.parse(files: [.employees: csv])
+    }
+
+    /// Every employee's path (as handles, since ids differ between databases) and count below, by handle.
+    static func orgChart(_ database: TestDatabase) async throws -> [String: String] {
+        let rows = try await database.rows("SELECT id, handle, orgPath, peopleBelow FROM employee")
+        let handles = Dictionary(uniqueKeysWithValues: rows.map { ($0[0]!, $0[1]!) })
+        return Dictionary(
+            uniqueKeysWithValues: rows.map { row in
+                let path = row[2]!.split(separator: "/").map { handles[String($0)] ?? "?" }.joined(separator: "/")
+                return (row[1]!, "\(path) \(row[3]!)")
+            })
+    }
+
+    @Test(arguments: StoreBackend.available) func anImportKeepsThePathsAndCountsThatEditsPersonByPersonKeep(backend: StoreBackend) async throws {
+        let people = Self.deepCompany()
+        try await withEmpty(backend) { (imported, importing) async throws in
+            // Given the company imported with every person listed before their manager…
+            _ = try await importing.importDirectory(try Self.employeesFile(people.reversed()), by: .cliOperator)
+            try await Self.expectOrgPathsRight(imported)
+            try await withEmpty(backend) { (edited, editing) async throws in
+                // …and the same company created one person at a time, through the triggers of each insert:
+                for person in people { _ = try await editing.createEmployee(person, by: .cliOperator) }
+                #expect(try await Self.orgChart(imported) == Self.orgChart(edited))
+                // When a re-import moves a manager deeper into another branch, one to the top, an inactive manager back to
+                // work under someone else, an active one out of work under someone else, and one person across…
+                let moves: [(handle: String, manager: String?, isActive: Bool)] = [
+                    ("e002", "e040", true), ("e013", nil, true), ("e010", "e005", true), ("e031", "e067", false), ("e100", "e002", true),
+                ]
+                let moved = moves.map { move in
+                    var person = people[Int(move.handle.dropFirst())!]
+                    person.managerHandle = move.manager
+                    person.isActive = move.isActive
+                    return person
+                }
+                _ = try await importing.importDirectory(try Self.employeesFile(moved), by: .cliOperator)
+                for move in moves {
+                    _ = try await editing.updateEmployee(
+                        move.handle, with: EmployeePatch(managerHandle: .some(move.manager), isActive: move.isActive), by: .cliOperator)
+                }
+                // Then both hold the paths and counts worked out from the managers.
+                try await Self.expectOrgPathsRight(imported)
+                try await Self.expectOrgPathsRight(edited)
+                #expect(try await Self.orgChart(imported) == Self.orgChart(edited))
+            }
+        }
+    }
+
     @Test func aDatabaseFromBeforeOrgPathsGetsThemOnUpgrade() async throws {
         let queue = try DatabaseQueue()
         try AppDatabase.migrator.migrate(queue, upTo: "v9 im keys")
