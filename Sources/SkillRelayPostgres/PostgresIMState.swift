@@ -136,7 +136,9 @@ public struct PostgresIMState: IMStateStore {
                 else { continue }
                 kept[key] = reference
             }
-            try await PostgresQuestionStore.keepReferences(connection, kept, now: now)
+            // The outbox's own record, if it came first, stands: an echo read late (a lagging or replayed sync) must not
+            // make an earlier message of a thread look like its latest.
+            try await PostgresQuestionStore.keepReferences(connection, kept, now: now, replacing: false)
         }
     }
 

@@ -282,19 +282,21 @@ extension PostgresQuestionStore {
         try await write { connection in
             try await Self.execute(
                 connection, "UPDATE outbox SET sentAt = \(now), attempts = attempts + 1, claimedUntil = NULL WHERE id = ANY(\(ids))")
-            try await Self.keepReferences(connection, references, now: now)
+            try await Self.keepReferences(connection, references, now: now, replacing: true)
         }
         claims.releaseOutbox(ids)
     }
 
     /// Keeps the IM's references of sent messages by `OutboxMessage.referenceKey`: a question's with its delivery, a
-    /// thread message's with its answer's thread.
-    static func keepReferences(_ connection: PostgresConnection, _ references: [String: String], now: Date) async throws {
+    /// thread message's with its answer's thread. Without `replacing`, a reference already kept stays as it is (with
+    /// the time it was kept, which orders a thread's messages).
+    static func keepReferences(_ connection: PostgresConnection, _ references: [String: String], now: Date, replacing: Bool) async throws {
         for (key, event) in references {
             if let thread = ThreadReferenceKey(key) {
-                try await keepThreadReference(connection, key: thread, reference: event, now: now)
+                try await keepThreadReference(connection, key: thread, reference: event, now: now, replacing: replacing)
             } else {
-                try await execute(connection, "UPDATE delivery SET imReference = \(event) WHERE publicId = \(key)")
+                try await execute(
+                    connection, "UPDATE delivery SET imReference = \(event) WHERE publicId = \(key) AND (\(replacing) OR imReference IS NULL)")
             }
         }
     }

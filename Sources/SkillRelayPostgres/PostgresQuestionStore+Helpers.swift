@@ -459,7 +459,9 @@ extension PostgresQuestionStore {
     }
 
     /// Keeps the IM's reference of a relayed answer or follow-up sent into one side's conversation.
-    static func keepThreadReference(_ connection: PostgresConnection, key: ThreadReferenceKey, reference: String, now: Date) async throws {
+    static func keepThreadReference(
+        _ connection: PostgresConnection, key: ThreadReferenceKey, reference: String, now: Date, replacing: Bool
+    ) async throws {
         guard
             let answer = try await value(
                 connection,
@@ -473,6 +475,7 @@ extension PostgresQuestionStore {
             """
             INSERT INTO threadReference (reference, answerId, side, sentAt) VALUES (\(reference), \(answer), \(key.side.rawValue), \(now))
             ON CONFLICT (reference) DO UPDATE SET answerId = excluded.answerId, side = excluded.side, sentAt = excluded.sentAt
+            WHERE \(replacing)
             """)
     }
 

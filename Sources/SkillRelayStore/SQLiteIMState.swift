@@ -126,7 +126,9 @@ public struct SQLiteIMState: IMStateStore {
                 else { continue }
                 kept[key] = reference
             }
-            try SQLiteQuestionStore.keepReferences(db, kept, now: now)
+            // The outbox's own record, if it came first, stands: an echo read late (a lagging or replayed sync) must not
+            // make an earlier message of a thread look like its latest.
+            try SQLiteQuestionStore.keepReferences(db, kept, now: now, replacing: false)
         }
     }
 

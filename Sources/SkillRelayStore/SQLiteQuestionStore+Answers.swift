@@ -257,17 +257,19 @@ extension SQLiteQuestionStore {
         try await writer.write { db in
             let sent = try db.cachedStatement(sql: "UPDATE outbox SET sentAt = ?, attempts = attempts + 1 WHERE id = ?")
             for id in ids { try sent.execute(arguments: [now, id]) }
-            try Self.keepReferences(db, references, now: now)
+            try Self.keepReferences(db, references, now: now, replacing: true)
         }
     }
 
     /// Keeps the IM's references of sent messages by `OutboxMessage.referenceKey`: a question's with its delivery, a
-    /// thread message's with its answer's thread.
-    static func keepReferences(_ db: Database, _ references: [String: String], now: Date) throws {
-        let reference = try db.cachedStatement(sql: "UPDATE delivery SET imReference = ? WHERE publicId = ?")
+    /// thread message's with its answer's thread. Without `replacing`, a reference already kept stays as it is (with
+    /// the time it was kept, which orders a thread's messages).
+    static func keepReferences(_ db: Database, _ references: [String: String], now: Date, replacing: Bool) throws {
+        let reference = try db.cachedStatement(
+            sql: "UPDATE delivery SET imReference = ? WHERE publicId = ?" + (replacing ? "" : " AND imReference IS NULL"))
         for (key, event) in references {
             if let thread = ThreadReferenceKey(key) {
-                try keepThreadReference(db, key: thread, reference: event, now: now)
+                try keepThreadReference(db, key: thread, reference: event, now: now, replacing: replacing)
             } else {
                 try reference.execute(arguments: [event, key])
             }

@@ -220,7 +220,7 @@ extension SQLiteQuestionStore {
     }
 
     /// Keeps the IM's reference of a relayed answer or follow-up sent into one side's conversation.
-    static func keepThreadReference(_ db: Database, key: ThreadReferenceKey, reference: String, now: Date) throws {
+    static func keepThreadReference(_ db: Database, key: ThreadReferenceKey, reference: String, now: Date, replacing: Bool) throws {
         guard
             let answer = try Int64.fetchOne(
                 db,
@@ -228,7 +228,7 @@ extension SQLiteQuestionStore {
                 arguments: [key.questionID, key.rank])
         else { return }
         try db.execute(
-            sql: "INSERT OR REPLACE INTO threadReference (reference, answerId, side, sentAt) VALUES (?, ?, ?, ?)",
+            sql: "INSERT OR \(replacing ? "REPLACE" : "IGNORE") INTO threadReference (reference, answerId, side, sentAt) VALUES (?, ?, ?, ?)",
             arguments: [reference, answer, key.side.rawValue, now])
     }
 }

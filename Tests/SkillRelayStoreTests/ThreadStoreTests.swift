@@ -121,6 +121,25 @@ import Testing
         // The outbox's own record, when its sends return, agrees.
         _ = try await company.sent(references: [s1: "$question-to-s1"])
         #expect(try await state.delivery(forMessageReference: "$question-to-s1") == s1)
+
+        // An echo read late (a lagging or replayed sync) leaves what was kept as it is: the thread's latest message to
+        // the asker stays the latest, and the next follow-up replies to it.
+        func followUp(_ text: String) async throws {
+            company.clock.advance(by: 60)
+            _ = try await company.questions.recordFollowUp(
+                by: .specialist(handle: "s1", delivery: s1), text: text, openFor: 86_400, now: company.clock.now())
+        }
+        try await followUp("The liveness one.")
+        let askerSide = try #require(toAsker.message.referenceKey)
+        _ = try await company.sent(references: [askerSide: "$follow-up-to-asker"])
+        company.clock.advance(by: 60)
+        try await state.recordEchoes([toAsker.key: "$answer-to-asker"])
+        try await followUp("And the startup one.")
+        guard case .followUp(let next) = try #require(try await company.sent().only) else {
+            Issue.record("not a follow-up")
+            return
+        }
+        #expect(next.replyTo == "$follow-up-to-asker")
     }
 
     // MARK: - Follow-ups
