@@ -36,6 +36,21 @@ private struct PostgresImportRun {
     /// Rows per statement when writing in batches: a bound array is one message, kept to a few MiB.
     static let chunk = 10_000
 
+    /// Sets each row's parent (`column` of `table`, a fixed name: the manager, the parent topic; `nil` for none), one
+    /// statement per `chunk` rows.
+    func setParents(of table: String, column: String, _ changes: [(id: Int64, parent: Int64?)]) async throws {
+        for start in stride(from: 0, to: changes.count, by: Self.chunk) {
+            let part = changes[start..<min(start + Self.chunk, changes.count)]
+            try await db.execute(
+                """
+                UPDATE \(unescaped: table) SET \(unescaped: column) = CASE WHEN change.hasParent THEN change.parent END
+                FROM unnest(\(part.map(\.id))::bigint[], \(part.map { $0.parent ?? 0 })::bigint[], \(part.map { $0.parent != nil })::boolean[])
+                    AS change(id, parent, hasParent)
+                WHERE \(unescaped: table).id = change.id
+                """)
+        }
+    }
+
     init(db: PostgresStatements, now: Date) {
         self.db = db
         self.now = now
@@ -95,7 +110,7 @@ private struct PostgresImportRun {
             ids[handle] = id
             managerOf[id] = managerID
         }
-        var managerChanges: [(id: Int64, manager: Int64?)] = []
+        var managerChanges: [(id: Int64, parent: Int64?)] = []
         for row in rows {
             guard let id = ids[row.employee.handle] else { continue }
             var managerID: Int64?
@@ -108,16 +123,7 @@ private struct PostgresImportRun {
             managerChanges.append((id, managerID))
             managerOf[id] = managerID
         }
-        for start in stride(from: 0, to: managerChanges.count, by: Self.chunk) {
-            let part = managerChanges[start..<min(start + Self.chunk, managerChanges.count)]
-            try await db.execute(
-                """
-                UPDATE employee SET managerId = CASE WHEN change.hasManager THEN change.manager END
-                FROM unnest(\(part.map(\.id))::bigint[], \(part.map { $0.manager ?? 0 })::bigint[], \(part.map { $0.manager != nil })::boolean[])
-                    AS change(id, manager, hasManager)
-                WHERE employee.id = change.id
-                """)
-        }
+        try await setParents(of: "employee", column: "managerId", managerChanges)
         // With every manager set, walk up from each imported employee: coming back to them is a cycle.
         let parentOf = managerOf.compactMapValues { $0 }
         for row in rows {
@@ -169,16 +175,7 @@ private struct PostgresImportRun {
             parentOf[id] = parentID
         }
         // Topics have no triggers on their parent: one statement sets them all.
-        for start in stride(from: 0, to: parentChanges.count, by: Self.chunk) {
-            let part = parentChanges[start..<min(start + Self.chunk, parentChanges.count)]
-            try await db.execute(
-                """
-                UPDATE topic SET parentId = CASE WHEN change.hasParent THEN change.parent END
-                FROM unnest(\(part.map(\.id))::bigint[], \(part.map { $0.parent ?? 0 })::bigint[], \(part.map { $0.parent != nil })::boolean[])
-                    AS change(id, parent, hasParent)
-                WHERE topic.id = change.id
-                """)
-        }
+        try await setParents(of: "topic", column: "parentId", parentChanges)
         let parents = parentOf.compactMapValues { $0 }
         for row in rows {
             guard let id = ids[row.topic.slug], Self.isOnCycle(id, parentOf: parents) else { continue }
