@@ -44,21 +44,54 @@ public enum TestPostgres {
 
 public enum TestPostgresError: Error {
     case noServer
+    /// Sessions stayed connected to the template after its pool closed.
+    case templateInUse(String)
 }
 
-/// The template every test database is copied from: created and migrated once per test run.
+/// The template every test database is copied from: created and migrated once per test run. Tests start side by side,
+/// so the first caller's work is shared (an actor alone would let every caller that arrives while the first awaits make
+/// a template of its own), and the template is handed out only once no session is connected to it: `CREATE DATABASE
+/// … TEMPLATE` refuses a source with other users, and the migrating pool's server processes can outlive its `close()`
+/// on a loaded machine.
 private actor TemplateDatabase {
-    private var made: String?
+    private var making: Task<String, any Error>?
 
     func name(serverURL url: String) async throws -> String {
-        if let made { return made }
+        if let making { return try await making.value }
+        let task = Task { try await Self.make(serverURL: url) }
+        making = task
+        do {
+            return try await task.value
+        } catch {
+            // The next test tries again rather than inheriting this failure.
+            making = nil
+            throw error
+        }
+    }
+
+    private static func make(serverURL url: String) async throws -> String {
         let name = "skillrelay_template_\(ProcessInfo.processInfo.processIdentifier)_\(UInt32.random(in: 0...UInt32.max))"
         try await TestPostgres.admin(url) { connection in
             try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: TestPostgres.logger)
         }
         let database = try await PostgresAppDatabase.open(url: try PostgresLocation(url: url).with(database: name).url, logger: TestPostgres.logger)
         await database.close()
-        made = name
+        try await TestPostgres.admin(url) { connection in
+            // Whatever is still connected is the closed pool's, on its way out: told to go, then waited for.
+            let deadline = ContinuousClock.now + .seconds(120)
+            while true {
+                var sessions = 0
+                let rows = try await connection.query(
+                    """
+                    SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                    WHERE datname = \(name) AND pid <> pg_backend_pid()
+                    """, logger: TestPostgres.logger)
+                for try await count in rows.decode(Int.self) { sessions = count }
+                if sessions == 0 { return }
+                guard ContinuousClock.now < deadline else { throw TestPostgresError.templateInUse(name) }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
         return name
     }
 }
