@@ -107,7 +107,7 @@ struct ServeCommand: AsyncParsableCommand {
             wiring = try Wiring.matrix(
                 stores: stores, settings: settings, callbackSecret: secret, matrix: matrix, loginLinks: loginLinks, logger: logger)
         } else {
-            wiring = try Wiring.local(stores: stores, settings: settings, callbackSecret: secret)
+            wiring = try Wiring.local(stores: stores, settings: settings, callbackSecret: secret, logger: logger)
         }
         do {
             try await wiring.check()

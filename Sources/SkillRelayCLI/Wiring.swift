@@ -19,12 +19,13 @@ struct Wiring {
     var check: @Sendable () async throws -> Void = {}
 
     /// The embedded `local` IM: presence and inboxes inside SkillRelay.
-    static func local(stores: Stores, settings: QuestionSettings, callbackSecret: String) throws -> Wiring {
+    static func local(stores: Stores, settings: QuestionSettings, callbackSecret: String, logger: Logger) throws -> Wiring {
         let store = stores.questionStore(RoutingLearning(settings: settings))
         let events = stores.events
         let dispatcher = OutboxDispatcher(
             store: store, messenger: LocalMessenger(events: events),
             callbacks: HTTPCallbackSender(client: HTTPClient.shared, secret: callbackSecret))
+        logSends(of: dispatcher, to: logger)
         let pump = OutboxPump(dispatcher: dispatcher)
         let questions = try QuestionService(
             store: store, presence: LocalPresenceSource(store: store), settings: settings, events: events,
@@ -56,6 +57,7 @@ struct Wiring {
             store: store, messenger: MatrixMessenger(client: client, rooms: rooms, encryption: encryption),
             callbacks: HTTPCallbackSender(client: HTTPClient.shared, secret: callbackSecret), imConcurrency: matrix.sendConcurrency,
             imBacklogConcurrency: matrix.sendBacklogConcurrency)
+        logSends(of: dispatcher, to: logger)
         let pump = OutboxPump(dispatcher: dispatcher)
         // Presence is trusted until the presence probe (PresenceProbeService, run at start and every few minutes) finds
         // the homeserver does not report it: the seconds before the first probe never interrupt someone it calls offline.
@@ -83,5 +85,27 @@ struct Wiring {
             signIn: signIn, sessionStorage: DatabasePersistDriver(store: stores.web, signIn: signIn, logger: logger),
             team: directory, stats: stats, secureCookies: PublicURL.isSecure(publicURL),
             localIM: localIM, reach: localIM ? nil : directory)
+    }
+}
+
+extension Wiring {
+    /// Logs what the outbox's workers send (debug) and every failed try (a warning; a rate limit is a notice), by
+    /// outbox id and destination, never the text: how an operator follows a message that did not arrive.
+    static func logSends(of dispatcher: OutboxDispatcher, to logger: Logger) {
+        dispatcher.onSendReport { report in
+            if !report.sent.isEmpty {
+                logger.debug(
+                    "outbox sent", metadata: ["skillrelay.destination": "\(report.destination)", "skillrelay.outbox_ids": "\(report.sent)"])
+            }
+            guard let failure = report.failure else { return }
+            let metadata: Logger.Metadata = [
+                "skillrelay.destination": "\(report.destination)", "skillrelay.outbox_id": "\(failure.id)", "skillrelay.error": "\(failure.error)",
+            ]
+            if report.deferred {
+                logger.notice("outbox send put off as the IM server asked; its destination's later messages wait for it", metadata: metadata)
+            } else {
+                logger.warning("outbox send failed; tried again with backoff, its destination's later messages wait for it", metadata: metadata)
+            }
+        }
     }
 }

@@ -91,6 +91,21 @@ public final class OutboxDispatcher: Sendable {
         var breakers: [String: Breaker] = [:]
         /// Called when a worker finishes, so that its destination's next messages and the place it held are taken up.
         var wake: (@Sendable () -> Void)?
+        /// Told what each worker came to, for the log.
+        var report: (@Sendable (SendReport) -> Void)?
+    }
+
+    /// What one destination's worker came to: the messages it sent, and the one that failed (with the error), which
+    /// holds back the rest of that destination's queue. What a log says of a delivery, so that an operator can follow
+    /// a message that did not arrive.
+    public struct SendReport: Sendable {
+        public var destination: String
+        /// The outbox ids sent, in order.
+        public var sent: [Int64]
+        /// The outbox id that failed, and why.
+        public var failure: (id: Int64, error: String)?
+        /// Whether the failure is the IM server asking to wait (a rate limit), not an error.
+        public var deferred: Bool
     }
 
     private let state = Mutex(State())
@@ -117,6 +132,11 @@ public final class OutboxDispatcher: Sendable {
     /// Sets what a finished worker calls (the pump's nudge).
     public func onWorkerFinished(_ wake: @escaping @Sendable () -> Void) {
         state.withLock { $0.wake = wake }
+    }
+
+    /// Sets what is told, as each worker finishes, what it sent and what failed (the server logs it).
+    public func onSendReport(_ report: @escaping @Sendable (SendReport) -> Void) {
+        state.withLock { $0.report = report }
     }
 
     /// Reads what is due and starts a worker for each destination that has none (and whose breaker is closed), as far
@@ -214,7 +234,7 @@ public final class OutboxDispatcher: Sendable {
             }
         }
         outcome.at = clock.now()
-        let wake = state.withLock { state in
+        let (wake, report) = state.withLock { state in
             state.outcomes.append(outcome)
             switch outcome.failure?.error {
             case nil: state.breakers[destination] = nil
@@ -227,8 +247,13 @@ public final class OutboxDispatcher: Sendable {
                 }
                 state.breakers[destination] = breaker
             }
-            return state.wake
+            return (state.wake, state.report)
         }
+        report?(
+            SendReport(
+                destination: destination, sent: outcome.sent,
+                failure: outcome.failure.map { ($0.item.id, String(describing: $0.error).prefix(500).description) },
+                deferred: outcome.failure?.error is DeliveryDeferred))
         wake?()
     }
 

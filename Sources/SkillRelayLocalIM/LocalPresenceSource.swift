@@ -10,7 +10,8 @@ public struct LocalPresenceSource: PresenceSource {
 
     public func presence(of people: [PresenceQuery]) async -> [String: Presence] {
         // A database error means nobody is known to be available, never everybody.
-        (try? await store.localPresence(of: people.map(\.handle))) ?? Dictionary(uniqueKeysWithValues: people.map { ($0.handle, .unknown) })
+        (try? await store.localPresence(of: people.map(\.handle)))
+            ?? Dictionary(people.map { ($0.handle, Presence.unknown) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Always reported: people set their presence in SkillRelay itself.

@@ -145,14 +145,16 @@ public struct MatrixClient: Sendable {
 
     /// `POST /keys/query`: every device of these users, with its signed keys.
     public func queryKeys(of userIDs: [String]) async throws -> JSONValue {
-        let body: JSONValue = .object(["device_keys": .object(Dictionary(uniqueKeysWithValues: userIDs.map { ($0, JSONValue.array([])) }))])
+        let body: JSONValue = .object([
+            "device_keys": .object(Dictionary(userIDs.map { ($0, JSONValue.array([])) }, uniquingKeysWith: { first, _ in first }))
+        ])
         return try await call(.POST, "/keys/query", body: body, as: JSONValue.self, timeout: .seconds(20), maxBytes: 8 * 1024 * 1024)
     }
 
     /// `POST /keys/claim`: one signed one-time key for each of these devices (user id → device ids).
     public func claimKeys(_ devices: [String: [String]]) async throws -> JSONValue {
         let wanted = devices.mapValues { ids in
-            JSONValue.object(Dictionary(uniqueKeysWithValues: ids.map { ($0, JSONValue.string("signed_curve25519")) }))
+            JSONValue.object(Dictionary(ids.map { ($0, JSONValue.string("signed_curve25519")) }, uniquingKeysWith: { first, _ in first }))
         }
         return try await call(
             .POST, "/keys/claim", body: JSONValue.object(["one_time_keys": .object(wanted)]), as: JSONValue.self, timeout: .seconds(20))

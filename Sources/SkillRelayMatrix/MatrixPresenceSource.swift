@@ -89,7 +89,7 @@ public final class MatrixPresenceSource: PresenceSource, Sendable {
             }
             return false
         }
-        if breakerOpen { return Dictionary(uniqueKeysWithValues: people.map { ($0.handle, .unknown) }) }
+        if breakerOpen { return Dictionary(people.map { ($0.handle, Presence.unknown) }, uniquingKeysWith: { first, _ in first }) }
         await withTaskGroup(of: (String, String, Presence?)?.self) { group in
             var nextFetch = toFetch.makeIterator()
             var nextInvitation = Set(toInvite).makeIterator()

@@ -221,7 +221,9 @@ public struct MatrixSyncService: Service {
         }
         // The bot's own messages, echoed back with the transaction ids they were sent with: their references are kept
         // before anyone's reply to them is read, as the outbox keeps them only once its sends return.
-        try await state.recordEchoes(Self.echoes(in: response, bot: bot))
+        let echoes = Self.echoes(in: response, bot: bot)
+        try await state.recordEchoes(echoes)
+        if !echoes.isEmpty { logger.debug("matrix echoes of the bot's messages", metadata: ["skillrelay.transactions": "\(echoes.keys.sorted())"]) }
         // Messages that waited for their key came before this batch's.
         for (room, event) in readyAfterWaiting where actOnMessages {
             try await act(on: event, in: room)
@@ -323,6 +325,13 @@ public struct MatrixSyncService: Service {
             imID: event.sender, text: Self.stripReplyFallback(body), inReplyTo: content.relatesTo?.inReplyTo?.event_id,
             thread: content.relatesTo?.threadRoot, isPrivate: isPrivate)
         let replies = await conversation.handle(message)
+        // Ids only, and each reply's first words (never a sign-in link): enough to follow a message through the log.
+        logger.debug(
+            "matrix message handled",
+            metadata: [
+                "skillrelay.room": "\(room)", "skillrelay.event": "\(event.event_id)", "skillrelay.im_id": "\(event.sender)",
+                "skillrelay.in_reply_to": "\(message.inReplyTo ?? "-")", "skillrelay.replies": "\(replies.map(Self.gist))",
+            ])
         for (index, reply) in replies.enumerated() {
             // Derived from the event, so a retried reply is not posted twice; however long the homeserver's rate
             // limits ask, since the event is already marked handled.
@@ -404,6 +413,11 @@ public struct MatrixSyncService: Service {
 
     /// How long a reply in the conversation may wait for the homeserver's rate limits (in all).
     static let replyRateLimitWait: TimeInterval = 600
+
+    /// How the log names one of the bot's replies: `help`, or its first three words.
+    static func gist(_ reply: String) -> String {
+        reply == IMConversation.help ? "help" : reply.split(whereSeparator: \.isWhitespace).prefix(3).joined(separator: " ")
+    }
 
     /// Drops the quoted lines (`> …`) some clients put before a reply's own text.
     static func stripReplyFallback(_ body: String) -> String {

@@ -152,7 +152,7 @@ extension SQLiteQuestionStore {
     public func localPresence(of handles: [String]) async throws -> [String: Presence] {
         guard !handles.isEmpty else { return [:] }
         return try await writer.read { db in
-            var result = Dictionary(uniqueKeysWithValues: handles.map { ($0, Presence.offline) })
+            var result = Dictionary(handles.map { ($0, Presence.offline) }, uniquingKeysWith: { first, _ in first })
             let rows = try Row.fetchAll(
                 db,
                 sql: """

@@ -112,6 +112,13 @@ struct MatrixUser: Sendable {
         }
     }
 
+    /// What a failed story says of a room: each message's sender and first words, oldest first.
+    func transcript(of room: String) async -> String {
+        guard let messages = try? await messages(in: room) else { return "\(userID)'s room \(room): could not be read" }
+        let lines = messages.map { "  \($0.sender) [\($0.id)]: \($0.body.prefix(70).replacingOccurrences(of: "\n", with: " "))" }
+        return (["\(userID)'s room \(room):"] + lines).joined(separator: "\n")
+    }
+
     /// Every text message of a room, oldest first, read back page by page with /messages.
     func allMessages(in room: String) async throws -> [(id: String, sender: String, body: String)] {
         var messages: [(id: String, sender: String, body: String)] = []

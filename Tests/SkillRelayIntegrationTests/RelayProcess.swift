@@ -128,6 +128,27 @@ final class RelayProcess: @unchecked Sendable {
     }
 
     var logText: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+
+    /// Rooms whose messages a failed story shows (`narratingFailures`).
+    private var shownRooms: [(user: MatrixUser, room: String)] = []
+
+    /// Has a failed story show this room's messages as `user` reads them.
+    func show(_ room: String, of user: MatrixUser) { shownRooms.append((user, room)) }
+
+    /// Runs a story's steps; a failure carries what the rooms given to `show` hold and the end of this relay's log, so
+    /// that a CI run that fails says what the people saw and what the relay did (a timeout alone says nothing of why).
+    func narratingFailures<T>(_ steps: () async throws -> T) async throws -> T {
+        do {
+            return try await steps()
+        } catch {
+            var transcripts: [String] = []
+            for (user, room) in shownRooms { transcripts.append(await user.transcript(of: room)) }
+            let tail = logText.split(separator: "\n").suffix(120).joined(separator: "\n")
+            let state = process.map { $0.isRunning ? "still running" : "exited with status \($0.terminationStatus)" } ?? "stopped by the test"
+            throw MatrixUser.Failure(
+                description: "\(error)\n\(transcripts.joined(separator: "\n"))\nskillrelay serve is \(state); the end of its log:\n\(tail)")
+        }
+    }
 }
 
 /// Stops and starts the test Synapse, keeping its data.
