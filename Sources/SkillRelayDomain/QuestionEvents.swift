@@ -28,6 +28,37 @@ public enum InboxEvent: Sendable, Equatable, Codable {
     case followUp(deliveryID: String, FollowUp)
 }
 
+extension InboxEvent {
+    /// What names an event that happens once to a delivery (`nil` for those that may come again: reveal states,
+    /// follow-ups).
+    var happensOnce: String? {
+        switch self {
+        case .delivered(let item): "delivered \(item.id)"
+        case .closed(let delivery, _): "closed \(delivery)"
+        case .introduction(let delivery, _): "introduction \(delivery)"
+        case .reveal, .followUp: nil
+        }
+    }
+}
+
+/// The once-only events a stream has shown, the oldest forgotten past `capacity`.
+struct OnceOnly {
+    let capacity: Int
+    private var seen: Set<String> = []
+    private var order: [String] = []
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Whether an event is to be shown: any without a name, and a named one the first time.
+    mutating func isNew(_ name: String?) -> Bool {
+        guard let name else { return true }
+        guard seen.insert(name).inserted else { return false }
+        order.append(name)
+        if order.count > capacity { seen.remove(order.removeFirst()) }
+        return true
+    }
+}
+
 /// One live event and whose stream it is for: what one instance tells the others.
 public enum QuestionEvent: Sendable, Equatable, Codable {
     case asker(question: String, AskerEvent)
@@ -60,8 +91,24 @@ public final class QuestionEvents: Sendable {
     /// Events of one question, from now on.
     public func askerEvents(question id: String) -> AsyncStream<AskerEvent> { askers.subscribe(id) }
 
-    /// Events of one specialist's inbox, from now on.
-    public func inboxEvents(handle: String) -> AsyncStream<InboxEvent> { inboxes.subscribe(handle) }
+    /// Events of one specialist's inbox, from now on; what happens once to a delivery (it arrives, it closes, the two
+    /// are introduced) is shown once. Several instances send what the outbox holds at least once: one that dies after
+    /// sending a message and before marking it leaves it to another, which sends it again after the lease (as a
+    /// homeserver keeps a retried transaction id from posting twice, the stream keeps the repeat from showing).
+    public func inboxEvents(handle: String) -> AsyncStream<InboxEvent> {
+        let live = inboxes.subscribe(handle)
+        return AsyncStream(bufferingPolicy: .bufferingNewest(256)) { continuation in
+            let task = Task {
+                var shown = OnceOnly(capacity: Self.onceOnlyCapacity)
+                for await event in live where shown.isNew(event.happensOnce) { continuation.yield(event) }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// How many once-only events an inbox stream remembers (a specialist gets a handful of questions a day).
+    static let onceOnlyCapacity = 1000
 
     /// Publishes to a question's streams, on every instance.
     public func publish(_ event: AskerEvent, question id: String) {

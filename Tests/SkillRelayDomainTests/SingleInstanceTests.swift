@@ -34,6 +34,34 @@ import Testing
         #expect(await inbox.next() == nil)
     }
 
+    /// Several instances send the outbox at least once: one that dies between sending a message and marking it leaves
+    /// it to another, which sends it again once the lease is over. A specialist's stream shows what happens once to a
+    /// delivery (it arrives, it closes) once, whichever instance it comes from; what may come again still does.
+    @Test func aDeliverySentAgainByAnotherInstanceShowsOnceInTheInbox() async throws {
+        let hub = InProcessRelayHub()
+        let dead = QuestionEvents(relay: hub.relay(named: "dead"))
+        let survivor = QuestionEvents(relay: hub.relay(named: "survivor"))
+        let running = [Task { try await dead.relayEvents() }, Task { try await survivor.relayEvents() }]
+        try await hub.connected.wait(within: 60, "both relays running") { $0.count == 2 }
+        let inbox = Collected(survivor.inboxEvents(handle: "kube.specialist.01"))
+        let item = InboxItem(
+            id: "d-1", topic: TopicReference(slug: "k8s", name: "Kubernetes"), text: "How do I drain a node?", state: .pending,
+            questionStatus: .open, deliveredAt: Date(timeIntervalSince1970: 1_800_000_000))
+        let offered = InboxEvent.reveal(deliveryID: "d-1", rank: 1, RevealView(state: .offered))
+
+        dead.publish(.delivered(item), handle: "kube.specialist.01")
+        dead.publish(.closed(deliveryID: "d-1", reason: .expired), handle: "kube.specialist.01")
+        try await inbox.events.wait(within: 60, "the delivery and its closing from the other instance") { $0.count == 2 }
+        // The survivor sends both again; then a reveal state twice, which may come again.
+        survivor.publish(.delivered(item), handle: "kube.specialist.01")
+        survivor.publish(.closed(deliveryID: "d-1", reason: .expired), handle: "kube.specialist.01")
+        survivor.publish(offered, handle: "kube.specialist.01")
+        survivor.publish(offered, handle: "kube.specialist.01")
+        try await inbox.events.wait(within: 60, "four events") { $0.count >= 4 }
+        #expect(inbox.events.all == [.delivered(item), .closed(deliveryID: "d-1", reason: .expired), offered, offered])
+        for task in running { task.cancel() }
+    }
+
     @Test func withARelayEventsReachTheOtherInstanceOnceAndAreNotHandedBack() async throws {
         let hub = InProcessRelayHub()
         let here = QuestionEvents(relay: hub.relay(named: "here"))
