@@ -51,6 +51,9 @@ public final class OutboxDispatcher: Sendable {
     let callbackConcurrency: Int
     /// A worker busy for longer than this no longer counts against its lane's width.
     let slowAfter: TimeInterval
+    /// How often a busy worker renews the claims on its queue (see `QuestionStore.renewOutboxClaims`): well within a
+    /// lease (a minute on PostgreSQL), so that a slow send never lets another instance take up a message twice.
+    let claimRenewal: Duration
     /// Where each drain records how far behind the outbox is.
     public let lag: OutboxLag
     /// Tries before a message is given up (a rate-limited try does not count).
@@ -116,9 +119,10 @@ public final class OutboxDispatcher: Sendable {
     public init(
         store: any QuestionStore, messenger: any Messenger, callbacks: any CallbackSender, clock: any WallClock = SystemWallClock(),
         imConcurrency: Int = 1, imBacklogConcurrency: Int = 32, callbackConcurrency: Int = 16, slowAfter: TimeInterval = 2,
-        lag: OutboxLag = OutboxLag()
+        lag: OutboxLag = OutboxLag(), claimRenewal: Duration = .seconds(20)
     ) {
         self.lag = lag
+        self.claimRenewal = claimRenewal
         self.store = store
         self.messenger = messenger
         self.callbacks = callbacks
@@ -221,6 +225,17 @@ public final class OutboxDispatcher: Sendable {
     /// Sends one destination's queue in order, stopping at the first failure (the messages behind it wait for it), and
     /// leaves the outcome for the next drain to record.
     private func work(_ destination: String, _ queue: [OutboxItem]) async {
+        // Where several instances share the outbox, what one sends is claimed for a lease: renewed while this worker
+        // runs, as one slow room, rate limit or hanging URL can outlast a lease, and another instance must never take up
+        // a message this one is sending, or has sent and not marked yet (the next drain marks it, at once).
+        let ids = queue.map(\.id)
+        let renewal = Task { [store, clock, claimRenewal] in
+            while true {
+                try await Task.sleep(for: claimRenewal)
+                try? await store.renewOutboxClaims(ids, now: clock.now())
+            }
+        }
+        defer { renewal.cancel() }
         var outcome = Outcome(destination: destination, at: clock.now())
         for item in queue {
             do {

@@ -345,6 +345,11 @@ public protocol QuestionStore: PlainAnswerStore {
     func markOutboxFailed(_ id: Int64, error: String, retryAt: Date?) async throws
     /// Puts a message off until `until` without counting a try: the IM server asked SkillRelay to wait (rate limited).
     func deferOutbox(_ id: Int64, until: Date, reason: String) async throws
+    /// Renews this instance's claims on messages it is still sending, or has sent and not marked yet, for another lease,
+    /// so that no other instance takes them up meanwhile: a slow room, a rate limit or a hanging URL can outlast one
+    /// lease. A claim that already lapsed (another instance may hold it now) stays as it is. Nothing to do where one
+    /// process owns the outbox (SQLite).
+    func renewOutboxClaims(_ ids: [Int64], now: Date) async throws
     /// When the earliest open question or outbox message is next due, if any.
     func nextDueTime() async throws -> Date?
 

@@ -287,6 +287,25 @@ extension PostgresQuestionStore {
         claims.releaseOutbox(ids)
     }
 
+    public func renewOutboxClaims(_ ids: [Int64], now: Date) async throws {
+        // Only claims still this instance's: one that lapsed may be another instance's by now.
+        let held = Set(claims.outbox(at: now))
+        let renewing = ids.filter(held.contains)
+        guard !renewing.isEmpty else { return }
+        let until = now.addingTimeInterval(Self.claimLease)
+        let renewed = try await claiming(Self.outboxClaimLock) { connection in
+            try await Self.rows(
+                connection,
+                """
+                UPDATE outbox SET claimedUntil = \(until)
+                WHERE id = ANY(\(renewing)) AND sentAt IS NULL AND failedAt IS NULL
+                RETURNING id
+                """
+            ).map { try $0.decode(Int64.self) }
+        }
+        claims.extendOutbox(renewed, until: until)
+    }
+
     /// Keeps the IM's references of sent messages by `OutboxMessage.referenceKey`: a question's with its delivery, a
     /// thread message's with its answer's thread. Without `replacing`, a reference already kept stays as it is (with
     /// the time it was kept, which orders a thread's messages).

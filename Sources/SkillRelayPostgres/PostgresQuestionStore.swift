@@ -56,6 +56,8 @@ final class Claims: Sendable {
 
     func holdOutbox(_ ids: [Int64], until: Date) { outboxLeases.withLock { for id in ids { $0[id] = until } } }
     func releaseOutbox(_ ids: [Int64]) { outboxLeases.withLock { for id in ids { $0[id] = nil } } }
+    /// Moves the end of the leases still held (a message marked meanwhile was released, and stays so).
+    func extendOutbox(_ ids: [Int64], until: Date) { outboxLeases.withLock { for id in ids where $0[id] != nil { $0[id] = until } } }
     func holdQuestions(_ ids: [String], until: Date) { questionLeases.withLock { for id in ids { $0[id] = until } } }
     func releaseQuestions(_ ids: [String]) { questionLeases.withLock { for id in ids { $0[id] = nil } } }
 }

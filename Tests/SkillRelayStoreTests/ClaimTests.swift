@@ -107,6 +107,47 @@ struct ClaimTests {
         await second.close()
     }
 
+    /// A send that outlasts the lease it was claimed with (a slow room, a homeserver's rate limit, a hanging callback
+    /// URL): its worker renews the claim while it runs, so another instance never takes the message up and sends it again.
+    @Test func aSendThatOutlastsItsLeaseKeepsItsClaimSoNoOtherInstanceSendsItAgain() async throws {
+        let (first, second) = try await Self.twoInstances()
+        let clock = TestClock()
+        try await Self.enqueue([Self.message(1, to: "alice")], on: first, now: clock.now())
+        let sending = PostgresQuestionStore(database: first, clock: clock)
+        let other = PostgresQuestionStore(database: second, clock: clock)
+        let messenger = OutboxDispatcherTests.RecordingMessenger()
+        let gate = GatedMessenger(messenger, open: false)
+        let dispatcher = OutboxDispatcher(
+            store: sending, messenger: gate, callbacks: FakeCallbackSender(), clock: clock, claimRenewal: .milliseconds(20))
+        #expect(try await dispatcher.drain() == 1)
+        // The send hangs until just before the lease would end, and the worker renews the claim from then on.
+        clock.advance(by: PostgresQuestionStore.claimLease - 1)
+        let renewedUntil = clock.now().addingTimeInterval(PostgresQuestionStore.claimLease - 0.001)
+        let deadline = ContinuousClock.now + .seconds(60)
+        var claimedUntil: Date?
+        while ContinuousClock.now < deadline {
+            claimedUntil = try await first.read { connection in
+                try await PostgresQuestionStore.rows(connection, "SELECT claimedUntil FROM outbox").first?.decode(Date?.self)
+            }
+            if let claimedUntil, claimedUntil >= renewedUntil { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(try #require(claimedUntil) >= renewedUntil, "the hanging send's claim was renewed")
+        // Past the lease it was first claimed with, the other instance still leaves it alone.
+        clock.advance(by: 2)
+        #expect(try await other.pendingOutbox(now: clock.now(), limit: 10, excluding: []).isEmpty)
+        // The send goes through and the next drain marks it: sent once, and nothing is left for either instance.
+        gate.setOpen(true)
+        await dispatcher.idle()
+        #expect(try await dispatcher.drain() == 0)
+        #expect(messenger.sent.withLock { $0 } == ["question d1"])
+        let muchLater = clock.now().addingTimeInterval(3600)
+        #expect(try await other.pendingOutbox(now: muchLater, limit: 10, excluding: []).isEmpty)
+        #expect(try await sending.pendingOutbox(now: muchLater, limit: 10, excluding: []).isEmpty)
+        await first.close()
+        await second.close()
+    }
+
     @Test func anInstanceReadsItsOwnUnmarkedClaimsAgainAsSQLiteWould() async throws {
         let database = try await TestPostgres.freshDatabase()
         let clock = TestClock()
