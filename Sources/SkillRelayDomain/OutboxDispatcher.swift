@@ -51,9 +51,10 @@ public final class OutboxDispatcher: Sendable {
     let callbackConcurrency: Int
     /// A worker busy for longer than this no longer counts against its lane's width.
     let slowAfter: TimeInterval
-    /// How often a busy worker renews the claims on its queue (see `QuestionStore.renewOutboxClaims`): well within a
-    /// lease (a minute on PostgreSQL), so that a slow send never lets another instance take up a message twice.
-    let claimRenewal: Duration
+    /// How often a busy worker renews the claims on its queue (see `QuestionStore.renewOutboxClaims`): three times a
+    /// lease, so that a slow send never lets another instance take up a message twice; `nil` where the store claims
+    /// nothing (SQLite), and then a worker starts no renewal at all.
+    let claimRenewal: Duration?
     /// Where each drain records how far behind the outbox is.
     public let lag: OutboxLag
     /// Tries before a message is given up (a rate-limited try does not count).
@@ -119,10 +120,11 @@ public final class OutboxDispatcher: Sendable {
     public init(
         store: any QuestionStore, messenger: any Messenger, callbacks: any CallbackSender, clock: any WallClock = SystemWallClock(),
         imConcurrency: Int = 1, imBacklogConcurrency: Int = 32, callbackConcurrency: Int = 16, slowAfter: TimeInterval = 2,
-        lag: OutboxLag = OutboxLag(), claimRenewal: Duration = .seconds(20)
+        lag: OutboxLag = OutboxLag(), claimRenewal: Duration? = nil
     ) {
         self.lag = lag
-        self.claimRenewal = claimRenewal
+        // Unless a test sets it: from the store's lease.
+        self.claimRenewal = claimRenewal ?? store.outboxClaimLease.map { .milliseconds(Int64($0 * 1000 / 3)) }
         self.store = store
         self.messenger = messenger
         self.callbacks = callbacks
@@ -228,14 +230,15 @@ public final class OutboxDispatcher: Sendable {
         // Where several instances share the outbox, what one sends is claimed for a lease: renewed while this worker
         // runs, as one slow room, rate limit or hanging URL can outlast a lease, and another instance must never take up
         // a message this one is sending, or has sent and not marked yet (the next drain marks it, at once).
-        let ids = queue.map(\.id)
-        let renewal = Task { [store, clock, claimRenewal] in
-            while true {
-                try await Task.sleep(for: claimRenewal)
-                try? await store.renewOutboxClaims(ids, now: clock.now())
+        let renewal = claimRenewal.map { every in
+            Task { [store, clock, ids = queue.map(\.id)] in
+                while true {
+                    try await Task.sleep(for: every)
+                    try? await store.renewOutboxClaims(ids, now: clock.now())
+                }
             }
         }
-        defer { renewal.cancel() }
+        defer { renewal?.cancel() }
         var outcome = Outcome(destination: destination, at: clock.now())
         for item in queue {
             do {
@@ -267,7 +270,7 @@ public final class OutboxDispatcher: Sendable {
         report?(
             SendReport(
                 destination: destination, sent: outcome.sent,
-                failure: outcome.failure.map { ($0.item.id, String(describing: $0.error).prefix(500).description) },
+                failure: outcome.failure.map { ($0.item.id, Self.describe($0.error)) },
                 deferred: outcome.failure?.error is DeliveryDeferred))
         wake?()
     }
@@ -303,7 +306,7 @@ public final class OutboxDispatcher: Sendable {
     /// Records a failed try: a rate-limited one is put off as the IM server asked, uncounted; any other is counted and
     /// retried with backoff, or given up after `maxAttempts`.
     private func record(_ error: any Error, of item: OutboxItem, now: Date) async throws {
-        let text = String(describing: error).prefix(500).description
+        let text = Self.describe(error)
         if let deferred = error as? DeliveryDeferred {
             try await store.deferOutbox(item.id, until: now.addingTimeInterval(max(0, deferred.retryAfter)), reason: text)
             return
@@ -311,6 +314,11 @@ public final class OutboxDispatcher: Sendable {
         let attempts = item.attempts + 1
         let retryAt = attempts >= Self.maxAttempts ? nil : now.addingTimeInterval(Self.backoff(afterAttempts: attempts))
         try await store.markOutboxFailed(item.id, error: text, retryAt: retryAt)
+    }
+
+    /// A failed try's error as the store and the log keep it: its description, at most 500 characters.
+    static func describe(_ error: any Error) -> String {
+        String(describing: error).prefix(500).description
     }
 
     /// Seconds before the next try: 1, 2, 4 … up to five minutes.

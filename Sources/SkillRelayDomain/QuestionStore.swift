@@ -350,6 +350,9 @@ public protocol QuestionStore: PlainAnswerStore {
     /// lease. A claim that already lapsed (another instance may hold it now) stays as it is. Nothing to do where one
     /// process owns the outbox (SQLite).
     func renewOutboxClaims(_ ids: [Int64], now: Date) async throws
+    /// How long a claim on an outbox message lasts before another instance may take the message up; `nil` where
+    /// messages are not claimed (one process owns the outbox), and then there is nothing to renew.
+    var outboxClaimLease: TimeInterval? { get }
     /// When the earliest open question or outbox message is next due, if any.
     func nextDueTime() async throws -> Date?
 

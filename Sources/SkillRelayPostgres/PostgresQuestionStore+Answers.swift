@@ -287,6 +287,8 @@ extension PostgresQuestionStore {
         claims.releaseOutbox(ids)
     }
 
+    public var outboxClaimLease: TimeInterval? { Self.claimLease }
+
     public func renewOutboxClaims(_ ids: [Int64], now: Date) async throws {
         // Only claims still this instance's: one that lapsed may be another instance's by now.
         let held = Set(claims.outbox(at: now))

@@ -279,6 +279,8 @@ extension SQLiteQuestionStore {
     /// Nothing to renew: one process owns a SQLite outbox, and its messages are never claimed.
     public func renewOutboxClaims(_ ids: [Int64], now: Date) async throws {}
 
+    public var outboxClaimLease: TimeInterval? { nil }
+
     public func markOutboxFailed(_ id: Int64, error: String, retryAt: Date?) async throws {
         let now = clock.now()
         try await writer.write { db in

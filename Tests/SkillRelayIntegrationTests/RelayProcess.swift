@@ -68,9 +68,7 @@ final class RelayProcess: @unchecked Sendable {
                 return (try? Data(contentsOf: url)) != nil ? true : nil
             }
         } catch {
-            let state = process.isRunning ? "still running" : "exited with status \(process.terminationStatus)"
-            let tail = logText.split(separator: "\n").suffix(20).joined(separator: "\n")
-            throw MatrixUser.Failure(description: "\(error); skillrelay serve is \(state); the end of its log:\n\(tail)")
+            throw MatrixUser.Failure(description: "\(error); \(whereItStands(logLines: 20))")
         }
     }
 
@@ -143,11 +141,15 @@ final class RelayProcess: @unchecked Sendable {
         } catch {
             var transcripts: [String] = []
             for (user, room) in shownRooms { transcripts.append(await user.transcript(of: room)) }
-            let tail = logText.split(separator: "\n").suffix(120).joined(separator: "\n")
-            let state = process.map { $0.isRunning ? "still running" : "exited with status \($0.terminationStatus)" } ?? "stopped by the test"
-            throw MatrixUser.Failure(
-                description: "\(error)\n\(transcripts.joined(separator: "\n"))\nskillrelay serve is \(state); the end of its log:\n\(tail)")
+            throw MatrixUser.Failure(description: "\(error)\n\(transcripts.joined(separator: "\n"))\n\(whereItStands(logLines: 120))")
         }
+    }
+
+    /// Whether `skillrelay serve` still runs, and the last `logLines` lines of its log: what a failure says of it.
+    func whereItStands(logLines: Int) -> String {
+        let state = process.map { $0.isRunning ? "still running" : "exited with status \($0.terminationStatus)" } ?? "stopped by the test"
+        let tail = logText.split(separator: "\n").suffix(logLines).joined(separator: "\n")
+        return "skillrelay serve is \(state); the end of its log:\n\(tail)"
     }
 }
 
