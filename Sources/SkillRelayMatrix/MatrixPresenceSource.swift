@@ -9,7 +9,8 @@ import Synchronization
 /// be available, so questions wait instead of going out blindly.
 ///
 /// Only people in their direct room with the bot can be reached, so only they can be available: anyone else is
-/// `unknown` without a request, and someone with no room at all is invited to a new one (at most once a day).
+/// `unknown` without a request, and someone with no room at all is invited to a new one (at most once a day), in the
+/// background (`MatrixRooms.inviteInBackground`).
 public final class MatrixPresenceSource: PresenceSource, Sendable {
     let client: MatrixClient
     let rooms: MatrixRooms
@@ -71,7 +72,7 @@ public final class MatrixPresenceSource: PresenceSource, Sendable {
                 }
                 let contact = contacts[userID] ?? .stranger
                 guard contact.isReachable else {
-                    // Not in a room with the bot: a question would not reach them. Invited now if they may be.
+                    // Not in a room with the bot: a question would not reach them. Invited (in the background) if they may be.
                     result[person.handle] = .unknown
                     if rooms.mayInvite(contact, now: now) { toInvite.append(userID) }
                     continue
@@ -90,26 +91,17 @@ public final class MatrixPresenceSource: PresenceSource, Sendable {
             return false
         }
         if breakerOpen { return Dictionary(people.map { ($0.handle, Presence.unknown) }, uniquingKeysWith: { first, _ in first }) }
-        await withTaskGroup(of: (String, String, Presence?)?.self) { group in
+        await rooms.inviteInBackground(toInvite)
+        await withTaskGroup(of: (String, String, Presence?).self) { group in
             var nextFetch = toFetch.makeIterator()
-            var nextInvitation = Set(toInvite).makeIterator()
             func addNext() -> Bool {
-                if let person = nextFetch.next() {
-                    group.addTask { (person.handle, person.userID, await self.fetch(person.userID)) }
-                } else if let userID = nextInvitation.next() {
-                    group.addTask { [rooms] in
-                        _ = try? await rooms.inviteIfAllowed(userID)
-                        return nil
-                    }
-                } else {
-                    return false
-                }
+                guard let person = nextFetch.next() else { return false }
+                group.addTask { (person.handle, person.userID, await self.fetch(person.userID)) }
                 return true
             }
             for _ in 0..<concurrency where !addNext() { break }
             while let finished = await group.next() {
                 defer { _ = addNext() }
-                guard let finished else { continue }
                 let (handle, userID, presence) = finished
                 result[handle] = presence ?? .unknown
                 state.withLock { state in

@@ -22,6 +22,22 @@ public actor MatrixRooms {
     /// Invitations under way: the actor lets other callers in while one waits, and two callers for the same person must
     /// share one invitation, not make two rooms.
     private var inviting: [String: Task<IMContact, any Error>] = [:]
+    /// Background invitations (`inviteInBackground`) waiting for an inviter, in the order asked, and the same as a set.
+    private var queued: [String] = []
+    private var queuedSet: Set<String> = []
+    /// Background inviters running now, and who waits for them all to finish (`invitationsSettled`).
+    private var inviters = 0
+    private var settledWaiters: [CheckedContinuation<Void, Never>] = []
+    /// When an invitation last failed without the homeserver refusing it (a timeout, a server error), by person.
+    private var failedInvitations: [String: Date] = [:]
+    /// The most background invitations under way at once. Making a room is among the heaviest things a homeserver does
+    /// (Synapse writes about ten events for each), and a first question's whole presence pool of people not yet in a
+    /// room with the bot, invited at once, held up everything else the bot asked of a busy Synapse for minutes: its
+    /// messages and its sync too.
+    public nonisolated let invitationConcurrency: Int
+    /// How long an invitation that failed without a refusal (a timeout, a server error) waits before it is tried again:
+    /// tried on every wave instead, the same room creations piled up on a homeserver that was slow already.
+    public nonisolated let invitationRetryInterval: TimeInterval
 
     /// Someone SkillRelay cannot reach: no room with the bot, and invited too recently to be invited again.
     public struct Unreachable: Error, CustomStringConvertible {
@@ -35,13 +51,15 @@ public actor MatrixRooms {
 
     public init(
         client: MatrixClient, state: any IMStateStore, clock: any WallClock = SystemWallClock(), reinviteInterval: TimeInterval = 86_400,
-        encryption: MatrixEncryption? = nil
+        encryption: MatrixEncryption? = nil, invitationConcurrency: Int = 2, invitationRetryInterval: TimeInterval = 600
     ) {
         self.client = client
         self.state = state
         self.clock = clock
         self.reinviteInterval = reinviteInterval
         self.encryption = encryption
+        self.invitationConcurrency = max(1, invitationConcurrency)
+        self.invitationRetryInterval = invitationRetryInterval
     }
 
     /// The introduction rooms (see `IMStateStore.introductionRooms`), read from the store once.
@@ -125,7 +143,9 @@ public actor MatrixRooms {
         // Checked again after the wait: another caller may have started (or finished) an invitation meanwhile.
         if let invitation = inviting[userID] { return try await invitation.value }
         let latest = known[userID] ?? current
-        guard mayInvite(latest, now: clock.now()) else { return latest }
+        let now = clock.now()
+        guard mayInvite(latest, now: now), failedInvitations[userID].map({ now.timeIntervalSince($0) >= invitationRetryInterval }) ?? true
+        else { return latest }
         let invitation = Task { [client, state, clock, encryption] in
             let now = clock.now()
             do {
@@ -143,9 +163,47 @@ public actor MatrixRooms {
         }
         inviting[userID] = invitation
         defer { inviting[userID] = nil }
-        let contact = try await invitation.value
+        let contact: IMContact
+        do {
+            contact = try await invitation.value
+        } catch {
+            failedInvitations[userID] = clock.now()
+            throw error
+        }
+        failedInvitations[userID] = nil
         known[userID] = contact
         return contact
+    }
+
+    /// Invites these people where they have no room and may be invited, in the background and `invitationConcurrency`
+    /// at a time, without waiting: a presence lookup for a wave finds them unreachable either way (a room made now is
+    /// not joined yet), and must not wait for room creations, nor pile them on the homeserver all at once.
+    public func inviteInBackground(_ userIDs: [String]) {
+        for userID in userIDs where inviting[userID] == nil && queuedSet.insert(userID).inserted { queued.append(userID) }
+        while inviters < invitationConcurrency, inviters < queued.count {
+            inviters += 1
+            Task { await self.inviteQueued() }
+        }
+    }
+
+    private func inviteQueued() async {
+        while !queued.isEmpty {
+            let userID = queued.removeFirst()
+            queuedSet.remove(userID)
+            // A failure is remembered by `inviteIfAllowed` (and a refusal stored): nothing more to do with it here.
+            _ = try? await inviteIfAllowed(userID)
+        }
+        inviters -= 1
+        if inviters == 0 {
+            for waiter in settledWaiters { waiter.resume() }
+            settledWaiters = []
+        }
+    }
+
+    /// Returns once no background invitation is waiting or under way: for tests, which look at what was invited.
+    public func invitationsSettled() async {
+        guard inviters > 0 else { return }
+        await withCheckedContinuation { settledWaiters.append($0) }
     }
 
     // MARK: - What the sync loop saw

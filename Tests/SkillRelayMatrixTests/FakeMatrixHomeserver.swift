@@ -33,6 +33,10 @@ final class FakeMatrixHomeserver: Sendable {
         var invited: [String] = []
         var createdRooms: [CreatedRoom] = []
         var refusedInvitees: Set<String> = []
+        var failingInvitees: [String: Int] = [:]
+        var holdRoomCreation = false
+        var createRoomInFlight = 0
+        var maxCreateRoomInFlight = 0
         var left: [String] = []
         var forgotten: [String] = []
         var joinedByBot: [String] = []
@@ -87,6 +91,14 @@ final class FakeMatrixHomeserver: Sendable {
     var replies: [String: String] { state.withLock { $0.replies } }
     /// `createRoom` inviting this user fails with 404, as Synapse's does for an unknown user.
     func refuseInvitations(to userID: String) { state.withLock { _ = $0.refusedInvitees.insert(userID) } }
+    /// `createRoom` inviting this user fails with `status` (a server error, say), without a room made.
+    func failInvitations(to userID: String, status: Int) { state.withLock { $0.failingInvitees[userID] = status } }
+    /// Holds every `createRoom` until `releaseAll()`.
+    func holdRoomCreation() { state.withLock { $0.holdRoomCreation = true } }
+    /// `createRoom` requests in flight now, and the most there ever were at once.
+    var createRoomInFlight: Int { state.withLock { $0.createRoomInFlight } }
+    var maxCreateRoomInFlight: Int { state.withLock { $0.maxCreateRoomInFlight } }
+
     /// A member's membership of a room, as `GET /rooms/{room}/state/m.room.member/{user}` answers it (404 if not set).
     func setMembership(_ membership: String, of userID: String, in room: String) {
         state.withLock { $0.memberships["\(room) \(userID)"] = membership }
@@ -197,6 +209,20 @@ final class FakeMatrixHomeserver: Sendable {
                 }
             }
             let body = try JSONDecoder().decode(Body.self, from: try await request.body.collect(upTo: 65_536))
+            let hold = self.state.withLock { state in
+                state.createRoomInFlight += 1
+                state.maxCreateRoomInFlight = max(state.maxCreateRoomInFlight, state.createRoomInFlight)
+                return state.holdRoomCreation
+            }
+            defer { self.state.withLock { $0.createRoomInFlight -= 1 } }
+            if hold { await self.waitForRelease() }
+            if let status = self.state.withLock({ state -> Int? in
+                guard let failing = body.invite?.compactMap({ state.failingInvitees[$0] }).first else { return nil }
+                state.createRoomRequests += 1
+                return failing
+            }) {
+                return Self.error(status, "M_UNKNOWN")
+            }
             let number = self.state.withLock { state -> Int? in
                 state.createRoomRequests += 1
                 if body.invite?.contains(where: state.refusedInvitees.contains) == true { return nil }

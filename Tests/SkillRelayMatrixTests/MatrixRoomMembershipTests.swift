@@ -33,8 +33,11 @@ import Testing
                 try JSONDecoder().decode(SyncResponse.self, from: Data(json.utf8)), bot: MatrixRoomMembershipTests.bot, actOnMessages: true)
         }
 
+        /// Their presence, once any invitation the lookup started in the background is done.
         func presence(of user: String) async -> Presence? {
-            await presence.presence(of: [PresenceQuery(handle: user, imID: "@\(user):fake")])[user]
+            let said = await presence.presence(of: [PresenceQuery(handle: user, imID: "@\(user):fake")])[user]
+            await rooms.invitationsSettled()
+            return said
         }
 
         /// Who the listing says is unreachable, with why.
