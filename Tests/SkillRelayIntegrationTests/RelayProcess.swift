@@ -133,23 +133,53 @@ final class RelayProcess: @unchecked Sendable {
     /// Has a failed story show this room's messages as `user` reads them.
     func show(_ room: String, of user: MatrixUser) { shownRooms.append((user, room)) }
 
-    /// Runs a story's steps; a failure carries what the rooms given to `show` hold and the end of this relay's log, so
-    /// that a CI run that fails says what the people saw and what the relay did (a timeout alone says nothing of why).
+    /// Runs a story's steps; a failure carries, first, what the relay's outbox holds unsent and the end of its log, then
+    /// what the rooms given to `show` hold, so that a CI run that fails says what the relay did and what the people saw
+    /// (a timeout alone says nothing of why). Kept short: a CI report shows only the first lines after a failure.
     func narratingFailures<T>(_ steps: () async throws -> T) async throws -> T {
         do {
             return try await steps()
         } catch {
             var transcripts: [String] = []
             for (user, room) in shownRooms { transcripts.append(await user.transcript(of: room)) }
-            throw MatrixUser.Failure(description: "\(error)\n\(transcripts.joined(separator: "\n"))\n\(whereItStands(logLines: 120))")
+            throw MatrixUser.Failure(
+                description: "\(error)\n\(outboxDigest())\n\(whereItStands(logLines: 30))\n\(transcripts.joined(separator: "\n"))")
         }
     }
 
-    /// Whether `skillrelay serve` still runs, and the last `logLines` lines of its log: what a failure says of it.
+    /// Whether `skillrelay serve` still runs, and the last `logLines` lines of its log that say what it did: without
+    /// the service lifecycle's start-up lines (each spells out every service's whole configuration) and the HTTP
+    /// request lines, each cut to 240 characters.
     func whereItStands(logLines: Int) -> String {
         let state = process.map { $0.isRunning ? "still running" : "exited with status \($0.terminationStatus)" } ?? "stopped by the test"
-        let tail = logText.split(separator: "\n").suffix(logLines).joined(separator: "\n")
+        let lines = logText.split(separator: "\n").filter { !$0.contains("[ServiceLifecycle]") && !$0.contains("[Hummingbird] Request") }
+        let tail = lines.suffix(logLines).map { $0.count > 240 ? $0.prefix(240) + "…" : $0 }.joined(separator: "\n")
         return "skillrelay serve is \(state); the end of its log:\n\(tail)"
+    }
+
+    /// What the relay's outbox has not sent (at most ten, oldest first: destination, tries, last error), read from its
+    /// SQLite database with the `sqlite3` shell where there is one.
+    func outboxDigest() -> String {
+        guard database == nil else { return "outbox: on PostgreSQL, not read here" }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "sqlite3", "-readonly", db,
+            "SELECT 'sent ' || count(sentAt) || ', given up ' || count(failedAt) || ', waiting ' || (count(*) - count(sentAt) - count(failedAt)) FROM outbox;"
+                + " SELECT id, destination, attempts, nextAttemptAt, substr(coalesce(lastError, '-'), 1, 160) FROM outbox"
+                + " WHERE sentAt IS NULL AND failedAt IS NULL ORDER BY id LIMIT 10;",
+        ]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        do {
+            try process.run()
+        } catch {
+            return "outbox: could not be read (\(error))"
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return "outbox: " + String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
 
