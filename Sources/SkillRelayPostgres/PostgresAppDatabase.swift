@@ -95,42 +95,49 @@ public final class PostgresAppDatabase: Sendable {
     /// `body` threw: a `DirectoryError` reaches the caller as itself, as from the SQLite stores, not wrapped in
     /// postgres-nio's `PostgresTransactionError`.
     public func transaction<T: Sendable>(holding lock: Int64, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        var connected = false
         do {
-            return try await client.withTransaction(logger: logger) { connection in
-                connected = true
-                try await connection.query("SELECT pg_advisory_xact_lock(\(lock))", logger: logger)
-                return try await body(connection)
+            return try await unavailableUntilConnected { connected in
+                try await client.withTransaction(logger: logger) { connection in
+                    connected = true
+                    try await connection.query("SELECT pg_advisory_xact_lock(\(lock))", logger: logger)
+                    return try await body(connection)
+                }
             }
         } catch let error as PostgresTransactionError {
             throw error.closureError ?? error.beginError ?? error.commitError ?? error
-        } catch {
-            throw connected ? error : PostgresUnavailable(underlying: error)
         }
     }
 
     /// A read-only transaction (one snapshot for every statement in it), without the write lock.
     public func read<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        var connected = false
-        do {
-            return try await readTransaction { connection in
+        try await unavailableUntilConnected { connected in
+            try await readTransaction { connection in
                 connected = true
                 return try await body(connection)
             }
-        } catch {
-            throw connected ? error : PostgresUnavailable(underlying: error)
         }
     }
 
     /// A pooled connection for reads that need no transaction: one statement sees one snapshot by itself, so a read of
     /// one statement saves `read`'s BEGIN and COMMIT, two round trips out of three.
     public func withoutTransaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        var connected = false
-        do {
-            return try await client.withConnection { connection in
+        try await unavailableUntilConnected { connected in
+            try await client.withConnection { connection in
                 connected = true
                 return try await body(connection)
             }
+        }
+    }
+
+    /// Runs `work`, which sets `connected` once it holds a connection: what fails before that is the database out of
+    /// reach (`PostgresUnavailable`, which the API answers with 503); what fails after is the work's own error. A
+    /// failed transaction is passed on as it is, for `transaction` to unwrap.
+    private func unavailableUntilConnected<T>(_ work: (inout Bool) async throws -> T) async throws -> T {
+        var connected = false
+        do {
+            return try await work(&connected)
+        } catch let error as PostgresTransactionError {
+            throw error
         } catch {
             throw connected ? error : PostgresUnavailable(underlying: error)
         }
