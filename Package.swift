@@ -30,13 +30,15 @@ let package = Package(
     targets: [
         // The domain: models, rules, ports. No I/O and no framework imports.
         .target(name: "SkillRelayDomain"),
+        // Token secrets and their SHA-256 hashes, shared by both stores.
+        .target(name: "SkillRelaySecrets", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The skills directory in SQLite through GRDB.
         .target(
             name: "SkillRelayStore",
             dependencies: [
                 "SkillRelayDomain",
+                "SkillRelaySecrets",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The same ports on PostgreSQL through postgres-nio, for several instances sharing one database.
@@ -44,9 +46,9 @@ let package = Package(
             name: "SkillRelayPostgres",
             dependencies: [
                 "SkillRelayDomain",
+                "SkillRelaySecrets",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -166,7 +168,7 @@ let package = Package(
         .testTarget(
             name: "SkillRelayStoreTests",
             dependencies: [
-                "SkillRelayDomain", "SkillRelayStore", "SkillRelayPostgres", "SkillRelayTestSupport",
+                "SkillRelayDomain", "SkillRelayStore", "SkillRelayPostgres", "SkillRelaySecrets", "SkillRelayTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import SkillRelayDomain
+import SkillRelaySecrets
 
 extension PostgresDirectoryStore {
     /// How stale `lastUsedAt` may get before a request writes it again: one write a minute per token, not one a request.

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import SkillRelayDomain
+import SkillRelaySecrets
 
 /// What the web page keeps in the directory's database: login links and sessions, both by the hash of their secret.
 /// Shared by every instance, so a link or a session works whichever instance a request reaches.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SkillRelayDomain
+import SkillRelaySecrets
 
 extension SQLiteDirectoryStore {
     /// How stale `lastUsedAt` may get before a request writes it again: one write a minute per token, not one a request.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import SkillRelayDomain
+import SkillRelaySecrets
 
 /// What the web page keeps in the directory's database: login links and sessions, both by the hash of their secret.
 public struct SQLiteWebStore: SignInStore, SessionStore {

@@ -1,5 +1,6 @@
 import Foundation
 import SkillRelayDomain
+import SkillRelaySecrets
 import SkillRelayTestSupport
 import Testing
 
@@ -148,7 +149,7 @@ import Testing
             for row in stored {
                 for value in row { #expect(!(value ?? "").contains(issued.secret.dropFirst(3))) }
             }
-            #expect(stored.first?[2] == SkillRelayStore.TokenSecret.hash(issued.secret).map { String(format: "%02x", $0) }.joined())
+            #expect(stored.first?[2] == TokenSecret.hash(issued.secret).map { String(format: "%02x", $0) }.joined())
             let caller = try #require(try await store.authenticate(secret: issued.secret))
             #expect(caller == Caller(identity: .employee("lin.chen"), isAdmin: false, isManager: true))
             #expect(try await store.authenticate(secret: issued.secret + "x") == nil)

@@ -1,20 +1,21 @@
 import Crypto
 import Foundation
 
-/// Makes token secrets and public ids, and hashes secrets for storage.
-enum TokenSecret {
+/// Makes token secrets and public ids, and hashes secrets for storage: one place for both stores, so that a secret
+/// hashes alike on SQLite and PostgreSQL and `db copy` moves tokens, sign-in links and sessions as they are.
+public enum TokenSecret {
     /// A fresh bearer secret: `sr_` and 256 random bits in base64url.
-    static func makeSecret() -> String {
+    public static func makeSecret() -> String {
         "sr_" + base64URL(randomBytes(count: 32))
     }
 
     /// A fresh public id for a token: `tok_` and 64 random bits in hex.
-    static func makePublicID() -> String {
+    public static func makePublicID() -> String {
         "tok_" + randomBytes(count: 8).map { String(format: "%02x", $0) }.joined()
     }
 
     /// The SHA-256 of a secret, which is all the database keeps.
-    static func hash(_ secret: String) -> Data {
+    public static func hash(_ secret: String) -> Data {
         Data(SHA256.hash(data: Data(secret.utf8)))
     }
 
