@@ -47,7 +47,7 @@ struct Wiring {
         let encryption = MatrixEncryption(
             client: client, store: state, seal: MatrixKeySeal(secret: matrix.pickleKey), logger: logger)
         // It reads and writes encrypted rooms either way; the setting is whether the rooms it opens are encrypted.
-        let rooms = MatrixRooms(client: client, state: state, encryption: matrix.encryptRooms ? encryption : nil)
+        let rooms = MatrixRooms(client: client, state: state, encryption: matrix.encryptRooms ? encryption : nil, logger: logger)
         let stream = MatrixPresenceStream()
         let presence = MatrixPresenceSource(
             client: client, rooms: rooms, stream: stream, concurrency: matrix.presenceConcurrency,

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SkillRelayDomain
 import SkillRelayOlm
 
@@ -14,6 +15,8 @@ public actor MatrixRooms {
     public nonisolated let reinviteInterval: TimeInterval
     /// Where the bot's rooms are end-to-end encrypted (`nil`: the rooms it opens are not).
     let encryption: MatrixEncryption?
+    /// Where invitations are told: each one made (info), refused (notice) or failed (warning, with when it is tried again).
+    let logger: Logger
 
     /// What the store holds of each person looked up so far: it saves a database read for every message and every
     /// presence lookup, which under load is a wait behind every other request's. Every change to a person's room goes
@@ -51,8 +54,10 @@ public actor MatrixRooms {
 
     public init(
         client: MatrixClient, state: any IMStateStore, clock: any WallClock = SystemWallClock(), reinviteInterval: TimeInterval = 86_400,
-        encryption: MatrixEncryption? = nil, invitationConcurrency: Int = 2, invitationRetryInterval: TimeInterval = 600
+        encryption: MatrixEncryption? = nil, invitationConcurrency: Int = 2, invitationRetryInterval: TimeInterval = 600,
+        logger: Logger = Logger(label: "skillrelay", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
+        self.logger = logger
         self.client = client
         self.state = state
         self.clock = clock
@@ -168,10 +173,22 @@ public actor MatrixRooms {
             contact = try await invitation.value
         } catch {
             failedInvitations[userID] = clock.now()
+            logger.warning(
+                "could not invite someone to a room with the bot; trying again later",
+                metadata: [
+                    "skillrelay.im_id": "\(userID)", "skillrelay.error": "\(error)",
+                    "skillrelay.retry_after_seconds": "\(Int(invitationRetryInterval))",
+                ])
             throw error
         }
         failedInvitations[userID] = nil
         known[userID] = contact
+        if let room = contact.conversation {
+            logger.info("invited someone to a room with the bot", metadata: ["skillrelay.im_id": "\(userID)", "skillrelay.room": "\(room)"])
+        } else {
+            logger.notice(
+                "the homeserver refused to invite someone; not asked again for a day", metadata: ["skillrelay.im_id": "\(userID)"])
+        }
         return contact
     }
 
