@@ -20,70 +20,75 @@ extension SynapseStories {
                 arguments: ["--wave-interval", "2", "--max-waves", "30", "--max-answers", "4", "--log-level", "debug"])
             try await relay.start()
             defer { relay.kill() }
-            let admin = try relay.token(for: "lakshmi.gupta")
+            try await relay.narratingFailures {
+                let admin = try relay.token(for: "lakshmi.gupta")
 
-            // Given the four Terraform specialists, each in a direct room with the bot, online
-            var rooms: [String: String] = [:]
-            for user in [aiko] + others {
-                let room = try await user.openDirectRoom(with: bot.userID)
-                rooms[user.userID] = room
-                _ = try await eventually(90, "the bot to join \(user.userID)'s room") {
-                    try await user.joinedMembers(room).contains(bot.userID) ? true : nil
-                }
-                try await user.setPresence("online")
-            }
-            for user in [aiko] + others {
-                _ = try await eventually(90, "\(user.userID) to be online to the bot") {
-                    try await bot.presence(of: user.userID) == "online" ? true : nil
-                }
-            }
-            let handles = Set(([aiko] + others).map { String($0.userID.dropFirst().prefix { $0 != ":" }) })
-            _ = try await eventually(90, "all four to be reachable") {
-                try await unreachable(relay, admin).keys.contains(where: handles.contains) ? nil : true
-            }
-
-            // When Aiko leaves her room and forgets it
-            let oldRoom = try #require(rooms[aiko.userID])
-            try await aiko.call(.POST, "/rooms/\(MatrixUser.escape(oldRoom))/leave", [:])
-            try await aiko.call(.POST, "/rooms/\(MatrixUser.escape(oldRoom))/forget", [:])
-
-            // Then the bot forgets it too, leaves it, and lists her as unreachable
-            _ = try await eventually(90, "Aiko listed as having left") { try await unreachable(relay, admin)["aiko.yamamoto"] == "left" ? true : nil }
-            _ = try await eventually(90, "the bot to leave Aiko's old room") { try await bot.joinedRooms().contains(oldRoom) ? nil : true }
-
-            // When a Terraform question is asked (invitations left from an earlier run of this test do not count)
-            let earlierInvitations = Set(try await aiko.invitations().map(\.room))
-            let lena = try relay.token(for: "lena.weber")
-            let (status, asked) = try await relay.api(
-                "POST", "/v1/questions", token: lena, body: #"{"topic":"terraform","text":"How do we import existing S3 buckets?"}"#)
-            #expect(status == 201)
-            let questionID = try #require(asked["id"] as? String)
-
-            // Then the three others get it, and Aiko an invitation to a new room instead
-            for user in others {
-                _ = try await eventually(90, "the question in \(user.userID)'s room") {
-                    try await user.messages(in: rooms[user.userID]!).contains {
-                        $0.sender == bot.userID && $0.body.contains("import existing S3 buckets")
+                // Given the four Terraform specialists, each in a direct room with the bot, online
+                var rooms: [String: String] = [:]
+                for user in [aiko] + others {
+                    let room = try await user.openDirectRoom(with: bot.userID)
+                    rooms[user.userID] = room
+                    relay.show(room, of: user)
+                    _ = try await eventually(90, "the bot to join \(user.userID)'s room") {
+                        try await user.joinedMembers(room).contains(bot.userID) ? true : nil
                     }
+                    try await user.setPresence("online")
+                }
+                for user in [aiko] + others {
+                    _ = try await eventually(90, "\(user.userID) to be online to the bot") {
+                        try await bot.presence(of: user.userID) == "online" ? true : nil
+                    }
+                }
+                let handles = Set(([aiko] + others).map { String($0.userID.dropFirst().prefix { $0 != ":" }) })
+                _ = try await eventually(90, "all four to be reachable") {
+                    try await unreachable(relay, admin).keys.contains(where: handles.contains) ? nil : true
+                }
+
+                // When Aiko leaves her room and forgets it
+                let oldRoom = try #require(rooms[aiko.userID])
+                try await aiko.call(.POST, "/rooms/\(MatrixUser.escape(oldRoom))/leave", [:])
+                try await aiko.call(.POST, "/rooms/\(MatrixUser.escape(oldRoom))/forget", [:])
+
+                // Then the bot forgets it too, leaves it, and lists her as unreachable
+                _ = try await eventually(90, "Aiko listed as having left") {
+                    try await unreachable(relay, admin)["aiko.yamamoto"] == "left" ? true : nil
+                }
+                _ = try await eventually(90, "the bot to leave Aiko's old room") { try await bot.joinedRooms().contains(oldRoom) ? nil : true }
+
+                // When a Terraform question is asked (invitations left from an earlier run of this test do not count)
+                let earlierInvitations = Set(try await aiko.invitations().map(\.room))
+                let lena = try relay.token(for: "lena.weber")
+                let (status, asked) = try await relay.api(
+                    "POST", "/v1/questions", token: lena, body: #"{"topic":"terraform","text":"How do we import existing S3 buckets?"}"#)
+                #expect(status == 201)
+                let questionID = try #require(asked["id"] as? String)
+
+                // Then the three others get it, and Aiko an invitation to a new room instead
+                for user in others {
+                    _ = try await eventually(90, "the question in \(user.userID)'s room") {
+                        try await user.messages(in: rooms[user.userID]!).contains {
+                            $0.sender == bot.userID && $0.body.contains("import existing S3 buckets")
+                        }
+                            ? true : nil
+                    }
+                }
+                let newRoom = try await eventually(90, "the bot's invitation to Aiko") {
+                    try await aiko.invitations().first { $0.inviter == bot.userID && !earlierInvitations.contains($0.room) }?.room
+                }
+                #expect(newRoom != oldRoom)
+                #expect(try await unreachable(relay, admin)["aiko.yamamoto"] == "invited")
+
+                // When she joins it, a later wave of the same question reaches her there, and she is no longer listed
+                try await aiko.join(newRoom)
+                _ = try await eventually(90, "the question in Aiko's new room") {
+                    try await aiko.messages(in: newRoom).contains { $0.sender == bot.userID && $0.body.contains("import existing S3 buckets") }
                         ? true : nil
                 }
+                _ = try await eventually(90, "Aiko no longer listed") { try await unreachable(relay, admin)["aiko.yamamoto"] == nil ? true : nil }
+                let (_, question) = try await relay.api("GET", "/v1/questions/\(questionID)", token: lena)
+                #expect(question["status"] as? String == "open")
+                #expect(!relay.logText.contains(bot.token), "the bot's token must never be logged")
             }
-            let newRoom = try await eventually(90, "the bot's invitation to Aiko") {
-                try await aiko.invitations().first { $0.inviter == bot.userID && !earlierInvitations.contains($0.room) }?.room
-            }
-            #expect(newRoom != oldRoom)
-            #expect(try await unreachable(relay, admin)["aiko.yamamoto"] == "invited")
-
-            // When she joins it, a later wave of the same question reaches her there, and she is no longer listed
-            try await aiko.join(newRoom)
-            _ = try await eventually(90, "the question in Aiko's new room") {
-                try await aiko.messages(in: newRoom).contains { $0.sender == bot.userID && $0.body.contains("import existing S3 buckets") }
-                    ? true : nil
-            }
-            _ = try await eventually(90, "Aiko no longer listed") { try await unreachable(relay, admin)["aiko.yamamoto"] == nil ? true : nil }
-            let (_, question) = try await relay.api("GET", "/v1/questions/\(questionID)", token: lena)
-            #expect(question["status"] as? String == "open")
-            #expect(!relay.logText.contains(bot.token), "the bot's token must never be logged")
         }
 
         /// The unreachable people `/v1/stats` lists: handle → reason.
