@@ -312,14 +312,24 @@ extension PostgresQuestionStore {
     /// thread message's with its answer's thread. Without `replacing`, a reference already kept stays as it is (with
     /// the time it was kept, which orders a thread's messages).
     static func keepReferences(_ connection: PostgresConnection, _ references: [String: String], now: Date, replacing: Bool) async throws {
+        var deliveries: (keys: [String], events: [String]) = ([], [])
         for (key, event) in references {
             if let thread = ThreadReferenceKey(key) {
                 try await keepThreadReference(connection, key: thread, reference: event, now: now, replacing: replacing)
             } else {
-                try await execute(
-                    connection, "UPDATE delivery SET imReference = \(event) WHERE publicId = \(key) AND (\(replacing) OR imReference IS NULL)")
+                deliveries.keys.append(key)
+                deliveries.events.append(event)
             }
         }
+        // The questions' references, however many a drain sent, in one round trip.
+        guard !deliveries.keys.isEmpty else { return }
+        try await execute(
+            connection,
+            """
+            UPDATE delivery SET imReference = sent.event
+            FROM unnest(\(deliveries.keys)::text[], \(deliveries.events)::text[]) AS sent(key, event)
+            WHERE delivery.publicId = sent.key AND (\(replacing) OR delivery.imReference IS NULL)
+            """)
     }
 
     public func markOutboxFailed(_ id: Int64, error: String, retryAt: Date?) async throws {

@@ -229,44 +229,79 @@ extension PostgresQuestionStore {
     }
 
     /// Delivers a question to `specialists` as wave `wave`, numbering them after the `numberedAfter` already holding it:
-    /// a delivery each, their records, compliance entries and outbox messages.
+    /// a delivery each, their records, compliance entries and outbox messages. Two round trips whatever the wave's
+    /// size (the specialists' rows, then one statement writing all four tables), since every round trip is taken
+    /// under the write lock.
     static func deliver(
         _ connection: PostgresConnection, question: (id: Int64, publicId: String, topic: TopicReference, text: String, maxAnswers: Int),
         wave: Int, numberedAfter: Int, to specialists: [Candidate], now: Date
     ) async throws {
-        // Every specialist's row id and IM id in one round trip.
+        guard !specialists.isEmpty else { return }
         var employees: [String: (id: Int64, imID: String?)] = [:]
         for row in try await rows(connection, "SELECT handle, id, imId FROM employee WHERE handle = ANY(\(specialists.map(\.handle)))") {
             let (handle, id, imID) = try row.decode((String, Int64, String?).self)
             employees[handle] = (id, imID)
         }
+        var batch = DeliveryWave()
         for (offset, specialist) in specialists.enumerated() {
             guard let employee = employees[specialist.handle] else { throw DirectoryError.employeeNotFound(specialist.handle) }
             let deliveryID = IdentifierGenerator.make(prefix: "d")
-            let trial = specialist.learned.topic.outcomes < RoutingFigures.trialOutcomes
-            try await execute(
-                connection,
-                """
-                INSERT INTO delivery (publicId, questionId, specialistId, number, wave, level, state, deliveredAt, trial, expectedTimely)
-                VALUES (\(deliveryID), \(question.id), \(employee.id), \(numberedAfter + offset + 1), \(wave), \(specialist.level), 'pending', \(now),
-                    \(trial), \(specialist.expectedTimely))
-                """)
-            try await execute(
-                connection,
-                """
-                INSERT INTO specialistRecord (employeeId, delivered, lastDeliveredAt) VALUES (\(employee.id), 1, \(now))
-                ON CONFLICT (employeeId) DO UPDATE SET delivered = specialistRecord.delivered + 1, lastDeliveredAt = excluded.lastDeliveredAt
-                """)
-            try await log(
-                connection, at: now, direction: "out", kind: "delivery", sender: "skillrelay", recipient: "employee:\(employee.id)",
-                questionID: question.publicId, deliveryID: deliveryID, text: question.text)
-            try await enqueue(
-                connection,
-                .question(
-                    QuestionMessage(
-                        deliveryID: deliveryID, recipient: Recipient(handle: specialist.handle, imID: employee.imID), topic: question.topic,
-                        text: question.text, maxAnswers: question.maxAnswers)), now: now)
+            let message = OutboxMessage.question(
+                QuestionMessage(
+                    deliveryID: deliveryID, recipient: Recipient(handle: specialist.handle, imID: employee.imID), topic: question.topic,
+                    text: question.text, maxAnswers: question.maxAnswers))
+            batch.publicIDs.append(deliveryID)
+            batch.employeeIDs.append(employee.id)
+            batch.numbers.append(numberedAfter + offset + 1)
+            batch.levels.append(specialist.level)
+            batch.trials.append(specialist.learned.topic.outcomes < RoutingFigures.trialOutcomes)
+            batch.expectationKnown.append(specialist.expectedTimely != nil)
+            batch.expectations.append(specialist.expectedTimely ?? 0)
+            batch.messages.append(String(decoding: try JSONEncoder().encode(message), as: UTF8.self))
+            batch.destinations.append(message.destination)
         }
+        // Rows keep the wave's order (ORDER BY ordinal), so the compliance log and the outbox number them as a loop would.
+        try await execute(
+            connection,
+            """
+            WITH wave AS (
+                SELECT * FROM unnest(
+                    \(batch.publicIDs)::text[], \(batch.employeeIDs)::bigint[], \(batch.numbers)::integer[], \(batch.levels)::integer[],
+                    \(batch.trials)::boolean[], \(batch.expectationKnown)::boolean[], \(batch.expectations)::double precision[],
+                    \(batch.messages)::text[], \(batch.destinations)::text[]
+                ) WITH ORDINALITY AS wave(publicId, employeeId, number, level, trial, known, expected, message, destination, ordinal)
+            ),
+            delivered AS (
+                INSERT INTO delivery (publicId, questionId, specialistId, number, wave, level, state, deliveredAt, trial, expectedTimely)
+                SELECT publicId, \(question.id), employeeId, number, \(wave), level, 'pending', \(now), trial, CASE WHEN known THEN expected END
+                FROM wave ORDER BY ordinal
+            ),
+            recorded AS (
+                INSERT INTO specialistRecord (employeeId, delivered, lastDeliveredAt) SELECT employeeId, 1, \(now) FROM wave
+                ON CONFLICT (employeeId) DO UPDATE SET delivered = specialistRecord.delivered + 1, lastDeliveredAt = excluded.lastDeliveredAt
+            ),
+            logged AS (
+                INSERT INTO complianceEntry (at, direction, kind, sender, recipient, questionId, deliveryId, text)
+                SELECT \(now), 'out', 'delivery', 'skillrelay', 'employee:' || employeeId, \(question.publicId), publicId, \(question.text)
+                FROM wave ORDER BY ordinal
+            )
+            INSERT INTO outbox (message, destination, createdAt, nextAttemptAt) SELECT message, destination, \(now), \(now) FROM wave ORDER BY ordinal
+            """)
+    }
+
+    /// One wave's rows, column by column, as `deliver` binds them.
+    private struct DeliveryWave {
+        var publicIDs: [String] = []
+        var employeeIDs: [Int64] = []
+        var numbers: [Int] = []
+        var levels: [Int] = []
+        var trials: [Bool] = []
+        /// Whether the delivery has an expectation (arrays cannot hold NULL from Swift's optionals): where not,
+        /// `expectations` holds a 0 that is not written.
+        var expectationKnown: [Bool] = []
+        var expectations: [Double] = []
+        var messages: [String] = []
+        var destinations: [String] = []
     }
 
     /// Appends to the compliance log.

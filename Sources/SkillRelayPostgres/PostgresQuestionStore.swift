@@ -132,38 +132,52 @@ extension PostgresQuestionStore {
         }
     }
 
+    /// The ask's writes in four round trips under the write lock (what it looks up, the question with its log entry,
+    /// and the first wave's two), whatever the wave's size: every round trip here keeps every other writer waiting.
     public func createQuestion(_ question: NewQuestion, firstWave: [Candidate], nextActionAt: Date) async throws -> CreatedQuestion {
         try await write { connection in
             let askerKey = Self.askerKey(question.asker)
-            if let key = question.idempotencyKey,
-                let existing = try await Self.value(
-                    connection, "SELECT publicId FROM question WHERE askerKey = \(askerKey) AND idempotencyKey = \(key)", as: String.self)
-            {
-                return CreatedQuestion(id: existing, created: false, deliveredTo: 0)
-            }
-            guard let topicID = try await Self.value(connection, "SELECT id FROM topic WHERE slug = \(question.topic.slug)", as: Int64.self)
-            else { throw DirectoryError.topicNotFound(question.topic.slug) }
-            var employeeID: Int64?
+            var askerHandle: String?
             var botName: String?
             switch question.asker {
-            case .employee(let handle): employeeID = try await Self.employee(connection, handle: handle).id
+            case .employee(let handle): askerHandle = handle
             case .bot(let name): botName = name
             }
+            guard
+                let lookedUp = try await Self.rows(
+                    connection,
+                    """
+                    SELECT (SELECT publicId FROM question WHERE askerKey = \(askerKey) AND idempotencyKey = \(question.idempotencyKey)),
+                        (SELECT id FROM topic WHERE slug = \(question.topic.slug)),
+                        (SELECT id FROM employee WHERE handle = \(askerHandle))
+                    """
+                ).first
+            else { throw DirectoryError.questionNotFound(question.id) }
+            let (existing, topicID, employeeID) = try lookedUp.decode((String?, Int64?, Int64?).self)
+            if let existing { return CreatedQuestion(id: existing, created: false, deliveredTo: 0) }
+            guard let topicID else { throw DirectoryError.topicNotFound(question.topic.slug) }
+            if let askerHandle, employeeID == nil { throw DirectoryError.employeeNotFound(askerHandle) }
+            // How the compliance log names the asker (`party`): by internal id, not handle.
+            let sender = employeeID.map { "employee:\($0)" } ?? "bot:\(botName ?? "")"
             guard
                 let rowID = try await Self.value(
                     connection,
                     """
-                    INSERT INTO question (publicId, askerEmployeeId, askerBotName, askerKey, topicId, text, maxAnswers, status, channel,
-                        callbackUrl, idempotencyKey, createdAt, expiresAt, nextActionAt, waves)
-                    VALUES (\(question.id), \(employeeID), \(botName), \(askerKey), \(topicID), \(question.text), \(question.maxAnswers), 'open',
-                        \(question.channel.rawValue), \(question.callbackURL), \(question.idempotencyKey), \(question.createdAt),
-                        \(question.expiresAt), \(nextActionAt), \(firstWave.isEmpty ? 0 : 1))
-                    RETURNING id
+                    WITH asked AS (
+                        INSERT INTO question (publicId, askerEmployeeId, askerBotName, askerKey, topicId, text, maxAnswers, status, channel,
+                            callbackUrl, idempotencyKey, createdAt, expiresAt, nextActionAt, waves)
+                        VALUES (\(question.id), \(employeeID), \(botName), \(askerKey), \(topicID), \(question.text), \(question.maxAnswers),
+                            'open', \(question.channel.rawValue), \(question.callbackURL), \(question.idempotencyKey), \(question.createdAt),
+                            \(question.expiresAt), \(nextActionAt), \(firstWave.isEmpty ? 0 : 1))
+                        RETURNING id
+                    ),
+                    logged AS (
+                        INSERT INTO complianceEntry (at, direction, kind, sender, recipient, questionId, deliveryId, text)
+                        VALUES (\(question.createdAt), 'in', 'question', \(sender), 'skillrelay', \(question.id), NULL, \(question.text))
+                    )
+                    SELECT id FROM asked
                     """, as: Int64.self)
             else { throw DirectoryError.questionNotFound(question.id) }
-            try await Self.log(
-                connection, at: question.createdAt, direction: "in", kind: "question", sender: try await Self.party(connection, question.asker),
-                recipient: "skillrelay", questionID: question.id, deliveryID: nil, text: question.text)
             guard !firstWave.isEmpty else { return CreatedQuestion(id: question.id, created: true, deliveredTo: 0) }
             try await Self.deliver(
                 connection, question: (rowID, question.id, question.topic, question.text, question.maxAnswers), wave: 1, numberedAfter: 0,

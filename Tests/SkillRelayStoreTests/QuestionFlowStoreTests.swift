@@ -124,6 +124,55 @@ import Testing
         await database.close()
     }
 
+    /// A wave is written as a whole (on PostgreSQL, one statement for all its rows): each delivery keeps its own number,
+    /// level and expectation (a missing one stays missing), and the compliance log and the outbox list them in the wave's
+    /// order; the references of a drain's sends are each kept with their own delivery.
+    @Test(arguments: StoreBackend.available)
+    func aWaveKeepsEachDeliverysOwnValuesInItsOrderAndEachSendsReference(backend: StoreBackend) async throws {
+        let clock = TestClock()
+        let database = try await TestDatabase.empty(backend)
+        try await Self.seed(database, clock: clock)
+        let store = database.questionStore(clock: clock)
+        var wave = ["s3", "s1", "s4", "s2"].map { Candidate(handle: $0, level: 3) }
+        wave[0].expectedTimely = 0.9
+        wave[2].expectedTimely = 0.25
+        let question = NewQuestion(
+            id: "q9", asker: .employee("ann"), topic: TopicReference(slug: "infra", name: "Infrastructure"), text: "Which CNI?",
+            maxAnswers: 1, idempotencyKey: nil, callbackURL: nil, channel: .api, createdAt: clock.now(),
+            expiresAt: clock.now().addingTimeInterval(3600))
+        #expect(try await store.createQuestion(question, firstWave: wave, nextActionAt: clock.now()).deliveredTo == 4)
+        let delivered = try await database.rows(
+            """
+            SELECT employee.handle, CAST(delivery.number AS TEXT), CAST(delivery.wave AS TEXT), delivery.publicId
+            FROM delivery JOIN employee ON employee.id = delivery.specialistId ORDER BY delivery.id
+            """)
+        #expect(delivered.map { $0[0] } == ["s3", "s1", "s4", "s2"])
+        #expect(delivered.map { $0[1] } == ["1", "2", "3", "4"] && delivered.allSatisfy { $0[2] == "1" })
+        let context = try #require(try await store.waveContext(question: "q9"))
+        #expect(context.pending.map(\.expectedTimely) == [0.9, nil, 0.25, nil])
+        let deliveryIDs = delivered.map { $0[3] ?? "" }
+        let logged = try await store.complianceEntries(since: .distantPast, until: nil)
+        #expect(logged.map(\.kind) == ["question", "delivery", "delivery", "delivery", "delivery"])
+        #expect(logged.dropFirst().map(\.deliveryID) == deliveryIDs.map { $0 })
+        #expect(logged.allSatisfy { $0.questionID == "q9" && $0.text == "Which CNI?" })
+        let ann = try await database.texts("SELECT CAST(id AS TEXT) FROM employee WHERE handle = 'ann'")
+        #expect(logged.first?.sender == "employee:\(ann[0])")
+        let outbox = try await store.pendingOutbox(now: clock.now(), limit: 50, excluding: [])
+        let queued = outbox.compactMap { item -> String? in
+            guard case .question(let message) = item.message else { return nil }
+            return message.deliveryID
+        }
+        #expect(queued == deliveryIDs)
+        #expect(outbox.map(\.message.destination) == ["s3", "s1", "s4", "s2"].map { "person:\($0)" })
+        // Three of the four sends came back with a reference: each is kept with its own delivery, the fourth with none.
+        let references = Dictionary(uniqueKeysWithValues: deliveryIDs.prefix(3).enumerated().map { ($1, "$event\($0)") })
+        try await store.markOutboxSent(outbox.map(\.id), references: references, now: clock.now())
+        let state = database.imState(clock: clock)
+        for (delivery, event) in references { #expect(try await state.delivery(forMessageReference: event) == delivery) }
+        #expect(try await database.count("SELECT count(*) FROM delivery WHERE imReference IS NULL") == 1)
+        await database.close()
+    }
+
     @Test(arguments: StoreBackend.available)
     func anExpiredQuestionTellsWhoeverStillHoldsIt(backend: StoreBackend) async throws {
         let clock = TestClock()
