@@ -131,39 +131,12 @@ extension PostgresDirectoryStore {
         }
     }
 
-    /// SQLite's candidate query, shaped for PostgreSQL's planner: it cannot estimate a recursive subtree (it guesses
-    /// some 1,800 topics even for a leaf), and on that guess scanned all of `skill` and `employee` for every query. The
-    /// subtree as an array probes `skillByTopicLevel` per topic, and the employee lookup (a lateral subquery with its
-    /// own LIMIT, which the planner keeps a per-row probe of the primary key) reads only the people found. One
-    /// statement, so no transaction around it.
     public func specialists(for slugOrAlias: String, minimumLevel: Int, limit: Int) async throws -> [Specialist] {
+        let query = SpecialistsStatement(slugOrAlias: slugOrAlias.lowercased(), minimumLevel: minimumLevel, limit: limit)
         let specialists = try await database.readingOneStatement { db in
-            try await db.rows(
-                """
-                WITH RECURSIVE subtree(id) AS (
-                    SELECT id FROM topic WHERE slug = \(slugOrAlias.lowercased())
-                    UNION
-                    SELECT topicId FROM topicAlias WHERE alias = \(slugOrAlias.lowercased())
-                    UNION
-                    SELECT topic.id FROM topic JOIN subtree ON topic.parentId = subtree.id
-                )
-                SELECT employee.handle, best.level
-                FROM (
-                    SELECT skill.employeeId AS employeeId, max(skill.level) AS level
-                    FROM skill
-                    WHERE skill.topicId = ANY(ARRAY(SELECT id FROM subtree)) AND skill.level >= \(minimumLevel)
-                    GROUP BY skill.employeeId
-                ) AS best
-                CROSS JOIN LATERAL (
-                    SELECT employee.handle FROM employee WHERE employee.id = best.employeeId AND employee.isActive LIMIT 1
-                ) AS employee
-                ORDER BY best.level DESC, employee.handle COLLATE "C"
-                LIMIT \(limit)
-                """
-            ) { row in
-                let (handle, level) = try row.decode((String, Int).self)
-                return Specialist(handle: handle, level: level)
-            }
+            var found: [Specialist] = []
+            for try await specialist in try await db.connection.execute(query, logger: db.logger) { found.append(specialist) }
+            return found
         }
         // Nobody found: an unknown topic is an error, not an empty list.
         if specialists.isEmpty { _ = try await database.readingOneStatement { db in try await Self.topicRow(db, slugOrAlias: slugOrAlias) } }
@@ -230,5 +203,54 @@ extension PostgresDirectoryStore {
             "slug": topic.slug, "name": topic.name, "description": topic.description, "parent": topic.parentSlug ?? "",
             "aliases": topic.aliases.joined(separator: ";"),
         ]
+    }
+}
+
+/// SQLite's candidate query, shaped for PostgreSQL's planner: it cannot estimate a recursive subtree (it guesses some
+/// 1,800 topics even for a leaf), and on that guess scanned all of `skill` and `employee` for every query. The subtree
+/// as an array probes `skillByTopicLevel` per topic, and the employee lookup (a lateral subquery with its own LIMIT,
+/// which the planner keeps a per-row probe of the primary key) reads only the people found. One statement, so no
+/// transaction around it; prepared once per connection, so a query is a bind and an execute, not a parse and a plan.
+struct SpecialistsStatement: PostgresPreparedStatement {
+    typealias Row = Specialist
+    static let name = "skillrelay_specialists_v1"
+    static let sql = """
+        WITH RECURSIVE subtree(id) AS (
+            SELECT id FROM topic WHERE slug = $1
+            UNION
+            SELECT topicId FROM topicAlias WHERE alias = $1
+            UNION
+            SELECT topic.id FROM topic JOIN subtree ON topic.parentId = subtree.id
+        )
+        SELECT employee.handle, best.level
+        FROM (
+            SELECT skill.employeeId AS employeeId, max(skill.level) AS level
+            FROM skill
+            WHERE skill.topicId = ANY(ARRAY(SELECT id FROM subtree)) AND skill.level >= $2
+            GROUP BY skill.employeeId
+        ) AS best
+        CROSS JOIN LATERAL (
+            SELECT employee.handle FROM employee WHERE employee.id = best.employeeId AND employee.isActive LIMIT 1
+        ) AS employee
+        ORDER BY best.level DESC, employee.handle COLLATE "C"
+        LIMIT $3
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.text, .int4, .int8]
+
+    var slugOrAlias: String
+    var minimumLevel: Int
+    var limit: Int
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings()
+        bindings.append(slugOrAlias)
+        bindings.append(Int32(clamping: minimumLevel))
+        bindings.append(Int64(limit))
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Specialist {
+        let (handle, level) = try row.decode((String, Int).self)
+        return Specialist(handle: handle, level: level)
     }
 }
