@@ -192,7 +192,7 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
         if !candidates.postgres.isEmpty {
             let postgresQuery = Measurement.median(candidates.postgres)
             candidateTable.add([
-                "SkillRelay store on PostgreSQL (postgres-nio, a pooled connection, read-only transaction)", Measurement.format(postgresQuery),
+                "SkillRelay store on PostgreSQL (postgres-nio, a pooled connection, a prepared statement)", Measurement.format(postgresQuery),
                 Measurement.format(Measurement.percentile(candidates.postgres, 99)), Measurement.ratio(postgresQuery, rawQuery),
                 Measurement.ratio(postgresQuery, storeQuery),
             ])

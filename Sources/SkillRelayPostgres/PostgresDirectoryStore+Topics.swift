@@ -207,20 +207,21 @@ extension PostgresDirectoryStore {
 }
 
 /// SQLite's candidate query, shaped for PostgreSQL's planner: it cannot estimate a recursive subtree (it guesses some
-/// 1,800 topics even for a leaf), and on that guess scanned all of `skill` and `employee` for every query. The subtree
-/// as an array probes `skillByTopicLevel` per topic, and the employee lookup (a lateral subquery with its own LIMIT,
+/// 1,800 topics even for a leaf), and on that guess scanned all of `skill` and `employee` for every query. Each step of
+/// the subtree probes `topic`'s parent index (a lateral subquery: on the same guess the planner hashed all of `topic`
+/// at every step), the subtree as an array probes `skillByTopicLevel` per topic, and the employee lookup (a lateral subquery with its own LIMIT,
 /// which the planner keeps a per-row probe of the primary key) reads only the people found. One statement, so no
 /// transaction around it; prepared once per connection, so a query is a bind and an execute, not a parse and a plan.
 struct SpecialistsStatement: PostgresPreparedStatement {
     typealias Row = Specialist
-    static let name = "skillrelay_specialists_v1"
+    static let name = "skillrelay_specialists_v2"
     static let sql = """
         WITH RECURSIVE subtree(id) AS (
             SELECT id FROM topic WHERE slug = $1
             UNION
             SELECT topicId FROM topicAlias WHERE alias = $1
             UNION
-            SELECT topic.id FROM topic JOIN subtree ON topic.parentId = subtree.id
+            SELECT child.id FROM subtree CROSS JOIN LATERAL (SELECT id FROM topic WHERE topic.parentId = subtree.id OFFSET 0) AS child
         )
         SELECT employee.handle, best.level
         FROM (

@@ -62,41 +62,12 @@ extension PostgresQuestionStore {
         for level in stride(from: 5, through: max(1, query.minimumLevel), by: -1) {
             for (from, to) in [(pivot, Int64.max), (Int64.min, pivot)] {
                 guard found.count < query.limit else { return found }
-                let rows = try await Self.rows(
-                    connection,
-                    """
-                    SELECT * FROM (
-                        SELECT skill.employeeId, skill.source, employee.handle, employee.imId, employee.pausedUntil,
-                            coalesce(record.delivered, 0), coalesce(record.answered, 0), coalesce(record.helpful, 0),
-                            coalesce(record.unhelpful, 0), record.lastDeliveredAt,
-                            -- Counted no further than the budget: only whether it is reached matters. Someone whose record says
-                            -- nobody interrupted them within the hour (most people) is not looked up in the deliveries at all.
-                            CASE WHEN record.lastDeliveredAt > \(hourAgo) THEN
-                                (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId
-                                    AND delivery.deliveredAt > \(hourAgo) LIMIT \(budget)) AS recent)
-                            ELSE 0 END AS lastHour,
-                            employee.timeZone, employee.workingHours, employee.lastActiveAt,
-                            learned.outcomes, learned.timely, learned.passed, learned.rated, learned.helpful, learned.updatedAt,
-                            hour.outcomes, hour.timely, hour.updatedAt, overall.outcomes, overall.timely, overall.updatedAt,
-                            CASE WHEN record.lastDeliveredAt > \(dayAgo) THEN
-                                (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId
-                                    AND delivery.deliveredAt > \(dayAgo) LIMIT \(dayCount)) AS recent)
-                            ELSE 0 END AS lastDay
-                        FROM skill
-                        JOIN employee ON employee.id = skill.employeeId
-                        LEFT JOIN specialistRecord AS record ON record.employeeId = skill.employeeId
-                        LEFT JOIN routingStat AS learned ON learned.employeeId = skill.employeeId AND learned.topicId = \(topics[0])
-                        LEFT JOIN routingHour AS hour ON hour.employeeId = skill.employeeId AND hour.hourOfWeek = \(hourOfWeek)
-                        LEFT JOIN routingHour AS overall ON overall.employeeId = skill.employeeId AND overall.hourOfWeek = -1
-                        WHERE skill.topicId = ANY(\(topics)) AND skill.level = \(level)
-                            AND skill.employeeId >= \(from) AND skill.employeeId < \(to)
-                            AND employee.isActive AND (employee.pausedUntil IS NULL OR employee.pausedUntil <= \(now))
-                            AND employee.handle IS DISTINCT FROM \(query.excluding)::text
-                    ) AS slice
-                    WHERE lastHour < \(budget) AND lastDay < \(dailyBudget)
-                    ORDER BY employeeId, source
-                    LIMIT \(query.limit - found.count)
-                    """)
+                let slice = CandidateSliceStatement(
+                    hourAgo: hourAgo, hourlyBudget: budget, dayAgo: dayAgo, dayCount: dayCount, topic: topics[0], hourOfWeek: hourOfWeek,
+                    topics: topics, level: level, from: from, to: to, now: now, excluding: query.excluding, dailyBudget: dailyBudget,
+                    limit: query.limit - found.count)
+                var rows: [PostgresRow] = []
+                for try await row in try await connection.execute(slice, logger: connection.logger) { rows.append(row) }
                 for row in rows {
                     // Columns by position, as the query lists them.
                     let columns = try row.decode(
@@ -150,4 +121,80 @@ extension PostgresQuestionStore {
         }
         return found
     }
+}
+
+/// One slice of a level for `candidates`: prepared once per connection, since planning this statement (five joins,
+/// two correlated counts) cost PostgreSQL as much CPU as running it, and an ask runs it up to ten times.
+struct CandidateSliceStatement: PostgresPreparedStatement {
+    typealias Row = PostgresRow
+    static let name = "skillrelay_candidate_slice_v1"
+    static let sql = """
+        SELECT * FROM (
+            SELECT skill.employeeId, skill.source, employee.handle, employee.imId, employee.pausedUntil,
+                coalesce(record.delivered, 0), coalesce(record.answered, 0), coalesce(record.helpful, 0),
+                coalesce(record.unhelpful, 0), record.lastDeliveredAt,
+                -- Counted no further than the budget: only whether it is reached matters. Someone whose record says
+                -- nobody interrupted them within the hour (most people) is not looked up in the deliveries at all.
+                CASE WHEN record.lastDeliveredAt > $1 THEN
+                    (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId
+                        AND delivery.deliveredAt > $1 LIMIT $2) AS recent)
+                ELSE 0 END AS lastHour,
+                employee.timeZone, employee.workingHours, employee.lastActiveAt,
+                learned.outcomes, learned.timely, learned.passed, learned.rated, learned.helpful, learned.updatedAt,
+                hour.outcomes, hour.timely, hour.updatedAt, overall.outcomes, overall.timely, overall.updatedAt,
+                CASE WHEN record.lastDeliveredAt > $3 THEN
+                    (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId
+                        AND delivery.deliveredAt > $3 LIMIT $4) AS recent)
+                ELSE 0 END AS lastDay
+            FROM skill
+            JOIN employee ON employee.id = skill.employeeId
+            LEFT JOIN specialistRecord AS record ON record.employeeId = skill.employeeId
+            LEFT JOIN routingStat AS learned ON learned.employeeId = skill.employeeId AND learned.topicId = $5
+            LEFT JOIN routingHour AS hour ON hour.employeeId = skill.employeeId AND hour.hourOfWeek = $6
+            LEFT JOIN routingHour AS overall ON overall.employeeId = skill.employeeId AND overall.hourOfWeek = -1
+            WHERE skill.topicId = ANY($7) AND skill.level = $8
+                AND skill.employeeId >= $9 AND skill.employeeId < $10
+                AND employee.isActive AND (employee.pausedUntil IS NULL OR employee.pausedUntil <= $11)
+                AND employee.handle IS DISTINCT FROM $12::text
+        ) AS slice
+        WHERE lastHour < $2 AND lastDay < $13
+        ORDER BY employeeId, source
+        LIMIT $14
+        """
+
+    var hourAgo: Date
+    var hourlyBudget: Int
+    var dayAgo: Date
+    var dayCount: Int
+    var topic: Int64
+    var hourOfWeek: Int
+    var topics: [Int64]
+    var level: Int
+    var from: Int64
+    var to: Int64
+    var now: Date
+    var excluding: String?
+    var dailyBudget: Int
+    var limit: Int
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings()
+        bindings.append(hourAgo)
+        bindings.append(hourlyBudget)
+        bindings.append(dayAgo)
+        bindings.append(dayCount)
+        bindings.append(topic)
+        bindings.append(hourOfWeek)
+        bindings.append(topics)
+        bindings.append(level)
+        bindings.append(from)
+        bindings.append(to)
+        bindings.append(now)
+        bindings.append(excluding)
+        bindings.append(dailyBudget)
+        bindings.append(limit)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
 }

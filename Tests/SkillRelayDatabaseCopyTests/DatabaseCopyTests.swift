@@ -91,11 +91,15 @@ import Testing
         let highWater = try requireValue(auditHighWater)
         #expect(highWater > (maxAudit ?? 0))
         #expect(nextAudit == highWater + 1)
-        // The planner has statistics for what the copy filled, before autovacuum would come round to it.
+        // The planner has statistics for what the copy filled, and its indexes a visibility map, before autovacuum would
+        // come round to it.
         let analyzed = try await target.withConnection(logger: CopyTestPostgres.logger) { connection in
             var tables: [String] = []
             for try await name in try await connection.query(
-                "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL AND relname IN ('employee', 'skill', 'topic') ORDER BY relname",
+                """
+                SELECT relname FROM pg_stat_user_tables
+                WHERE last_analyze IS NOT NULL AND last_vacuum IS NOT NULL AND relname IN ('employee', 'skill', 'topic') ORDER BY relname
+                """,
                 logger: CopyTestPostgres.logger
             ).decode(String.self) {
                 tables.append(name)
