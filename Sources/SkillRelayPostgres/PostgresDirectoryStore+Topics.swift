@@ -207,11 +207,14 @@ extension PostgresDirectoryStore {
 }
 
 /// SQLite's candidate query, shaped for PostgreSQL's planner: it cannot estimate a recursive subtree (it guesses some
-/// 1,800 topics even for a leaf), and on that guess scanned all of `skill` and `employee` for every query. Each step of
-/// the subtree probes `topic`'s parent index (a lateral subquery: on the same guess the planner hashed all of `topic`
-/// at every step), the subtree as an array probes `skillByTopicLevel` per topic, and the employee lookup (a lateral subquery with its own LIMIT,
-/// which the planner keeps a per-row probe of the primary key) reads only the people found. One statement, so no
-/// transaction around it; prepared once per connection, so a query is a bind and an execute, not a parse and a plan.
+/// 1,800 topics even for a leaf), and on that guess scanned all of `skill` and `employee` for every query.
+/// - Each step of the subtree probes `topic`'s parent index (a lateral subquery: on the same guess the planner hashed
+///   all of `topic` at every step).
+/// - The subtree as an array probes `skillByTopicLevel` per topic.
+/// - The employee lookup (a lateral subquery with its own LIMIT, which the planner keeps a per-row probe of the primary
+///   key) reads only the people found.
+/// One statement, so no transaction around it; prepared once per connection, so a query is a bind and an execute, not a
+/// parse and a plan.
 struct SpecialistsStatement: PostgresPreparedStatement {
     typealias Row = Specialist
     static let name = "skillrelay_specialists_v2"

@@ -66,9 +66,7 @@ extension PostgresQuestionStore {
                     hourAgo: hourAgo, hourlyBudget: budget, dayAgo: dayAgo, dayCount: dayCount, topic: topics[0], hourOfWeek: hourOfWeek,
                     topics: topics, level: level, from: from, to: to, now: now, excluding: query.excluding, dailyBudget: dailyBudget,
                     limit: query.limit - found.count)
-                var rows: [PostgresRow] = []
-                for try await row in try await connection.execute(slice, logger: connection.logger) { rows.append(row) }
-                for row in rows {
+                for try await row in try await connection.execute(slice, logger: connection.logger) {
                     // Columns by position, as the query lists them.
                     let columns = try row.decode(
                         (

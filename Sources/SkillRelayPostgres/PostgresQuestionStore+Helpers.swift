@@ -257,7 +257,7 @@ extension PostgresQuestionStore {
             batch.trials.append(specialist.learned.topic.outcomes < RoutingFigures.trialOutcomes)
             batch.expectationKnown.append(specialist.expectedTimely != nil)
             batch.expectations.append(specialist.expectedTimely ?? 0)
-            batch.messages.append(String(decoding: try JSONEncoder().encode(message), as: UTF8.self))
+            batch.messages.append(try outboxJSON(message))
             batch.destinations.append(message.destination)
         }
         // Rows keep the wave's order (ORDER BY ordinal), so the compliance log and the outbox number them as a loop would.
@@ -317,9 +317,14 @@ extension PostgresQuestionStore {
             """)
     }
 
+    /// How the outbox keeps a message (`enqueue`'s and `deliver`'s).
+    static func outboxJSON(_ message: OutboxMessage) throws -> String {
+        String(decoding: try JSONEncoder().encode(message), as: UTF8.self)
+    }
+
     /// Queues a message, to be sent after the transaction commits.
     static func enqueue(_ connection: PostgresConnection, _ message: OutboxMessage, now: Date) async throws {
-        let json = String(decoding: try JSONEncoder().encode(message), as: UTF8.self)
+        let json = try outboxJSON(message)
         try await execute(
             connection,
             "INSERT INTO outbox (message, destination, createdAt, nextAttemptAt) VALUES (\(json), \(message.destination), \(now), \(now))")
