@@ -14,6 +14,7 @@ extension PostgresAppDatabase {
         ("pg v3 several instances", severalInstances),
         ("pg v4 org moves through the path index", orgMovesByIndex),
         ("pg v5 bulk loads rebuild paths and counts once", bulkLoads),
+        ("pg v6 active people's handles by id", activeHandles),
     ]
 
     /// Applies what is missing, under the setup lock: instances started together migrate once.
@@ -626,5 +627,13 @@ extension PostgresAppDatabase {
             WHERE employee.id = counted.id AND employee.peopleBelow <> coalesce(below.people, 0);
         END $$
         """,
+    ]
+
+    /// The candidate query looks up each person found in the topic's subtree by id, for their handle and whether they
+    /// are active: through the primary key that is a probe of the index and one of the table, every time, and a popular
+    /// topic finds some 10,000 people. This index answers it alone (an index-only scan, once the table is vacuumed):
+    /// figure 2's slowest topics ran in half the time.
+    private static let activeHandles: [String] = [
+        "CREATE INDEX employeeActiveHandleById ON employee(id) INCLUDE (handle) WHERE isActive"
     ]
 }
