@@ -59,6 +59,12 @@ extension PostgresQuestionStore {
         // Most people share a handful of time zones and working hours: each text is made into its value once an ask.
         var zones: [String: TimeZone?] = [:]
         var hours: [String: WorkingHours?] = [:]
+        // The slices' one plan (see `CandidateSliceStatement`), until the end of the transaction `connection` must be in.
+        try await connection.query(
+            """
+            SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true),
+                set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)
+            """, logger: connection.logger)
         for level in stride(from: 5, through: max(1, query.minimumLevel), by: -1) {
             for (from, to) in [(pivot, Int64.max), (Int64.min, pivot)] {
                 guard found.count < query.limit else { return found }
@@ -121,43 +127,79 @@ extension PostgresQuestionStore {
     }
 }
 
-/// One slice of a level for `candidates`: prepared once per connection, since planning this statement (five joins,
-/// two correlated counts) cost PostgreSQL as much CPU as running it, and an ask runs it up to ten times.
+/// One slice of a level for `candidates`: prepared once per connection and run on one generic plan, which `candidates`
+/// asks for in its transaction.
+/// - Planned for each call's values, as PostgreSQL otherwise does for a statement whose generic plan looks dearer than
+///   its custom ones, this statement of six tables cost 3 to 12 ms to plan against well under one to run, and an ask
+///   runs it up to ten times.
+/// - There is one right plan whatever the values: each topic of the subtree read by itself from `skillByTopicLevel`,
+///   which gives one topic's people at one level in employee order, so that each topic's scan stops at the limit and
+///   only those few rows are merged and sorted; everything else looked up by primary key, one person at a time. (With
+///   the whole subtree in one `topicId = ANY(…)`, the generic plan read every row of a large level and sorted them.)
+/// - A generic plan is kept until its tables are next analysed, and one made while the question tables were nearly
+///   empty (a new deployment, a benchmark) scanned `delivery` whole for each person once they had filled: 100 to 200 ms
+///   a slice. So `candidates` also turns off sequential scans, hash joins and merge joins for its transaction, which
+///   leaves the planner that one plan, however small the tables are when it plans.
 struct CandidateSliceStatement: PostgresPreparedStatement {
     typealias Row = PostgresRow
-    static let name = "skillrelay_candidate_slice_v1"
+    static let name = "skillrelay_candidate_slice_v3"
     static let sql = """
-        SELECT * FROM (
-            SELECT skill.employeeId, skill.source, employee.handle, employee.imId, employee.pausedUntil,
-                coalesce(record.delivered, 0), coalesce(record.answered, 0), coalesce(record.helpful, 0),
-                coalesce(record.unhelpful, 0), record.lastDeliveredAt,
-                -- Counted no further than the budget: only whether it is reached matters. Someone whose record says
-                -- nobody interrupted them within the hour (most people) is not looked up in the deliveries at all.
-                CASE WHEN record.lastDeliveredAt > $1 THEN
-                    (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId
-                        AND delivery.deliveredAt > $1 LIMIT $2) AS recent)
-                ELSE 0 END AS lastHour,
-                employee.timeZone, employee.workingHours, employee.lastActiveAt,
-                learned.outcomes, learned.timely, learned.passed, learned.rated, learned.helpful, learned.updatedAt,
-                hour.outcomes, hour.timely, hour.updatedAt, overall.outcomes, overall.timely, overall.updatedAt,
-                CASE WHEN record.lastDeliveredAt > $3 THEN
-                    (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId
-                        AND delivery.deliveredAt > $3 LIMIT $4) AS recent)
-                ELSE 0 END AS lastDay
-            FROM skill
-            JOIN employee ON employee.id = skill.employeeId
-            LEFT JOIN specialistRecord AS record ON record.employeeId = skill.employeeId
-            LEFT JOIN routingStat AS learned ON learned.employeeId = skill.employeeId AND learned.topicId = $5
-            LEFT JOIN routingHour AS hour ON hour.employeeId = skill.employeeId AND hour.hourOfWeek = $6
-            LEFT JOIN routingHour AS overall ON overall.employeeId = skill.employeeId AND overall.hourOfWeek = -1
-            WHERE skill.topicId = ANY($7) AND skill.level = $8
-                AND skill.employeeId >= $9 AND skill.employeeId < $10
-                AND employee.isActive AND (employee.pausedUntil IS NULL OR employee.pausedUntil <= $11)
-                AND employee.handle IS DISTINCT FROM $12::text
-        ) AS slice
-        WHERE lastHour < $2 AND lastDay < $13
-        ORDER BY employeeId, source
-        LIMIT $14
+        SELECT found.employeeId, found.source, found.handle, found.imId, found.pausedUntil, found.delivered, found.answered,
+            found.helpful, found.unhelpful, found.lastDeliveredAt, found.lastHour, found.timeZone, found.workingHours,
+            found.lastActiveAt, learned.outcomes, learned.timely, learned.passed, learned.rated, learned.helpful, learned.updatedAt,
+            hour.outcomes, hour.timely, hour.updatedAt, overall.outcomes, overall.timely, overall.updatedAt, found.lastDay
+        FROM (
+            SELECT found.* FROM unnest($7::bigint[]) AS subtreeTopic(id)
+            CROSS JOIN LATERAL (
+                SELECT * FROM (
+                    SELECT skill.employeeId, skill.source, employee.handle, employee.imId, employee.pausedUntil,
+                        coalesce(record.delivered, 0) AS delivered, coalesce(record.answered, 0) AS answered,
+                        coalesce(record.helpful, 0) AS helpful, coalesce(record.unhelpful, 0) AS unhelpful, record.lastDeliveredAt,
+                        -- Counted no further than the budget: only whether it is reached matters. Someone whose record
+                        -- says nobody interrupted them within the hour (most people) is not looked up in the deliveries.
+                        CASE WHEN record.lastDeliveredAt > $1 THEN
+                            (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId
+                                AND delivery.deliveredAt > $1 LIMIT $2) AS recent)
+                        ELSE 0 END AS lastHour,
+                        employee.timeZone, employee.workingHours, employee.lastActiveAt,
+                        CASE WHEN record.lastDeliveredAt > $3 THEN
+                            (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId
+                                AND delivery.deliveredAt > $3 LIMIT $4) AS recent)
+                        ELSE 0 END AS lastDay
+                    FROM skill
+                    JOIN employee ON employee.id = skill.employeeId
+                    LEFT JOIN LATERAL (
+                        SELECT delivered, answered, helpful, unhelpful, lastDeliveredAt FROM specialistRecord
+                        WHERE specialistRecord.employeeId = skill.employeeId LIMIT 1
+                    ) AS record ON true
+                    WHERE skill.topicId = subtreeTopic.id AND skill.level = $8
+                        AND skill.employeeId >= $9 AND skill.employeeId < $10
+                        AND employee.isActive AND (employee.pausedUntil IS NULL OR employee.pausedUntil <= $11)
+                        AND employee.handle IS DISTINCT FROM $12::text
+                ) AS slice
+                WHERE lastHour < $2 AND lastDay < $13
+                ORDER BY employeeId
+                LIMIT $14
+            ) AS found
+            ORDER BY employeeId, source
+            LIMIT $14
+        ) AS found
+        -- The learned figures only for the people returned.
+        LEFT JOIN LATERAL (
+            SELECT outcomes, timely, passed, rated, helpful, updatedAt FROM routingStat
+            -- `+ 0`: by the person (the primary key), never by the topic's index, which a plan made while the table
+            -- was small may pick as readily, and which returns everyone with figures on the topic.
+            WHERE routingStat.employeeId = found.employeeId AND routingStat.topicId + 0 = $5 LIMIT 1
+        ) AS learned ON true
+        LEFT JOIN LATERAL (
+            SELECT outcomes, timely, updatedAt FROM routingHour
+            WHERE routingHour.employeeId = found.employeeId AND routingHour.hourOfWeek = $6 LIMIT 1
+        ) AS hour ON true
+        LEFT JOIN LATERAL (
+            SELECT outcomes, timely, updatedAt FROM routingHour
+            WHERE routingHour.employeeId = found.employeeId AND routingHour.hourOfWeek = -1 LIMIT 1
+        ) AS overall ON true
+        ORDER BY found.employeeId, found.source
         """
 
     var hourAgo: Date
