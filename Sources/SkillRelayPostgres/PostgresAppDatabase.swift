@@ -91,15 +91,15 @@ public final class PostgresAppDatabase: Sendable {
         try await transaction(holding: Self.writeLock, body)
     }
 
-    /// A transaction holding the advisory lock `lock` (`pg_advisory_xact_lock`) from its first statement. Throws what
-    /// `body` threw: a `DirectoryError` reaches the caller as itself, as from the SQLite stores, not wrapped in
-    /// postgres-nio's `PostgresTransactionError`.
-    public func transaction<T: Sendable>(holding lock: Int64, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+    /// A transaction holding the advisory lock `lock` (`pg_advisory_xact_lock`) from its first statement, or with `nil`
+    /// none. Throws what `body` threw: a `DirectoryError` reaches the caller as itself, as from the SQLite stores, not
+    /// wrapped in postgres-nio's `PostgresTransactionError`.
+    public func transaction<T: Sendable>(holding lock: Int64?, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         do {
             return try await unavailableUntilConnected { connected in
                 try await client.withTransaction(logger: logger) { connection in
                     connected = true
-                    try await connection.query("SELECT pg_advisory_xact_lock(\(lock))", logger: logger)
+                    if let lock { try await connection.query("SELECT pg_advisory_xact_lock(\(lock))", logger: logger) }
                     return try await body(connection)
                 }
             }

@@ -278,8 +278,10 @@ extension PostgresQuestionStore {
         }
     }
 
+    /// Without the write lock: the messages are this instance's claims, and keeping their references writes each
+    /// delivery's or thread's own row, as the IM's echoes of the same messages do (with the same references).
     public func markOutboxSent(_ ids: [Int64], references: [String: String], now: Date) async throws {
-        try await write { connection in
+        try await writeClaimed { connection in
             try await Self.execute(
                 connection, "UPDATE outbox SET sentAt = \(now), attempts = attempts + 1, claimedUntil = NULL WHERE id = ANY(\(ids))")
             try await Self.keepReferences(connection, references, now: now, replacing: true)
@@ -313,7 +315,9 @@ extension PostgresQuestionStore {
     /// the time it was kept, which orders a thread's messages).
     static func keepReferences(_ connection: PostgresConnection, _ references: [String: String], now: Date, replacing: Bool) async throws {
         var deliveries: (keys: [String], events: [String]) = ([], [])
-        for (key, event) in references {
+        // In the keys' order: a drain's marks and the IM's echoes, which may keep the same references at once, take their
+        // rows' locks in one order and so never wait for each other in a circle.
+        for (key, event) in references.sorted(by: { $0.key < $1.key }) {
             if let thread = ThreadReferenceKey(key) {
                 try await keepThreadReference(connection, key: thread, reference: event, now: now, replacing: replacing)
             } else {

@@ -234,14 +234,9 @@ extension PostgresQuestionStore {
     /// under the write lock.
     static func deliver(
         _ connection: PostgresConnection, question: (id: Int64, publicId: String, topic: TopicReference, text: String, maxAnswers: Int),
-        wave: Int, numberedAfter: Int, to specialists: [Candidate], now: Date
+        wave: Int, numberedAfter: Int, to specialists: [Candidate], employees: [String: WaveEmployee], now: Date
     ) async throws {
         guard !specialists.isEmpty else { return }
-        var employees: [String: (id: Int64, imID: String?)] = [:]
-        for row in try await rows(connection, "SELECT handle, id, imId FROM employee WHERE handle = ANY(\(specialists.map(\.handle)))") {
-            let (handle, id, imID) = try row.decode((String, Int64, String?).self)
-            employees[handle] = (id, imID)
-        }
         var batch = DeliveryWave()
         for (offset, specialist) in specialists.enumerated() {
             guard let employee = employees[specialist.handle] else { throw DirectoryError.employeeNotFound(specialist.handle) }
@@ -287,6 +282,22 @@ extension PostgresQuestionStore {
             )
             INSERT INTO outbox (message, destination, createdAt, nextAttemptAt) SELECT message, destination, \(now), \(now) FROM wave ORDER BY ordinal
             """)
+    }
+
+    /// A wave's people, by handle, as `deliver` needs them: their ids and IM ids.
+    static func waveEmployees(_ connection: PostgresConnection, _ specialists: [Candidate]) async throws -> [String: WaveEmployee] {
+        guard !specialists.isEmpty else { return [:] }
+        var employees: [String: WaveEmployee] = [:]
+        for row in try await rows(connection, "SELECT handle, id, imId FROM employee WHERE handle = ANY(\(specialists.map(\.handle)))") {
+            let (handle, id, imID) = try row.decode((String, Int64, String?).self)
+            employees[handle] = WaveEmployee(id: id, imID: imID)
+        }
+        return employees
+    }
+
+    struct WaveEmployee: Sendable {
+        var id: Int64
+        var imID: String?
     }
 
     /// One wave's rows, column by column, as `deliver` binds them.

@@ -35,6 +35,12 @@ public struct PostgresQuestionStore: Sendable {
         try await database.write(body)
     }
 
+    /// A transaction without the write lock, for writes to rows this instance alone holds (its claims), each statement
+    /// complete by itself: they need no place in the writers' order, and do not wait for the ask path's writes.
+    func writeClaimed<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await database.transaction(holding: nil, body)
+    }
+
     /// A transaction holding `lock` rather than the write lock: claims do not wait for the ask path's writes.
     func claiming<T: Sendable>(_ lock: Int64, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await database.transaction(holding: lock, body)
@@ -132,19 +138,21 @@ extension PostgresQuestionStore {
         }
     }
 
-    /// The ask's writes in four round trips under the write lock (what it looks up, the question with its log entry,
-    /// and the first wave's two), whatever the wave's size: every round trip here keeps every other writer waiting.
+    /// The ask's writes in three round trips under the write lock (the question with its log entry, the first wave, the
+    /// commit), whatever the wave's size: every round trip there keeps every other writer waiting. What they need to
+    /// know is read before: ids that an ask waiting for its turn cannot see change (a topic, the asker, the wave's
+    /// people), and whether this ask was already recorded, which the insert checks again under the lock.
     public func createQuestion(_ question: NewQuestion, firstWave: [Candidate], nextActionAt: Date) async throws -> CreatedQuestion {
-        try await write { connection in
-            let askerKey = Self.askerKey(question.asker)
-            var askerHandle: String?
-            var botName: String?
-            switch question.asker {
-            case .employee(let handle): askerHandle = handle
-            case .bot(let name): botName = name
-            }
+        let askerKey = Self.askerKey(question.asker)
+        var askerHandle: String?
+        var botName: String?
+        switch question.asker {
+        case .employee(let handle): askerHandle = handle
+        case .bot(let name): botName = name
+        }
+        let (lookedUp, employees) = try await database.withoutTransaction { connection in
             guard
-                let lookedUp = try await Self.rows(
+                let row = try await Self.rows(
                     connection,
                     """
                     SELECT (SELECT publicId FROM question WHERE askerKey = \(askerKey) AND idempotencyKey = \(question.idempotencyKey)),
@@ -153,12 +161,16 @@ extension PostgresQuestionStore {
                     """
                 ).first
             else { throw DirectoryError.questionNotFound(question.id) }
-            let (existing, topicID, employeeID) = try lookedUp.decode((String?, Int64?, Int64?).self)
-            if let existing { return CreatedQuestion(id: existing, created: false, deliveredTo: 0) }
-            guard let topicID else { throw DirectoryError.topicNotFound(question.topic.slug) }
-            if let askerHandle, employeeID == nil { throw DirectoryError.employeeNotFound(askerHandle) }
-            // How the compliance log names the asker (`party`): by internal id, not handle.
-            let sender = employeeID.map { "employee:\($0)" } ?? "bot:\(botName ?? "")"
+            return (try row.decode((String?, Int64?, Int64?).self), try await Self.waveEmployees(connection, firstWave))
+        }
+        let (existing, topicID, employeeID) = lookedUp
+        if let existing { return CreatedQuestion(id: existing, created: false, deliveredTo: 0) }
+        guard let topicID else { throw DirectoryError.topicNotFound(question.topic.slug) }
+        if let askerHandle, employeeID == nil { throw DirectoryError.employeeNotFound(askerHandle) }
+        // How the compliance log names the asker (`party`): by internal id, not handle.
+        let sender = employeeID.map { "employee:\($0)" } ?? "bot:\(botName ?? "")"
+        return try await write { connection in
+            // Nothing inserted, nor logged, when a retry of the same ask was recorded first.
             guard
                 let rowID = try await Self.value(
                     connection,
@@ -169,19 +181,27 @@ extension PostgresQuestionStore {
                         VALUES (\(question.id), \(employeeID), \(botName), \(askerKey), \(topicID), \(question.text), \(question.maxAnswers),
                             'open', \(question.channel.rawValue), \(question.callbackURL), \(question.idempotencyKey), \(question.createdAt),
                             \(question.expiresAt), \(nextActionAt), \(firstWave.isEmpty ? 0 : 1))
+                        ON CONFLICT (askerKey, idempotencyKey) WHERE idempotencyKey IS NOT NULL DO NOTHING
                         RETURNING id
                     ),
                     logged AS (
                         INSERT INTO complianceEntry (at, direction, kind, sender, recipient, questionId, deliveryId, text)
-                        VALUES (\(question.createdAt), 'in', 'question', \(sender), 'skillrelay', \(question.id), NULL, \(question.text))
+                        SELECT \(question.createdAt), 'in', 'question', \(sender), 'skillrelay', \(question.id), NULL, \(question.text) FROM asked
                     )
                     SELECT id FROM asked
                     """, as: Int64.self)
-            else { throw DirectoryError.questionNotFound(question.id) }
+            else {
+                guard
+                    let recorded = try await Self.value(
+                        connection, "SELECT publicId FROM question WHERE askerKey = \(askerKey) AND idempotencyKey = \(question.idempotencyKey)",
+                        as: String.self)
+                else { throw DirectoryError.questionNotFound(question.id) }
+                return CreatedQuestion(id: recorded, created: false, deliveredTo: 0)
+            }
             guard !firstWave.isEmpty else { return CreatedQuestion(id: question.id, created: true, deliveredTo: 0) }
             try await Self.deliver(
                 connection, question: (rowID, question.id, question.topic, question.text, question.maxAnswers), wave: 1, numberedAfter: 0,
-                to: firstWave, now: question.createdAt)
+                to: firstWave, employees: employees, now: question.createdAt)
             return CreatedQuestion(id: question.id, created: true, deliveredTo: firstWave.count)
         }
     }
@@ -227,7 +247,7 @@ extension PostgresQuestionStore {
             let wave = waves + 1
             try await Self.deliver(
                 connection, question: (question.id, question.publicId, question.topic, question.text, question.maxAnswers), wave: wave,
-                numberedAfter: count, to: specialists, now: now)
+                numberedAfter: count, to: specialists, employees: try await Self.waveEmployees(connection, specialists), now: now)
             count += specialists.count
             try await Self.execute(
                 connection,

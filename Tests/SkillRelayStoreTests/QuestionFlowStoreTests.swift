@@ -46,6 +46,37 @@ import Testing
         }
     }
 
+    /// A bot that retries an ask before the first try has returned: the tries race, and every one of them must come back
+    /// with the one question recorded, delivered and logged once. (PostgreSQL reads whether the ask is known before it
+    /// waits for the write lock, so tries made at once all get past that read and meet again at the insert.)
+    @Test(arguments: StoreBackend.available)
+    func triesOfOneAskMadeAtOnceRecordOneQuestion(backend: StoreBackend) async throws {
+        let clock = TestClock()
+        let database = try await TestDatabase.empty(backend)
+        try await Self.seed(database, clock: clock)
+        let store = database.questionStore(clock: clock)
+        let wave = try await store.candidates(CandidateQuery(topic: "infra", excluding: "ann"), now: clock.now()).filter { $0.handle == "s1" }
+        #expect(wave.count == 1)
+        let tries = try await withThrowingTaskGroup(of: CreatedQuestion.self) { group in
+            for attempt in 0..<8 {
+                group.addTask {
+                    let question = NewQuestion(
+                        id: "q-try\(attempt)", asker: .bot("deploy-bot"), topic: TopicReference(slug: "infra", name: "Infrastructure"),
+                        text: "Is the cluster up?", maxAnswers: 1, idempotencyKey: "retried", callbackURL: nil, channel: .api,
+                        createdAt: clock.now(), expiresAt: clock.now().addingTimeInterval(3600))
+                    return try await store.createQuestion(question, firstWave: wave, nextActionAt: clock.now())
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let recorded = try #require(tries.first { $0.created })
+        #expect(tries.filter(\.created).count == 1 && recorded.deliveredTo == 1)
+        #expect(tries.allSatisfy { $0.id == recorded.id })
+        let entries = try await store.complianceEntries(since: .distantPast, until: nil)
+        #expect(entries.map(\.kind) == ["question", "delivery"] && entries.allSatisfy { $0.questionID == recorded.id })
+        #expect(try await store.pendingOutbox(now: clock.now(), limit: 50, excluding: []).count == 1)
+    }
+
     @Test(arguments: StoreBackend.available)
     func aQuestionIsDeliveredInWavesRankedOnceLabelledAndClosedByItsLastAnswer(backend: StoreBackend) async throws {
         let clock = TestClock()
