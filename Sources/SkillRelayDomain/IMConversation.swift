@@ -11,13 +11,17 @@ public struct IncomingMessage: Sendable, Equatable {
     public var thread: String?
     /// Whether it came in the sender's own direct conversation with SkillRelay, where only they read the reply.
     public var isPrivate: Bool
+    /// The IM's id of the message (a Matrix event id), where it has one: handling the same message again (a batch read
+    /// again after a failure or a restart) asks its question once.
+    public var id: String?
 
-    public init(imID: String, text: String, inReplyTo: String? = nil, thread: String? = nil, isPrivate: Bool = true) {
+    public init(imID: String, text: String, inReplyTo: String? = nil, thread: String? = nil, isPrivate: Bool = true, id: String? = nil) {
         self.imID = imID
         self.text = text
         self.inReplyTo = inReplyTo
         self.thread = thread
         self.isPrivate = isPrivate
+        self.id = id
     }
 
     /// Neither a reply nor in a thread: typed straight into the conversation.
@@ -97,7 +101,7 @@ public struct IMConversation: Sendable {
         let (command, rest) = Self.split(text)
         switch command {
         case "ask":
-            return try await ask(rest, from: caller)
+            return try await ask(rest, from: caller, message: message.id)
         case "pause":
             guard let seconds = Self.duration(rest) else { return "Say how long, e.g. pause 2h, pause 30m or pause 1d." }
             let until = clock.now().addingTimeInterval(seconds)
@@ -142,7 +146,8 @@ public struct IMConversation: Sendable {
         }
     }
 
-    private func ask(_ rest: String, from caller: Caller) async throws -> String {
+    /// Asks; `message`, the IM's id of the message, is the ask's idempotency key, so the same message asks once.
+    private func ask(_ rest: String, from caller: Caller, message: String?) async throws -> String {
         guard let asker = Asker(caller) else { return Self.refusal }
         var topic: String?
         var text = rest
@@ -154,7 +159,9 @@ public struct IMConversation: Sendable {
             }
         }
         guard !text.isEmpty else { return "Write ask <topic>: <question>, or ask <question>." }
-        let asked = try await questions.ask(QuestionDraft(asker: asker, topic: topic, text: text, channel: .im))
+        let asked = try await questions.ask(
+            QuestionDraft(asker: asker, topic: topic, text: text, idempotencyKey: message.flatMap { $0.count < 190 ? "im:\($0)" : nil }, channel: .im)
+        )
         if asked.deliveredTo == 0 {
             return "Asked about \(asked.topic.name). Nobody is available right now; I'll keep trying and send answers here."
         }

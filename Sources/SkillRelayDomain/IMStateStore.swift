@@ -23,6 +23,8 @@ public protocol IMStateStore: Sendable {
     func setInboundCursor(_ cursor: String) async throws
     /// Records an inbound event as handled; `false` if it was handled before.
     func markHandled(event id: String) async throws -> Bool
+    /// Whether an inbound event was recorded as handled.
+    func isHandled(event id: String) async throws -> Bool
     /// The delivery an IM message carried.
     func delivery(forMessageReference reference: String) async throws -> String?
     /// Keeps the IM's references of the bot's own messages as its event stream echoes them back, by the outbox key each

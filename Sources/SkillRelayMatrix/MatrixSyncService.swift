@@ -237,24 +237,36 @@ public struct MatrixSyncService: Service {
                 try await encryption?.roomIsEncrypted(room, content: event.rawContent)
                 continue
             }
-            guard try await state.markHandled(event: event.event_id), actOnMessages else { continue }
+            // Recorded as handled once what it asks is done (`act`), not before: a batch read again after a failure or a
+            // restart in between handles it then, where it would otherwise be lost.
+            guard actOnMessages else {
+                _ = try await state.markHandled(event: event.event_id)
+                continue
+            }
+            guard try await !state.isHandled(event: event.event_id) else { continue }
             // A room made to introduce two people is theirs: nothing said there is for the bot (nor, encrypted, even
             // readable by it, which it must not complain of).
-            guard try await !rooms.isIntroduction(room) else { continue }
+            guard try await !rooms.isIntroduction(room) else {
+                _ = try await state.markHandled(event: event.event_id)
+                continue
+            }
             guard event.type == "m.room.encrypted" else {
                 try await act(on: event, in: room)
                 continue
             }
             guard let encryption, await !encryption.isUnavailable else {
                 try await sayUnreadable(MatrixEncryption.noDeviceNotice, in: room, eventID: event.event_id)
+                _ = try await state.markHandled(event: event.event_id)
                 continue
             }
             switch try await encryption.decrypt(event, in: room) {
             case .read(let message):
                 try await act(on: message, in: room)
             case .waiting:
-                continue
+                // The encryption holds it until its key comes (or tells its sender it never did).
+                _ = try await state.markHandled(event: event.event_id)
             case .refused(let reason):
+                _ = try await state.markHandled(event: event.event_id)
                 logger.warning("refused an encrypted message", metadata: ["skillrelay.room": "\(room)", "skillrelay.reason": "\(reason)"])
             }
         }
@@ -313,18 +325,24 @@ public struct MatrixSyncService: Service {
         return seen
     }
 
-    /// A person's message (read, or decrypted): handed to the conversation, whose replies go back to the same room.
+    /// A person's message (read, or decrypted): handed to the conversation, whose replies go back to the same room. The
+    /// event is recorded as handled once the conversation has handled it, before the replies go: a failure or a restart
+    /// before that handles it again (an `ask` asks once, by the message's id), one after it loses only the replies.
     func act(on event: RoomEvent, in room: String) async throws {
         guard event.type == "m.room.message", let content = event.content, content.msgtype == "m.text" || content.msgtype == "m.notice",
-            let body = content.body
-        else { return }
-        // A room made to introduce two people is theirs: the bot only keeps it alive until one of them joins.
-        guard try await !rooms.isIntroduction(room) else { return }
+            let body = content.body,
+            // A room made to introduce two people is theirs: the bot only keeps it alive until one of them joins.
+            try await !rooms.isIntroduction(room)
+        else {
+            _ = try await state.markHandled(event: event.event_id)
+            return
+        }
         let isPrivate = try await rooms.wrote(in: room, by: event.sender)
         let message = IncomingMessage(
             imID: event.sender, text: Self.stripReplyFallback(body), inReplyTo: content.relatesTo?.inReplyTo?.event_id,
-            thread: content.relatesTo?.threadRoot, isPrivate: isPrivate)
+            thread: content.relatesTo?.threadRoot, isPrivate: isPrivate, id: event.event_id)
         let replies = await conversation.handle(message)
+        _ = try await state.markHandled(event: event.event_id)
         // Ids only, and each reply's first words (never a sign-in link): enough to follow a message through the log.
         logger.debug(
             "matrix message handled",

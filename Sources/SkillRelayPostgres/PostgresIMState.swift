@@ -115,6 +115,12 @@ public struct PostgresIMState: IMStateStore {
         }
     }
 
+    public func isHandled(event id: String) async throws -> Bool {
+        try await database.readingOneStatement { db in
+            try await db.value("SELECT EXISTS (SELECT 1 FROM imHandledEvent WHERE eventId = \(id))", Bool.self) ?? false
+        }
+    }
+
     public func delivery(forMessageReference reference: String) async throws -> String? {
         try await database.read { connection in
             try await first(String.self, connection.query("SELECT publicId FROM delivery WHERE imReference = \(reference)", logger: database.logger))

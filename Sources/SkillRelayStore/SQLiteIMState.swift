@@ -107,6 +107,12 @@ public struct SQLiteIMState: IMStateStore {
         }
     }
 
+    public func isHandled(event id: String) async throws -> Bool {
+        try await database.writer.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM imHandledEvent WHERE eventId = ?)", arguments: [id]) ?? false
+        }
+    }
+
     public func delivery(forMessageReference reference: String) async throws -> String? {
         try await database.writer.read { db in
             try String.fetchOne(db, sql: "SELECT publicId FROM delivery WHERE imReference = ?", arguments: [reference])

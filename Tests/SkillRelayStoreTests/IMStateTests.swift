@@ -88,8 +88,11 @@ import Testing
         let database = try await TestDatabase.empty(backend)
         defer { Task { await database.close() } }
         let state = database.imState(clock: clock)
+        #expect(try await state.isHandled(event: "$e1") == false)
         #expect(try await state.markHandled(event: "$e1"))
+        #expect(try await state.isHandled(event: "$e1"))
         #expect(try await state.markHandled(event: "$e1") == false)
+        #expect(try await state.isHandled(event: "$e0") == false)
         // Two instances reading one sync batch: each event is handled by exactly one of them.
         let events = (2...21).map { "$e\($0)" }
         let handled = try await withThrowingTaskGroup(of: [String].self) { group in

@@ -1,0 +1,122 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import SkillRelayDomain
+import SkillRelayStore
+import SkillRelayTestSupport
+import Synchronization
+import Testing
+
+@testable import SkillRelayMatrix
+
+/// A sync batch that fails part way is read again (the `since` token moves on only once a batch is handled): a message
+/// in it is handled then, once, whether the failure came before the conversation handled it or after. Against an
+/// in-process fake homeserver (not Synapse) and the real SQLite stores, with a database that fails once where told.
+@Suite struct MatrixReplayTests {
+    /// The SQLite IM state, except that the first call of `failing` throws, as a database that went away for a moment.
+    final class FlakyIMState: IMStateStore {
+        enum Call: Sendable { case setConversation, markHandled }
+        struct Unavailable: Error {}
+        let state: SQLiteIMState
+        private let failing: Mutex<Call?>
+
+        init(_ state: SQLiteIMState, failing: Call) {
+            self.state = state
+            self.failing = Mutex(failing)
+        }
+
+        /// Throws the first time `call` is the failing one.
+        private func fail(_ call: Call) throws {
+            let fails = failing.withLock { failing in
+                guard failing == call else { return false }
+                failing = nil
+                return true
+            }
+            if fails { throw Unavailable() }
+        }
+
+        func conversation(with imID: String) async throws -> String? { try await state.conversation(with: imID) }
+        func setConversation(_ conversation: String, with imID: String) async throws {
+            try fail(.setConversation)
+            try await state.setConversation(conversation, with: imID)
+        }
+        func contacts(_ imIDs: [String]) async throws -> [String: IMContact] { try await state.contacts(imIDs) }
+        func setInvitation(_ conversation: String?, to imID: String, at time: Date) async throws {
+            try await state.setInvitation(conversation, to: imID, at: time)
+        }
+        func setJoined(_ conversation: String, by imID: String) async throws { try await state.setJoined(conversation, by: imID) }
+        func forgetConversation(_ conversation: String, of imID: String?, departure: IMDeparture, at time: Date) async throws -> String? {
+            try await state.forgetConversation(conversation, of: imID, departure: departure, at: time)
+        }
+        func inboundCursor() async throws -> String? { try await state.inboundCursor() }
+        func setInboundCursor(_ cursor: String) async throws { try await state.setInboundCursor(cursor) }
+        func markHandled(event id: String) async throws -> Bool {
+            try fail(.markHandled)
+            return try await state.markHandled(event: id)
+        }
+        func isHandled(event id: String) async throws -> Bool { try await state.isHandled(event: id) }
+        func delivery(forMessageReference reference: String) async throws -> String? { try await state.delivery(forMessageReference: reference) }
+        func recordEchoes(_ references: [String: String]) async throws { try await state.recordEchoes(references) }
+        func caller(forIMID imID: String) async throws -> Caller? { try await state.caller(forIMID: imID) }
+        func recordActivity(_ seen: [String: Date]) async throws { try await state.recordActivity(seen) }
+        func introductionRooms() async throws -> Set<String> { try await state.introductionRooms() }
+        func setIntroductionRoom(_ room: String, open: Bool) async throws { try await state.setIntroductionRoom(room, open: open) }
+    }
+
+    /// `asker` (`@asker:fake`, with no room known yet) writes `ask terraform: …` in `!a:fake`, and the batch is handled
+    /// until it goes through, as the sync loop would; `body` gets what the bot said in the room and the questions asked.
+    func askWithAFailure(at call: FlakyIMState.Call, _ body: @Sendable @escaping (_ said: [String], _ asked: Int) async throws -> Void)
+        async throws
+    {
+        let fake = FakeMatrixHomeserver()
+        let app = Application(router: fake.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let matrix = MatrixClient(http: HTTPClient.shared, homeserver: "http://127.0.0.1:\(port)", accessToken: "secret")
+            let clock = TestClock()
+            let database = try AppDatabase.inMemory()
+            let directory = SQLiteDirectoryStore(database: database, clock: clock)
+            _ = try await directory.createTopic(Topic(slug: "terraform", name: "Terraform"), by: .cliOperator)
+            for user in ["asker", "s1"] {
+                _ = try await directory.createEmployee(
+                    Employee(handle: user, name: user.uppercased(), email: "\(user)@example.org", imID: "@\(user):fake"), by: .cliOperator)
+            }
+            _ = try await directory.setSkill(of: "s1", topic: "terraform", level: 3, by: .cliOperator)
+            let state = FlakyIMState(SQLiteIMState(database: database, clock: clock), failing: call)
+            try await state.state.setConversation("!r1:fake", with: "@s1:fake")
+            let store = SQLiteQuestionStore(database: database, clock: clock)
+            let questions = try QuestionService(
+                store: store, presence: FakePresenceSource(["s1": .available]), settings: QuestionSettings(), clock: clock)
+            let sync = MatrixSyncService(
+                client: matrix, state: state, rooms: MatrixRooms(client: matrix, state: state, clock: clock),
+                conversation: IMConversation(questions: questions, directory: directory, state: state, clock: clock), logger: Logger(label: "test"),
+                clock: clock)
+            let ask =
+                #"{"type":"m.room.message","event_id":"$ask1","sender":"@asker:fake","content":{"msgtype":"m.text","body":"ask terraform: How do we import buckets?"}}"#
+            await #expect(throws: FlakyIMState.Unavailable.self) {
+                try await sync.receive(timeline: [ask], in: "!a:fake", bot: FakeMatrixHomeserver.bot)
+            }
+            // Read again after the failure, then once more, as when a later event of the same batch fails.
+            try await sync.receive(timeline: [ask], in: "!a:fake", bot: FakeMatrixHomeserver.bot)
+            try await sync.receive(timeline: [ask], in: "!a:fake", bot: FakeMatrixHomeserver.bot)
+            let asked = try await store.complianceEntries(since: .distantPast, until: nil).filter { $0.kind == "question" }.count
+            try await body(fake.sent.filter { $0.room == "!a:fake" }.map(\.body), asked)
+        }
+    }
+
+    @Test func aMessageWhoseHandlingFailedBeforeItWasDoneIsHandledWhenItsBatchIsReadAgain() async throws {
+        try await askWithAFailure(at: .setConversation) { said, asked in
+            #expect(asked == 1)
+            #expect(said == ["Asked 1 specialist in Terraform; answers will come here."])
+        }
+    }
+
+    @Test func aMessageHandledButNotRecordedAsHandledAsksItsQuestionOnce() async throws {
+        try await askWithAFailure(at: .markHandled) { said, asked in
+            #expect(asked == 1)
+            #expect(said == ["Asked 1 specialist in Terraform; answers will come here."])
+        }
+    }
+}
