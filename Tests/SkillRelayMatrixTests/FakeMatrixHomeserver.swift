@@ -1,6 +1,11 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import HummingbirdTesting
 import Synchronization
+import Testing
+
+@testable import SkillRelayMatrix
 
 /// A fake Matrix homeserver, in process, for unit tests of the adapter: presence as the test sets it (or an error
 /// status, or held back), rooms made on request (or refused for users the test names), rooms left and joined,
@@ -59,6 +64,15 @@ final class FakeMatrixHomeserver: Sendable {
     func failPresenceWrites(with status: Int?) { state.withLock { $0.presenceWriteStatus = status } }
     /// The bot, as `GET /account/whoami` names it.
     static let bot = "@bot:fake"
+
+    /// Serves the fake on a free local port while `body` runs, and hands it a client of it (the bot, token "secret").
+    func serve(_ body: @Sendable @escaping (MatrixClient) async throws -> Void) async throws {
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            try await body(MatrixClient(http: HTTPClient.shared, homeserver: "http://127.0.0.1:\(port)", accessToken: "secret"))
+        }
+    }
     var presenceRequests: Int { state.withLock { $0.presenceRequests } }
     var maxInFlight: Int { state.withLock { $0.maxInFlight } }
     var roomsCreated: Int { state.withLock { $0.roomsCreated } }

@@ -18,10 +18,7 @@ import Testing
 
     func withMessenger(_ body: @Sendable @escaping (FakeMatrixHomeserver, MatrixMessenger) async throws -> Void) async throws {
         let fake = FakeMatrixHomeserver()
-        let app = Application(router: fake.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-        try await app.test(.live) { client in
-            let port = try #require(client.port)
-            let matrix = MatrixClient(http: HTTPClient.shared, homeserver: "http://127.0.0.1:\(port)", accessToken: "secret")
+        try await fake.serve { matrix in
             let database = try AppDatabase.inMemory()
             let rooms = MatrixRooms(client: matrix, state: SQLiteIMState(database: database, clock: TestClock()), clock: TestClock())
             try await body(fake, MatrixMessenger(client: matrix, rooms: rooms))
@@ -48,10 +45,7 @@ import Testing
 
     @Test func whereTheBotsRoomsAreEncryptedSoIsTheIntroductionRoom() async throws {
         let fake = FakeMatrixHomeserver()
-        let app = Application(router: fake.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-        try await app.test(.live) { client in
-            let port = try #require(client.port)
-            let matrix = MatrixClient(http: HTTPClient.shared, homeserver: "http://127.0.0.1:\(port)", accessToken: "secret")
+        try await fake.serve { matrix in
             _ = try await matrix.createIntroductionRoom(inviting: ["@ana:fake", "@sam:fake"], name: "n", topic: "t", encrypted: true)
             #expect(fake.createdRooms.first?.encryption == MatrixEncryption.megolm)
         }

@@ -49,10 +49,7 @@ import Testing
 
     func withAdapter(_ body: @Sendable @escaping (Adapter) async throws -> Void) async throws {
         let fake = FakeMatrixHomeserver()
-        let app = Application(router: fake.router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-        try await app.test(.live) { client in
-            let port = try #require(client.port)
-            let matrix = MatrixClient(http: HTTPClient.shared, homeserver: "http://127.0.0.1:\(port)", accessToken: "secret")
+        try await fake.serve { matrix in
             let clock = TestClock()
             let database = try AppDatabase.inMemory()
             let directory = SQLiteDirectoryStore(database: database, clock: clock)
