@@ -124,38 +124,40 @@ public struct PostgresLeadership: Leadership {
     }
 
     /// Whether the connection still answers, within the check interval; one that does not is closed (which also ends
-    /// a query stuck on a half-open socket).
+    /// a query stuck on a half-open socket). Neither the query nor the timer waits for the other: the answer is
+    /// whichever comes first, so a query that never ends cannot keep the lead from being given up.
     private func isAlive(_ connection: PostgresConnection) async -> Bool {
         if connection.isClosed { return false }
-        let alive = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                do {
-                    try await connection.query("SELECT 1", logger: logger)
-                    return true
-                } catch {
-                    return false
-                }
+        let (outcomes, outcome) = AsyncStream.makeStream(of: Bool.self, bufferingPolicy: .bufferingOldest(1))
+        Task {
+            do {
+                try await connection.query("SELECT 1", logger: logger)
+                outcome.yield(true)
+            } catch {
+                outcome.yield(false)
             }
-            group.addTask {
-                do {
-                    try await Task.sleep(for: checkInterval)
-                    return false
-                } catch {
-                    return true
-                }
-            }
-            let first = await group.next() ?? false
-            if !first, !Task.isCancelled { try? await connection.close() }
-            group.cancelAll()
-            return first
+        }
+        let timer = Task {
+            try? await Task.sleep(for: checkInterval)
+            outcome.yield(false)
+        }
+        defer { timer.cancel() }
+        // Cancelled (the lead's body ended), the stream ends at once and the answer no longer matters.
+        var first = outcomes.makeAsyncIterator()
+        let alive = await first.next() ?? true
+        if !alive, !Task.isCancelled {
+            // Not awaited: closing a channel ends its pending query, and the caller need not wait for either.
+            let _: EventLoopFuture<Void> = connection.close()
         }
         return alive
     }
 
     static func tryLock(_ name: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
         let rows = try await connection.query("SELECT pg_try_advisory_lock(\(lockClass), hashtext(\(name)))", logger: logger)
-        for try await held in rows.decode(Bool.self) { return held }
-        return false
+        // Read to the end, so that the connection is idle (and reading) while the lead is held.
+        var held = false
+        for try await row in rows.decode(Bool.self) { held = row }
+        return held
     }
 
     /// Lets go of the lead (unlocking first, so another instance need not wait for the session to end).
