@@ -6,11 +6,23 @@ import SkillRelayDomain
 // employee order from a pivot that moves every minute, everyone who may not be interrupted left out in the same scan.
 extension PostgresQuestionStore {
     public func candidates(_ query: CandidateQuery, now: Date) async throws -> [Candidate] {
-        try await database.read { connection in
-            guard query.limit > 0, let topics = try await Self.subtree(connection, of: query.topic) else { return [] }
-            let maxID = try await Self.value(connection, "SELECT max(id) FROM employee", as: Int64.self) ?? 0
-            return try await Self.candidates(
-                connection, query, topics: topics, now: now, pivot: Self.pivot(topic: topics[0], now: now, maxID: maxID))
+        guard query.limit > 0 else { return [] }
+        return try await database.read { connection in
+            // The subtree, where the scans start, and the slices' one plan (see `CandidateSliceStatement`) for the rest of
+            // this transaction, in one round trip.
+            guard
+                let row = try await Self.rows(
+                    connection,
+                    """
+                    SELECT topicSubtree(\(query.topic.lowercased())), (SELECT max(id) FROM employee),
+                        set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true),
+                        set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)
+                    """
+                ).first
+            else { return [] }
+            let (topics, maxID, _, _, _, _) = try row.decode(([Int64], Int64?, String, String, String, String).self)
+            guard let topic = topics.first else { return [] }
+            return try await Self.candidates(connection, query, topics: topics, now: now, pivot: Self.pivot(topic: topic, now: now, maxID: maxID ?? 0))
         }
     }
 
@@ -44,6 +56,7 @@ extension PostgresQuestionStore {
     /// daily budget) is left out in the same scan, so the limit counts only people a wave could ask; so is anyone outside
     /// their working hours, though only after the row is read. Each person comes once, at their best level in the
     /// subtree, vouched-for if any of their tags at that level is.
+    /// `connection` is in a transaction that set the slices' planner settings.
     static func candidates(_ connection: PostgresConnection, _ query: CandidateQuery, topics: [Int64], now: Date, pivot: Int64) async throws
         -> [Candidate]
     {
@@ -59,12 +72,6 @@ extension PostgresQuestionStore {
         // Most people share a handful of time zones and working hours: each text is made into its value once an ask.
         var zones: [String: TimeZone?] = [:]
         var hours: [String: WorkingHours?] = [:]
-        // The slices' one plan (see `CandidateSliceStatement`), until the end of the transaction `connection` must be in.
-        try await connection.query(
-            """
-            SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true),
-                set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)
-            """, logger: connection.logger)
         for level in stride(from: 5, through: max(1, query.minimumLevel), by: -1) {
             for (from, to) in [(pivot, Int64.max), (Int64.min, pivot)] {
                 guard found.count < query.limit else { return found }

@@ -229,58 +229,21 @@ extension PostgresQuestionStore {
     }
 
     /// Delivers a question to `specialists` as wave `wave`, numbering them after the `numberedAfter` already holding it:
-    /// a delivery each, their records, compliance entries and outbox messages. Two round trips whatever the wave's
-    /// size (the specialists' rows, then one statement writing all four tables), since every round trip is taken
-    /// under the write lock.
+    /// a delivery each, their records, compliance entries and outbox messages, in one call of `deliverWave` whatever the
+    /// wave's size, since every round trip is taken under the write lock.
     static func deliver(
         _ connection: PostgresConnection, question: (id: Int64, publicId: String, topic: TopicReference, text: String, maxAnswers: Int),
         wave: Int, numberedAfter: Int, to specialists: [Candidate], employees: [String: WaveEmployee], now: Date
     ) async throws {
         guard !specialists.isEmpty else { return }
-        var batch = DeliveryWave()
-        for (offset, specialist) in specialists.enumerated() {
-            guard let employee = employees[specialist.handle] else { throw DirectoryError.employeeNotFound(specialist.handle) }
-            let deliveryID = IdentifierGenerator.make(prefix: "d")
-            let message = OutboxMessage.question(
-                QuestionMessage(
-                    deliveryID: deliveryID, recipient: Recipient(handle: specialist.handle, imID: employee.imID), topic: question.topic,
-                    text: question.text, maxAnswers: question.maxAnswers))
-            batch.publicIDs.append(deliveryID)
-            batch.employeeIDs.append(employee.id)
-            batch.numbers.append(numberedAfter + offset + 1)
-            batch.levels.append(specialist.level)
-            batch.trials.append(specialist.learned.topic.outcomes < RoutingFigures.trialOutcomes)
-            batch.expectationKnown.append(specialist.expectedTimely != nil)
-            batch.expectations.append(specialist.expectedTimely ?? 0)
-            batch.messages.append(try outboxJSON(message))
-            batch.destinations.append(message.destination)
-        }
-        // Rows keep the wave's order (ORDER BY ordinal), so the compliance log and the outbox number them as a loop would.
+        let batch = try DeliveryWave(question: question, specialists: specialists, employees: employees)
         try await execute(
             connection,
             """
-            WITH wave AS (
-                SELECT * FROM unnest(
-                    \(batch.publicIDs)::text[], \(batch.employeeIDs)::bigint[], \(batch.numbers)::integer[], \(batch.levels)::integer[],
-                    \(batch.trials)::boolean[], \(batch.expectationKnown)::boolean[], \(batch.expectations)::double precision[],
-                    \(batch.messages)::text[], \(batch.destinations)::text[]
-                ) WITH ORDINALITY AS wave(publicId, employeeId, number, level, trial, known, expected, message, destination, ordinal)
-            ),
-            delivered AS (
-                INSERT INTO delivery (publicId, questionId, specialistId, number, wave, level, state, deliveredAt, trial, expectedTimely)
-                SELECT publicId, \(question.id), employeeId, number, \(wave), level, 'pending', \(now), trial, CASE WHEN known THEN expected END
-                FROM wave ORDER BY ordinal
-            ),
-            recorded AS (
-                INSERT INTO specialistRecord (employeeId, delivered, lastDeliveredAt) SELECT employeeId, 1, \(now) FROM wave
-                ON CONFLICT (employeeId) DO UPDATE SET delivered = specialistRecord.delivered + 1, lastDeliveredAt = excluded.lastDeliveredAt
-            ),
-            logged AS (
-                INSERT INTO complianceEntry (at, direction, kind, sender, recipient, questionId, deliveryId, text)
-                SELECT \(now), 'out', 'delivery', 'skillrelay', 'employee:' || employeeId, \(question.publicId), publicId, \(question.text)
-                FROM wave ORDER BY ordinal
-            )
-            INSERT INTO outbox (message, destination, createdAt, nextAttemptAt) SELECT message, destination, \(now), \(now) FROM wave ORDER BY ordinal
+            SELECT deliverWave(
+                \(question.id), \(question.publicId), \(question.text), \(wave)::integer, \(numberedAfter)::integer, \(now), \(batch.publicIDs)::text[],
+                \(batch.employeeIDs)::bigint[], \(batch.levels)::integer[], \(batch.trials)::boolean[], \(batch.expectationKnown)::boolean[],
+                \(batch.expectations)::double precision[], \(batch.messages)::text[], \(batch.destinations)::text[])
             """)
     }
 
@@ -300,11 +263,11 @@ extension PostgresQuestionStore {
         var imID: String?
     }
 
-    /// One wave's rows, column by column, as `deliver` binds them.
-    private struct DeliveryWave {
+    /// One wave's rows, column by column, as `deliverWave` takes them: the deliveries' new ids and the outbox messages
+    /// telling each specialist.
+    struct DeliveryWave {
         var publicIDs: [String] = []
         var employeeIDs: [Int64] = []
-        var numbers: [Int] = []
         var levels: [Int] = []
         var trials: [Bool] = []
         /// Whether the delivery has an expectation (arrays cannot hold NULL from Swift's optionals): where not,
@@ -313,6 +276,28 @@ extension PostgresQuestionStore {
         var expectations: [Double] = []
         var messages: [String] = []
         var destinations: [String] = []
+
+        init(
+            question: (id: Int64, publicId: String, topic: TopicReference, text: String, maxAnswers: Int), specialists: [Candidate],
+            employees: [String: WaveEmployee]
+        ) throws {
+            for specialist in specialists {
+                guard let employee = employees[specialist.handle] else { throw DirectoryError.employeeNotFound(specialist.handle) }
+                let deliveryID = IdentifierGenerator.make(prefix: "d")
+                let message = OutboxMessage.question(
+                    QuestionMessage(
+                        deliveryID: deliveryID, recipient: Recipient(handle: specialist.handle, imID: employee.imID), topic: question.topic,
+                        text: question.text, maxAnswers: question.maxAnswers))
+                publicIDs.append(deliveryID)
+                employeeIDs.append(employee.id)
+                levels.append(specialist.level)
+                trials.append(specialist.learned.topic.outcomes < RoutingFigures.trialOutcomes)
+                expectationKnown.append(specialist.expectedTimely != nil)
+                expectations.append(specialist.expectedTimely ?? 0)
+                messages.append(try PostgresQuestionStore.outboxJSON(message))
+                destinations.append(message.destination)
+            }
+        }
     }
 
     /// Appends to the compliance log.
@@ -419,31 +404,10 @@ extension PostgresQuestionStore {
             state: DeliveryState(rawValue: state) ?? .closed)
     }
 
-    /// The id of a topic named by a slug or alias (case-insensitive), or `nil`.
-    static func topicID(_ connection: PostgresConnection, slugOrAlias: String) async throws -> Int64? {
-        let key = slugOrAlias.lowercased()
-        return try await value(
-            connection,
-            """
-            SELECT id FROM topic WHERE slug = \(key)
-            UNION ALL
-            SELECT topicId FROM topicAlias WHERE alias = \(key)
-            LIMIT 1
-            """, as: Int64.self)
-    }
-
     /// The ids of a topic (by slug or alias) and every topic below it, the topic first, or `nil` for an unknown topic.
     static func subtree(_ connection: PostgresConnection, of slugOrAlias: String) async throws -> [Int64]? {
-        guard let id = try await topicID(connection, slugOrAlias: slugOrAlias) else { return nil }
-        return try await rows(
-            connection,
-            """
-            WITH RECURSIVE subtree(id, depth) AS (
-                SELECT \(id)::bigint, 0 UNION SELECT topic.id, subtree.depth + 1 FROM topic JOIN subtree ON topic.parentId = subtree.id
-            )
-            SELECT id FROM subtree ORDER BY depth, id
-            """
-        ).map { try $0.decode(Int64.self) }
+        let topics = try await value(connection, "SELECT topicSubtree(\(slugOrAlias.lowercased()))", as: [Int64].self) ?? []
+        return topics.isEmpty ? nil : topics
     }
 }
 

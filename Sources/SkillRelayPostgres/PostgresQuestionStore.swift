@@ -138,10 +138,11 @@ extension PostgresQuestionStore {
         }
     }
 
-    /// The ask's writes in three round trips under the write lock (the question with its log entry, the first wave, the
-    /// commit), whatever the wave's size: every round trip there keeps every other writer waiting. What they need to
-    /// know is read before: ids that an ask waiting for its turn cannot see change (a topic, the asker, the wave's
-    /// people), and whether this ask was already recorded, which the insert checks again under the lock.
+    /// The ask's writes in two round trips: one reads what they need to know (ids that an ask waiting for its turn cannot
+    /// see change: a topic, the asker, the wave's people; and whether this ask was already recorded), the other is
+    /// `recordAsk`, which takes the write lock itself, so that the lock is held only while PostgreSQL writes the rows and
+    /// no round trip of this server's keeps every other writer waiting. It checks the idempotency key again under the
+    /// lock.
     public func createQuestion(_ question: NewQuestion, firstWave: [Candidate], nextActionAt: Date) async throws -> CreatedQuestion {
         let askerKey = Self.askerKey(question.asker)
         var askerHandle: String?
@@ -150,59 +151,50 @@ extension PostgresQuestionStore {
         case .employee(let handle): askerHandle = handle
         case .bot(let name): botName = name
         }
-        let (lookedUp, employees) = try await database.withoutTransaction { connection in
+        return try await database.withoutTransaction { connection in
             guard
                 let row = try await Self.rows(
                     connection,
                     """
                     SELECT (SELECT publicId FROM question WHERE askerKey = \(askerKey) AND idempotencyKey = \(question.idempotencyKey)),
                         (SELECT id FROM topic WHERE slug = \(question.topic.slug)),
-                        (SELECT id FROM employee WHERE handle = \(askerHandle))
+                        (SELECT id FROM employee WHERE handle = \(askerHandle)),
+                        coalesce(array_agg(handle), '{}'), coalesce(array_agg(id), '{}'), coalesce(array_agg(coalesce(imId, '')), '{}'),
+                        coalesce(array_agg(imId IS NOT NULL), '{}')
+                    FROM employee WHERE handle = ANY(\(firstWave.map(\.handle)))
                     """
                 ).first
             else { throw DirectoryError.questionNotFound(question.id) }
-            return (try row.decode((String?, Int64?, Int64?).self), try await Self.waveEmployees(connection, firstWave))
-        }
-        let (existing, topicID, employeeID) = lookedUp
-        if let existing { return CreatedQuestion(id: existing, created: false, deliveredTo: 0) }
-        guard let topicID else { throw DirectoryError.topicNotFound(question.topic.slug) }
-        if let askerHandle, employeeID == nil { throw DirectoryError.employeeNotFound(askerHandle) }
-        // How the compliance log names the asker (`party`): by internal id, not handle.
-        let sender = employeeID.map { "employee:\($0)" } ?? "bot:\(botName ?? "")"
-        return try await write { connection in
-            // Nothing inserted, nor logged, when a retry of the same ask was recorded first.
+            let (existing, topicID, employeeID, handles, ids, imIDs, hasIMID) = try row.decode(
+                (String?, Int64?, Int64?, [String], [Int64], [String], [Bool]).self)
+            if let existing { return CreatedQuestion(id: existing, created: false, deliveredTo: 0) }
+            guard let topicID else { throw DirectoryError.topicNotFound(question.topic.slug) }
+            if let askerHandle, employeeID == nil { throw DirectoryError.employeeNotFound(askerHandle) }
+            var employees: [String: WaveEmployee] = [:]
+            for (index, handle) in handles.enumerated() {
+                employees[handle] = WaveEmployee(id: ids[index], imID: hasIMID[index] ? imIDs[index] : nil)
+            }
+            let wave = try DeliveryWave(
+                question: (0, question.id, question.topic, question.text, question.maxAnswers), specialists: firstWave, employees: employees)
+            // How the compliance log names the asker (`party`): by internal id, not handle.
+            let sender = employeeID.map { "employee:\($0)" } ?? "bot:\(botName ?? "")"
             guard
-                let rowID = try await Self.value(
+                let recorded = try await Self.rows(
                     connection,
                     """
-                    WITH asked AS (
-                        INSERT INTO question (publicId, askerEmployeeId, askerBotName, askerKey, topicId, text, maxAnswers, status, channel,
-                            callbackUrl, idempotencyKey, createdAt, expiresAt, nextActionAt, waves)
-                        VALUES (\(question.id), \(employeeID), \(botName), \(askerKey), \(topicID), \(question.text), \(question.maxAnswers),
-                            'open', \(question.channel.rawValue), \(question.callbackURL), \(question.idempotencyKey), \(question.createdAt),
-                            \(question.expiresAt), \(nextActionAt), \(firstWave.isEmpty ? 0 : 1))
-                        ON CONFLICT (askerKey, idempotencyKey) WHERE idempotencyKey IS NOT NULL DO NOTHING
-                        RETURNING id
-                    ),
-                    logged AS (
-                        INSERT INTO complianceEntry (at, direction, kind, sender, recipient, questionId, deliveryId, text)
-                        SELECT \(question.createdAt), 'in', 'question', \(sender), 'skillrelay', \(question.id), NULL, \(question.text) FROM asked
-                    )
-                    SELECT id FROM asked
-                    """, as: Int64.self)
-            else {
-                guard
-                    let recorded = try await Self.value(
-                        connection, "SELECT publicId FROM question WHERE askerKey = \(askerKey) AND idempotencyKey = \(question.idempotencyKey)",
-                        as: String.self)
-                else { throw DirectoryError.questionNotFound(question.id) }
-                return CreatedQuestion(id: recorded, created: false, deliveredTo: 0)
-            }
-            guard !firstWave.isEmpty else { return CreatedQuestion(id: question.id, created: true, deliveredTo: 0) }
-            try await Self.deliver(
-                connection, question: (rowID, question.id, question.topic, question.text, question.maxAnswers), wave: 1, numberedAfter: 0,
-                to: firstWave, employees: employees, now: question.createdAt)
-            return CreatedQuestion(id: question.id, created: true, deliveredTo: firstWave.count)
+                    SELECT recordedId, created FROM recordAsk(
+                        \(PostgresAppDatabase.writeLock), \(question.id), \(employeeID)::bigint, \(botName)::text, \(askerKey), \(topicID),
+                        \(question.text), \(question.maxAnswers)::integer, \(question.channel.rawValue), \(question.callbackURL)::text,
+                        \(question.idempotencyKey)::text, \(question.createdAt), \(question.expiresAt), \(nextActionAt), \(sender), \(wave.publicIDs)::text[],
+                        \(wave.employeeIDs)::bigint[], \(wave.levels)::integer[], \(wave.trials)::boolean[], \(wave.expectationKnown)::boolean[],
+                        \(wave.expectations)::double precision[], \(wave.messages)::text[], \(wave.destinations)::text[])
+                    """
+                ).first
+            else { throw DirectoryError.questionNotFound(question.id) }
+            // Nothing was inserted, nor logged, when a retry of the same ask was recorded first.
+            let (id, created) = try recorded.decode((String?, Bool?).self)
+            guard let id, let created else { throw DirectoryError.questionNotFound(question.id) }
+            return CreatedQuestion(id: id, created: created, deliveredTo: created ? firstWave.count : 0)
         }
     }
 
