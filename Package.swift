@@ -153,6 +153,8 @@ let package = Package(
                 "SkillRelayMatrix",
                 "SkillRelayPostgres",
                 "SkillRelayDatabaseCopy",
+                // For a free port to start servers on.
+                "SkillRelayTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import SkillRelayTestSupport
 
 /// A real `skillrelay serve` process (`--im matrix` on a homeserver, or without one the embedded `local` IM), started on a
 /// database and stopped politely: SIGTERM, then SIGKILL if it has not exited within 10 s.
@@ -11,7 +12,7 @@ final class RelayServerProcess: @unchecked Sendable {
 
     /// Starts the server and waits until `/livez` answers (at most 20 s).
     init(binary: String, database: String, homeserver: String?, botToken: String = "", arguments: [String], log: String) async throws {
-        let port = Int.random(in: 40_001...50_000)
+        let port = freeLoopbackPort()
         base = "http://127.0.0.1:\(port)"
         self.log = log
         process = Process()

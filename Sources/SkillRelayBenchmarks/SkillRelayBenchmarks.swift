@@ -6,6 +6,7 @@ import NIOCore
 import SkillRelayDomain
 import SkillRelayPostgres
 import SkillRelayStore
+import SkillRelayTestSupport
 
 /// `skillrelay-bench`: measures SkillRelay, each figure next to a baseline measured in the same run, and prints
 /// Markdown tables for BENCHMARKS.md.
@@ -298,7 +299,7 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
     /// Runs `body` while a fake IM server answers on a free port of 127.0.0.1, then stops the fake.
     func withFakeIMServer<Result: Sendable>(_ body: (FakeIMServer, String) async throws -> Result) async throws -> Result {
         let fake = FakeIMServer(latency: .milliseconds(fakeLatency), presence: fakePresence)
-        let port = Int.random(in: 30_000...40_000)
+        let port = freeLoopbackPort()
         return try await withThrowingTaskGroup(of: Void.self) { group in
             let app = fake.application(port: port)
             group.addTask { try await app.runService(gracefulShutdownSignals: []) }

@@ -1,6 +1,7 @@
 import Foundation
 import SkillRelayDomain
 import SkillRelayStore
+import SkillRelayTestSupport
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -134,7 +135,7 @@ import Testing
 
     @Test func serveLoadsTheSampleOnFirstStartAnswersAndStopsCleanlyOnSIGTERM() async throws {
         let scratch = try Scratch()
-        let port = Int.random(in: 20_000...40_000)
+        let port = freeLoopbackPort()
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = ["serve", "--db", scratch.db, "--port", String(port), "--data", Self.dataDirectory]
@@ -179,7 +180,7 @@ import Testing
     final class Server {
         let db: String
         let deadline: Int
-        let port = Int.random(in: 20_000...40_000)
+        let port = freeLoopbackPort()
         var process: Process?
 
         init(db: String, deadline: Int) {

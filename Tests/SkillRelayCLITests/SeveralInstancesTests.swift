@@ -181,7 +181,7 @@ struct SeveralInstancesTests {
             self.db = db
             self.flags = flags
             self.log = log
-            self.port = CLITests.freePort()
+            self.port = freeLoopbackPort()
         }
 
         func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
@@ -326,16 +326,4 @@ extension CLITests {
 
     struct TokenFailure: Error { var message: String }
 
-    /// A port nothing listens on right now, as the system picks one.
-    static func freePort() -> Int {
-        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SkillRelayTestSupport
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -12,7 +13,7 @@ final class RelayProcess: @unchecked Sendable {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("skillrelay-matrix-\(UUID().uuidString)")
     /// A port nobody listens on now, as the system hands them out (a random one could be taken: Linux gives
     /// connections ephemeral ports from 32768 up, and a `serve` that cannot listen never answers).
-    let port = RelayProcess.freePort()
+    let port = freeLoopbackPort()
     let homeserver: String
     let botToken: String
     let arguments: [String]
@@ -70,25 +71,6 @@ final class RelayProcess: @unchecked Sendable {
         } catch {
             throw MatrixUser.Failure(description: "\(error); \(whereItStands(logLines: 20))")
         }
-    }
-
-    /// Asks the system for a free port on 127.0.0.1: binds to port 0, reads the port given, and lets it go.
-    static func freePort() -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return Int.random(in: 20_000...32_000) }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
-            }
-        }
-        guard bound else { return Int.random(in: 20_000...32_000) }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// SIGKILL: no goodbye, as in a crash.
