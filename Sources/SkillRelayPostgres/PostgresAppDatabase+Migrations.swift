@@ -640,7 +640,7 @@ extension PostgresAppDatabase {
 
     /// An ask in fewer round trips (figure 3: under load each took several milliseconds).
     /// - `topicSubtree` gives a topic's id (by slug or alias, in lower case) and every topic's below it, the topic first, in
-    ///   one call.
+    ///   one call (in PL/pgSQL, which plans its query once a session, where a SQL function's is planned at every call).
     /// - An ask's writes are one call, which takes the write lock itself: the lock is then held for as long as PostgreSQL
     ///   takes to write the rows, not for the round trips of a transaction run from the server, which every ask on every
     ///   instance waited for.
@@ -650,16 +650,19 @@ extension PostgresAppDatabase {
     ///   recorded first (then it returns that question's id and `created` false), and delivers the first wave.
     private static let askInFewerRoundTrips: [String] = [
         """
-        CREATE FUNCTION topicSubtree(slugOrAlias text) RETURNS bigint[] LANGUAGE sql STABLE AS $$
-            WITH RECURSIVE named(id) AS (
-                SELECT id FROM topic WHERE slug = slugOrAlias UNION ALL SELECT topicId FROM topicAlias WHERE alias = slugOrAlias
-                LIMIT 1
-            ),
-            subtree(id, depth) AS (
-                SELECT id, 0 FROM named UNION SELECT topic.id, subtree.depth + 1 FROM topic JOIN subtree ON topic.parentId = subtree.id
-            )
-            SELECT coalesce(array_agg(id ORDER BY depth, id), '{}') FROM subtree
-        $$
+        CREATE FUNCTION topicSubtree(slugOrAlias text) RETURNS bigint[] LANGUAGE plpgsql STABLE AS $$
+        BEGIN
+            RETURN (
+                WITH RECURSIVE named(id) AS (
+                    SELECT id FROM topic WHERE slug = slugOrAlias UNION ALL SELECT topicId FROM topicAlias WHERE alias = slugOrAlias
+                    LIMIT 1
+                ),
+                subtree(id, depth) AS (
+                    SELECT id, 0 FROM named UNION SELECT topic.id, subtree.depth + 1 FROM topic JOIN subtree ON topic.parentId = subtree.id
+                )
+                SELECT coalesce(array_agg(id ORDER BY depth, id), '{}') FROM subtree
+            );
+        END $$
         """,
         """
         CREATE FUNCTION deliverWave(

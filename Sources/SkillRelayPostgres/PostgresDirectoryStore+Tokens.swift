@@ -9,7 +9,7 @@ extension PostgresDirectoryStore {
 
     public func authenticate(secret: String) async throws -> Caller? {
         let hash = TokenSecret.hash(secret)
-        let found = try await database.reading { db -> (tokenID: Int64, lastUsedAt: Date?, caller: Caller)? in
+        let found = try await database.readingOneStatement { db -> (tokenID: Int64, lastUsedAt: Date?, caller: Caller)? in
             try await db.row(
                 """
                 SELECT apiToken.id, apiToken.lastUsedAt, apiToken.botName, employee.handle, employee.isAdmin, employee.isActive,

@@ -73,7 +73,8 @@ extension PostgresQuestionStore {
 
     public func resolveTopic(_ slugOrAlias: String) async throws -> TopicReference? {
         let key = slugOrAlias.lowercased()
-        return try await database.read { connection in
+        // One statement: no transaction (and no BEGIN and COMMIT) needed.
+        return try await database.withoutTransaction { connection in
             guard
                 let row = try await Self.rows(
                     connection,
