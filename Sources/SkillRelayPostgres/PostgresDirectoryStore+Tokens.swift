@@ -10,14 +10,8 @@ extension PostgresDirectoryStore {
     public func authenticate(secret: String) async throws -> Caller? {
         let hash = TokenSecret.hash(secret)
         let found = try await database.readingOneStatement { db -> (tokenID: Int64, lastUsedAt: Date?, caller: Caller)? in
-            try await db.row(
-                """
-                SELECT apiToken.id, apiToken.lastUsedAt, apiToken.botName, employee.handle, employee.isAdmin, employee.isActive,
-                    \(unescaped: Self.hasActiveReports("employee.id"))
-                FROM apiToken LEFT JOIN employee ON employee.id = apiToken.employeeId
-                WHERE apiToken.secretHash = \(hash) AND apiToken.revokedAt IS NULL
-                """
-            ) { row -> (tokenID: Int64, lastUsedAt: Date?, caller: Caller)? in
+            try await db.connection.rows(PreparedQuery<TokenBySecret> { try $0.append(hash) }).first.map {
+                row -> (tokenID: Int64, lastUsedAt: Date?, caller: Caller)? in
                 let (id, lastUsedAt, botName, handle, isAdmin, isActive, isManager) = try row.decode(
                     (Int64, Date?, String?, String?, Bool?, Bool?, Bool?).self)
                 if let botName { return (id, lastUsedAt, Caller(identity: .bot(botName))) }
@@ -136,4 +130,15 @@ struct TokenRow: Sendable {
         (id, publicId, employeeId, botName, createdAt, revokedAt, lastUsedAt) = try row.decode(
             (Int64, String, Int64?, String?, Date, Date?, Date?).self)
     }
+}
+
+/// A live token by its secret's hash (`$1`), with its owner as a caller is made of.
+enum TokenBySecret: PreparedSQL {
+    static let name = "skillrelay_token_by_secret_v1"
+    static let sql = """
+        SELECT apiToken.id, apiToken.lastUsedAt, apiToken.botName, employee.handle, employee.isAdmin, employee.isActive,
+            \(PostgresDirectoryStore.hasActiveReports("employee.id"))
+        FROM apiToken LEFT JOIN employee ON employee.id = apiToken.employeeId
+        WHERE apiToken.secretHash = $1::bytea AND apiToken.revokedAt IS NULL
+        """
 }

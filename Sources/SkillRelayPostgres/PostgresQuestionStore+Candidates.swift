@@ -10,15 +10,7 @@ extension PostgresQuestionStore {
         return try await database.read { connection in
             // The subtree, where the scans start, and the slices' one plan (see `CandidateSliceStatement`) for the rest of
             // this transaction, in one round trip.
-            guard
-                let row = try await Self.rows(
-                    connection,
-                    """
-                    SELECT topicSubtree(\(query.topic.lowercased())), (SELECT max(id) FROM employee),
-                        set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true),
-                        set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)
-                    """
-                ).first
+            guard let row = try await connection.rows(PreparedQuery<CandidateReadStart> { $0.append(query.topic.lowercased()) }).first
             else { return [] }
             let (topics, maxID, _, _, _, _) = try row.decode(([Int64], Int64?, String, String, String, String).self)
             guard let topic = topics.first else { return [] }
@@ -133,6 +125,18 @@ extension PostgresQuestionStore {
         }
         return found
     }
+}
+
+/// The start of `candidates`' read: the topic's subtree (`$1`, a slug or alias in lower case), the highest employee id
+/// (where the scans start turns on it), and the slices' one plan for the rest of the transaction (see
+/// `CandidateSliceStatement`).
+enum CandidateReadStart: PreparedSQL {
+    static let name = "skillrelay_candidate_read_start_v1"
+    static let sql = """
+        SELECT topicSubtree($1::text), (SELECT max(id) FROM employee),
+            set_config('plan_cache_mode', 'force_generic_plan', true), set_config('enable_seqscan', 'off', true),
+            set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)
+        """
 }
 
 /// One slice of a level for `candidates`: prepared once per connection and run on one generic plan, which `candidates`

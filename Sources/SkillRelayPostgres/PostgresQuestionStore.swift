@@ -75,17 +75,7 @@ extension PostgresQuestionStore {
         let key = slugOrAlias.lowercased()
         // One statement: no transaction (and no BEGIN and COMMIT) needed.
         return try await database.withoutTransaction { connection in
-            guard
-                let row = try await Self.rows(
-                    connection,
-                    """
-                    SELECT slug, name FROM topic WHERE slug = \(key)
-                    UNION ALL
-                    SELECT topic.slug, topic.name FROM topicAlias JOIN topic ON topic.id = topicAlias.topicId WHERE topicAlias.alias = \(key)
-                    LIMIT 1
-                    """
-                ).first
-            else { return nil }
+            guard let row = try await connection.rows(PreparedQuery<TopicBySlugOrAlias> { $0.append(key) }).first else { return nil }
             let (slug, name) = try row.decode((String, String).self)
             return TopicReference(slug: slug, name: name)
         }
@@ -154,16 +144,14 @@ extension PostgresQuestionStore {
         }
         return try await database.withoutTransaction { connection in
             guard
-                let row = try await Self.rows(
-                    connection,
-                    """
-                    SELECT (SELECT publicId FROM question WHERE askerKey = \(askerKey) AND idempotencyKey = \(question.idempotencyKey)),
-                        (SELECT id FROM topic WHERE slug = \(question.topic.slug)),
-                        (SELECT id FROM employee WHERE handle = \(askerHandle)),
-                        coalesce(array_agg(handle), '{}'), coalesce(array_agg(id), '{}'), coalesce(array_agg(coalesce(imId, '')), '{}'),
-                        coalesce(array_agg(imId IS NOT NULL), '{}')
-                    FROM employee WHERE handle = ANY(\(firstWave.map(\.handle)))
-                    """
+                let row = try await connection.rows(
+                    PreparedQuery<AskPreflight> {
+                        $0.append(askerKey)
+                        $0.append(question.idempotencyKey)
+                        $0.append(question.topic.slug)
+                        $0.append(askerHandle)
+                        $0.append(firstWave.map(\.handle))
+                    }
                 ).first
             else { throw DirectoryError.questionNotFound(question.id) }
             let (existing, topicID, employeeID, handles, ids, imIDs, hasIMID) = try row.decode(
@@ -180,16 +168,32 @@ extension PostgresQuestionStore {
             // How the compliance log names the asker (`party`): by internal id, not handle.
             let sender = employeeID.map { "employee:\($0)" } ?? "bot:\(botName ?? "")"
             guard
-                let recorded = try await Self.rows(
-                    connection,
-                    """
-                    SELECT recordedId, created FROM recordAsk(
-                        \(PostgresAppDatabase.writeLock), \(question.id), \(employeeID)::bigint, \(botName)::text, \(askerKey), \(topicID),
-                        \(question.text), \(question.maxAnswers)::integer, \(question.channel.rawValue), \(question.callbackURL)::text,
-                        \(question.idempotencyKey)::text, \(question.createdAt), \(question.expiresAt), \(nextActionAt), \(sender), \(wave.publicIDs)::text[],
-                        \(wave.employeeIDs)::bigint[], \(wave.levels)::integer[], \(wave.trials)::boolean[], \(wave.expectationKnown)::boolean[],
-                        \(wave.expectations)::double precision[], \(wave.messages)::text[], \(wave.destinations)::text[])
-                    """
+                let recorded = try await connection.rows(
+                    PreparedQuery<RecordAsk> {
+                        $0.append(PostgresAppDatabase.writeLock)
+                        $0.append(question.id)
+                        $0.append(employeeID)
+                        $0.append(botName)
+                        $0.append(askerKey)
+                        $0.append(topicID)
+                        $0.append(question.text)
+                        $0.append(question.maxAnswers)
+                        $0.append(question.channel.rawValue)
+                        $0.append(question.callbackURL)
+                        $0.append(question.idempotencyKey)
+                        $0.append(question.createdAt)
+                        $0.append(question.expiresAt)
+                        $0.append(nextActionAt)
+                        $0.append(sender)
+                        $0.append(wave.publicIDs)
+                        $0.append(wave.employeeIDs)
+                        $0.append(wave.levels)
+                        $0.append(wave.trials)
+                        $0.append(wave.expectationKnown)
+                        $0.append(wave.expectations)
+                        $0.append(wave.messages)
+                        $0.append(wave.destinations)
+                    }
                 ).first
             else { throw DirectoryError.questionNotFound(question.id) }
             // Nothing was inserted, nor logged, when a retry of the same ask was recorded first.
@@ -402,3 +406,40 @@ extension PostgresQuestionStore {
 
 /// Every port of the SQLite question store, on PostgreSQL (its methods live in this file's siblings).
 extension PostgresQuestionStore: QuestionStore {}
+
+/// What an ask must know before it is recorded: an earlier ask of the asker's (`$1`) with the same idempotency key
+/// (`$2`), the topic's id (`$3`, a slug), the asking employee's id (`$4`, a handle, or null for a bot), and the ids
+/// and IM ids of the first wave's people (`$5`, handles; an IM id is '' where `imId IS NOT NULL` is false).
+enum AskPreflight: PreparedSQL {
+    static let name = "skillrelay_ask_preflight_v1"
+    static let sql = """
+        SELECT (SELECT publicId FROM question WHERE askerKey = $1::text AND idempotencyKey = $2::text),
+            (SELECT id FROM topic WHERE slug = $3::text),
+            (SELECT id FROM employee WHERE handle = $4::text),
+            coalesce(array_agg(handle), '{}'), coalesce(array_agg(id), '{}'), coalesce(array_agg(coalesce(imId, '')), '{}'),
+            coalesce(array_agg(imId IS NOT NULL), '{}')
+        FROM employee WHERE handle = ANY($5::text[])
+        """
+}
+
+/// The ask's writes: `recordAsk` (migration "pg v7"), its parameters in its order.
+enum RecordAsk: PreparedSQL {
+    static let name = "skillrelay_record_ask_v1"
+    static let sql = """
+        SELECT recordedId, created FROM recordAsk(
+            $1::bigint, $2::text, $3::bigint, $4::text, $5::text, $6::bigint, $7::text, $8::bigint::integer, $9::text, $10::text, $11::text,
+            $12::timestamptz, $13::timestamptz, $14::timestamptz, $15::text, $16::text[], $17::bigint[], $18::bigint[]::integer[],
+            $19::boolean[], $20::boolean[], $21::double precision[], $22::text[], $23::text[])
+        """
+}
+
+/// A topic's slug and name, by its slug or one of its aliases (`$1`, in lower case).
+enum TopicBySlugOrAlias: PreparedSQL {
+    static let name = "skillrelay_topic_by_slug_or_alias_v1"
+    static let sql = """
+        SELECT slug, name FROM topic WHERE slug = $1::text
+        UNION ALL
+        SELECT topic.slug, topic.name FROM topicAlias JOIN topic ON topic.id = topicAlias.topicId WHERE topicAlias.alias = $1::text
+        LIMIT 1
+        """
+}

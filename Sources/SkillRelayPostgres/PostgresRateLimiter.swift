@@ -28,26 +28,18 @@ public final class PostgresRateLimiter: RateLimit {
 
     public func acquire(_ key: String, now: Date) async throws {
         let cutoff = now.addingTimeInterval(-window)
-        // `limited` is the row as it was; `recent` its hits still inside the window, in the order they came.
-        let rows = try await database.client.query(
-            """
-            INSERT INTO rateLimit AS limited (scope, key, hits, accepted, lastHitAt)
-            VALUES (\(scope), \(key), ARRAY[\(now)]::timestamptz[], true, \(now))
-            ON CONFLICT (scope, key) DO UPDATE SET (hits, accepted, lastHitAt) = (
-                SELECT
-                    CASE WHEN cardinality(recent) < \(limit) THEN recent || \(now)::timestamptz ELSE recent END,
-                    cardinality(recent) < \(limit),
-                    CASE WHEN cardinality(recent) < \(limit) THEN greatest(limited.lastHitAt, \(now)) ELSE limited.lastHitAt END
-                FROM (
-                    SELECT ARRAY(
-                        SELECT hit FROM unnest(limited.hits) WITH ORDINALITY AS kept(hit, ordinal) WHERE hit > \(cutoff) ORDER BY ordinal
-                    ) AS recent
-                ) AS inWindow
-            )
-            RETURNING accepted, hits[1]
-            """, logger: logger)
+        let rows = try await database.withoutTransaction { connection in
+            try await connection.rows(
+                PreparedQuery<RateLimitHit> {
+                    $0.append(scope)
+                    $0.append(key)
+                    $0.append(now)
+                    $0.append(limit)
+                    $0.append(cutoff)
+                })
+        }
         var outcome: (accepted: Bool, oldest: Date?)?
-        for try await row in rows.decode((Bool, Date?).self) { outcome = (row.0, row.1) }
+        for row in rows { outcome = try row.decode((Bool, Date?).self) }
         if purgeIsDue(now) { await purge(before: cutoff) }
         guard let outcome, !outcome.accepted else { return }
         let retryAfter = window - now.timeIntervalSince(outcome.oldest ?? now)
@@ -72,4 +64,27 @@ public final class PostgresRateLimiter: RateLimit {
             logger.warning("could not purge old rate-limit counts", metadata: ["skillrelay.error": "\(error)"])
         }
     }
+}
+
+/// One attempt: drops the caller's hits that left the window, lets the attempt through if fewer than the limit remain
+/// and records it. `limited` is the row as it was; `recent` its hits still inside the window, in the order they came.
+/// Parameters: the scope, the caller's key, now, the limit, the start of the window.
+enum RateLimitHit: PreparedSQL {
+    static let name = "skillrelay_rate_limit_hit_v1"
+    static let sql = """
+        INSERT INTO rateLimit AS limited (scope, key, hits, accepted, lastHitAt)
+        VALUES ($1::text, $2::text, ARRAY[$3::timestamptz], true, $3::timestamptz)
+        ON CONFLICT (scope, key) DO UPDATE SET (hits, accepted, lastHitAt) = (
+            SELECT
+                CASE WHEN cardinality(recent) < $4::bigint THEN recent || $3::timestamptz ELSE recent END,
+                cardinality(recent) < $4::bigint,
+                CASE WHEN cardinality(recent) < $4::bigint THEN greatest(limited.lastHitAt, $3::timestamptz) ELSE limited.lastHitAt END
+            FROM (
+                SELECT ARRAY(
+                    SELECT hit FROM unnest(limited.hits) WITH ORDINALITY AS kept(hit, ordinal) WHERE hit > $5::timestamptz ORDER BY ordinal
+                ) AS recent
+            ) AS inWindow
+        )
+        RETURNING accepted, hits[1]
+        """
 }
