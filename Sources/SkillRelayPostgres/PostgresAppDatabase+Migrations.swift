@@ -15,7 +15,7 @@ extension PostgresAppDatabase {
         ("pg v4 org moves through the path index", orgMovesByIndex),
         ("pg v5 bulk loads rebuild paths and counts once", bulkLoads),
         ("pg v6 active people's handles by id", activeHandles),
-        ("pg v7 the ask path in fewer round trips", askPathInFewerRoundTrips),
+        ("pg v7 an ask in fewer round trips", askInFewerRoundTrips),
     ]
 
     /// Applies what is missing, under the setup lock: instances started together migrate once.
@@ -638,19 +638,17 @@ extension PostgresAppDatabase {
         "CREATE INDEX employeeActiveHandleById ON employee(id) INCLUDE (handle) WHERE isActive"
     ]
 
-    /// The ask path in fewer round trips (figure 3: under load each took several milliseconds).
+    /// An ask in fewer round trips (figure 3: under load each took several milliseconds).
     /// - `topicSubtree` gives a topic's id (by slug or alias, in lower case) and every topic's below it, the topic first, in
     ///   one call (in PL/pgSQL, which plans its query once a session, where a SQL function's is planned at every call).
     /// - An ask's writes are one call, which takes the write lock itself: the lock is then held for as long as PostgreSQL
     ///   takes to write the rows, not for the round trips of a transaction run from the server, which every ask on every
     ///   instance waited for.
-    /// - `claimOutbox` is a drain's claim the same way: the claim lock, then the claim (see
-    ///   `PostgresQuestionStore.pendingOutbox`), in one call.
     /// - `deliverWave` writes a wave: a delivery each, their records, compliance entries and outbox messages, in the
     ///   wave's order (so the log and the outbox number them as a loop would). Every wave goes through it.
     /// - `recordAsk` takes the write lock, records the question with its log entry unless a retry of the same ask was
     ///   recorded first (then it returns that question's id and `created` false), and delivers the first wave.
-    private static let askPathInFewerRoundTrips: [String] = [
+    private static let askInFewerRoundTrips: [String] = [
         """
         CREATE FUNCTION topicSubtree(slugOrAlias text) RETURNS bigint[] LANGUAGE plpgsql STABLE AS $$
         BEGIN
@@ -728,31 +726,6 @@ extension PostgresAppDatabase {
             END IF;
             recordedId := askPublicId;
             created := true;
-        END $$
-        """,
-        """
-        CREATE FUNCTION claimOutbox(claimLock bigint, atTime timestamptz, held bigint[], busy text[], most bigint, leaseUntil timestamptz)
-        RETURNS TABLE (claimedId bigint, claimedMessage text, claimedAttempts integer, claimedAt timestamptz, wasDeferred boolean)
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            PERFORM pg_advisory_xact_lock(claimLock);
-            RETURN QUERY
-            WITH due AS (
-                SELECT due.id FROM outbox AS due
-                WHERE due.sentAt IS NULL AND due.failedAt IS NULL AND due.nextAttemptAt <= atTime
-                    AND (due.claimedUntil IS NULL OR due.claimedUntil <= atTime OR due.id = ANY(held))
-                    AND NOT EXISTS (
-                        SELECT 1 FROM outbox AS earlier
-                        WHERE earlier.destination = due.destination AND earlier.id < due.id
-                            AND earlier.sentAt IS NULL AND earlier.failedAt IS NULL
-                            AND (earlier.nextAttemptAt > atTime OR (earlier.claimedUntil > atTime AND NOT earlier.id = ANY(held)))
-                    )
-                    AND NOT due.destination = ANY(busy)
-                ORDER BY due.id LIMIT most
-                FOR UPDATE SKIP LOCKED
-            )
-            UPDATE outbox SET claimedUntil = leaseUntil FROM due WHERE outbox.id = due.id
-            RETURNING outbox.id, outbox.message, outbox.attempts, outbox.createdAt, outbox.nextAttemptAt > outbox.createdAt;
         END $$
         """,
     ]

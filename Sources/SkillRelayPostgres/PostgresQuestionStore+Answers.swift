@@ -248,18 +248,27 @@ extension PostgresQuestionStore {
     /// two messages of one destination; a dead instance's claims are taken up after the lease.
     public func pendingOutbox(now: Date, limit: Int, excluding destinations: Set<String>) async throws -> [OutboxItem] {
         let mine = claims.outbox(at: now)
-        // One call, `claimOutbox`, which takes the claim lock itself: held for the claim alone, not for the round trips of
-        // a transaction.
-        let rows = try await database.withoutTransaction { connection in
-            try await connection.rows(
-                PreparedQuery<ClaimOutbox> {
-                    $0.append(Self.outboxClaimLock)
-                    $0.append(now)
-                    $0.append(mine)
-                    $0.append(Array(destinations))
-                    $0.append(limit)
-                    $0.append(now.addingTimeInterval(Self.claimLease))
-                }
+        let rows = try await claiming(Self.outboxClaimLock) { connection in
+            try await Self.rows(
+                connection,
+                """
+                WITH due AS (
+                    SELECT id FROM outbox AS due
+                    WHERE sentAt IS NULL AND failedAt IS NULL AND nextAttemptAt <= \(now)
+                        AND (claimedUntil IS NULL OR claimedUntil <= \(now) OR id = ANY(\(mine)))
+                        AND NOT EXISTS (
+                            SELECT 1 FROM outbox AS earlier
+                            WHERE earlier.destination = due.destination AND earlier.id < due.id
+                                AND earlier.sentAt IS NULL AND earlier.failedAt IS NULL
+                                AND (earlier.nextAttemptAt > \(now) OR (earlier.claimedUntil > \(now) AND NOT earlier.id = ANY(\(mine))))
+                        )
+                        AND NOT destination = ANY(\(Array(destinations)))
+                    ORDER BY id LIMIT \(limit)
+                    FOR UPDATE SKIP LOCKED
+                )
+                UPDATE outbox SET claimedUntil = \(now.addingTimeInterval(Self.claimLease)) FROM due WHERE outbox.id = due.id
+                RETURNING outbox.id, outbox.message, outbox.attempts, outbox.createdAt, outbox.nextAttemptAt > outbox.createdAt
+                """
             ).map { try $0.decode((Int64, String, Int, Date, Bool).self) }
         }
         claims.holdOutbox(rows.map(\.0), until: now.addingTimeInterval(Self.claimLease))
@@ -405,13 +414,4 @@ extension PostgresQuestionStore {
             return [question, message, held].compactMap { $0 }.min()
         }
     }
-}
-
-/// A drain's claim: `claimOutbox` (migration "pg v7"), its parameters in its order.
-enum ClaimOutbox: PreparedSQL {
-    static let name = "skillrelay_claim_outbox_v1"
-    static let sql = """
-        SELECT claimedId, claimedMessage, claimedAttempts, claimedAt, wasDeferred
-        FROM claimOutbox($1::bigint, $2::timestamptz, $3::bigint[], $4::text[], $5::bigint, $6::timestamptz)
-        """
 }
