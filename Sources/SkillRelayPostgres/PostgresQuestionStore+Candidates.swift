@@ -154,7 +154,7 @@ enum CandidateReadStart: PreparedSQL {
 ///   leaves the planner that one plan, however small the tables are when it plans.
 struct CandidateSliceStatement: PostgresPreparedStatement {
     typealias Row = PostgresRow
-    static let name = "skillrelay_candidate_slice_v4"
+    static let name = "skillrelay_candidate_slice_v3"
     static let sql = """
         SELECT found.employeeId, found.source, found.handle, found.imId, found.pausedUntil, found.delivered, found.answered,
             found.helpful, found.unhelpful, found.lastDeliveredAt, found.lastHour, found.timeZone, found.workingHours,
@@ -163,37 +163,34 @@ struct CandidateSliceStatement: PostgresPreparedStatement {
         FROM (
             SELECT found.* FROM unnest($7::bigint[]) AS subtreeTopic(id)
             CROSS JOIN LATERAL (
-                SELECT skill.employeeId, skill.source, employee.handle, employee.imId, employee.pausedUntil,
-                    coalesce(record.delivered, 0) AS delivered, coalesce(record.answered, 0) AS answered,
-                    coalesce(record.helpful, 0) AS helpful, coalesce(record.unhelpful, 0) AS unhelpful, record.lastDeliveredAt,
-                    recent.lastHour, employee.timeZone, employee.workingHours, employee.lastActiveAt, recent.lastDay
-                FROM skill
-                JOIN employee ON employee.id = skill.employeeId
-                LEFT JOIN LATERAL (
-                    SELECT delivered, answered, helpful, unhelpful, lastDeliveredAt FROM specialistRecord
-                    WHERE specialistRecord.employeeId = skill.employeeId LIMIT 1
-                ) AS record ON true
-                -- Counted no further than the budget: only whether it is reached matters. Someone whose record says
-                -- nobody interrupted them within the hour (most people) is not looked up in the deliveries. (`OFFSET 0`
-                -- keeps the counts here, made once a row, rather than copied into both the filter and the output.)
-                CROSS JOIN LATERAL (
-                    SELECT
+                SELECT * FROM (
+                    SELECT skill.employeeId, skill.source, employee.handle, employee.imId, employee.pausedUntil,
+                        coalesce(record.delivered, 0) AS delivered, coalesce(record.answered, 0) AS answered,
+                        coalesce(record.helpful, 0) AS helpful, coalesce(record.unhelpful, 0) AS unhelpful, record.lastDeliveredAt,
+                        -- Counted no further than the budget: only whether it is reached matters. Someone whose record
+                        -- says nobody interrupted them within the hour (most people) is not looked up in the deliveries.
                         CASE WHEN record.lastDeliveredAt > $1 THEN
                             (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId
                                 AND delivery.deliveredAt > $1 LIMIT $2) AS recent)
                         ELSE 0 END AS lastHour,
+                        employee.timeZone, employee.workingHours, employee.lastActiveAt,
                         CASE WHEN record.lastDeliveredAt > $3 THEN
                             (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId
                                 AND delivery.deliveredAt > $3 LIMIT $4) AS recent)
                         ELSE 0 END AS lastDay
-                    OFFSET 0
-                ) AS recent
-                WHERE skill.topicId = subtreeTopic.id AND skill.level = $8
-                    AND skill.employeeId >= $9 AND skill.employeeId < $10
-                    AND employee.isActive AND (employee.pausedUntil IS NULL OR employee.pausedUntil <= $11)
-                    AND employee.handle IS DISTINCT FROM $12::text
-                    AND recent.lastHour < $2 AND recent.lastDay < $13
-                ORDER BY skill.employeeId
+                    FROM skill
+                    JOIN employee ON employee.id = skill.employeeId
+                    LEFT JOIN LATERAL (
+                        SELECT delivered, answered, helpful, unhelpful, lastDeliveredAt FROM specialistRecord
+                        WHERE specialistRecord.employeeId = skill.employeeId LIMIT 1
+                    ) AS record ON true
+                    WHERE skill.topicId = subtreeTopic.id AND skill.level = $8
+                        AND skill.employeeId >= $9 AND skill.employeeId < $10
+                        AND employee.isActive AND (employee.pausedUntil IS NULL OR employee.pausedUntil <= $11)
+                        AND employee.handle IS DISTINCT FROM $12::text
+                ) AS slice
+                WHERE lastHour < $2 AND lastDay < $13
+                ORDER BY employeeId
                 LIMIT $14
             ) AS found
             ORDER BY employeeId, source
