@@ -14,7 +14,7 @@ public struct PostgresIMState: IMStateStore {
     }
 
     public func conversation(with imID: String) async throws -> String? {
-        try await database.read { connection in
+        try await database.withoutTransaction { connection in
             try await first(String.self, connection.query("SELECT conversation FROM imConversation WHERE imId = \(imID)", logger: database.logger))
         }
     }
@@ -31,7 +31,7 @@ public struct PostgresIMState: IMStateStore {
 
     public func contacts(_ imIDs: [String]) async throws -> [String: IMContact] {
         guard !imIDs.isEmpty else { return [:] }
-        return try await database.read { connection in
+        return try await database.withoutTransaction { connection in
             var contacts = Dictionary(imIDs.map { ($0, IMContact.stranger) }, uniquingKeysWith: { first, _ in first })
             let rows = try await connection.query(
                 """
@@ -90,7 +90,7 @@ public struct PostgresIMState: IMStateStore {
     }
 
     public func inboundCursor() async throws -> String? {
-        try await database.read { connection in
+        try await database.withoutTransaction { connection in
             try await first(String.self, connection.query("SELECT value FROM setting WHERE key = 'im.cursor'", logger: database.logger))
         }
     }
@@ -122,7 +122,7 @@ public struct PostgresIMState: IMStateStore {
     }
 
     public func delivery(forMessageReference reference: String) async throws -> String? {
-        try await database.read { connection in
+        try await database.withoutTransaction { connection in
             try await first(String.self, connection.query("SELECT publicId FROM delivery WHERE imReference = \(reference)", logger: database.logger))
         }
     }
@@ -149,7 +149,7 @@ public struct PostgresIMState: IMStateStore {
     }
 
     public func caller(forIMID imID: String) async throws -> Caller? {
-        try await database.read { connection in
+        try await database.withoutTransaction { connection in
             let rows = try await connection.query(
                 """
                 SELECT handle, isAdmin, EXISTS (SELECT 1 FROM employee AS report WHERE report.managerId = employee.id AND report.isActive)
@@ -199,14 +199,14 @@ extension PostgresIMState {
 
 extension PostgresIMState: IMKeyStore {
     public func sealedValue(namespace: String, key: String) async throws -> Data? {
-        try await database.read { connection in
+        try await database.withoutTransaction { connection in
             try await first(
                 Data.self, connection.query("SELECT value FROM imKey WHERE namespace = \(namespace) AND key = \(key)", logger: database.logger))
         }
     }
 
     public func sealedValues(namespace: String) async throws -> [String: Data] {
-        try await database.read { connection in
+        try await database.withoutTransaction { connection in
             var values: [String: Data] = [:]
             let rows = try await connection.query("SELECT key, value FROM imKey WHERE namespace = \(namespace)", logger: database.logger)
             for try await (key, value) in rows.decode((String, Data).self) { values[key] = value }
