@@ -236,7 +236,8 @@ extension PostgresQuestionStore {
         wave: Int, numberedAfter: Int, to specialists: [Candidate], employees: [String: WaveEmployee], now: Date
     ) async throws {
         guard !specialists.isEmpty else { return }
-        let batch = try DeliveryWave(question: question, specialists: specialists, employees: employees)
+        let batch = try DeliveryWave(
+            question: (question.topic, question.text, question.maxAnswers), specialists: specialists, employees: employees)
         try await execute(
             connection,
             """
@@ -278,7 +279,7 @@ extension PostgresQuestionStore {
         var destinations: [String] = []
 
         init(
-            question: (id: Int64, publicId: String, topic: TopicReference, text: String, maxAnswers: Int), specialists: [Candidate],
+            question: (topic: TopicReference, text: String, maxAnswers: Int), specialists: [Candidate],
             employees: [String: WaveEmployee]
         ) throws {
             for specialist in specialists {

@@ -164,7 +164,7 @@ extension PostgresQuestionStore {
                 employees[handle] = WaveEmployee(id: ids[index], imID: hasIMID[index] ? imIDs[index] : nil)
             }
             let wave = try DeliveryWave(
-                question: (0, question.id, question.topic, question.text, question.maxAnswers), specialists: firstWave, employees: employees)
+                question: (question.topic, question.text, question.maxAnswers), specialists: firstWave, employees: employees)
             // How the compliance log names the asker (`party`): by internal id, not handle.
             let sender = employeeID.map { "employee:\($0)" } ?? "bot:\(botName ?? "")"
             guard
