@@ -22,12 +22,25 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "The routing policy: static or learned (default: the server's).")
     var routing: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Route with the scenario's ground truth instead of learned estimates, sizing waves to this chance of an answer in time.",
+            discussion: "A measuring stick for what any routing could reach on the scenario; no deployment knows the truth.",
+            valueName: "confidence"))
+    var oracle: Double?
+
     @Flag(help: "Print the report as one JSON object instead of a table.")
     var json = false
 
     func validate() throws {
         guard (1...260).contains(days) else { throw ValidationError("--days must be from 1 to 260.") }
         if let routing, RoutingPolicy(rawValue: routing) == nil { throw ValidationError("--routing must be static or learned.") }
+        if let oracle {
+            guard oracle > 0, oracle < 1 else { throw ValidationError("--oracle must be a chance above 0 and below 1, such as 0.9.") }
+            guard routing == nil || routing == RoutingPolicy.learned.rawValue else {
+                throw ValidationError("--oracle replaces learned routing's estimates; leave out --routing or give learned.")
+            }
+        }
     }
 
     func run() async throws {
@@ -38,7 +51,7 @@ struct SimulateCommand: AsyncParsableCommand {
         do {
             let loaded = try Scenario.load(path: scenario)
             let options = SimulationOptions(
-                days: days, seed: seed, routing: routing.flatMap(RoutingPolicy.init(rawValue:)), progress: onProgress)
+                days: days, seed: seed, routing: routing.flatMap(RoutingPolicy.init(rawValue:)), progress: onProgress, oracleConfidence: oracle)
             let outcome = try await Simulation.run(loaded, options: options)
             progress?.finish()
             print(json ? outcome.report.json() : outcome.report.table(), terminator: json ? "\n" : "")

@@ -21,6 +21,8 @@ public struct QuestionService: Sendable {
     let random: RoutingRandom
     /// How long answers take here, read from the store now and then (`AnswerDelays`).
     let answerDelays = AnswerDelayCache()
+    /// Only in a simulation measuring what perfect knowledge would reach: the truth that replaces the learned estimates.
+    let oracle: (any RoutingOracle)?
 
     /// `rateLimit` counts `asksPerMinute` per caller; without one, this process counts alone (`RateLimiter`), which is
     /// right for a single instance. Several instances pass one that counts in their shared database.
@@ -28,8 +30,9 @@ public struct QuestionService: Sendable {
         store: any QuestionStore, presence: any PresenceSource, settings: QuestionSettings, clock: any WallClock = SystemWallClock(),
         events: QuestionEvents = QuestionEvents(), outboxLag: OutboxLag = OutboxLag(), random: RoutingRandom = RoutingRandom(),
         outboxChanged: @escaping @Sendable () -> Void = {}, presenceReporting: PresenceReportingState = PresenceReportingState(initial: .reported),
-        rateLimit: (any RateLimit)? = nil
+        rateLimit: (any RateLimit)? = nil, oracle: (any RoutingOracle)? = nil
     ) throws(DirectoryError) {
+        self.oracle = oracle
         self.random = random
         self.presenceReporting = presenceReporting
         self.outboxLag = outboxLag
@@ -106,7 +109,8 @@ public struct QuestionService: Sendable {
             idempotencyKey: draft.idempotencyKey, callbackURL: draft.callbackURL, channel: draft.channel, createdAt: now,
             expiresAt: now.addingTimeInterval(TimeInterval(settings.deadlineSeconds)))
         // The first wave is chosen before the question is stored, so that both take one transaction.
-        let firstWave = await planWave(candidates: tagged, asker: draft.asker, alreadyAsked: [], wave: 1, needed: maxAnswers, now: now)
+        let firstWave = await planWave(
+            candidates: tagged, topic: topic.slug, asker: draft.asker, alreadyAsked: [], wave: 1, needed: maxAnswers, now: now)
         let stored = try await store.createQuestion(
             question, firstWave: firstWave, nextActionAt: nextAction(after: now, expiresAt: question.expiresAt))
         guard stored.created else { return try await alreadyAsked(stored.id, by: draft.asker) }
@@ -135,15 +139,20 @@ public struct QuestionService: Sendable {
     /// more answers the question wants. Where the IM server does not report presence (or that is not known),
     /// availability comes from working hours instead, and people the bot saw recently come first (`Availability`).
     private func planWave(
-        candidates: [Candidate], asker: Asker, alreadyAsked: Set<String>, wave: Int, needed: Int, now: Date, alreadyLikely: Double = 0
+        candidates: [Candidate], topic: String, asker: Asker, alreadyAsked: Set<String>, wave: Int, needed: Int, now: Date,
+        alreadyLikely: Double = 0
     ) async -> [Candidate] {
         var ranked = Matcher.rank(candidates, asker: asker, now: now, settings: settings, random: random)
+        if let oracle { ranked = Matcher.rankedByTruth(ranked, topic: topic, now: now, oracle: oracle) }
         let reporting = presenceReporting.current
         if reporting != .reported { ranked = Availability.recentlyActiveFirst(ranked, now: now) }
         let pool = Matcher.presencePool(ranked: ranked, alreadyAsked: alreadyAsked, poolSize: settings.presencePoolSize)
         let said = pool.isEmpty ? [:] : await presence.presence(of: pool)
         let effective = Availability.effective(presence: said, reporting: reporting, candidates: ranked, now: now)
         let planned = Matcher.planWave(ranked: ranked, presence: effective, alreadyAsked: alreadyAsked, wave: wave, settings: settings)
+        if let oracle, needed > 0 {
+            return Matcher.sizedByTruth(planned, alreadyLikely: alreadyLikely, confidence: oracle.waveConfidence)
+        }
         return Matcher.sized(planned, needed: needed, now: now, settings: settings, alreadyLikely: alreadyLikely)
     }
 
@@ -185,7 +194,7 @@ public struct QuestionService: Sendable {
         var alreadyLikely = 0.0
         if settings.routing == .learned {
             alreadyLikely = try await delays(now: now).anyStillAnswering(context.pending, now: now)
-            if alreadyLikely >= Matcher.learnedWaveConfidence {
+            if alreadyLikely >= oracle?.waveConfidence ?? Matcher.learnedWaveConfidence {
                 _ = try await store.recordWave(
                     question: id, after: context.waves, to: [], nextActionAt: nextAction(after: now, expiresAt: context.expiresAt), now: now)
                 return nil
@@ -194,7 +203,7 @@ public struct QuestionService: Sendable {
         let tagged = try await store.candidates(
             candidateQuery(topic: context.topic.slug, excluding: context.asker.handle, alreadyAsked: context.alreadyAsked.count), now: now)
         let chosen = await planWave(
-            candidates: tagged, asker: context.asker, alreadyAsked: context.alreadyAsked, wave: context.waves + 1,
+            candidates: tagged, topic: context.topic.slug, asker: context.asker, alreadyAsked: context.alreadyAsked, wave: context.waves + 1,
             needed: context.maxAnswers - context.relayed, now: now, alreadyLikely: alreadyLikely)
         guard
             let outcome = try await store.recordWave(

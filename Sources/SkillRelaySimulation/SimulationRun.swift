@@ -10,6 +10,8 @@ final class SimulationRun {
     private let calendar: SimulatedCalendar
     private let options: SimulationOptions
     private let settings: QuestionSettings
+    /// With `--oracle`: the ground truth that replaces the learned estimates.
+    private let oracle: SimulatedTruth?
     private let databasePath: String
     private let clock: SimulationClock
     private var random: SimulationRandom
@@ -38,14 +40,19 @@ final class SimulationRun {
         calendar = SimulatedCalendar(company: company, scenario: scenario, seed: options.seed)
         var settings = scenario.settings ?? QuestionSettings()
         if let routing = options.routing { settings.routing = routing }
+        if options.oracleConfidence != nil { settings.routing = .learned }
         self.settings = settings
+        oracle = options.oracleConfidence.map { confidence in
+            SimulatedTruth(
+                company: company, behaviour: scenario.behaviour, timelyAnswerSeconds: settings.timelyAnswerSeconds, waveConfidence: confidence)
+        }
         clock = SimulationClock(Date(timeIntervalSince1970: SimulatedCalendar.monday - 14 * 3600))
         random = SimulationRandom(seed: options.seed)
         lastInterruption = Array(repeating: nil, count: company.people.count)
         today = Array(repeating: (-1, 0), count: company.people.count)
         (database, store, service) = try Self.open(
             try AppDatabase.openScratch(path: databasePath), calendar: calendar, scenario: scenario, settings: settings, clock: clock,
-            seed: Self.routingSeed(options.seed, restarts: 0))
+            seed: Self.routingSeed(options.seed, restarts: 0), oracle: oracle)
     }
 
     /// The routing's seed after `restarts` restarts.
@@ -56,14 +63,14 @@ final class SimulationRun {
     /// draw anew).
     private static func open(
         _ database: AppDatabase, calendar: SimulatedCalendar, scenario: Scenario, settings: QuestionSettings, clock: SimulationClock,
-        seed: UInt64
+        seed: UInt64, oracle: SimulatedTruth?
     ) throws -> (AppDatabase, SQLiteQuestionStore, QuestionService) {
         let store = SQLiteQuestionStore(database: database, learning: RoutingLearning(settings: settings))
         let presence = SimulatedPresenceSource(calendar: calendar, reporting: scenario.presence, clock: clock)
         // Unknown until probed, as with a Matrix homeserver: `run` and `restart` probe at once, as `serve` does at start.
         let service = try QuestionService(
             store: store, presence: presence, settings: settings, clock: clock, random: RoutingRandom(seed: seed),
-            presenceReporting: PresenceReportingState(initial: .unknown))
+            presenceReporting: PresenceReportingState(initial: .unknown), oracle: oracle)
         return (database, store, service)
     }
 
@@ -129,11 +136,11 @@ final class SimulationRun {
         try await options.restartObserver?(.beforeClose, database)
         // Replacing the last references closes the old connections before the new ones open.
         (database, store, service) = try Self.open(
-            try AppDatabase.inMemory(), calendar: calendar, scenario: scenario, settings: settings, clock: clock, seed: 0)
+            try AppDatabase.inMemory(), calendar: calendar, scenario: scenario, settings: settings, clock: clock, seed: 0, oracle: nil)
         restarts += 1
         (database, store, service) = try Self.open(
             try AppDatabase.openScratch(path: databasePath), calendar: calendar, scenario: scenario, settings: settings, clock: clock,
-            seed: Self.routingSeed(options.seed, restarts: restarts))
+            seed: Self.routingSeed(options.seed, restarts: restarts), oracle: oracle)
         _ = await service.probePresenceReporting()
         try await options.restartObserver?(.afterReopen, database)
     }
@@ -323,7 +330,7 @@ final class SimulationRun {
             interruptionsPerSpecialistDayMean: share(toSpecialists, company.specialists.count * options.days),
             interruptionsPerSpecialistDayMax: perSpecialistDay.values.max() ?? 0, wastedRatio: share(wasted, deliveries.count),
             loadGini: SimulationStatistics.rounded(SimulationStatistics.gini(specialistLoads)), expiredUnavailableRatio: share(unavailable, count),
-            routing: settings.routing.rawValue, seed: options.seed, days: options.days)
+            routing: oracle == nil ? settings.routing.rawValue : "oracle", seed: options.seed, days: options.days)
     }
 
     /// Whether any candidate for the question (tagged with its topic or below, not the asker) was really available at

@@ -163,6 +163,37 @@ import Testing
         #expect(Matcher.sized(good, needed: 1, now: now, settings: settings, alreadyLikely: 0.97).count == 1)
     }
 
+    /// An oracle that knows each handle's true chances.
+    struct KnownTruth: RoutingOracle {
+        var truths: [String: RoutingTruth]
+        var waveConfidence: Double
+        func truth(about candidate: Candidate, topic: String, now: Date) -> RoutingTruth {
+            truths[candidate.handle] ?? RoutingTruth(answersInTime: 0, helps: 0)
+        }
+    }
+
+    @Test func anOracleRanksByTheTruthAndSizesTheWaveByIt() {
+        // Given what was learned saying the opposite of the truth: "quick" looks hopeless, "slow" proven
+        let quick = person("quick", outcomes: 40, timely: 2)
+        let slow = person("slow", outcomes: 40, timely: 39)
+        let unhelpful = person("unhelpful", outcomes: 40, timely: 39)
+        let oracle = KnownTruth(
+            truths: [
+                "quick": RoutingTruth(answersInTime: 0.9, helps: 0.9), "slow": RoutingTruth(answersInTime: 0.3, helps: 0.9),
+                "unhelpful": RoutingTruth(answersInTime: 0.95, helps: 0.2),
+            ], waveConfidence: 0.95)
+        // Then the order is by the true chance of a good answer in time (0.81, 0.27, 0.19), each carrying their truth
+        let ranked = Matcher.rankedByTruth([slow, unhelpful, quick], topic: "swift", now: now, oracle: oracle)
+        #expect(ranked.map(\.handle) == ["quick", "slow", "unhelpful"])
+        #expect(ranked.map(\.expectedTimely) == [0.9, 0.3, 0.95])
+        // And the wave stops once the true chance of an answer in time reaches the confidence: 0.9 then 0.93, then 0.9965 (at 0.85, 0.92 and 0.95)
+        #expect(Matcher.sizedByTruth(ranked, alreadyLikely: 0, confidence: 0.95).map(\.handle) == ["quick", "slow", "unhelpful"])
+        #expect(Matcher.sizedByTruth(ranked, alreadyLikely: 0, confidence: 0.92).map(\.handle) == ["quick", "slow"])
+        #expect(Matcher.sizedByTruth(ranked, alreadyLikely: 0, confidence: 0.85).map(\.handle) == ["quick"])
+        // Someone already holding the question counts: at 0.9 already, nobody more for 0.85
+        #expect(Matcher.sizedByTruth(ranked, alreadyLikely: 0.9, confidence: 0.85).isEmpty)
+    }
+
     @Test func theDailyBudgetIsAHardRule() {
         var tired = person("tired", outcomes: 40, timely: 40)
         tired.deliveriesLastDay = settings.dailyBudget
