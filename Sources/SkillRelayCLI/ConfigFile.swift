@@ -92,6 +92,7 @@ struct ConfigFile {
             ("routing", .string(.oneOf(RoutingPolicy.allCases.map(\.rawValue)))),
             ("learningHalfLifeDays", .number(above: 0, maximum: 3650)),
             ("timelyAnswerSeconds", .integer(atLeast: 1)),
+            ("waveConfidence", .number(above: 0, maximum: QuestionSettings.maxWaveConfidence)),
             ("anonymityK", .integer(atLeast: 1)),
             ("followUpDays", .integer(atLeast: 1)),
             ("database", .string(.any)),

@@ -36,6 +36,12 @@ struct QuestionOptions: ParsableArguments {
     @Option(help: "Days the compliance log keeps an entry (default 365).")
     var retentionDays: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "With learned routing, the chance of an answer in time a wave aims for (default 0.99).",
+            discussion: "Lower interrupts fewer people, at the cost of a later first answer."))
+    var waveConfidence: Double?
+
     @Flag(help: "Let away specialists receive questions from the second wave on.")
     var allowAway = false
 
@@ -62,6 +68,7 @@ struct QuestionOptions: ParsableArguments {
         if let retentionDays { settings.retentionDays = retentionDays }
         if allowAway { settings.allowAwayInLaterWaves = true }
         if let routing { settings.routing = routing }
+        if let waveConfidence { settings.waveConfidence = waveConfidence }
         do {
             return try settings.validated()
         } catch {

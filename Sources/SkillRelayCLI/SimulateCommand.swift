@@ -22,12 +22,14 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "The routing policy: static or learned (default: the server's).")
     var routing: String?
 
-    @Option(
+    @Flag(
         help: ArgumentHelp(
-            "Route with the scenario's ground truth instead of learned estimates, sizing waves to this chance of an answer in time.",
-            discussion: "A measuring stick for what any routing could reach on the scenario; no deployment knows the truth.",
-            valueName: "confidence"))
-    var oracle: Double?
+            "Route with the scenario's ground truth in place of learned routing's estimates.",
+            discussion: "A measuring stick for what any routing could reach on the scenario; no deployment knows the truth."))
+    var oracle = false
+
+    @Option(help: "With learned routing (or --oracle), the chance of an answer in time a wave aims for (default: the scenario's, or 0.99).")
+    var waveConfidence: Double?
 
     @Flag(help: "Print the report as one JSON object instead of a table.")
     var json = false
@@ -35,11 +37,11 @@ struct SimulateCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...260).contains(days) else { throw ValidationError("--days must be from 1 to 260.") }
         if let routing, RoutingPolicy(rawValue: routing) == nil { throw ValidationError("--routing must be static or learned.") }
-        if let oracle {
-            guard oracle > 0, oracle < 1 else { throw ValidationError("--oracle must be a chance above 0 and below 1, such as 0.9.") }
-            guard routing == nil || routing == RoutingPolicy.learned.rawValue else {
-                throw ValidationError("--oracle replaces learned routing's estimates; leave out --routing or give learned.")
-            }
+        if let waveConfidence, !(waveConfidence > 0 && waveConfidence <= QuestionSettings.maxWaveConfidence) {
+            throw ValidationError("--wave-confidence must be more than 0 and at most \(QuestionSettings.maxWaveConfidence), such as 0.9.")
+        }
+        if oracle, routing != nil, routing != RoutingPolicy.learned.rawValue {
+            throw ValidationError("--oracle replaces learned routing's estimates; leave out --routing or give learned.")
         }
     }
 
@@ -51,7 +53,8 @@ struct SimulateCommand: AsyncParsableCommand {
         do {
             let loaded = try Scenario.load(path: scenario)
             let options = SimulationOptions(
-                days: days, seed: seed, routing: routing.flatMap(RoutingPolicy.init(rawValue:)), progress: onProgress, oracleConfidence: oracle)
+                days: days, seed: seed, routing: routing.flatMap(RoutingPolicy.init(rawValue:)), progress: onProgress, oracle: oracle,
+                waveConfidence: waveConfidence)
             let outcome = try await Simulation.run(loaded, options: options)
             progress?.finish()
             print(json ? outcome.report.json() : outcome.report.table(), terminator: json ? "\n" : "")

@@ -90,13 +90,9 @@ public enum Matcher {
         }
     }
 
-    /// With `learned` routing, the chance of at least one answer in time that a question's deliveries should give
-    /// together before a wave stops adding people.
-    public static let learnedWaveConfidence = 0.99
-
     /// Where `learned` routing expects a wave to do without all of it: the wave's first candidates, as many as it takes
     /// for the chance of at least one answer in time, together with `alreadyLikely` (the chance that someone already
-    /// holding the question still answers in time), to reach `learnedWaveConfidence`; each chosen candidate carries
+    /// holding the question still answers in time), to reach `settings.waveConfidence`; each chosen candidate carries
     /// their estimate in `expectedTimely`. The whole wave with `static`, or when the question wants no more answers
     /// (`needed` 0).
     public static func sized(
@@ -107,7 +103,7 @@ public enum Matcher {
         var noneAnswers = 1 - min(1, max(0, alreadyLikely))
         var chosen: [Candidate] = []
         for var candidate in wave {
-            guard 1 - noneAnswers < learnedWaveConfidence else { break }
+            guard 1 - noneAnswers < settings.waveConfidence else { break }
             let expected = estimator.estimate(candidate).timelyNow
             candidate.expectedTimely = expected
             chosen.append(candidate)

@@ -151,7 +151,7 @@ public struct QuestionService: Sendable {
         let effective = Availability.effective(presence: said, reporting: reporting, candidates: ranked, now: now)
         let planned = Matcher.planWave(ranked: ranked, presence: effective, alreadyAsked: alreadyAsked, wave: wave, settings: settings)
         if let oracle, needed > 0 {
-            return Matcher.sizedByTruth(planned, alreadyLikely: alreadyLikely, confidence: oracle.waveConfidence)
+            return Matcher.sizedByTruth(planned, alreadyLikely: alreadyLikely, confidence: settings.waveConfidence)
         }
         return Matcher.sized(planned, needed: needed, now: now, settings: settings, alreadyLikely: alreadyLikely)
     }
@@ -194,7 +194,7 @@ public struct QuestionService: Sendable {
         var alreadyLikely = 0.0
         if settings.routing == .learned {
             alreadyLikely = try await delays(now: now).anyStillAnswering(context.pending, now: now)
-            if alreadyLikely >= oracle?.waveConfidence ?? Matcher.learnedWaveConfidence {
+            if alreadyLikely >= settings.waveConfidence {
                 _ = try await store.recordWave(
                     question: id, after: context.waves, to: [], nextActionAt: nextAction(after: now, expiresAt: context.expiresAt), now: now)
                 return nil

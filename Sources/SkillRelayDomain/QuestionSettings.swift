@@ -39,6 +39,10 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
     public var learningHalfLifeDays: Double = 14
     /// Seconds within which an answer counts as "in time" for the learned routing.
     public var timelyAnswerSeconds: Int = 600
+    /// With `learned` routing, the chance of at least one answer in time that a question's deliveries should give
+    /// together before a wave stops adding people, and below which a later wave goes out. Lower interrupts fewer people
+    /// and wastes fewer deliveries, at the cost of a later first answer (BENCHMARKS.md, figure 7).
+    public var waveConfidence: Double = 0.99
     /// How many active people at least must fit what an asker learns about who answered (see `AnswererLabel`); 1
     /// shows every level exactly.
     public var anonymityK: Int = 5
@@ -49,6 +53,8 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
 
     /// The largest daily budget: the candidate query counts a day's deliveries no further than this.
     public static let maxDailyBudget = 100
+    /// The highest wave confidence: certainty would ask everyone.
+    public static let maxWaveConfidence = 0.999
 
     /// Checks that every number makes sense, naming the first that does not.
     public func validated() throws(DirectoryError) -> QuestionSettings {
@@ -65,6 +71,9 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
         guard learningHalfLifeDays.isFinite, learningHalfLifeDays > 0, learningHalfLifeDays <= 3650 else {
             throw .invalidField("learningHalfLifeDays", "must be more than 0 and at most 3650")
         }
+        guard waveConfidence > 0, waveConfidence <= Self.maxWaveConfidence else {
+            throw .invalidField("waveConfidence", "must be more than 0 and at most \(Self.maxWaveConfidence)")
+        }
         _ = try ContentPolicy(rules: contentRules)
         return self
     }
@@ -73,7 +82,7 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
         case waveSize, waveIntervalSeconds, maxWaves, deadlineSeconds, defaultMaxAnswers, allowAwayInLaterWaves, hourlyBudget, dailyBudget
         case presencePoolSize
         case minimumLevel, asksPerMinute, maxTextLength, retentionDays, contentRules, maxDeliveryLagSeconds
-        case routing, learningHalfLifeDays, timelyAnswerSeconds, anonymityK, followUpDays
+        case routing, learningHalfLifeDays, timelyAnswerSeconds, waveConfidence, anonymityK, followUpDays
     }
 
     /// Reads a config file's settings: a key left out keeps its default.
@@ -98,6 +107,7 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
         routing = try container.decodeIfPresent(RoutingPolicy.self, forKey: .routing) ?? defaults.routing
         learningHalfLifeDays = try container.decodeIfPresent(Double.self, forKey: .learningHalfLifeDays) ?? defaults.learningHalfLifeDays
         timelyAnswerSeconds = try container.decodeIfPresent(Int.self, forKey: .timelyAnswerSeconds) ?? defaults.timelyAnswerSeconds
+        waveConfidence = try container.decodeIfPresent(Double.self, forKey: .waveConfidence) ?? defaults.waveConfidence
         anonymityK = try container.decodeIfPresent(Int.self, forKey: .anonymityK) ?? defaults.anonymityK
         followUpDays = try container.decodeIfPresent(Int.self, forKey: .followUpDays) ?? defaults.followUpDays
     }

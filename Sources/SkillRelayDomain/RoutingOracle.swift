@@ -2,14 +2,11 @@ import Foundation
 
 /// What a simulation knows and a deployment never does: each candidate's true chance of answering a question on a topic
 /// in time, and of that answer helping. Only `skillrelay simulate --oracle` supplies one, as a measuring stick: the
-/// same service, waves and hard rules, with the learned estimates replaced by the truth, shows what any routing could
-/// reach on a scenario, and so how far the learned routing is from it.
+/// same service, waves (sized to `waveConfidence`) and hard rules, with the learned estimates replaced by the truth,
+/// shows what any routing could reach on a scenario, and so how far the learned routing is from it.
 public protocol RoutingOracle: Sendable {
     /// The candidate's true chances now, on a question about `topic` (its slug).
     func truth(about candidate: Candidate, topic: String, now: Date) -> RoutingTruth
-    /// The chance of at least one answer in time a question's deliveries should give together (as
-    /// `Matcher.learnedWaveConfidence` for learned routing).
-    var waveConfidence: Double { get }
 }
 
 /// One candidate's true chances, as an oracle knows them.
@@ -39,7 +36,7 @@ extension Matcher {
     }
 
     /// With an oracle: the wave's first candidates, as many as it takes for the true chance of at least one answer in
-    /// time, together with `alreadyLikely`, to reach the oracle's confidence.
+    /// time, together with `alreadyLikely`, to reach `confidence`.
     public static func sizedByTruth(_ wave: [Candidate], alreadyLikely: Double, confidence: Double) -> [Candidate] {
         var noneAnswers = 1 - min(1, max(0, alreadyLikely))
         var chosen: [Candidate] = []

@@ -11,12 +11,10 @@ struct SimulatedTruth: RoutingOracle {
     let topics: [String: Int]
     /// The share of answers that come within the timely window (the answer delay's log-normal distribution).
     let inTimeShare: Double
-    let waveConfidence: Double
 
-    init(company: SimulatedCompany, behaviour: Scenario.Behaviour, timelyAnswerSeconds: Int, waveConfidence: Double) {
+    init(company: SimulatedCompany, behaviour: Scenario.Behaviour, timelyAnswerSeconds: Int) {
         self.company = company
         self.behaviour = behaviour
-        self.waveConfidence = waveConfidence
         topics = Dictionary(company.topics.enumerated().map { ($1.slug, $0) }, uniquingKeysWith: { first, _ in first })
         let z = log(Double(timelyAnswerSeconds) / behaviour.answerDelayMedianSeconds) / max(behaviour.answerDelaySpread, .leastNonzeroMagnitude)
         inTimeShare = 0.5 * erfc(-z / 2.0.squareRoot())

@@ -10,10 +10,12 @@ public struct SimulationOptions: Sendable {
     public var seed: UInt64
     /// The routing policy the service runs with; `nil` keeps the scenario's settings, or the server's default.
     public var routing: RoutingPolicy?
-    /// With a value, the routing knows the scenario's ground truth (`SimulatedTruth`): learned routing's rules with each
-    /// candidate's true chances in place of the estimates, and waves sized to this chance of an answer in time. A
-    /// measuring stick for what any routing could reach, not a routing a deployment can run.
-    public var oracleConfidence: Double?
+    /// Whether the routing knows the scenario's ground truth (`SimulatedTruth`): learned routing's rules with each
+    /// candidate's true chances in place of the estimates. A measuring stick for what any routing could reach, not a
+    /// routing a deployment can run.
+    public var oracle: Bool
+    /// The settings' `waveConfidence` for this run; `nil` keeps the scenario's, or the server's default.
+    public var waveConfidence: Double?
     /// Seconds after the simulated Monday's 00:00 UTC at which the store and the service are closed and opened again,
     /// as a restarted server would; `nil` for no restart.
     public var restartAt: TimeInterval?
@@ -32,9 +34,10 @@ public struct SimulationOptions: Sendable {
     public init(
         days: Int = 5, seed: UInt64 = 42, routing: RoutingPolicy? = nil, restartAt: TimeInterval? = nil,
         restartObserver: (@Sendable (RestartPhase, AppDatabase) async throws -> Void)? = nil, progress: (@Sendable (Double) -> Void)? = nil,
-        workDirectory: URL = FileManager.default.temporaryDirectory, oracleConfidence: Double? = nil
+        workDirectory: URL = FileManager.default.temporaryDirectory, oracle: Bool = false, waveConfidence: Double? = nil
     ) {
-        self.oracleConfidence = oracleConfidence
+        self.oracle = oracle
+        self.waveConfidence = waveConfidence
         self.days = days
         self.seed = seed
         self.routing = routing
@@ -46,8 +49,8 @@ public struct SimulationOptions: Sendable {
 
     func validate() throws(SimulationError) {
         guard (1...260).contains(days) else { throw .option(name: "--days", "must be from 1 to 260") }
-        if let oracleConfidence, !(oracleConfidence > 0 && oracleConfidence < 1) {
-            throw .option(name: "--oracle", "must be a chance above 0 and below 1")
+        if let waveConfidence, !(waveConfidence > 0 && waveConfidence <= QuestionSettings.maxWaveConfidence) {
+            throw .option(name: "--wave-confidence", "must be more than 0 and at most \(QuestionSettings.maxWaveConfidence)")
         }
         if let restartAt, !restartAt.isFinite || restartAt < 0 { throw .option(name: "restartAt", "must be at least 0") }
     }

@@ -40,12 +40,12 @@ final class SimulationRun {
         calendar = SimulatedCalendar(company: company, scenario: scenario, seed: options.seed)
         var settings = scenario.settings ?? QuestionSettings()
         if let routing = options.routing { settings.routing = routing }
-        if options.oracleConfidence != nil { settings.routing = .learned }
+        if options.oracle { settings.routing = .learned }
+        if let confidence = options.waveConfidence { settings.waveConfidence = confidence }
         self.settings = settings
-        oracle = options.oracleConfidence.map { confidence in
-            SimulatedTruth(
-                company: company, behaviour: scenario.behaviour, timelyAnswerSeconds: settings.timelyAnswerSeconds, waveConfidence: confidence)
-        }
+        oracle =
+            options.oracle
+            ? SimulatedTruth(company: company, behaviour: scenario.behaviour, timelyAnswerSeconds: settings.timelyAnswerSeconds) : nil
         clock = SimulationClock(Date(timeIntervalSince1970: SimulatedCalendar.monday - 14 * 3600))
         random = SimulationRandom(seed: options.seed)
         lastInterruption = Array(repeating: nil, count: company.people.count)

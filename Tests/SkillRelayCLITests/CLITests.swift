@@ -343,7 +343,7 @@ import Testing
             """
             {"matrix": {"homeserver": "https://matrix.example.org", "presenceTimeoutMs": 500, "presenceTimeoutMilliseconds": "fast",
                         "presenceCacheSeconds": -1},
-             "allowAwayInLaterWaves": 1, "defaultMaxAnswers": 11, "minimumLevel": 2.5,
+             "allowAwayInLaterWaves": 1, "defaultMaxAnswers": 11, "minimumLevel": 2.5, "waveConfidence": 1,
              "contentRules": [{"name": "ok", "pattern": "a+"}, {"name": "broken", "pattern": "(unclosed"}, {"pattern": "b"}]}
             """, in: scratch)
         let result = try CLITests.run(["serve", "--check-config", "--db", scratch.db, "--config", config])
@@ -355,6 +355,7 @@ import Testing
             "allowAwayInLaterWaves: 1 is not true or false.",
             "defaultMaxAnswers: 11 is out of range; it must be a whole number from 1 to 10.",
             "minimumLevel: 2.5 is not a whole number from 1 to 5.",
+            "waveConfidence: 1 is out of range; it must be a number more than 0 and at most 0.999.",
             #"contentRules[1].pattern: "(unclosed" is not a valid regular expression (a string)."#,
             "contentRules[2].name: missing; it must be a string.",
         ] {

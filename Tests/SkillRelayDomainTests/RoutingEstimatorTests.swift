@@ -141,7 +141,7 @@ import Testing
     }
 
     @Test func aLearnedWaveStopsOnceAnAnswerInTimeIsLikelyEnough() {
-        #expect(Matcher.learnedWaveConfidence == 0.99)
+        #expect(settings.waveConfidence == 0.99)
         // About 0.95 each: two give 99.7 % of an answer in time; about 0.8 each takes three (99.2 %).
         let reliable = (1...5).map { person("r\($0)", outcomes: 40, timely: 38) }
         #expect(Matcher.sized(reliable, needed: 3, now: now, settings: settings).count == 2)
@@ -161,12 +161,31 @@ import Testing
         #expect(Matcher.sized(good, needed: 1, now: now, settings: settings).allSatisfy { $0.expectedTimely == expected })
         // People already holding the question count towards the chance: at 0.97 already, one more is enough.
         #expect(Matcher.sized(good, needed: 1, now: now, settings: settings, alreadyLikely: 0.97).count == 1)
+        // A deployment that would rather interrupt fewer people sets a lower confidence: at 0.9, two of 0.8 do (0.96).
+        var sparing = settings
+        sparing.waveConfidence = 0.9
+        #expect(Matcher.sized(good, needed: 1, now: now, settings: sparing).count == 2)
+        #expect(Matcher.sized(cold, needed: 1, now: now, settings: sparing).count == 4)
+    }
+
+    @Test func theWaveConfidenceIsAChanceBelowCertainty() throws {
+        for bad in [0, -0.5, 1, 0.9995, Double.nan] {
+            var settings = QuestionSettings()
+            settings.waveConfidence = bad
+            #expect(throws: DirectoryError.invalidField("waveConfidence", "must be more than 0 and at most 0.999")) {
+                try settings.validated()
+            }
+        }
+        var settings = QuestionSettings()
+        settings.waveConfidence = 0.5
+        #expect(try settings.validated().waveConfidence == 0.5)
+        let decoded = try JSONDecoder().decode(QuestionSettings.self, from: Data(#"{"waveConfidence": 0.9}"#.utf8))
+        #expect(decoded.waveConfidence == 0.9)
     }
 
     /// An oracle that knows each handle's true chances.
     struct KnownTruth: RoutingOracle {
         var truths: [String: RoutingTruth]
-        var waveConfidence: Double
         func truth(about candidate: Candidate, topic: String, now: Date) -> RoutingTruth {
             truths[candidate.handle] ?? RoutingTruth(answersInTime: 0, helps: 0)
         }
@@ -181,7 +200,7 @@ import Testing
             truths: [
                 "quick": RoutingTruth(answersInTime: 0.9, helps: 0.9), "slow": RoutingTruth(answersInTime: 0.3, helps: 0.9),
                 "unhelpful": RoutingTruth(answersInTime: 0.95, helps: 0.2),
-            ], waveConfidence: 0.95)
+            ])
         // Then the order is by the true chance of a good answer in time (0.81, 0.27, 0.19), each carrying their truth
         let ranked = Matcher.rankedByTruth([slow, unhelpful, quick], topic: "swift", now: now, oracle: oracle)
         #expect(ranked.map(\.handle) == ["quick", "slow", "unhelpful"])

@@ -157,8 +157,8 @@ import Testing
             try await Simulation.run(scenario, options: SimulationOptions(restartAt: -1))
         }
         for confidence in [0, 1, Double.nan] {
-            await #expect(throws: SimulationError.option(name: "--oracle", "must be a chance above 0 and below 1")) {
-                try await Simulation.run(scenario, options: SimulationOptions(oracleConfidence: confidence))
+            await #expect(throws: SimulationError.option(name: "--wave-confidence", "must be more than 0 and at most 0.999")) {
+                try await Simulation.run(scenario, options: SimulationOptions(waveConfidence: confidence))
             }
         }
     }
@@ -166,8 +166,8 @@ import Testing
     @Test func theOracleSizesWavesByTheScenariosTruth() async throws {
         // Given the small company, routed by its ground truth with waves sized to a low and to a high confidence
         let scenario = try ScenarioFixtures.scenario(ScenarioFixtures.small())
-        let low = try await Simulation.run(scenario, options: SimulationOptions(days: 1, seed: 7, oracleConfidence: 0.5))
-        let high = try await Simulation.run(scenario, options: SimulationOptions(days: 1, seed: 7, oracleConfidence: 0.99))
+        let low = try await Simulation.run(scenario, options: SimulationOptions(days: 1, seed: 7, oracle: true, waveConfidence: 0.5))
+        let high = try await Simulation.run(scenario, options: SimulationOptions(days: 1, seed: 7, oracle: true, waveConfidence: 0.99))
         // Then both say they were the oracle's, and the low confidence interrupted fewer people for the same questions
         #expect(low.report.routing == "oracle")
         #expect(high.report.routing == "oracle")
