@@ -31,7 +31,19 @@ extension SkillRelayBenchmarks {
         var questionMessages = 0
         var messagesDuringLoad = 0
         var unsentAtStop = 0
+        /// Seconds after the load until the outbox held nothing unsent (the servers still running, nothing more asked);
+        /// `nil` when it still did after `drainLimit`.
+        var drainSeconds: Double?
+
+        /// The asks a second over the load and the drain after it: the rate at which asks were taken *and* every
+        /// question they queued reached the IM server. `nil` when the outbox did not drain.
+        var perSecondWithEveryMessageSent: Double? {
+            drainSeconds.map { drain in Double(ask.requests) / max(Measurement.seconds(ask.elapsed) + drain, 1e-9) }
+        }
     }
+
+    /// How long the servers may take after the load to send what the asks queued.
+    static let drainLimit: Duration = .seconds(60)
 
     /// This build's `skillrelay`, next to the benchmark's binary.
     var thisBinary: String {
@@ -151,11 +163,26 @@ extension SkillRelayBenchmarks {
         }
         result.ask.serverCPU = serverCPU().flatMap { after in cpuBefore.map { after - $0 } }
         result.messagesDuringLoad = fake.messageCount - messagesBefore
+        result.drainSeconds = try await drained(database)
         result.serverRSS = pids.compactMap { Measurement.peakRSS(pid: $0) }.max()
         for server in servers { result.stoppedBySIGTERM = await server.stop() && result.stoppedBySIGTERM }
         result.questionMessages = try await database.count("SELECT count(*) FROM delivery")
         result.unsentAtStop = try await database.count("SELECT count(*) FROM outbox WHERE sentAt IS NULL AND failedAt IS NULL")
         return result
+    }
+
+    /// Waits, the servers still running and nothing more asked, until the outbox holds nothing unsent; how long that
+    /// took, or `nil` if it still did after `drainLimit`.
+    private func drained(_ database: BenchDatabase) async throws -> Double? {
+        let clock = ContinuousClock()
+        let start = clock.now
+        while clock.now - start < Self.drainLimit {
+            if try await database.count("SELECT count(*) FROM outbox WHERE sentAt IS NULL AND failedAt IS NULL") == 0 {
+                return Measurement.seconds(clock.now - start)
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
     }
 
     func printAskPath(_ askResult: AskResult) {
@@ -173,12 +200,14 @@ extension SkillRelayBenchmarks {
         askTable.print()
         if askResult.questionMessages > 0 {
             let seconds = Measurement.seconds(askResult.ask.elapsed)
-            print(
-                String(
-                    format:
-                        "\nQuestion messages: %d queued by the asks, %d sent to the IM server during the load (%.0f/s against %.0f/s queued), %d still unsent when the server stopped.",
-                    askResult.questionMessages, askResult.messagesDuringLoad, Double(askResult.messagesDuringLoad) / seconds,
-                    Double(askResult.questionMessages) / seconds, askResult.unsentAtStop))
+            let drain =
+                askResult.drainSeconds.map { String(format: "the rest sent %.1f s after the load", $0) }
+                ?? "not all sent within \(Int(Measurement.seconds(Self.drainLimit))) s after the load"
+            let counts = String(
+                format: "%d queued by the asks, %d sent to the IM server during the load (%.0f/s against %.0f/s queued)",
+                askResult.questionMessages, askResult.messagesDuringLoad, Double(askResult.messagesDuringLoad) / seconds,
+                Double(askResult.questionMessages) / seconds)
+            print("\nQuestion messages: \(counts), \(drain), \(askResult.unsentAtStop) still unsent when the server stopped.")
         }
         if let rss = askResult.serverRSS { print(String(format: "\n5. Peak RSS of the server process after both loads: %.0f MiB", rss)) }
         if !askResult.stoppedBySIGTERM { print("\nThe server did not exit within 10 s of SIGTERM after the loads: killed.") }
@@ -197,10 +226,14 @@ extension SkillRelayBenchmarks {
                 "3b. The ask path by database and build: \(connections) connections for \(Int(loadSeconds)) s, median of \(rounds) round\(rounds == 1 ? "" : "s") each",
             header: [
                 "what", "asks/s", "p50", "p99", "failed", "refused (503)", "server CPU per ask", "messages sent during the load / queued",
-                "unsent at stop", "peak RSS", "asks/s vs SQLite, this build", "CPU per ask vs SQLite, this build",
+                "drained after the load", "asks/s with every message sent", "unsent at stop", "peak RSS", "asks/s vs SQLite, this build",
+                "with every message sent vs SQLite, this build", "CPU per ask vs SQLite, this build",
             ])
         let baseline = results[labels[0]] ?? []
         let baselineRate = median(baseline.map(\.ask.perSecond))
+        // A run whose outbox never drained counts as sending at no rate: the median then shows it, rather than skipping it.
+        func sentRate(_ result: AskResult) -> Double { result.perSecondWithEveryMessageSent ?? 0 }
+        let baselineSentRate = median(baseline.map(sentRate))
         let baselineCPU = median(baseline.compactMap(cpuPerAsk))
         for label in labels {
             let runs = results[label] ?? []
@@ -214,16 +247,24 @@ extension SkillRelayBenchmarks {
                 "\(runs.map(\.ask.failures).reduce(0, +))", "\(runs.map(\.ask.refused).reduce(0, +))",
                 cpu.isEmpty ? "?" : String(format: "%.0f µs", median(cpu) * 1_000_000),
                 "\(Int(median(runs.map { Double($0.messagesDuringLoad) }))) / \(Int(median(runs.map { Double($0.questionMessages) })))",
+                runs.contains { $0.drainSeconds == nil }
+                    ? "not within \(Int(Measurement.seconds(Self.drainLimit))) s in \(runs.filter { $0.drainSeconds == nil }.count) of \(runs.count)"
+                    : String(format: "%.1f s", median(runs.compactMap(\.drainSeconds))),
+                String(format: "%.0f", median(runs.map(sentRate))),
                 "\(Int(median(runs.map { Double($0.unsentAtStop) })))",
                 runs.compactMap(\.serverRSS).max().map { String(format: "%.0f MiB", $0) } ?? "?",
                 String(format: "%.1f %%", 100 * rate / max(baselineRate, 1e-9)),
+                String(format: "%.1f %%", 100 * median(runs.map(sentRate)) / max(baselineSentRate, 1e-9)),
                 cpu.isEmpty || baselineCPU == 0 ? "?" : String(format: "%.2f×", median(cpu) / baselineCPU),
             ])
         }
         table.print()
         for label in labels {
             let each = (results[label] ?? []).map { String(format: "%.0f", $0.ask.perSecond) }
-            print("\n\(label): asks/s by round \(each.joined(separator: ", ")).")
+            let sent = (results[label] ?? []).map { result in
+                result.perSecondWithEveryMessageSent.map { String(format: "%.0f", $0) } ?? "not drained"
+            }
+            print("\n\(label): asks/s by round \(each.joined(separator: ", ")); with every message sent \(sent.joined(separator: ", ")).")
         }
     }
 }
