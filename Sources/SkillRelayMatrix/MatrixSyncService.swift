@@ -27,6 +27,8 @@ public struct MatrixSyncService: Service {
     let writer: MatrixRoomWriter
     /// Which instance runs the loop.
     let leadership: any Leadership
+    /// Replies to handled messages that have not gone yet (`MatrixUnsentReplies`).
+    let unsentReplies = MatrixUnsentReplies()
 
     public init(
         client: MatrixClient, state: any IMStateStore, rooms: MatrixRooms, conversation: IMConversation, logger: Logger,
@@ -168,6 +170,8 @@ public struct MatrixSyncService: Service {
     /// Handles one sync batch: presence first, so that a question in the same batch sees it; then room keys, so that
     /// a message in the same batch can be read.
     func handle(_ response: SyncResponse, bot: String, actOnMessages: Bool) async throws {
+        // Replies that failed to go before go first, in their order: this batch's come after them.
+        try await sendUnsentReplies()
         var readyAfterWaiting: [(room: String, event: RoomEvent)] = []
         if let encryption {
             readyAfterWaiting = await encryption.receive(toDevice: response.to_device?.events ?? [])
@@ -327,7 +331,8 @@ public struct MatrixSyncService: Service {
 
     /// A person's message (read, or decrypted): handed to the conversation, whose replies go back to the same room. The
     /// event is recorded as handled once the conversation has handled it, before the replies go: a failure or a restart
-    /// before that handles it again (an `ask` asks once, by the message's id), one after it loses only the replies.
+    /// before that handles it again (an `ask` asks once, by the message's id). A reply that fails to go after it waits
+    /// for the next batch (`sendUnsentReplies`); only a restart in between loses it.
     func act(on event: RoomEvent, in room: String) async throws {
         guard event.type == "m.room.message", let content = event.content, content.msgtype == "m.text" || content.msgtype == "m.notice",
             let body = content.body,
@@ -350,11 +355,41 @@ public struct MatrixSyncService: Service {
                 "skillrelay.room": "\(room)", "skillrelay.event": "\(event.event_id)", "skillrelay.im_id": "\(event.sender)",
                 "skillrelay.in_reply_to": "\(message.inReplyTo ?? "-")", "skillrelay.replies": "\(replies.map(Self.gist))",
             ])
-        for (index, reply) in replies.enumerated() {
-            // Derived from the event, so a retried reply is not posted twice; however long the homeserver's rate
-            // limits ask, since the event is already marked handled.
-            _ = try await writer.send(
-                TextMessage(reply), to: room, transactionID: "reply-\(event.event_id)-\(index)", maxWait: Self.replyRateLimitWait)
+        // Transaction ids derived from the event, so a retried reply is not posted twice. The event is already recorded
+        // as handled, so a reply the homeserver does not take waits for the next batch rather than being lost.
+        unsentReplies.add(
+            replies.enumerated().map { index, reply in
+                MatrixUnsentReplies.Reply(room: room, text: reply, transactionID: "reply-\(event.event_id)-\(index)")
+            })
+        try await sendUnsentReplies()
+    }
+
+    /// Sends the replies waiting to go, oldest first, however long the homeserver's rate limits ask. One the homeserver
+    /// refuses for good (a 4xx other than a rate limit: the bot left the room, say), or that failed
+    /// `MatrixUnsentReplies.maximumFailures` times, is given up on with a warning; any other failure stops here and is
+    /// thrown, for the sync to try again after its backoff.
+    func sendUnsentReplies() async throws {
+        while let reply = unsentReplies.first {
+            let metadata: Logger.Metadata = ["skillrelay.room": "\(reply.room)", "skillrelay.transaction": "\(reply.transactionID)"]
+            do {
+                _ = try await writer.send(
+                    TextMessage(reply.text), to: reply.room, transactionID: reply.transactionID, maxWait: Self.replyRateLimitWait)
+                unsentReplies.removeFirst()
+                if reply.failures > 0 { logger.info("a reply that had failed to go was sent", metadata: metadata) }
+            } catch let failure as MatrixClient.Failure where failure.status >= 400 && failure.status < 500 && ![408, 429].contains(failure.status) {
+                unsentReplies.removeFirst()
+                logger.warning(
+                    "the homeserver refused a reply; not sending it again",
+                    metadata: metadata.merging(["skillrelay.error": "\(failure)"]) { current, _ in current })
+            } catch let limited as MatrixClient.RateLimited {
+                throw limited
+            } catch {
+                guard unsentReplies.failedFirst() >= MatrixUnsentReplies.maximumFailures else { throw error }
+                unsentReplies.removeFirst()
+                logger.error(
+                    "gave up on a reply after \(MatrixUnsentReplies.maximumFailures) failed tries",
+                    metadata: metadata.merging(["skillrelay.error": "\(error)"]) { current, _ in current })
+            }
         }
     }
 

@@ -54,6 +54,8 @@ final class FakeMatrixHomeserver: Sendable {
         var presenceEnabled = true
         /// An error status every `PUT /presence` answers with, if set.
         var presenceWriteStatus: Int?
+        /// Error statuses the next message sends answer with, one each, in order.
+        var messageSendFailures: [Int] = []
     }
 
     private let state = Mutex(State())
@@ -62,6 +64,8 @@ final class FakeMatrixHomeserver: Sendable {
     func setFallback(_ answer: Answer) { state.withLock { $0.fallback = answer } }
     func setPresenceEnabled(_ enabled: Bool) { state.withLock { $0.presenceEnabled = enabled } }
     func failPresenceWrites(with status: Int?) { state.withLock { $0.presenceWriteStatus = status } }
+    /// The next message sends fail, one with each of `statuses` in turn, without the message being taken.
+    func failMessageSends(with statuses: [Int]) { state.withLock { $0.messageSendFailures = statuses } }
     /// The bot, as `GET /account/whoami` names it.
     static let bot = "@bot:fake"
 
@@ -270,6 +274,8 @@ final class FakeMatrixHomeserver: Sendable {
             }
             let room = try Self.decoded(context.parameters.require("room"))
             let body = try JSONDecoder().decode(Body.self, from: try await request.body.collect(upTo: 65_536))
+            let failure = self.state.withLock { state in state.messageSendFailures.isEmpty ? nil : state.messageSendFailures.removeFirst() }
+            if let failure { return Self.error(failure, failure == 403 ? "M_FORBIDDEN" : "M_UNKNOWN") }
             let number = self.state.withLock { state in
                 state.sent.append((room, body.body))
                 if let replied = body.relatesTo?.inReplyTo?.eventID { state.replies["$sent\(state.sent.count):fake"] = replied }

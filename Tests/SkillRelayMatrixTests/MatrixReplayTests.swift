@@ -22,7 +22,7 @@ import Testing
         let state: SQLiteIMState
         private let failing: Mutex<Call?>
 
-        init(_ state: SQLiteIMState, failing: Call) {
+        init(_ state: SQLiteIMState, failing: Call?) {
             self.state = state
             self.failing = Mutex(failing)
         }
@@ -65,12 +65,16 @@ import Testing
         func setIntroductionRoom(_ room: String, open: Bool) async throws { try await state.setIntroductionRoom(room, open: open) }
     }
 
-    /// `asker` (`@asker:fake`, with no room known yet) writes `ask terraform: …` in `!a:fake`, and the batch is handled
-    /// until it goes through, as the sync loop would; `body` gets what the bot said in the room and the questions asked.
-    func askWithAFailure(at call: FlakyIMState.Call, _ body: @Sendable @escaping (_ said: [String], _ asked: Int) async throws -> Void)
-        async throws
-    {
+    /// `asker` (`@asker:fake`, with no room known yet) writes `ask terraform: …` in `!a:fake`, with the IM state failing
+    /// once at `call` and the homeserver failing the bot's first sends with `sendFailures`, and the batch is handled three
+    /// times, as the sync loop would after a failure and a later one; `body` gets whether the first try threw, what the
+    /// bot said in the room and the questions asked.
+    func askWithAFailure(
+        at call: FlakyIMState.Call? = nil, sendFailures: [Int] = [],
+        _ body: @Sendable @escaping (_ firstFailed: Bool, _ said: [String], _ asked: Int) async throws -> Void
+    ) async throws {
         let fake = FakeMatrixHomeserver()
+        fake.failMessageSends(with: sendFailures)
         try await fake.serve { matrix in
             let clock = TestClock()
             let database = try AppDatabase.inMemory()
@@ -92,28 +96,53 @@ import Testing
                 clock: clock)
             let ask =
                 #"{"type":"m.room.message","event_id":"$ask1","sender":"@asker:fake","content":{"msgtype":"m.text","body":"ask terraform: How do we import buckets?"}}"#
-            await #expect(throws: FlakyIMState.Unavailable.self) {
+            var firstFailed = false
+            do {
                 try await sync.receive(timeline: [ask], in: "!a:fake", bot: FakeMatrixHomeserver.bot)
+            } catch {
+                firstFailed = true
             }
             // Read again after the failure, then once more, as when a later event of the same batch fails.
             try await sync.receive(timeline: [ask], in: "!a:fake", bot: FakeMatrixHomeserver.bot)
             try await sync.receive(timeline: [ask], in: "!a:fake", bot: FakeMatrixHomeserver.bot)
             let asked = try await store.complianceEntries(since: .distantPast, until: nil).filter { $0.kind == "question" }.count
-            try await body(fake.sent.filter { $0.room == "!a:fake" }.map(\.body), asked)
+            try await body(firstFailed, fake.sent.filter { $0.room == "!a:fake" }.map(\.body), asked)
         }
     }
 
     @Test func aMessageWhoseHandlingFailedBeforeItWasDoneIsHandledWhenItsBatchIsReadAgain() async throws {
-        try await askWithAFailure(at: .setConversation) { said, asked in
+        try await askWithAFailure(at: .setConversation) { firstFailed, said, asked in
+            #expect(firstFailed)
             #expect(asked == 1)
             #expect(said == ["Asked 1 specialist in Terraform; answers will come here."])
         }
     }
 
     @Test func aMessageHandledButNotRecordedAsHandledAsksItsQuestionOnce() async throws {
-        try await askWithAFailure(at: .markHandled) { said, asked in
+        try await askWithAFailure(at: .markHandled) { firstFailed, said, asked in
+            #expect(firstFailed)
             #expect(asked == 1)
             #expect(said == ["Asked 1 specialist in Terraform; answers will come here."])
+        }
+    }
+
+    @Test func aReplyTheHomeserverFailedToTakeGoesWithTheNextBatchOnce() async throws {
+        // Given a homeserver that fails the bot's reply to a handled question once (a gateway error)
+        try await askWithAFailure(sendFailures: [502]) { firstFailed, said, asked in
+            // Then the batch fails, and the next read (which skips the handled message) sends the reply, once
+            #expect(firstFailed)
+            #expect(asked == 1)
+            #expect(said == ["Asked 1 specialist in Terraform; answers will come here."])
+        }
+    }
+
+    @Test func aReplyTheHomeserverRefusesForGoodIsNotTriedAgain() async throws {
+        // Given a homeserver that refuses the reply (the bot may not post in the room)
+        try await askWithAFailure(sendFailures: [403]) { firstFailed, said, asked in
+            // Then the question is asked, the refusal stops nothing, and the reply is not retried
+            #expect(!firstFailed)
+            #expect(asked == 1)
+            #expect(said.isEmpty)
         }
     }
 }
