@@ -132,6 +132,13 @@ import Testing
                 #"skillrelay_topic_unanswered_questions{topic="kubernetes"} 1"#,
                 #"skillrelay_specialist_deliveries{specialist="kube.specialist.01"} 3"#,
                 "# TYPE skillrelay_time_to_first_answer_seconds summary", "# TYPE skillrelay_questions_asked_total counter",
+                // The routing's figures, as /v1/stats has them, and whether the IM reports presence (the local IM does).
+                #"skillrelay_routing_policy{policy="static"} 1"#, #"skillrelay_routing_policy{policy="learned"} 0"#,
+                #"skillrelay_routing_deliveries{outcome="answered_in_time"} 3"#, #"skillrelay_routing_deliveries{outcome="answered_late"} 0"#,
+                #"skillrelay_routing_deliveries{outcome="passed"} 0"#, #"skillrelay_routing_deliveries{outcome="unanswered"} 6"#,
+                #"skillrelay_routing_deliveries{outcome="pending"} 0"#, "skillrelay_routing_trial_deliveries_total 9",
+                "skillrelay_routing_people_learned 3", "skillrelay_routing_pairs_learned 3",
+                #"skillrelay_im_presence_reporting{state="reported"} 1"#, #"skillrelay_im_presence_reporting{state="unknown"} 0"#,
             ] {
                 #expect(lines.contains(expected), "missing: \(expected)")
             }
@@ -141,7 +148,7 @@ import Testing
             for line in lines where !line.hasPrefix("#") { #expect(line.wholeMatch(of: sample) != nil, "bad sample: \(line)") }
             let typed = Set(lines.filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] })
             let helped = Set(lines.filter { $0.hasPrefix("# HELP ") }.map { $0.split(separator: " ")[2] })
-            #expect(typed == helped && typed.count == 10)
+            #expect(typed == helped && typed.count == 16)
             try await client.execute(uri: "/metrics", method: .get, headers: fixture.headers(.m)) { #expect($0.status == .forbidden) }
             try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .unauthorized) }
         }

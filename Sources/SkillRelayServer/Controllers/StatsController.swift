@@ -34,7 +34,9 @@ struct StatsController {
     }
 
     @Sendable func metrics(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let text = PrometheusText.render(try await stats.stats(by: try context.requireCaller()), outboxLagSeconds: questions.outboxLagSeconds)
+        let text = PrometheusText.render(
+            try await stats.stats(by: try context.requireCaller()), outboxLagSeconds: questions.outboxLagSeconds,
+            presence: questions.presenceReportingSnapshot.reporting)
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(string: text)))
@@ -43,7 +45,7 @@ struct StatsController {
 
 /// The statistics in Prometheus's text exposition format (version 0.0.4).
 enum PrometheusText {
-    static func render(_ stats: QuestionStats, outboxLagSeconds: Double) -> String {
+    static func render(_ stats: QuestionStats, outboxLagSeconds: Double, presence: PresenceReporting) -> String {
         var out = ""
         func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
@@ -79,6 +81,30 @@ enum PrometheusText {
             "skillrelay_outbox_lag_seconds", "gauge",
             "How long the oldest message waiting for its first send had waited when the outbox last looked; new questions are refused past maxDeliveryLagSeconds.",
             [("", number(outboxLagSeconds))])
+        let routing = stats.routing
+        metric(
+            "skillrelay_routing_policy", "gauge", "The routing in use: 1 for the policy in use, 0 for the others.",
+            RoutingPolicy.allCases.map { ("{policy=\"\($0.rawValue)\"}", $0 == routing.policy ? "1" : "0") })
+        let settled = routing.answeredInTime + routing.answeredLate + routing.passed + routing.unanswered
+        metric(
+            "skillrelay_routing_deliveries", "gauge",
+            "Deliveries by outcome: answered within timelyAnswerSeconds, answered later, passed, unanswered when the question closed, or pending.",
+            [
+                ("{outcome=\"answered_in_time\"}", "\(routing.answeredInTime)"), ("{outcome=\"answered_late\"}", "\(routing.answeredLate)"),
+                ("{outcome=\"passed\"}", "\(routing.passed)"), ("{outcome=\"unanswered\"}", "\(routing.unanswered)"),
+                ("{outcome=\"pending\"}", "\(max(0, routing.deliveries - settled))"),
+            ])
+        metric(
+            "skillrelay_routing_trial_deliveries_total", "counter",
+            "Deliveries to someone with too few known outcomes on the topic to judge: the learned routing's exploration.",
+            [("", "\(routing.trials)")])
+        metric("skillrelay_routing_people_learned", "gauge", "People with learned routing statistics.", [("", "\(routing.peopleLearned)")])
+        metric(
+            "skillrelay_routing_pairs_learned", "gauge", "(person, topic) pairs with learned routing statistics.", [("", "\(routing.pairsLearned)")])
+        metric(
+            "skillrelay_im_presence_reporting", "gauge",
+            "Whether the IM server reports presence, as the last probe found: 1 for that state, 0 for the others (notReported and unknown: availability comes from working hours).",
+            PresenceReporting.allCases.map { ("{state=\"\($0.rawValue)\"}", $0 == presence ? "1" : "0") })
         return out
     }
 
