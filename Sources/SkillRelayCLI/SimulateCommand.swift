@@ -37,8 +37,8 @@ struct SimulateCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...260).contains(days) else { throw ValidationError("--days must be from 1 to 260.") }
         if let routing, RoutingPolicy(rawValue: routing) == nil { throw ValidationError("--routing must be static or learned.") }
-        if let waveConfidence, !(waveConfidence > 0 && waveConfidence <= QuestionSettings.maxWaveConfidence) {
-            throw ValidationError("--wave-confidence must be more than 0 and at most \(QuestionSettings.maxWaveConfidence), such as 0.9.")
+        if let waveConfidence, !QuestionSettings.isWaveConfidence(waveConfidence) {
+            throw ValidationError("--wave-confidence \(QuestionSettings.waveConfidenceRule), such as 0.9.")
         }
         if oracle, routing != nil, routing != RoutingPolicy.learned.rawValue {
             throw ValidationError("--oracle replaces learned routing's estimates; leave out --routing or give learned.")

@@ -100,11 +100,19 @@ public enum Matcher {
     ) -> [Candidate] {
         guard settings.routing == .learned, needed > 0 else { return wave }
         let estimator = RoutingEstimator(settings: settings, now: now)
+        return firstReaching(settings.waveConfidence, alreadyLikely: alreadyLikely, of: wave) { estimator.estimate($0).timelyNow }
+    }
+
+    /// The first candidates of `wave`, as many as it takes for the chance of at least one answer in time, together with
+    /// `alreadyLikely`, to reach `confidence`, each with `chance(candidate)` kept as their `expectedTimely`.
+    static func firstReaching(
+        _ confidence: Double, alreadyLikely: Double, of wave: [Candidate], chance: (Candidate) -> Double
+    ) -> [Candidate] {
         var noneAnswers = 1 - min(1, max(0, alreadyLikely))
         var chosen: [Candidate] = []
         for var candidate in wave {
-            guard 1 - noneAnswers < settings.waveConfidence else { break }
-            let expected = estimator.estimate(candidate).timelyNow
+            guard 1 - noneAnswers < confidence else { break }
+            let expected = chance(candidate)
             candidate.expectedTimely = expected
             chosen.append(candidate)
             noneAnswers *= 1 - expected

@@ -55,6 +55,9 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
     public static let maxDailyBudget = 100
     /// The highest wave confidence: certainty would ask everyone.
     public static let maxWaveConfidence = 0.999
+    /// Whether `value` may be a `waveConfidence`, and what it must be otherwise.
+    public static func isWaveConfidence(_ value: Double) -> Bool { value > 0 && value <= maxWaveConfidence }
+    public static let waveConfidenceRule = "must be more than 0 and at most \(maxWaveConfidence)"
 
     /// Checks that every number makes sense, naming the first that does not.
     public func validated() throws(DirectoryError) -> QuestionSettings {
@@ -71,9 +74,7 @@ public struct QuestionSettings: Sendable, Equatable, Codable {
         guard learningHalfLifeDays.isFinite, learningHalfLifeDays > 0, learningHalfLifeDays <= 3650 else {
             throw .invalidField("learningHalfLifeDays", "must be more than 0 and at most 3650")
         }
-        guard waveConfidence > 0, waveConfidence <= Self.maxWaveConfidence else {
-            throw .invalidField("waveConfidence", "must be more than 0 and at most \(Self.maxWaveConfidence)")
-        }
+        guard Self.isWaveConfidence(waveConfidence) else { throw .invalidField("waveConfidence", Self.waveConfidenceRule) }
         _ = try ContentPolicy(rules: contentRules)
         return self
     }

@@ -38,13 +38,6 @@ extension Matcher {
     /// With an oracle: the wave's first candidates, as many as it takes for the true chance of at least one answer in
     /// time, together with `alreadyLikely`, to reach `confidence`.
     public static func sizedByTruth(_ wave: [Candidate], alreadyLikely: Double, confidence: Double) -> [Candidate] {
-        var noneAnswers = 1 - min(1, max(0, alreadyLikely))
-        var chosen: [Candidate] = []
-        for candidate in wave {
-            guard 1 - noneAnswers < confidence else { break }
-            chosen.append(candidate)
-            noneAnswers *= 1 - (candidate.expectedTimely ?? 0)
-        }
-        return chosen
+        firstReaching(confidence, alreadyLikely: alreadyLikely, of: wave) { $0.expectedTimely ?? 0 }
     }
 }

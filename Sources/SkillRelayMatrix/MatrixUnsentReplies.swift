@@ -25,8 +25,6 @@ final class MatrixUnsentReplies: Sendable {
 
     var first: Reply? { waiting.withLock { $0.first } }
 
-    var count: Int { waiting.withLock { $0.count } }
-
     /// Removes the oldest reply once it went or was given up on.
     func removeFirst() { waiting.withLock { if !$0.isEmpty { $0.removeFirst() } } }
 

@@ -49,8 +49,8 @@ public struct SimulationOptions: Sendable {
 
     func validate() throws(SimulationError) {
         guard (1...260).contains(days) else { throw .option(name: "--days", "must be from 1 to 260") }
-        if let waveConfidence, !(waveConfidence > 0 && waveConfidence <= QuestionSettings.maxWaveConfidence) {
-            throw .option(name: "--wave-confidence", "must be more than 0 and at most \(QuestionSettings.maxWaveConfidence)")
+        if let waveConfidence, !QuestionSettings.isWaveConfidence(waveConfidence) {
+            throw .option(name: "--wave-confidence", QuestionSettings.waveConfidenceRule)
         }
         if let restartAt, !restartAt.isFinite || restartAt < 0 { throw .option(name: "restartAt", "must be at least 0") }
     }
