@@ -9,6 +9,12 @@ public struct AppDatabase: Sendable {
     /// GRDB's async reads hold a pooled reader across a suspension, so blocking waits for the same pool could take
     /// every cooperative thread while the readers wait for one to resume on (a deadlock seen under load).
     private var blockingReader: any DatabaseReader
+    /// Whether reads run under GRDB's read-only guard. On a pool's read-only readers the guard costs nothing; on a
+    /// single connection it is `PRAGMA query_only` on and off around every read, and SQLite expires every prepared
+    /// statement of the connection when a flag pragma runs, so each cached statement is compiled again at its next
+    /// use (40 % of the simulation's CPU). Only the scratch database turns it off; tests keep it, to catch a write
+    /// inside a read.
+    private var guardsReads = true
 
     /// Wraps a database connection and migrates it.
     public init(_ writer: any DatabaseWriter) throws {
@@ -46,7 +52,9 @@ public struct AppDatabase: Sendable {
             try db.execute(sql: "PRAGMA journal_mode = MEMORY")
             try db.execute(sql: "PRAGMA synchronous = OFF")
         }
-        return try AppDatabase(DatabaseQueue(path: path, configuration: configuration))
+        var database = try AppDatabase(DatabaseQueue(path: path, configuration: configuration))
+        database.guardsReads = false
+        return database
     }
 
     /// An empty in-memory database with the production configuration, for tests.
@@ -69,10 +77,30 @@ public struct AppDatabase: Sendable {
         return configuration
     }
 
+    /// Reads in one transaction, as `DatabaseReader.read` does (without its read-only guard on the scratch
+    /// database, where one serial connection gives the same isolation).
+    func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+        guard !guardsReads else { return try await writer.read(body) }
+        return try await writer.unsafeRead { db in try Self.inReadTransaction(db, body) }
+    }
+
     /// A read that blocks the calling thread, for the few short queries on hot paths: GRDB's async read hands off
     /// between threads at a cost (hundreds of microseconds under load) larger than those queries take.
     func blockingRead<T>(_ body: (Database) throws -> T) throws -> T {
-        try blockingReader.read(body)
+        guard !guardsReads else { return try blockingReader.read(body) }
+        return try blockingReader.unsafeRead { db in try Self.inReadTransaction(db, body) }
+    }
+
+    /// `body` in a deferred transaction of its own, or in the one already open.
+    private static func inReadTransaction<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
+        var result: T?
+        try db.inSavepoint {
+            result = try body(db)
+            return .commit
+        }
+        // `inSavepoint` runs `body` exactly once and commits only after it returned.
+        guard let result else { preconditionFailure("a savepoint committed without running its body") }
+        return result
     }
 
     /// `blockingRead` without the surrounding transaction, for a read that is a single statement: one statement is

@@ -6,7 +6,7 @@ extension SQLiteDirectoryStore {
     public func employee(_ handle: String, by caller: Caller) async throws -> EmployeeProfile {
         // A bot may read no employee at all: refuse before looking anyone up, so a bot learns nothing of who exists.
         if case .bot = caller.identity { try DirectoryPolicy.authorize(caller, to: .readEmployee(.unrelated)) }
-        return try await writer.read { db in
+        return try await database.read { db in
             let target = try Self.employeeRecord(db, handle: handle)
             try DirectoryPolicy.authorize(caller, to: .readEmployee(try Self.relation(db, of: target, to: caller)))
             return try Self.profile(db, record: target)

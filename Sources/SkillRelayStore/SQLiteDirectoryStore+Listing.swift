@@ -19,7 +19,7 @@ extension SQLiteDirectoryStore {
 
     public func employees(_ filter: EmployeeFilter, by caller: Caller, page: PageRequest) async throws -> ListPage<EmployeeSummary> {
         try DirectoryPolicy.authorize(caller, to: .listEmployees)
-        return try await writer.read { db in
+        return try await database.read { db in
             // The people the caller may see: an admin everyone, a manager those below them.
             var root: Int64?
             if !caller.isAdmin {
@@ -52,7 +52,7 @@ extension SQLiteDirectoryStore {
 
     public func reports(of handle: String, isActive: Bool, by caller: Caller, page: PageRequest) async throws -> ListPage<EmployeeSummary> {
         if case .bot = caller.identity { try DirectoryPolicy.authorize(caller, to: .readEmployee(.unrelated)) }
-        return try await writer.read { db in
+        return try await database.read { db in
             let manager = try Self.employeeRecord(db, handle: handle)
             try DirectoryPolicy.authorize(caller, to: .readEmployee(try Self.relation(db, of: manager, to: caller)))
             let after = page.after.map { (name: $0.keys[0], handle: $0.keys[1]) }

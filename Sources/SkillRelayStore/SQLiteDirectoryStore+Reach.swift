@@ -5,13 +5,13 @@ import SkillRelayDomain
 extension SQLiteDirectoryStore: ReachStore {
     public func unreachable(by caller: Caller, limit: Int) async throws -> UnreachablePeople {
         try DirectoryPolicy.authorize(caller, to: .readStats)
-        return try await writer.read { db in try Self.unreachable(db, among: nil, limit: limit) }
+        return try await database.read { db in try Self.unreachable(db, among: nil, limit: limit) }
     }
 
     public func unreachable(reportingTo caller: Caller, limit: Int) async throws -> UnreachablePeople {
         try DirectoryPolicy.authorize(caller, to: .readTeam)
         guard let handle = caller.handle else { return UnreachablePeople(people: [], total: 0) }
-        return try await writer.read { db in
+        return try await database.read { db in
             let manager = try Self.teamNode(db, handle: handle)
             return try Self.unreachable(db, among: manager.orgPath, limit: limit)
         }

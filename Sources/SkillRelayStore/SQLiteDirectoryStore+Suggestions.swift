@@ -8,7 +8,7 @@ extension SQLiteDirectoryStore: SuggestionStore {
     // Only those that still apply: a suggested topic not tagged since, a stale tag still there.
     public func suggestions(below handle: String?, by caller: Caller, page: PageRequest) async throws -> ListPage<SkillSuggestion> {
         try DirectoryPolicy.authorize(caller, to: .readTeam)
-        return try await writer.read { db in
+        return try await database.read { db in
             var range: (lower: String, upper: String)?
             if let top = handle ?? (caller.isAdmin ? nil : caller.handle) {
                 guard let node = try Self.teamNodeIfAny(db, handle: top) else { throw DirectoryError.employeeNotFound(top) }

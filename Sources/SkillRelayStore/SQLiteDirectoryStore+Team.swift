@@ -9,7 +9,7 @@ extension SQLiteDirectoryStore: TeamStore {
         try DirectoryPolicy.authorize(caller, to: .readTeam)
         guard let handle = caller.handle else { throw DirectoryError.forbidden("My team is for managers: nobody reports to you.") }
         let scanLimit = teamScanLimit
-        return try await writer.read { db in
+        return try await database.read { db in
             let me = try Self.teamNode(db, handle: handle)
             var node = me
             // Someone not below the caller is "not found", exactly as someone who does not exist: the page tells nothing.

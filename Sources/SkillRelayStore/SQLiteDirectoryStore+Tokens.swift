@@ -62,7 +62,7 @@ extension SQLiteDirectoryStore {
 
     public func tokens(by caller: Caller, page: PageRequest) async throws -> ListPage<APIToken> {
         try DirectoryPolicy.authorize(caller, to: .manageTokens)
-        return try await writer.read { db in
+        return try await database.read { db in
             // Newest first by row (tokens are only ever added, so that is creation order); the cursor names the last shown.
             var after = Int64.max
             if let cursor = page.after {

@@ -6,7 +6,7 @@ extension SQLiteDirectoryStore: TopicTreeStore {
     public func topicBranch(under slugOrAlias: String?, matching query: String?, limit: Int, offset: Int) async throws -> TopicBranch {
         let limit = max(1, min(limit, 100))
         let offset = max(0, offset)
-        return try await writer.read { db in
+        return try await database.read { db in
             if let query, !query.trimmingWhitespace().isEmpty {
                 guard let match = Self.ftsQuery(query) else { return TopicBranch(path: [], topics: [], total: 0) }
                 let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM topicSearch WHERE topicSearch MATCH ?", arguments: [match]) ?? 0

@@ -4,7 +4,7 @@ import SkillRelayDomain
 
 extension SQLiteDirectoryStore {
     public func topics(matching query: String?, limit: Int, offset: Int) async throws -> TopicPage {
-        try await writer.read { db in
+        try await database.read { db in
             guard let query, !query.trimmingWhitespace().isEmpty else {
                 let total = try TopicRecord.fetchCount(db)
                 let ids = try Int64.fetchAll(db, sql: "SELECT id FROM topic ORDER BY slug LIMIT ? OFFSET ?", arguments: [limit, offset])
@@ -24,7 +24,7 @@ extension SQLiteDirectoryStore {
     }
 
     public func topicPage(matching query: String?, page: PageRequest) async throws -> ListPage<Topic> {
-        try await writer.read { db in
+        try await database.read { db in
             let after = page.after?.keys[0] ?? ""
             let ids: [(id: Int64, slug: String)]
             if let query, !query.trimmingWhitespace().isEmpty {
@@ -50,7 +50,7 @@ extension SQLiteDirectoryStore {
         """
 
     public func topic(_ slugOrAlias: String) async throws -> TopicDetail {
-        try await writer.read { db in
+        try await database.read { db in
             try Self.topicDetail(db, record: try Self.topicRecord(db, slugOrAlias: slugOrAlias))
         }
     }

@@ -19,7 +19,7 @@ public struct SQLiteDirectoryStore: DirectoryStore {
     var writer: any DatabaseWriter { database.writer }
 
     public func checkHealth() async throws {
-        _ = try await writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+        _ = try await database.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }
 
     // MARK: - Shared lookups
@@ -138,6 +138,6 @@ public struct SQLiteDirectoryStore: DirectoryStore {
 extension SQLiteDirectoryStore {
     /// Whether the directory has no employees and no topics yet: a first start.
     public func isEmpty() async throws -> Bool {
-        try await writer.read { db in try EmployeeRecord.fetchCount(db) == 0 && TopicRecord.fetchCount(db) == 0 }
+        try await database.read { db in try EmployeeRecord.fetchCount(db) == 0 && TopicRecord.fetchCount(db) == 0 }
     }
 }

@@ -13,7 +13,7 @@ public struct SQLiteIMState: IMStateStore {
     }
 
     public func conversation(with imID: String) async throws -> String? {
-        try await database.writer.read { db in
+        try await database.read { db in
             try String.fetchOne(db, sql: "SELECT conversation FROM imConversation WHERE imId = ?", arguments: [imID])
         }
     }
@@ -30,7 +30,7 @@ public struct SQLiteIMState: IMStateStore {
 
     public func contacts(_ imIDs: [String]) async throws -> [String: IMContact] {
         guard !imIDs.isEmpty else { return [:] }
-        return try await database.writer.read { db in
+        return try await database.read { db in
             var contacts = Dictionary(imIDs.map { ($0, IMContact.stranger) }, uniquingKeysWith: { first, _ in first })
             let rows = try Row.fetchAll(
                 db,
@@ -88,7 +88,7 @@ public struct SQLiteIMState: IMStateStore {
     }
 
     public func inboundCursor() async throws -> String? {
-        try await database.writer.read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'im.cursor'") }
+        try await database.read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = 'im.cursor'") }
     }
 
     public func setInboundCursor(_ cursor: String) async throws {
@@ -108,13 +108,13 @@ public struct SQLiteIMState: IMStateStore {
     }
 
     public func isHandled(event id: String) async throws -> Bool {
-        try await database.writer.read { db in
+        try await database.read { db in
             try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM imHandledEvent WHERE eventId = ?)", arguments: [id]) ?? false
         }
     }
 
     public func delivery(forMessageReference reference: String) async throws -> String? {
-        try await database.writer.read { db in
+        try await database.read { db in
             try String.fetchOne(db, sql: "SELECT publicId FROM delivery WHERE imReference = ?", arguments: [reference])
         }
     }
@@ -139,7 +139,7 @@ public struct SQLiteIMState: IMStateStore {
     }
 
     public func caller(forIMID imID: String) async throws -> Caller? {
-        try await database.writer.read { db in
+        try await database.read { db in
             guard let employee = try EmployeeRecord.filter(EmployeeRecord.Columns.imId == imID).fetchOne(db) else { return nil }
             return try SQLiteDirectoryStore.caller(db, employee: employee)
         }
@@ -173,13 +173,13 @@ extension SQLiteIMState {
 
 extension SQLiteIMState: IMKeyStore {
     public func sealedValue(namespace: String, key: String) async throws -> Data? {
-        try await database.writer.read { db in
+        try await database.read { db in
             try Data.fetchOne(db, sql: "SELECT value FROM imKey WHERE namespace = ? AND key = ?", arguments: [namespace, key])
         }
     }
 
     public func sealedValues(namespace: String) async throws -> [String: Data] {
-        try await database.writer.read { db in
+        try await database.read { db in
             let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM imKey WHERE namespace = ?", arguments: [namespace])
             return Dictionary(rows.map { ($0["key"] as String, $0["value"] as Data) }, uniquingKeysWith: { _, last in last })
         }

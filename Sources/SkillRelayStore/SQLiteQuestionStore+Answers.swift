@@ -93,7 +93,7 @@ extension SQLiteQuestionStore {
     }
 
     public func inbox(of handle: String, page: PageRequest) async throws -> ListPage<InboxItem> {
-        try await writer.read { db in
+        try await database.read { db in
             let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: handle)
             // The cursor names the last delivery shown, which must be this specialist's: its time and row are the key.
             var after: (at: DatabaseValue, id: Int64) = (Date.distantFuture.databaseValue, Int64.max)
@@ -105,7 +105,7 @@ extension SQLiteQuestionStore {
                 else { throw InvalidCursor() }
                 after = (row[0], row[1])
             }
-            var rows = try Row.fetchAll(db, sql: Self.inboxSQL, arguments: [employee.id!, after.at, after.id, page.limit + 1]).map { row in
+            let rows = try Row.fetchAll(db, sql: Self.inboxSQL, arguments: [employee.id!, after.at, after.id, page.limit + 1]).map { row in
                 InboxItem(
                     id: row["publicId"], topic: TopicReference(slug: row["slug"], name: row["name"]), text: row["text"],
                     state: DeliveryState(rawValue: row["state"]) ?? .closed, questionStatus: QuestionStatus(rawValue: row["status"]) ?? .open,
@@ -151,7 +151,7 @@ extension SQLiteQuestionStore {
 
     public func localPresence(of handles: [String]) async throws -> [String: Presence] {
         guard !handles.isEmpty else { return [:] }
-        return try await writer.read { db in
+        return try await database.read { db in
             var result = Dictionary(handles.map { ($0, Presence.offline) }, uniquingKeysWith: { first, _ in first })
             let rows = try Row.fetchAll(
                 db,
@@ -182,7 +182,7 @@ extension SQLiteQuestionStore {
     }
 
     public func complianceEntries(since: Date, until: Date?) async throws -> [ComplianceEntry] {
-        try await writer.read { db in
+        try await database.read { db in
             try Row.fetchAll(
                 db,
                 sql: "SELECT * FROM complianceEntry WHERE at >= ? AND (? IS NULL OR at < ?) ORDER BY at, id",
@@ -242,10 +242,10 @@ extension SQLiteQuestionStore {
 
     public func pendingOutbox(now: Date, limit: Int, excluding destinations: Set<String>) async throws -> [OutboxItem] {
         let sql = Self.pendingOutboxSQL(excluding: destinations.count)
-        return try await writer.read { db in
+        return try await database.read { db in
             var arguments: [String: (any DatabaseValueConvertible)?] = ["now": now, "limit": limit]
             for (index, destination) in destinations.enumerated() { arguments["busy\(index + 1)"] = destination }
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).compactMap { row in
+            return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments)).compactMap { row in
                 guard let message = try? JSONDecoder().decode(OutboxMessage.self, from: Data((row["message"] as String).utf8)) else { return nil }
                 return OutboxItem(
                     id: row["id"], message: message, attempts: row["attempts"], createdAt: row["createdAt"], deferred: row["deferred"])
@@ -311,10 +311,10 @@ extension SQLiteQuestionStore {
     }
 
     public func nextDueTime() async throws -> Date? {
-        try await writer.read { db in
-            let question = try Date.fetchOne(db, sql: "SELECT min(nextActionAt) FROM question WHERE status = 'open'")
-            let outbox = try Date.fetchOne(db, sql: "SELECT min(nextAttemptAt) FROM outbox WHERE sentAt IS NULL AND failedAt IS NULL")
-            let held = try Date.fetchOne(db, sql: "SELECT min(relayAt) FROM heldAnswer WHERE state = 'held'")
+        try await database.read { db in
+            let question = try Date.fetchOne(db.cachedStatement(sql: "SELECT min(nextActionAt) FROM question WHERE status = 'open'"))
+            let outbox = try Date.fetchOne(db.cachedStatement(sql: "SELECT min(nextAttemptAt) FROM outbox WHERE sentAt IS NULL AND failedAt IS NULL"))
+            let held = try Date.fetchOne(db.cachedStatement(sql: "SELECT min(relayAt) FROM heldAnswer WHERE state = 'held'"))
             return [question, outbox, held].compactMap { $0 }.min()
         }
     }

@@ -4,7 +4,7 @@ import SkillRelayDomain
 
 extension SQLiteQuestionStore {
     public func dailyQuestionStats(from: Date, until: Date) async throws -> [DailyQuestionStats] {
-        try await writer.read { db in
+        try await database.read { db in
             // Dates are stored as UTC text ("2027-01-15 09:30:00.000"): the day is its first ten characters. The median is
             // the nearest rank, as `QuestionStats.percentile`: the ceil(n / 2)-th fastest first answer of the day.
             let rows = try SQLRequest<Row>(

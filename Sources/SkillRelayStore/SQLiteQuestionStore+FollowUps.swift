@@ -74,7 +74,7 @@ extension SQLiteQuestionStore {
     }
 
     public func thread(forMessageReference reference: String) async throws -> ThreadReference? {
-        try await writer.read { db in
+        try await database.read { db in
             try Row.fetchOne(
                 db,
                 // A relayed answer or follow-up SkillRelay sent; or the question as delivered to a specialist whose answer
@@ -99,7 +99,7 @@ extension SQLiteQuestionStore {
     }
 
     public func openThreads(of asker: Asker, openFor: TimeInterval, now: Date) async throws -> [OpenThreads] {
-        try await writer.read { db in
+        try await database.read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """

@@ -26,11 +26,11 @@ struct QuestionRow {
         """
 
     static func fetch(_ db: Database, publicId: String) throws -> QuestionRow? {
-        try Row.fetchOne(db, sql: select + " WHERE question.publicId = ?", arguments: [publicId]).map(QuestionRow.init)
+        try Row.fetchOne(db.cachedStatement(sql: select + " WHERE question.publicId = ?"), arguments: [publicId]).map(QuestionRow.init)
     }
 
     static func fetch(_ db: Database, id: Int64) throws -> QuestionRow? {
-        try Row.fetchOne(db, sql: select + " WHERE question.id = ?", arguments: [id]).map(QuestionRow.init)
+        try Row.fetchOne(db.cachedStatement(sql: select + " WHERE question.id = ?"), arguments: [id]).map(QuestionRow.init)
     }
 
     init(row: Row) {
@@ -294,11 +294,11 @@ extension SQLiteQuestionStore {
     static func delivery(_ db: Database, _ id: String, of handle: String) throws -> DeliveryRow {
         guard
             let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT delivery.* FROM delivery JOIN employee ON employee.id = delivery.specialistId
-                    WHERE delivery.publicId = ? AND employee.handle = ?
-                    """, arguments: [id, handle])
+                db.cachedStatement(
+                    sql: """
+                        SELECT delivery.* FROM delivery JOIN employee ON employee.id = delivery.specialistId
+                        WHERE delivery.publicId = ? AND employee.handle = ?
+                        """), arguments: [id, handle])
         else { throw DirectoryError.deliveryNotFound(id) }
         return DeliveryRow(
             id: row["id"], questionId: row["questionId"], specialistId: row["specialistId"], number: row["number"], level: row["level"],

@@ -5,7 +5,7 @@ import SkillRelayDomain
 // Answers typed as plain IM messages: held for a minute, then relayed as any answer (see `PlainAnswerStore`).
 extension SQLiteQuestionStore {
     public func openDeliveries(of handle: String) async throws -> [OpenDelivery] {
-        try await writer.read { db in
+        try await database.read { db in
             let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: handle)
             return try Row.fetchAll(db, sql: Self.openDeliveriesSQL, arguments: [employee.id!]).map { row in
                 OpenDelivery(
@@ -77,7 +77,7 @@ extension SQLiteQuestionStore {
     }
 
     public func dueHeldAnswers(now: Date, limit: Int) async throws -> [Int64] {
-        try await writer.read { db in
+        try await database.read { db in
             try Int64.fetchAll(
                 db, sql: "SELECT id FROM heldAnswer WHERE state = 'held' AND relayAt <= ? ORDER BY relayAt, id LIMIT ?", arguments: [now, limit])
         }

@@ -7,7 +7,7 @@ extension SQLiteQuestionStore: StatsStore {
         // Without a start, no filter at all. (Measured on 200k questions and 600k deliveries: 1.5 s a call with the
         // filter always on, the first-answer times decoded as dates in Swift and the deliveries counted anew.)
         let inWindow: SQL = since.map { "question.createdAt >= \($0)" } ?? "1"
-        return try await writer.read { db in
+        return try await database.read { db in
             let counts = try SQLRequest<Row>(
                 literal: """
                     SELECT count(*) AS asked,

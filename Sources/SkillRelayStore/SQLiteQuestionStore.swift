@@ -123,7 +123,7 @@ public struct SQLiteQuestionStore: QuestionStore {
     }
 
     public func waveContext(question id: String) async throws -> WaveContext? {
-        try await writer.read { db in
+        try await database.read { db in
             guard let question = try QuestionRow.fetch(db, publicId: id), question.status == .open else { return nil }
             var asked: Set<String> = []
             var pending: [PendingDelivery] = []
@@ -166,7 +166,7 @@ public struct SQLiteQuestionStore: QuestionStore {
     }
 
     public func recentAnswerDelays(limit: Int) async throws -> [TimeInterval] {
-        try await writer.read { db in
+        try await database.read { db in
             // Newest deliveries first, by their key: no index on answers is needed to find the last few hundred.
             try TimeInterval.fetchAll(
                 db,
@@ -186,7 +186,7 @@ public struct SQLiteQuestionStore: QuestionStore {
     }
 
     public func dueQuestions(now: Date, limit: Int) async throws -> [String] {
-        try await writer.read { db in
+        try await database.read { db in
             try String.fetchAll(
                 db, sql: "SELECT publicId FROM question WHERE status = 'open' AND nextActionAt <= ? ORDER BY nextActionAt LIMIT ?",
                 arguments: [now, limit])
@@ -239,7 +239,7 @@ public struct SQLiteQuestionStore: QuestionStore {
     }
 
     public func questions(askedBy asker: Asker, page: PageRequest) async throws -> ListPage<AskedQuestion> {
-        try await writer.read { db in
+        try await database.read { db in
             let askerKey = Self.askerKey(asker)
             // The cursor names the last question shown; it must be one of this asker's.
             var after = Int64.max
@@ -269,7 +269,7 @@ public struct SQLiteQuestionStore: QuestionStore {
         """
 
     public func questionView(_ id: String, for asker: Asker?, isAdmin: Bool) async throws -> QuestionView {
-        try await writer.read { db in
+        try await database.read { db in
             let question = try Self.visibleQuestion(db, id, asker: asker, isAdmin: isAdmin)
             let answers = try Row.fetchAll(
                 db,

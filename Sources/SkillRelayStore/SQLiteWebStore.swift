@@ -29,7 +29,7 @@ public struct SQLiteWebStore: SignInStore, SessionStore {
     }
 
     public func loginLinkOwner(secret: String, now: Date) async throws -> SignedInPerson? {
-        try await writer.read { db in
+        try await database.read { db in
             guard let employeeID = try Self.usableLink(db, secret: secret, now: now)?.employeeID else { return nil }
             return try Self.person(db, employeeID: employeeID)
         }
@@ -46,14 +46,14 @@ public struct SQLiteWebStore: SignInStore, SessionStore {
     }
 
     public func signedInPerson(handle: String) async throws -> SignedInPerson? {
-        try await writer.read { db in
+        try await database.read { db in
             guard let employee = try EmployeeRecord.filter(EmployeeRecord.Columns.handle == handle).fetchOne(db) else { return nil }
             return try Self.person(db, employeeID: employee.id!)
         }
     }
 
     public func personalStatus(of handle: String, now: Date) async throws -> PersonalStatus {
-        try await writer.read { db in
+        try await database.read { db in
             guard
                 let row = try SQLRequest<Row>(
                     literal: """
@@ -122,7 +122,7 @@ public struct SQLiteWebStore: SignInStore, SessionStore {
     }
 
     public func session(key: String, now: Date) async throws -> (value: Data, expiresAt: Date?)? {
-        try await writer.read { db in
+        try await database.read { db in
             guard
                 let row = try SQLRequest<Row>(literal: "SELECT value, expiresAt FROM webSession WHERE keyHash = \(TokenSecret.hash(key))").fetchOne(
                     db)
@@ -151,7 +151,7 @@ public struct SQLiteWebStore: SignInStore, SessionStore {
 extension SQLiteWebStore {
     /// The handle of the first active admin (by when they were added), for the link `serve` prints on a trial run.
     public func firstActiveAdmin() async throws -> String? {
-        try await writer.read { db in
+        try await database.read { db in
             try String.fetchOne(db, sql: "SELECT handle FROM employee WHERE isAdmin AND isActive ORDER BY id LIMIT 1")
         }
     }
