@@ -38,6 +38,10 @@ public struct MatrixClient: Sendable {
         public var errcode: String?
         public var message: String?
         public var description: String { "Matrix answered HTTP \(status) \(errcode ?? "") \(message ?? "")" }
+
+        /// Whether the homeserver refused the request for good: a 4xx other than a timeout (408) or a rate limit (429),
+        /// which say to try again. The same request sent again would be refused again.
+        public var isRefusal: Bool { (400..<500).contains(status) && status != 408 && status != 429 }
     }
 
     // MARK: - Calls

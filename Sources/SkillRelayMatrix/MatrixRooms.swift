@@ -159,7 +159,7 @@ public actor MatrixRooms {
                 if encrypted { try await encryption?.roomIsEncrypted(room, content: .object(["algorithm": .string(MatrixEncryption.megolm)])) }
                 try await state.setInvitation(room, to: userID, at: now)
                 return IMContact(conversation: room, joined: false, invitedAt: now)
-            } catch let failure as MatrixClient.Failure where (400..<500).contains(failure.status) && failure.status != 429 {
+            } catch let failure as MatrixClient.Failure where failure.isRefusal {
                 // Refused for good (an unknown user, say): asking again on every wave would only make rooms nobody
                 // joins, so it waits as long as after an invitation sent.
                 try await state.setInvitation(nil, to: userID, at: now)

@@ -376,7 +376,7 @@ public struct MatrixSyncService: Service {
                     TextMessage(reply.text), to: reply.room, transactionID: reply.transactionID, maxWait: Self.replyRateLimitWait)
                 unsentReplies.removeFirst()
                 if reply.failures > 0 { logger.info("a reply that had failed to go was sent", metadata: metadata) }
-            } catch let failure as MatrixClient.Failure where failure.status >= 400 && failure.status < 500 && ![408, 429].contains(failure.status) {
+            } catch let failure as MatrixClient.Failure where failure.isRefusal {
                 unsentReplies.removeFirst()
                 logger.warning(
                     "the homeserver refused a reply; not sending it again",

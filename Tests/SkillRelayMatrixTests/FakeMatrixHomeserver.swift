@@ -110,7 +110,7 @@ final class FakeMatrixHomeserver: Sendable {
     /// `createRoom` inviting this user fails with 404, as Synapse's does for an unknown user.
     func refuseInvitations(to userID: String) { state.withLock { _ = $0.refusedInvitees.insert(userID) } }
     /// `createRoom` inviting this user fails with `status` (a server error, say), without a room made.
-    func failInvitations(to userID: String, status: Int) { state.withLock { $0.failingInvitees[userID] = status } }
+    func failInvitations(to userID: String, status: Int?) { state.withLock { $0.failingInvitees[userID] = status } }
     /// Holds every `createRoom` until `releaseAll()`.
     func holdRoomCreation() { state.withLock { $0.holdRoomCreation = true } }
     /// `createRoom` requests in flight now, and the most there ever were at once.

@@ -255,6 +255,28 @@ import Testing
         }
     }
 
+    /// A 408 is the request timing out, not the homeserver refusing the invitation: it is tried again after the retry
+    /// interval, as a server error is, not a day later as a refusal.
+    @Test func anInvitationThatTimedOutIsTriedAgainAfterTheRetryIntervalNotADayLater() async throws {
+        try await MatrixPresenceSourceTests.withFakeHomeserver { fake, matrix in
+            let clock = TestClock()
+            let rooms = MatrixRooms(client: matrix, state: MatrixPresenceSourceTests.MemoryIMState(), clock: clock)
+            let source = MatrixPresenceSource(client: matrix, rooms: rooms, timeout: .seconds(60), clock: clock)
+            let person = MatrixPresenceSourceTests.people(["p1"])
+            fake.failInvitations(to: "@p1:fake", status: 408)
+            _ = await source.presence(of: person)
+            await rooms.invitationsSettled()
+            #expect(fake.createRoomRequests == 1)
+            // The homeserver answers again: once the retry interval has passed, the invitation is made.
+            fake.failInvitations(to: "@p1:fake", status: nil)
+            clock.advance(by: rooms.invitationRetryInterval)
+            _ = await source.presence(of: person)
+            await rooms.invitationsSettled()
+            #expect(fake.createRoomRequests == 2)
+            #expect(fake.invited == ["@p1:fake"])
+        }
+    }
+
     @Test func concurrentCallersShareOneRoomAndLaterCallsReadNothing() async throws {
         try await MatrixPresenceSourceTests.withFakeHomeserver { fake, matrix in
             let state = MatrixPresenceSourceTests.MemoryIMState()
