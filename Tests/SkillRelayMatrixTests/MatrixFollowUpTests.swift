@@ -49,15 +49,12 @@ import Testing
     func withWorld(_ body: @Sendable @escaping (World) async throws -> Void) async throws {
         let fake = FakeMatrixHomeserver()
         try await fake.serve { matrix in
-            let clock = TestClock()
-            let database = try AppDatabase.inMemory()
-            let directory = SQLiteDirectoryStore(database: database, clock: clock)
-            _ = try await directory.createTopic(Topic(slug: "terraform", name: "Terraform"), by: .cliOperator)
-            _ = try await directory.createEmployee(
-                Employee(handle: "asker", name: "Ada Asker", email: "asker@example.org", imID: "@asker:fake"), by: .cliOperator)
-            _ = try await directory.createEmployee(
-                Employee(handle: "s1", name: "Sam Special", email: "s1@example.org", imID: "@s1:fake"), by: .cliOperator)
-            _ = try await directory.setSkill(of: "s1", topic: "terraform", level: 4, by: .cliOperator)
+            let company = try await TerraformDirectory(
+                people: [
+                    Employee(handle: "asker", name: "Ada Asker", email: "asker@example.org", imID: "@asker:fake"),
+                    Employee(handle: "s1", name: "Sam Special", email: "s1@example.org", imID: "@s1:fake"),
+                ], specialists: ["s1"], level: 4)
+            let (clock, database, directory) = (company.clock, company.database, company.directory)
             let state = SQLiteIMState(database: database, clock: clock)
             try await state.setConversation("!asker:fake", with: "@asker:fake")
             try await state.setConversation("!s1:fake", with: "@s1:fake")

@@ -38,16 +38,10 @@ import Testing
     func withQuestion(sendsReturned: Bool = true, _ body: @Sendable @escaping (Adapter, String) async throws -> Void) async throws {
         let fake = FakeMatrixHomeserver()
         try await fake.serve { matrix in
-            let clock = TestClock()
-            let database = try AppDatabase.inMemory()
-            let directory = SQLiteDirectoryStore(database: database, clock: clock)
-            _ = try await directory.createTopic(Topic(slug: "terraform", name: "Terraform"), by: .cliOperator)
-            _ = try await directory.createEmployee(Employee(handle: "asker", name: "Asker", email: "asker@example.org"), by: .cliOperator)
-            for user in ["s1", "s2"] {
-                _ = try await directory.createEmployee(
-                    Employee(handle: user, name: user.uppercased(), email: "\(user)@example.org", imID: "@\(user):fake"), by: .cliOperator)
-                _ = try await directory.setSkill(of: user, topic: "terraform", level: 3, by: .cliOperator)
-            }
+            let company = try await TerraformDirectory(
+                people: [Employee(handle: "asker", name: "Asker", email: "asker@example.org")] + ["s1", "s2"].map(TerraformDirectory.onIM),
+                specialists: ["s1", "s2"])
+            let (clock, database, directory) = (company.clock, company.database, company.directory)
             let state = SQLiteIMState(database: database, clock: clock)
             try await state.setConversation("!r1:fake", with: "@s1:fake")
             try await state.setConversation("!r2:fake", with: "@s2:fake")

@@ -76,15 +76,8 @@ import Testing
         let fake = FakeMatrixHomeserver()
         fake.failMessageSends(with: sendFailures)
         try await fake.serve { matrix in
-            let clock = TestClock()
-            let database = try AppDatabase.inMemory()
-            let directory = SQLiteDirectoryStore(database: database, clock: clock)
-            _ = try await directory.createTopic(Topic(slug: "terraform", name: "Terraform"), by: .cliOperator)
-            for user in ["asker", "s1"] {
-                _ = try await directory.createEmployee(
-                    Employee(handle: user, name: user.uppercased(), email: "\(user)@example.org", imID: "@\(user):fake"), by: .cliOperator)
-            }
-            _ = try await directory.setSkill(of: "s1", topic: "terraform", level: 3, by: .cliOperator)
+            let company = try await TerraformDirectory(people: ["asker", "s1"].map(TerraformDirectory.onIM), specialists: ["s1"])
+            let (clock, database, directory) = (company.clock, company.database, company.directory)
             let state = FlakyIMState(SQLiteIMState(database: database, clock: clock), failing: call)
             try await state.state.setConversation("!r1:fake", with: "@s1:fake")
             let store = SQLiteQuestionStore(database: database, clock: clock)

@@ -50,17 +50,11 @@ import Testing
     func withAdapter(_ body: @Sendable @escaping (Adapter) async throws -> Void) async throws {
         let fake = FakeMatrixHomeserver()
         try await fake.serve { matrix in
-            let clock = TestClock()
-            let database = try AppDatabase.inMemory()
-            let directory = SQLiteDirectoryStore(database: database, clock: clock)
-            _ = try await directory.createEmployee(
-                Employee(handle: "admin", name: "Admin", email: "admin@example.org", isAdmin: true), by: .cliOperator)
-            _ = try await directory.createTopic(Topic(slug: "terraform", name: "Terraform"), by: .cliOperator)
-            for user in ["s1", "s2", "s3"] {
-                _ = try await directory.createEmployee(
-                    Employee(handle: user, name: user.uppercased(), email: "\(user)@example.org", imID: "@\(user):fake"), by: .cliOperator)
-                _ = try await directory.setSkill(of: user, topic: "terraform", level: 3, by: .cliOperator)
-            }
+            let company = try await TerraformDirectory(
+                people: [Employee(handle: "admin", name: "Admin", email: "admin@example.org", isAdmin: true)]
+                    + ["s1", "s2", "s3"].map(TerraformDirectory.onIM),
+                specialists: ["s1", "s2", "s3"])
+            let (clock, database, directory) = (company.clock, company.database, company.directory)
             let state = SQLiteIMState(database: database, clock: clock)
             let rooms = MatrixRooms(client: matrix, state: state, clock: clock)
             let questions = try QuestionService(
