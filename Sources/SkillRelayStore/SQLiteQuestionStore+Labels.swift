@@ -19,16 +19,17 @@ extension SQLiteQuestionStore {
     /// out the answerer and the asker (a bot has no row: `nil`).
     static func peopleByBestLevel(_ db: Database, topic: String, minimumLevel: Int, answerer: Int64, asker: Int64?) throws -> [Int: Int] {
         guard let topics = try subtree(db, of: topic) else { return [:] }
+        // Cached: the text differs only by the subtree's size, and the count runs for every relayed answer.
         let rows = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT best, count(*) AS people FROM (
-                    SELECT max(skill.level) AS best FROM skill JOIN employee ON employee.id = skill.employeeId
-                    WHERE skill.topicId IN (\(databaseQuestionMarks(count: topics.count))) AND skill.level >= ? AND employee.isActive
-                        AND employee.id <> ? AND employee.id IS NOT ?
-                    GROUP BY skill.employeeId
-                ) GROUP BY best
-                """, arguments: StatementArguments(topics) + [minimumLevel, answerer, asker])
+            db.cachedStatement(
+                sql: """
+                    SELECT best, count(*) AS people FROM (
+                        SELECT max(skill.level) AS best FROM skill JOIN employee ON employee.id = skill.employeeId
+                        WHERE skill.topicId IN (\(databaseQuestionMarks(count: topics.count))) AND skill.level >= ? AND employee.isActive
+                            AND employee.id <> ? AND employee.id IS NOT ?
+                        GROUP BY skill.employeeId
+                    ) GROUP BY best
+                    """), arguments: StatementArguments(topics) + [minimumLevel, answerer, asker])
         return Dictionary(uniqueKeysWithValues: rows.map { ($0["best"] as Int, $0["people"] as Int) })
     }
 
