@@ -97,14 +97,16 @@ public struct AppDatabase: Sendable {
 
     /// `body` in a deferred transaction of its own, or in the one already open.
     private static func inReadTransaction<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
-        var result: T?
-        try db.inSavepoint {
-            result = try body(db)
-            return .commit
+        guard !db.isInsideTransaction else { return try body(db) }
+        try db.beginTransaction(.deferred)
+        do {
+            let result = try body(db)
+            try db.commit()
+            return result
+        } catch {
+            try? db.rollback()
+            throw error
         }
-        // `inSavepoint` runs `body` exactly once and commits only after it returned.
-        guard let result else { preconditionFailure("a savepoint committed without running its body") }
-        return result
     }
 
     /// `blockingRead` without the surrounding transaction, for a read that is a single statement: one statement is
