@@ -15,6 +15,11 @@ public struct AppDatabase: Sendable {
     /// use (40 % of the simulation's CPU). Only the scratch database turns it off; tests keep it, to catch a write
     /// inside a read.
     private var guardsReads = true
+    /// Whether `read` and `write` run on the calling thread instead of handing off to GRDB's queue and back. Only on
+    /// the scratch database, which one caller uses one call at a time: there each hand-off woke a thread twice, and
+    /// the kernel's wake-ups were a fifth of the simulation's time. A server's callers keep the async hand-off, which
+    /// never holds a cooperative thread while another connection works.
+    private var runsOnCaller = false
 
     /// Wraps a database connection and migrates it.
     public init(_ writer: any DatabaseWriter) throws {
@@ -58,6 +63,7 @@ public struct AppDatabase: Sendable {
         }
         var database = try AppDatabase(DatabaseQueue(path: path, configuration: configuration))
         database.guardsReads = false
+        database.runsOnCaller = true
         return database
     }
 
@@ -84,8 +90,15 @@ public struct AppDatabase: Sendable {
     /// Reads in one transaction, as `DatabaseReader.read` does (without its read-only guard on the scratch
     /// database, where one serial connection gives the same isolation).
     func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+        if runsOnCaller { return try blockingRead(body) }
         guard !guardsReads else { return try await writer.read(body) }
         return try await writer.unsafeRead { db in try Self.inReadTransaction(db, body) }
+    }
+
+    /// Writes in one transaction, as `DatabaseWriter.write` does (on the scratch database, on the calling thread).
+    func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+        if runsOnCaller { return try blockingWrite(body) }
+        return try await writer.write(body)
     }
 
     /// A read that blocks the calling thread, for the few short queries on hot paths: GRDB's async read hands off

@@ -16,7 +16,7 @@ extension SQLiteDirectoryStore {
     public func createEmployee(_ employee: Employee, by caller: Caller) async throws -> EmployeeProfile {
         try DirectoryPolicy.authorize(caller, to: .editEmployees)
         let employee = try employee.validated()
-        return try await writer.write { db in
+        return try await database.write { db in
             if try EmployeeRecord.filter(EmployeeRecord.Columns.handle == employee.handle).fetchCount(db) > 0 {
                 throw DirectoryError.handleTaken(employee.handle)
             }
@@ -35,7 +35,7 @@ extension SQLiteDirectoryStore {
 
     public func updateEmployee(_ handle: String, with patch: EmployeePatch, by caller: Caller) async throws -> EmployeeProfile {
         try DirectoryPolicy.authorize(caller, to: .editEmployees)
-        return try await writer.write { db in
+        return try await database.write { db in
             var record = try Self.employeeRecord(db, handle: handle)
             let before = try Self.employee(db, record: record)
             let updated = try before.applying(patch).validated()

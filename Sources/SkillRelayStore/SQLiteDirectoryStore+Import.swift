@@ -7,7 +7,7 @@ extension SQLiteDirectoryStore {
     /// topic, in one transaction. Every problem found is collected; if there is any, the transaction rolls back.
     public func importDirectory(_ batch: ImportBatch, by caller: Caller) async throws -> ImportSummary {
         try DirectoryPolicy.authorize(caller, to: .importDirectory)
-        return try await writer.write { db in
+        return try await database.write { db in
             // A large import changes more pages than SQLite's default cache (2 MiB) holds: spilled to the WAL before the
             // commit, they are written (and read back) again and again. A cache as large as the change, for this
             // transaction only.

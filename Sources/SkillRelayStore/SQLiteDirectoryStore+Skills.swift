@@ -5,12 +5,12 @@ import SkillRelayDomain
 extension SQLiteDirectoryStore {
     public func setSkill(of handle: String, topic slugOrAlias: String, level: Int, by caller: Caller) async throws -> Skill {
         if case .bot = caller.identity { try DirectoryPolicy.authorize(caller, to: .tagSkill(.unrelated, existing: nil)) }
-        return try await writer.write { db in try setSkill(db, of: handle, topic: slugOrAlias, level: level, by: caller) }
+        return try await database.write { db in try setSkill(db, of: handle, topic: slugOrAlias, level: level, by: caller) }
     }
 
     public func removeSkill(of handle: String, topic slugOrAlias: String, by caller: Caller) async throws {
         if case .bot = caller.identity { try DirectoryPolicy.authorize(caller, to: .untagSkill(.unrelated, existing: .manager)) }
-        try await writer.write { db in try removeSkill(db, of: handle, topic: slugOrAlias, by: caller) }
+        try await database.write { db in try removeSkill(db, of: handle, topic: slugOrAlias, by: caller) }
     }
 
     /// Tags or re-levels inside a transaction: the one path every tag takes (the API, the team page, an accepted

@@ -42,7 +42,7 @@ extension SQLiteDirectoryStore: SuggestionStore {
 
     public func decide(suggestion id: String, _ decision: SuggestionDecision, by caller: Caller) async throws -> SkillSuggestion {
         try DirectoryPolicy.authorize(caller, to: .readTeam)
-        return try await writer.write { db in
+        return try await database.write { db in
             // Someone not below the caller is "not found", exactly as an id that does not exist: ids cannot be probed.
             guard let row = try SQLRequest<Row>(literal: "\(Self.suggestionColumns) WHERE skillSuggestion.publicId = \(id)").fetchOne(db) else {
                 throw DirectoryError.suggestionNotFound(id)

@@ -30,7 +30,7 @@ extension SQLiteDirectoryStore {
         guard let found else { return nil }
         let now = clock.now()
         if found.lastUsedAt.map({ now.timeIntervalSince($0) >= Self.lastUsedResolution }) ?? true {
-            try await writer.write { db in
+            try await database.write { db in
                 try db.execute(sql: "UPDATE apiToken SET lastUsedAt = ? WHERE id = ?", arguments: [now, found.tokenID])
             }
         }
@@ -39,7 +39,7 @@ extension SQLiteDirectoryStore {
 
     public func createToken(for owner: APIToken.Owner, by caller: Caller) async throws -> IssuedToken {
         try DirectoryPolicy.authorize(caller, to: .manageTokens)
-        return try await writer.write { db in
+        return try await database.write { db in
             var record = APITokenRecord(publicId: TokenSecret.makePublicID(), secretHash: Data(), createdAt: clock.now())
             switch owner {
             case .employee(let handle):
@@ -81,7 +81,7 @@ extension SQLiteDirectoryStore {
 
     public func revokeToken(_ id: String, by caller: Caller) async throws -> APIToken {
         try DirectoryPolicy.authorize(caller, to: .manageTokens)
-        return try await writer.write { db in
+        return try await database.write { db in
             guard var record = try APITokenRecord.filter(APITokenRecord.Columns.publicId == id).fetchOne(db) else {
                 throw DirectoryError.tokenNotFound(id)
             }

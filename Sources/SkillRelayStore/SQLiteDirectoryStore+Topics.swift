@@ -58,7 +58,7 @@ extension SQLiteDirectoryStore {
     public func createTopic(_ topic: Topic, by caller: Caller) async throws -> TopicDetail {
         try DirectoryPolicy.authorize(caller, to: .editTopics)
         let topic = try topic.validated()
-        return try await writer.write { db in
+        return try await database.write { db in
             if try Self.isTopicNameTaken(db, topic.slug) { throw DirectoryError.slugTaken(topic.slug) }
             let parentID = try topic.parentSlug.map { try Self.parentRecord(db, slug: $0).id! }
             let now = clock.now()
@@ -78,7 +78,7 @@ extension SQLiteDirectoryStore {
 
     public func updateTopic(_ slugOrAlias: String, with patch: TopicPatch, by caller: Caller) async throws -> TopicDetail {
         try DirectoryPolicy.authorize(caller, to: .editTopics)
-        return try await writer.write { db in
+        return try await database.write { db in
             var record = try Self.topicRecord(db, slugOrAlias: slugOrAlias)
             let before = try Self.topicDetail(db, record: record).topic
             let updated = try before.applying(patch).validated()
@@ -107,7 +107,7 @@ extension SQLiteDirectoryStore {
         try DirectoryPolicy.authorize(caller, to: .editTopics)
         let alias = alias.lowercased()
         try DirectoryValidation.checkAlias(alias)
-        return try await writer.write { db in
+        return try await database.write { db in
             let record = try Self.topicRecord(db, slugOrAlias: slugOrAlias)
             if try Self.isTopicNameTaken(db, alias) { throw DirectoryError.aliasTaken(alias) }
             try TopicAliasRecord(alias: alias, topicId: record.id!).insert(db)
@@ -119,7 +119,7 @@ extension SQLiteDirectoryStore {
     public func removeAlias(_ alias: String, from slugOrAlias: String, by caller: Caller) async throws -> TopicDetail {
         try DirectoryPolicy.authorize(caller, to: .editTopics)
         let alias = alias.lowercased()
-        return try await writer.write { db in
+        return try await database.write { db in
             let record = try Self.topicRecord(db, slugOrAlias: slugOrAlias)
             let removed =
                 try TopicAliasRecord

@@ -4,7 +4,7 @@ import SkillRelayDomain
 
 extension SQLiteQuestionStore {
     public func recordAnswer(delivery id: String, by handle: String, text: String, labeling: AnswerLabeling, now: Date) async throws -> AnswerResult {
-        try await writer.write { db in
+        try await database.write { db in
             try Self.recordAnswer(
                 db, delivery: try Self.delivery(db, id, of: handle), id: id, text: text, labeling: labeling, now: now, learning: learning)
         }
@@ -67,7 +67,7 @@ extension SQLiteQuestionStore {
     }
 
     public func recordPass(delivery id: String, by handle: String, now: Date) async throws -> (questionID: String, nonePending: Bool) {
-        try await writer.write { db in
+        try await database.write { db in
             let delivery = try Self.delivery(db, id, of: handle)
             guard let question = try QuestionRow.fetch(db, id: delivery.questionId) else { throw DirectoryError.deliveryNotFound(id) }
             guard delivery.state == .pending else {
@@ -139,7 +139,7 @@ extension SQLiteQuestionStore {
     // MARK: - Presence and pause
 
     public func setLocalPresence(_ presence: Presence, of handle: String, now: Date) async throws {
-        try await writer.write { db in
+        try await database.write { db in
             let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: handle)
             try db.execute(
                 sql: """
@@ -165,7 +165,7 @@ extension SQLiteQuestionStore {
     }
 
     public func setPause(of handle: String, until: Date?, now: Date) async throws {
-        try await writer.write { db in
+        try await database.write { db in
             let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: handle)
             try db.execute(sql: "UPDATE employee SET pausedUntil = ?, updatedAt = ? WHERE id = ?", arguments: [until, now, employee.id!])
         }
@@ -174,7 +174,7 @@ extension SQLiteQuestionStore {
     // MARK: - Compliance
 
     public func logPolicyViolation(sender: String, rule: String, kind: String, now: Date) async throws {
-        try await writer.write { db in
+        try await database.write { db in
             try Self.log(
                 db, at: now, direction: "in", kind: "policy_violation", sender: try Self.internalName(db, sender), recipient: "skillrelay",
                 questionID: nil, deliveryID: nil, text: "\(kind) refused by rule '\(rule)'; text not kept")
@@ -196,7 +196,7 @@ extension SQLiteQuestionStore {
     }
 
     public func purgeCompliance(before: Date) async throws -> Int {
-        try await writer.write { db in
+        try await database.write { db in
             try db.execute(sql: "DELETE FROM complianceEntry WHERE at < ?", arguments: [before])
             return db.changesCount
         }
@@ -210,7 +210,7 @@ extension SQLiteQuestionStore {
         // writes must not wait for all of them. The oldest rows come first in rowid order, so each slice finds its
         // rows at once.
         while true {
-            let deleted = try await writer.write { db in
+            let deleted = try await database.write { db in
                 try db.execute(
                     sql: """
                         DELETE FROM outbox WHERE id IN (
@@ -254,7 +254,7 @@ extension SQLiteQuestionStore {
     }
 
     public func markOutboxSent(_ ids: [Int64], references: [String: String], now: Date) async throws {
-        try await writer.write { db in
+        try await database.write { db in
             let sent = try db.cachedStatement(sql: "UPDATE outbox SET sentAt = ?, attempts = attempts + 1 WHERE id = ?")
             for id in ids { try sent.execute(arguments: [now, id]) }
             try Self.keepReferences(db, references, now: now, replacing: true)
@@ -283,7 +283,7 @@ extension SQLiteQuestionStore {
 
     public func markOutboxFailed(_ id: Int64, error: String, retryAt: Date?) async throws {
         let now = clock.now()
-        try await writer.write { db in
+        try await database.write { db in
             if let retryAt {
                 try db.execute(
                     sql: "UPDATE outbox SET attempts = attempts + 1, lastError = ?, nextAttemptAt = ? WHERE id = ?", arguments: [error, retryAt, id])
@@ -305,7 +305,7 @@ extension SQLiteQuestionStore {
     }
 
     public func deferOutbox(_ id: Int64, until: Date, reason: String) async throws {
-        try await writer.write { db in
+        try await database.write { db in
             try db.execute(sql: "UPDATE outbox SET lastError = ?, nextAttemptAt = ? WHERE id = ?", arguments: [reason, until, id])
         }
     }

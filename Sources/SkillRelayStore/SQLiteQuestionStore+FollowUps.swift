@@ -18,7 +18,7 @@ struct ThreadRow {
 
 extension SQLiteQuestionStore {
     public func recordFollowUp(by author: FollowUpAuthor, text: String, openFor: TimeInterval, now: Date) async throws -> RecordedFollowUp {
-        try await writer.write { db in
+        try await database.write { db in
             let thread = try Self.thread(db, of: author)
             let question = thread.question
             if let closedAt = question.closedAt, now >= closedAt.addingTimeInterval(openFor) {

@@ -25,7 +25,7 @@ extension SQLiteQuestionStore {
         """
 
     public func holdAnswer(delivery id: String, by handle: String, text: String, relayAt: Date, now: Date) async throws -> HeldAnswer {
-        try await writer.write { db in
+        try await database.write { db in
             let delivery = try Self.delivery(db, id, of: handle)
             guard let question = try QuestionRow.fetch(db, id: delivery.questionId) else { throw DirectoryError.deliveryNotFound(id) }
             let held = try Bool.fetchOne(
@@ -47,7 +47,7 @@ extension SQLiteQuestionStore {
     }
 
     public func withdrawHeldAnswer(by handle: String, now: Date) async throws -> HeldAnswerWithdrawal {
-        try await writer.write { db in
+        try await database.write { db in
             let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: handle)
             let select = """
                 SELECT heldAnswer.id, heldAnswer.state, heldAnswer.relayAt, delivery.publicId AS deliveryId, question.publicId AS questionId,
@@ -84,7 +84,7 @@ extension SQLiteQuestionStore {
     }
 
     public func relayHeldAnswer(_ id: Int64, labeling: AnswerLabeling, now: Date) async throws -> AnswerResult? {
-        try await writer.write { db in
+        try await database.write { db in
             guard
                 let held = try Row.fetchOne(
                     db,
@@ -110,7 +110,7 @@ extension SQLiteQuestionStore {
 
     public func savePlainChoice(by handle: String, text: String, options: [String], now: Date) async throws {
         let json = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
-        try await writer.write { db in
+        try await database.write { db in
             let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: handle)
             try db.execute(
                 sql: """
@@ -121,7 +121,7 @@ extension SQLiteQuestionStore {
     }
 
     public func takePlainChoice(by handle: String) async throws -> PlainChoice? {
-        try await writer.write { db in
+        try await database.write { db in
             let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: handle)
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM plainChoice WHERE employeeId = ?", arguments: [employee.id!]) else {
                 return nil

@@ -38,7 +38,7 @@ struct RevealRow {
 extension SQLiteQuestionStore {
     public func reveal(_ action: RevealAction, question id: String, rank: Int, by asker: Asker, now: Date) async throws -> RevealChange {
         guard case .employee = asker else { throw DirectoryError.botsCannotReveal }
-        return try await writer.write { db in
+        return try await database.write { db in
             let question = try Self.visibleQuestion(db, id, asker: asker, isAdmin: false)
             guard
                 let deliveryID = try Int64.fetchOne(
@@ -50,7 +50,7 @@ extension SQLiteQuestionStore {
     }
 
     public func reveal(_ action: RevealAction, delivery id: String, by handle: String, now: Date) async throws -> RevealChange {
-        try await writer.write { db in
+        try await database.write { db in
             let delivery = try Self.delivery(db, id, of: handle)
             guard let question = try QuestionRow.fetch(db, id: delivery.questionId) else { throw DirectoryError.deliveryNotFound(id) }
             guard try Int.fetchOne(db, sql: "SELECT rank FROM answer WHERE deliveryId = ?", arguments: [delivery.id]) != nil else {

@@ -148,7 +148,7 @@ public struct SQLiteQuestionStore: QuestionStore {
     public func recordWave(question id: String, after waves: Int, to specialists: [Candidate], nextActionAt: Date, now: Date) async throws
         -> WaveOutcome?
     {
-        try await writer.write { db in
+        try await database.write { db in
             guard let question = try QuestionRow.fetch(db, publicId: id), question.status == .open, question.waves == waves else { return nil }
             var count = try Int.fetchOne(db, sql: "SELECT count(*) FROM delivery WHERE questionId = ?", arguments: [question.id]) ?? 0
             guard !specialists.isEmpty else {
@@ -178,7 +178,7 @@ public struct SQLiteQuestionStore: QuestionStore {
     }
 
     public func expireQuestion(_ id: String, now: Date) async throws -> Bool {
-        try await writer.write { db in
+        try await database.write { db in
             guard let question = try QuestionRow.fetch(db, publicId: id), question.status == .open else { return false }
             try Self.close(db, question, reason: .expired, now: now, learning: learning)
             return true
@@ -194,7 +194,7 @@ public struct SQLiteQuestionStore: QuestionStore {
     }
 
     public func cancelQuestion(_ id: String, by asker: Asker?, isAdmin: Bool, now: Date) async throws {
-        try await writer.write { db in
+        try await database.write { db in
             let question = try Self.visibleQuestion(db, id, asker: asker, isAdmin: isAdmin)
             guard question.status == .open else { throw DirectoryError.questionClosed(id) }
             let sender = try asker.map { try Self.party(db, $0) } ?? "admin"
@@ -205,7 +205,7 @@ public struct SQLiteQuestionStore: QuestionStore {
     }
 
     public func rateAnswer(question id: String, rank: Int, helpful: Bool, by asker: Asker?, isAdmin: Bool, now: Date) async throws {
-        try await writer.write { db in
+        try await database.write { db in
             let question = try Self.visibleQuestion(db, id, asker: asker, isAdmin: isAdmin)
             guard
                 let row = try Row.fetchOne(

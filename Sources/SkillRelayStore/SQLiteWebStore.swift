@@ -16,7 +16,7 @@ public struct SQLiteWebStore: SignInStore, SessionStore {
     // MARK: - Login links
 
     public func createLoginLink(_ link: LoginLink, for handle: String, now: Date) async throws {
-        try await writer.write { db in
+        try await database.write { db in
             guard let employee = try EmployeeRecord.filter(EmployeeRecord.Columns.handle == handle).fetchOne(db), employee.isActive else {
                 throw DirectoryError.employeeNotFound(handle)
             }
@@ -36,7 +36,7 @@ public struct SQLiteWebStore: SignInStore, SessionStore {
     }
 
     public func redeemLoginLink(secret: String, now: Date) async throws -> SignedInPerson? {
-        try await writer.write { db in
+        try await database.write { db in
             guard let link = try Self.usableLink(db, secret: secret, now: now) else { return nil }
             // Only the update that finds the link unused wins, so a link signs in once however it is raced.
             try db.execute(literal: "UPDATE loginLink SET usedAt = \(now) WHERE id = \(link.id) AND usedAt IS NULL")
@@ -71,7 +71,7 @@ public struct SQLiteWebStore: SignInStore, SessionStore {
     }
 
     public func purgeLoginLinks(before: Date) async throws -> Int {
-        try await writer.write { db in
+        try await database.write { db in
             try db.execute(literal: "DELETE FROM loginLink WHERE expiresAt < \(before)")
             return db.changesCount
         }
@@ -100,7 +100,7 @@ public struct SQLiteWebStore: SignInStore, SessionStore {
     // MARK: - Sessions
 
     public func insertSession(key: String, value: Data, expiresAt: Date?) async throws -> Bool {
-        try await writer.write { db in
+        try await database.write { db in
             try db.execute(
                 literal: """
                     INSERT OR IGNORE INTO webSession (keyHash, value, expiresAt)
@@ -111,7 +111,7 @@ public struct SQLiteWebStore: SignInStore, SessionStore {
     }
 
     public func upsertSession(key: String, value: Data, expiresAt: Date?) async throws {
-        try await writer.write { db in
+        try await database.write { db in
             try db.execute(
                 literal: """
                     INSERT INTO webSession (keyHash, value, expiresAt)
@@ -135,13 +135,13 @@ public struct SQLiteWebStore: SignInStore, SessionStore {
     }
 
     public func deleteSession(key: String) async throws {
-        try await writer.write { db in
+        try await database.write { db in
             try db.execute(literal: "DELETE FROM webSession WHERE keyHash = \(TokenSecret.hash(key))")
         }
     }
 
     public func purgeSessions(before: Date) async throws -> Int {
-        try await writer.write { db in
+        try await database.write { db in
             try db.execute(literal: "DELETE FROM webSession WHERE expiresAt < \(before)")
             return db.changesCount
         }
