@@ -14,19 +14,19 @@ extension SQLiteQuestionStore {
     static func recordAnswer(
         _ db: Database, delivery: DeliveryRow, id: String, text: String, labeling: AnswerLabeling, now: Date, learning: RoutingLearning
     ) throws -> AnswerResult {
-        if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM answer WHERE deliveryId = ?)", arguments: [delivery.id]) == true {
+        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM answer WHERE deliveryId = ?)"), arguments: [delivery.id]) == true {
             throw DirectoryError.deliveryAlreadyAnswered
         }
         guard let question = try QuestionRow.fetch(db, id: delivery.questionId) else { throw DirectoryError.deliveryNotFound(id) }
-        try db.execute(
+        try db.executeCached(
             sql: "INSERT INTO answer (questionId, deliveryId, text, receivedAt) VALUES (?, ?, ?, ?)",
             arguments: [question.id, delivery.id, text, now])
         let answerID = db.lastInsertedRowID
         if delivery.state == .pending {
             try Self.learnOutcome(db, delivery: delivery.id, answered: true, now: now, learning: learning)
         }
-        try db.execute(sql: "UPDATE delivery SET state = 'answered', respondedAt = ? WHERE id = ?", arguments: [now, delivery.id])
-        try db.execute(sql: "UPDATE specialistRecord SET answered = answered + 1 WHERE employeeId = ?", arguments: [delivery.specialistId])
+        try db.executeCached(sql: "UPDATE delivery SET state = 'answered', respondedAt = ? WHERE id = ?", arguments: [now, delivery.id])
+        try db.executeCached(sql: "UPDATE specialistRecord SET answered = answered + 1 WHERE employeeId = ?", arguments: [delivery.specialistId])
         try Self.reviewTag(db, specialist: delivery.specialistId, question: question.id, now: now)
         try Self.log(
             db, at: now, direction: "in", kind: "answer", sender: "employee:\(delivery.specialistId)", recipient: "skillrelay",
@@ -38,8 +38,8 @@ extension SQLiteQuestionStore {
                 closedQuestion: false)
         }
         let rank = question.relayed + 1
-        try db.execute(sql: "UPDATE answer SET rank = ? WHERE id = ?", arguments: [rank, answerID])
-        try db.execute(sql: "UPDATE question SET relayed = ? WHERE id = ?", arguments: [rank, question.id])
+        try db.executeCached(sql: "UPDATE answer SET rank = ? WHERE id = ?", arguments: [rank, answerID])
+        try db.executeCached(sql: "UPDATE question SET relayed = ? WHERE id = ?", arguments: [rank, question.id])
         // The label too is decided here, once, from the directory as it stands, and kept with the answer.
         let label = try Self.answererLabel(db, question: question, delivery: delivery, labeling: labeling)
         try Self.storeLabel(db, label, answer: answerID)
@@ -75,18 +75,19 @@ extension SQLiteQuestionStore {
                 throw DirectoryError.deliveryAlreadyAnswered
             }
             try Self.learnOutcome(db, delivery: delivery.id, answered: false, now: now, learning: learning)
-            try db.execute(sql: "UPDATE delivery SET state = 'passed', respondedAt = ? WHERE id = ?", arguments: [now, delivery.id])
+            try db.executeCached(sql: "UPDATE delivery SET state = 'passed', respondedAt = ? WHERE id = ?", arguments: [now, delivery.id])
             try Self.reviewTag(db, specialist: delivery.specialistId, question: question.id, now: now)
             try Self.log(
                 db, at: now, direction: "in", kind: "pass", sender: "employee:\(delivery.specialistId)", recipient: "skillrelay",
                 questionID: question.publicId, deliveryID: id, text: nil)
             let pending =
                 try Int.fetchOne(
-                    db, sql: "SELECT count(*) FROM delivery WHERE questionId = ? AND state = 'pending'", arguments: [question.id]) ?? 0
+                    db.cachedStatement(sql: "SELECT count(*) FROM delivery WHERE questionId = ? AND state = 'pending'"), arguments: [question.id])
+                ?? 0
             let nonePending = pending == 0 && question.status == .open
             if nonePending {
                 // Everyone holding it passed or answered: the next wave need not wait for the interval.
-                try db.execute(sql: "UPDATE question SET nextActionAt = ? WHERE id = ?", arguments: [now, question.id])
+                try db.executeCached(sql: "UPDATE question SET nextActionAt = ? WHERE id = ?", arguments: [now, question.id])
             }
             return (question.publicId, nonePending)
         }
@@ -100,7 +101,7 @@ extension SQLiteQuestionStore {
             if let cursor = page.after {
                 guard
                     let row = try Row.fetchOne(
-                        db, sql: "SELECT deliveredAt, id FROM delivery WHERE publicId = ? AND specialistId = ?",
+                        db.cachedStatement(sql: "SELECT deliveredAt, id FROM delivery WHERE publicId = ? AND specialistId = ?"),
                         arguments: [cursor.keys[0], employee.id!])
                 else { throw InvalidCursor() }
                 after = (row[0], row[1])
@@ -141,7 +142,7 @@ extension SQLiteQuestionStore {
     public func setLocalPresence(_ presence: Presence, of handle: String, now: Date) async throws {
         try await database.write { db in
             let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: handle)
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     INSERT INTO localPresence (employeeId, status, updatedAt) VALUES (?, ?, ?)
                     ON CONFLICT (employeeId) DO UPDATE SET status = excluded.status, updatedAt = excluded.updatedAt
@@ -167,7 +168,7 @@ extension SQLiteQuestionStore {
     public func setPause(of handle: String, until: Date?, now: Date) async throws {
         try await database.write { db in
             let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: handle)
-            try db.execute(sql: "UPDATE employee SET pausedUntil = ?, updatedAt = ? WHERE id = ?", arguments: [until, now, employee.id!])
+            try db.executeCached(sql: "UPDATE employee SET pausedUntil = ?, updatedAt = ? WHERE id = ?", arguments: [until, now, employee.id!])
         }
     }
 
@@ -184,8 +185,7 @@ extension SQLiteQuestionStore {
     public func complianceEntries(since: Date, until: Date?) async throws -> [ComplianceEntry] {
         try await database.read { db in
             try Row.fetchAll(
-                db,
-                sql: "SELECT * FROM complianceEntry WHERE at >= ? AND (? IS NULL OR at < ?) ORDER BY at, id",
+                db.cachedStatement(sql: "SELECT * FROM complianceEntry WHERE at >= ? AND (? IS NULL OR at < ?) ORDER BY at, id"),
                 arguments: [since, until, until]
             ).map { row in
                 ComplianceEntry(
@@ -197,7 +197,7 @@ extension SQLiteQuestionStore {
 
     public func purgeCompliance(before: Date) async throws -> Int {
         try await database.write { db in
-            try db.execute(sql: "DELETE FROM complianceEntry WHERE at < ?", arguments: [before])
+            try db.executeCached(sql: "DELETE FROM complianceEntry WHERE at < ?", arguments: [before])
             return db.changesCount
         }
     }
@@ -211,7 +211,7 @@ extension SQLiteQuestionStore {
         // rows at once.
         while true {
             let deleted = try await database.write { db in
-                try db.execute(
+                try db.executeCached(
                     sql: """
                         DELETE FROM outbox WHERE id IN (
                             SELECT id FROM outbox WHERE sentAt < ? OR failedAt < ? LIMIT 5000
@@ -285,13 +285,14 @@ extension SQLiteQuestionStore {
         let now = clock.now()
         try await database.write { db in
             if let retryAt {
-                try db.execute(
+                try db.executeCached(
                     sql: "UPDATE outbox SET attempts = attempts + 1, lastError = ?, nextAttemptAt = ? WHERE id = ?", arguments: [error, retryAt, id])
                 return
             }
-            try db.execute(sql: "UPDATE outbox SET attempts = attempts + 1, lastError = ?, failedAt = ? WHERE id = ?", arguments: [error, now, id])
+            try db.executeCached(
+                sql: "UPDATE outbox SET attempts = attempts + 1, lastError = ?, failedAt = ? WHERE id = ?", arguments: [error, now, id])
             // Given up: the compliance log says which message never arrived, to whom, and why.
-            guard let row = try Row.fetchOne(db, sql: "SELECT message, attempts FROM outbox WHERE id = ?", arguments: [id]),
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT message, attempts FROM outbox WHERE id = ?"), arguments: [id]),
                 let message = try? JSONDecoder().decode(OutboxMessage.self, from: Data((row["message"] as String).utf8))
             else { return }
             let (questionID, deliveryID) = message.references
@@ -306,7 +307,7 @@ extension SQLiteQuestionStore {
 
     public func deferOutbox(_ id: Int64, until: Date, reason: String) async throws {
         try await database.write { db in
-            try db.execute(sql: "UPDATE outbox SET lastError = ?, nextAttemptAt = ? WHERE id = ?", arguments: [reason, until, id])
+            try db.executeCached(sql: "UPDATE outbox SET lastError = ?, nextAttemptAt = ? WHERE id = ?", arguments: [reason, until, id])
         }
     }
 

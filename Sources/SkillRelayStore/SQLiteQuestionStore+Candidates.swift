@@ -17,14 +17,14 @@ extension SQLiteQuestionStore {
         try database.blockingRead { db in
             guard let topics = try Self.subtree(db, of: query.topic) else { return false }
             return try Bool.fetchOne(
-                db,
-                sql: """
-                    SELECT EXISTS (
-                        SELECT 1 FROM skill JOIN employee ON employee.id = skill.employeeId
-                        WHERE skill.topicId IN (\(databaseQuestionMarks(count: topics.count))) AND skill.level >= ?
-                            AND employee.isActive AND employee.handle IS NOT ?
-                    )
-                    """, arguments: StatementArguments(topics) + [query.minimumLevel, query.excluding]) ?? false
+                db.cachedStatement(
+                    sql: """
+                        SELECT EXISTS (
+                            SELECT 1 FROM skill JOIN employee ON employee.id = skill.employeeId
+                            WHERE skill.topicId IN (\(databaseQuestionMarks(count: topics.count))) AND skill.level >= ?
+                                AND employee.isActive AND employee.handle IS NOT ?
+                        )
+                        """), arguments: StatementArguments(topics) + [query.minimumLevel, query.excluding]) ?? false
         }
     }
 

@@ -25,7 +25,7 @@ extension SQLiteQuestionStore {
                 throw DirectoryError.threadClosed(question.publicId)
             }
             let side = author.side
-            try db.execute(
+            try db.executeCached(
                 sql: "INSERT INTO followUp (questionId, answerId, sender, text, sentAt) VALUES (?, ?, ?, ?, ?)",
                 arguments: [question.id, thread.answerId, side.rawValue, text, now])
             let recorded = RecordedFollowUp(
@@ -101,15 +101,15 @@ extension SQLiteQuestionStore {
     public func openThreads(of asker: Asker, openFor: TimeInterval, now: Date) async throws -> [OpenThreads] {
         try await database.read { db in
             let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT question.publicId, topic.slug, topic.name, answer.rank, delivery.number
-                    FROM question JOIN topic ON topic.id = question.topicId
-                    JOIN answer ON answer.questionId = question.id AND answer.rank IS NOT NULL
-                    JOIN delivery ON delivery.id = answer.deliveryId
-                    WHERE question.askerKey = ? AND question.relayed > 0 AND (question.closedAt IS NULL OR question.closedAt > ?)
-                    ORDER BY question.id DESC, answer.rank
-                    """, arguments: [Self.askerKey(asker), now.addingTimeInterval(-openFor)])
+                db.cachedStatement(
+                    sql: """
+                        SELECT question.publicId, topic.slug, topic.name, answer.rank, delivery.number
+                        FROM question JOIN topic ON topic.id = question.topicId
+                        JOIN answer ON answer.questionId = question.id AND answer.rank IS NOT NULL
+                        JOIN delivery ON delivery.id = answer.deliveryId
+                        WHERE question.askerKey = ? AND question.relayed > 0 AND (question.closedAt IS NULL OR question.closedAt > ?)
+                        ORDER BY question.id DESC, answer.rank
+                        """), arguments: [Self.askerKey(asker), now.addingTimeInterval(-openFor)])
             var threads: [OpenThreads] = []
             for row in rows {
                 let id: String = row["publicId"]
@@ -129,12 +129,12 @@ extension SQLiteQuestionStore {
     /// Every follow-up of a question's threads, oldest first, as the asker sees them.
     static func followUps(_ db: Database, question: Int64) throws -> [FollowUp] {
         try Row.fetchAll(
-            db,
-            sql: """
-                SELECT answer.rank, delivery.number, followUp.sender, followUp.text, followUp.sentAt
-                FROM followUp JOIN answer ON answer.id = followUp.answerId JOIN delivery ON delivery.id = answer.deliveryId
-                WHERE followUp.questionId = ? ORDER BY followUp.id
-                """, arguments: [question]
+            db.cachedStatement(
+                sql: """
+                    SELECT answer.rank, delivery.number, followUp.sender, followUp.text, followUp.sentAt
+                    FROM followUp JOIN answer ON answer.id = followUp.answerId JOIN delivery ON delivery.id = answer.deliveryId
+                    WHERE followUp.questionId = ? ORDER BY followUp.id
+                    """), arguments: [question]
         ).map { followUp($0, seenBy: .asker) }
     }
 
@@ -215,7 +215,7 @@ extension SQLiteQuestionStore {
     /// The IM reference of the last message SkillRelay sent into a thread on one side.
     static func latestReference(_ db: Database, answer: Int64, side: FollowUpSide) throws -> String? {
         try String.fetchOne(
-            db, sql: "SELECT reference FROM threadReference WHERE answerId = ? AND side = ? ORDER BY sentAt DESC LIMIT 1",
+            db.cachedStatement(sql: "SELECT reference FROM threadReference WHERE answerId = ? AND side = ? ORDER BY sentAt DESC LIMIT 1"),
             arguments: [answer, side.rawValue])
     }
 
@@ -223,11 +223,13 @@ extension SQLiteQuestionStore {
     static func keepThreadReference(_ db: Database, key: ThreadReferenceKey, reference: String, now: Date, replacing: Bool) throws {
         guard
             let answer = try Int64.fetchOne(
-                db,
-                sql: "SELECT answer.id FROM answer JOIN question ON question.id = answer.questionId WHERE question.publicId = ? AND answer.rank = ?",
+                db.cachedStatement(
+                    sql:
+                        "SELECT answer.id FROM answer JOIN question ON question.id = answer.questionId WHERE question.publicId = ? AND answer.rank = ?"
+                ),
                 arguments: [key.questionID, key.rank])
         else { return }
-        try db.execute(
+        try db.executeCached(
             sql: "INSERT OR \(replacing ? "REPLACE" : "IGNORE") INTO threadReference (reference, answerId, side, sentAt) VALUES (?, ?, ?, ?)",
             arguments: [reference, answer, key.side.rawValue, now])
     }

@@ -51,12 +51,12 @@ extension SQLiteQuestionStore {
     static func learnRating(_ db: Database, answer: Int64, helpful: Bool, previous: Bool?, now: Date, learning: RoutingLearning) throws {
         guard
             let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT delivery.specialistId, question.topicId, delivery.deliveredAt FROM answer
-                    JOIN delivery ON delivery.id = answer.deliveryId JOIN question ON question.id = answer.questionId
-                    WHERE answer.id = ?
-                    """, arguments: [answer])
+                db.cachedStatement(
+                    sql: """
+                        SELECT delivery.specialistId, question.topicId, delivery.deliveredAt FROM answer
+                        JOIN delivery ON delivery.id = answer.deliveryId JOIN question ON question.id = answer.questionId
+                        WHERE answer.id = ?
+                        """), arguments: [answer])
         else { return }
         var change = Learned()
         switch previous {

@@ -29,13 +29,13 @@ extension SQLiteQuestionStore {
             let delivery = try Self.delivery(db, id, of: handle)
             guard let question = try QuestionRow.fetch(db, id: delivery.questionId) else { throw DirectoryError.deliveryNotFound(id) }
             let held = try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM heldAnswer WHERE deliveryId = ? AND state = 'held')", arguments: [delivery.id])
+                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM heldAnswer WHERE deliveryId = ? AND state = 'held')"), arguments: [delivery.id])
             guard delivery.state == .pending, held != true else {
                 if delivery.state == .closed { throw DirectoryError.questionClosed(id) }
                 throw DirectoryError.deliveryAlreadyAnswered
             }
             guard question.status == .open else { throw DirectoryError.questionClosed(id) }
-            try db.execute(
+            try db.executeCached(
                 sql: "INSERT INTO heldAnswer (deliveryId, employeeId, text, heldAt, relayAt) VALUES (?, ?, ?, ?, ?)",
                 arguments: [delivery.id, delivery.specialistId, text, now, relayAt])
             // The message reached SkillRelay now, whether or not it is ever relayed.
@@ -68,7 +68,7 @@ extension SQLiteQuestionStore {
             let state: String = row["state"]
             guard state == "held" || state == "relayed" else { return .nothing }
             guard state == "held", now < row["relayAt"] as Date else { return .tooLate(topic) }
-            try db.execute(sql: "UPDATE heldAnswer SET state = 'withdrawn' WHERE id = ?", arguments: [row["id"] as Int64])
+            try db.executeCached(sql: "UPDATE heldAnswer SET state = 'withdrawn' WHERE id = ?", arguments: [row["id"] as Int64])
             try Self.log(
                 db, at: now, direction: "in", kind: "withdrawn_answer", sender: "employee:\(employee.id!)", recipient: "skillrelay",
                 questionID: row["questionId"], deliveryID: row["deliveryId"], text: nil)
@@ -79,7 +79,8 @@ extension SQLiteQuestionStore {
     public func dueHeldAnswers(now: Date, limit: Int) async throws -> [Int64] {
         try await database.read { db in
             try Int64.fetchAll(
-                db, sql: "SELECT id FROM heldAnswer WHERE state = 'held' AND relayAt <= ? ORDER BY relayAt, id LIMIT ?", arguments: [now, limit])
+                db.cachedStatement(sql: "SELECT id FROM heldAnswer WHERE state = 'held' AND relayAt <= ? ORDER BY relayAt, id LIMIT ?"),
+                arguments: [now, limit])
         }
     }
 
@@ -87,22 +88,24 @@ extension SQLiteQuestionStore {
         try await database.write { db in
             guard
                 let held = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT heldAnswer.text, delivery.publicId, employee.handle FROM heldAnswer
-                        JOIN delivery ON delivery.id = heldAnswer.deliveryId JOIN employee ON employee.id = heldAnswer.employeeId
-                        WHERE heldAnswer.id = ? AND heldAnswer.state = 'held'
-                        """, arguments: [id])
+                    db.cachedStatement(
+                        sql: """
+                            SELECT heldAnswer.text, delivery.publicId, employee.handle FROM heldAnswer
+                            JOIN delivery ON delivery.id = heldAnswer.deliveryId JOIN employee ON employee.id = heldAnswer.employeeId
+                            WHERE heldAnswer.id = ? AND heldAnswer.state = 'held'
+                            """), arguments: [id])
             else { return nil }
             let deliveryID: String = held["publicId"]
             let delivery = try Self.delivery(db, deliveryID, of: held["handle"])
-            if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM answer WHERE deliveryId = ?)", arguments: [delivery.id]) == true {
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM answer WHERE deliveryId = ?)"), arguments: [delivery.id])
+                == true
+            {
                 // Answered by a reply (or the web page) within the minute: that answer stands, and the compliance log
                 // already holds both texts.
-                try db.execute(sql: "UPDATE heldAnswer SET state = 'superseded' WHERE id = ?", arguments: [id])
+                try db.executeCached(sql: "UPDATE heldAnswer SET state = 'superseded' WHERE id = ?", arguments: [id])
                 return nil
             }
-            try db.execute(sql: "UPDATE heldAnswer SET state = 'relayed' WHERE id = ?", arguments: [id])
+            try db.executeCached(sql: "UPDATE heldAnswer SET state = 'relayed' WHERE id = ?", arguments: [id])
             return try Self.recordAnswer(
                 db, delivery: delivery, id: deliveryID, text: held["text"], labeling: labeling, now: now, learning: learning)
         }
@@ -112,7 +115,7 @@ extension SQLiteQuestionStore {
         let json = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
         try await database.write { db in
             let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: handle)
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     INSERT INTO plainChoice (employeeId, text, options, createdAt) VALUES (?, ?, ?, ?)
                     ON CONFLICT (employeeId) DO UPDATE SET text = excluded.text, options = excluded.options, createdAt = excluded.createdAt
@@ -123,10 +126,11 @@ extension SQLiteQuestionStore {
     public func takePlainChoice(by handle: String) async throws -> PlainChoice? {
         try await database.write { db in
             let employee = try SQLiteDirectoryStore.employeeRecord(db, handle: handle)
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM plainChoice WHERE employeeId = ?", arguments: [employee.id!]) else {
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM plainChoice WHERE employeeId = ?"), arguments: [employee.id!])
+            else {
                 return nil
             }
-            try db.execute(sql: "DELETE FROM plainChoice WHERE employeeId = ?", arguments: [employee.id!])
+            try db.executeCached(sql: "DELETE FROM plainChoice WHERE employeeId = ?", arguments: [employee.id!])
             let options = (try? JSONDecoder().decode([String].self, from: Data((row["options"] as String).utf8))) ?? []
             return PlainChoice(text: row["text"], options: options, createdAt: row["createdAt"])
         }

@@ -42,7 +42,7 @@ extension SQLiteQuestionStore {
             let question = try Self.visibleQuestion(db, id, asker: asker, isAdmin: false)
             guard
                 let deliveryID = try Int64.fetchOne(
-                    db, sql: "SELECT deliveryId FROM answer WHERE questionId = ? AND rank = ?", arguments: [question.id, rank])
+                    db.cachedStatement(sql: "SELECT deliveryId FROM answer WHERE questionId = ? AND rank = ?"), arguments: [question.id, rank])
             else { throw DirectoryError.answerNotFound(rank) }
             let pair = try Self.revealPair(db, question: question, delivery: deliveryID)
             return try Self.changeReveal(db, action, pair: pair, by: .asker, now: now)
@@ -53,7 +53,7 @@ extension SQLiteQuestionStore {
         try await database.write { db in
             let delivery = try Self.delivery(db, id, of: handle)
             guard let question = try QuestionRow.fetch(db, id: delivery.questionId) else { throw DirectoryError.deliveryNotFound(id) }
-            guard try Int.fetchOne(db, sql: "SELECT rank FROM answer WHERE deliveryId = ?", arguments: [delivery.id]) != nil else {
+            guard try Int.fetchOne(db.cachedStatement(sql: "SELECT rank FROM answer WHERE deliveryId = ?"), arguments: [delivery.id]) != nil else {
                 throw DirectoryError.noRelayedAnswer(id)
             }
             guard case .employee = question.asker else { throw DirectoryError.askerIsABot }
@@ -73,13 +73,13 @@ extension SQLiteQuestionStore {
         switch (action, current) {
         case (.offer, nil):
             updated = RevealRow(offeredBy: side, state: .offered)
-            try db.execute(
+            try db.executeCached(
                 sql: "INSERT INTO reveal (deliveryId, offeredBy, state, offeredAt) VALUES (?, ?, 'offered', ?)",
                 arguments: [pair.deliveryID, side.rawValue, now])
             notices = [(side.other, .offered)]
         case (.offer, let row?) where row.state == .offered && row.offeredBy != side:
             updated?.state = .revealed
-            try db.execute(sql: "UPDATE reveal SET state = 'revealed', decidedAt = ? WHERE deliveryId = ?", arguments: [now, pair.deliveryID])
+            try db.executeCached(sql: "UPDATE reveal SET state = 'revealed', decidedAt = ? WHERE deliveryId = ?", arguments: [now, pair.deliveryID])
             notices = [(.asker, .revealed), (.specialist, .revealed)]
         case (.offer, let row?) where row.state == .declined, (.withdraw, let row?) where row.state == .declined:
             throw DirectoryError.revealDeclined
@@ -90,7 +90,7 @@ extension SQLiteQuestionStore {
             break
         case (.withdraw, let row?) where row.state == .offered && row.offeredBy == side:
             updated = nil
-            try db.execute(sql: "DELETE FROM reveal WHERE deliveryId = ?", arguments: [pair.deliveryID])
+            try db.executeCached(sql: "DELETE FROM reveal WHERE deliveryId = ?", arguments: [pair.deliveryID])
             notices = [(side.other, .withdrawn)]
         case (.withdraw, let row?) where row.state == .revealed, (.decline, let row?) where row.state == .revealed:
             throw DirectoryError.revealAccepted
@@ -98,7 +98,7 @@ extension SQLiteQuestionStore {
             throw DirectoryError.noRevealOffer
         case (.decline, let row?) where row.state == .offered && row.offeredBy != side:
             updated?.state = .declined
-            try db.execute(sql: "UPDATE reveal SET state = 'declined', decidedAt = ? WHERE deliveryId = ?", arguments: [now, pair.deliveryID])
+            try db.executeCached(sql: "UPDATE reveal SET state = 'declined', decidedAt = ? WHERE deliveryId = ?", arguments: [now, pair.deliveryID])
             notices = [(side.other, .declined)]
         case (.decline, let row?) where row.state == .declined:
             break
@@ -155,7 +155,7 @@ extension SQLiteQuestionStore {
 
     /// The reveal row of a delivery, if any.
     static func revealRow(_ db: Database, delivery: Int64) throws -> RevealRow? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT offeredBy, state FROM reveal WHERE deliveryId = ?", arguments: [delivery]),
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT offeredBy, state FROM reveal WHERE deliveryId = ?"), arguments: [delivery]),
             let side = RevealSide(rawValue: row["offeredBy"]), let state = RevealRow.State(rawValue: row["state"])
         else { return nil }
         return RevealRow(offeredBy: side, state: state)
@@ -178,13 +178,13 @@ extension SQLiteQuestionStore {
     /// Every reveal of a question, as its asker sees them, by the answer's rank.
     static func askerReveals(_ db: Database, question: Int64) throws -> [Int: RevealView] {
         let rows = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT answer.rank, reveal.offeredBy, reveal.state, employee.name, employee.imId
-                FROM reveal JOIN answer ON answer.deliveryId = reveal.deliveryId
-                JOIN delivery ON delivery.id = reveal.deliveryId JOIN employee ON employee.id = delivery.specialistId
-                WHERE answer.questionId = ? AND answer.rank IS NOT NULL
-                """, arguments: [question])
+            db.cachedStatement(
+                sql: """
+                    SELECT answer.rank, reveal.offeredBy, reveal.state, employee.name, employee.imId
+                    FROM reveal JOIN answer ON answer.deliveryId = reveal.deliveryId
+                    JOIN delivery ON delivery.id = reveal.deliveryId JOIN employee ON employee.id = delivery.specialistId
+                    WHERE answer.questionId = ? AND answer.rank IS NOT NULL
+                    """), arguments: [question])
         var reveals: [Int: RevealView] = [:]
         for row in rows {
             guard let side = RevealSide(rawValue: row["offeredBy"]), let state = RevealRow.State(rawValue: row["state"]) else { continue }
@@ -226,12 +226,12 @@ extension SQLiteQuestionStore {
     static func revealPair(_ db: Database, question: QuestionRow, delivery: Int64) throws -> RevealPair {
         guard
             let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT delivery.publicId, delivery.number, answer.rank, employee.id AS specialistId, employee.handle, employee.name, employee.imId
-                    FROM delivery JOIN answer ON answer.deliveryId = delivery.id JOIN employee ON employee.id = delivery.specialistId
-                    WHERE delivery.id = ? AND answer.rank IS NOT NULL
-                    """, arguments: [delivery]),
+                db.cachedStatement(
+                    sql: """
+                        SELECT delivery.publicId, delivery.number, answer.rank, employee.id AS specialistId, employee.handle, employee.name, employee.imId
+                        FROM delivery JOIN answer ON answer.deliveryId = delivery.id JOIN employee ON employee.id = delivery.specialistId
+                        WHERE delivery.id = ? AND answer.rank IS NOT NULL
+                        """), arguments: [delivery]),
             case .employee(let askerHandle) = question.asker
         else { throw DirectoryError.questionNotFound(question.publicId) }
         let asker = try SQLiteDirectoryStore.employeeRecord(db, handle: askerHandle)

@@ -91,7 +91,7 @@ extension SQLiteQuestionStore: StatsStore {
                 WHERE \(inWindow)
                 """
         ).fetchOne(db)!
-        let learned = try Row.fetchOne(db, sql: "SELECT count(DISTINCT employeeId) AS people, count(*) AS pairs FROM routingStat")!
+        let learned = try Row.fetchOne(db.cachedStatement(sql: "SELECT count(DISTINCT employeeId) AS people, count(*) AS pairs FROM routingStat"))!
         let inTime: Int = row["inTime"]
         return RoutingFigures(
             deliveries: row["deliveries"], answeredInTime: inTime, answeredLate: (row["answered"] as Int) - inTime, passed: row["passed"],

@@ -11,12 +11,12 @@ extension SQLiteQuestionStore {
     static func noteRatingForSuggestions(_ db: Database, answer answerID: Int64, helpful: Bool, now: Date) throws {
         guard
             let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT delivery.specialistId, question.id AS questionId, question.topicId FROM answer
-                    JOIN delivery ON delivery.id = answer.deliveryId JOIN question ON question.id = answer.questionId
-                    WHERE answer.id = ?
-                    """, arguments: [answerID])
+                db.cachedStatement(
+                    sql: """
+                        SELECT delivery.specialistId, question.id AS questionId, question.topicId FROM answer
+                        JOIN delivery ON delivery.id = answer.deliveryId JOIN question ON question.id = answer.questionId
+                        WHERE answer.id = ?
+                        """), arguments: [answerID])
         else { return }
         let specialist: Int64 = row["specialistId"]
         let topic: Int64 = row["topicId"]
@@ -28,7 +28,7 @@ extension SQLiteQuestionStore {
         var open = try openSuggestion(db, specialist, topic)
         if let existing = open, existing.kind != .suggested {
             // A stale flag on a tag that is gone since: nothing left to decide.
-            try db.execute(sql: "DELETE FROM skillSuggestion WHERE id = ?", arguments: [existing.id])
+            try db.executeCached(sql: "DELETE FROM skillSuggestion WHERE id = ?", arguments: [existing.id])
             open = nil
         }
         let suggestionID: Int64
@@ -36,16 +36,16 @@ extension SQLiteQuestionStore {
             suggestionID = open.id
         } else {
             guard try !isQuiet(db, specialist, topic, kind: .suggested, now: now) else { return }
-            try db.execute(
+            try db.executeCached(
                 sql: """
                     INSERT INTO skillSuggestion (publicId, employeeId, topicId, kind, status, evidence, deliveries, createdAt, updatedAt)
                     VALUES (?, ?, ?, 'suggested', 'open', 0, 0, ?, ?)
                     """, arguments: [IdentifierGenerator.make(prefix: "sg"), specialist, topic, now, now])
             suggestionID = db.lastInsertedRowID
         }
-        try db.execute(
+        try db.executeCached(
             sql: "INSERT OR IGNORE INTO skillSuggestionEvidence (suggestionId, answerId) VALUES (?, ?)", arguments: [suggestionID, answerID])
-        try db.execute(
+        try db.executeCached(
             sql: """
                 UPDATE skillSuggestion SET evidence = (SELECT count(*) FROM skillSuggestionEvidence WHERE suggestionId = ?1),
                     deliveries = (SELECT count(*) FROM skillSuggestionEvidence WHERE suggestionId = ?1), lastQuestionId = ?2, updatedAt = ?3
@@ -70,12 +70,12 @@ extension SQLiteQuestionStore {
         var open = try openSuggestion(db, specialist, topic)
         guard try isTagged(db, specialist, topic) else {
             // Not tagged (any more): a stale flag has nothing left to say.
-            if let open, open.kind == .stale { try db.execute(sql: "DELETE FROM skillSuggestion WHERE id = ?", arguments: [open.id]) }
+            if let open, open.kind == .stale { try db.executeCached(sql: "DELETE FROM skillSuggestion WHERE id = ?", arguments: [open.id]) }
             return
         }
         if let existing = open, existing.kind == .suggested {
             // Tagged since the suggestion was made: nothing left to decide.
-            try db.execute(sql: "DELETE FROM skillSuggestion WHERE id = ?", arguments: [existing.id])
+            try db.executeCached(sql: "DELETE FROM skillSuggestion WHERE id = ?", arguments: [existing.id])
             open = nil
         }
         let counts = try Row.fetchOne(
@@ -91,16 +91,16 @@ extension SQLiteQuestionStore {
         let isStale = known >= SuggestionRules.staleMinimumDeliveries && Double(missed) >= SuggestionRules.staleShare * Double(known)
         if let open {
             if isStale {
-                try db.execute(
+                try db.executeCached(
                     sql: "UPDATE skillSuggestion SET evidence = ?, deliveries = ?, lastQuestionId = ?, updatedAt = ? WHERE id = ?",
                     arguments: [missed, known, question, now, open.id])
             } else {
-                try db.execute(sql: "DELETE FROM skillSuggestion WHERE id = ?", arguments: [open.id])
+                try db.executeCached(sql: "DELETE FROM skillSuggestion WHERE id = ?", arguments: [open.id])
             }
             return
         }
         guard isStale, try !isQuiet(db, specialist, topic, kind: .stale, now: now) else { return }
-        try db.execute(
+        try db.executeCached(
             sql: """
                 INSERT INTO skillSuggestion (publicId, employeeId, topicId, kind, status, evidence, deliveries, lastQuestionId, createdAt, updatedAt)
                 VALUES (?, ?, ?, 'stale', 'open', ?, ?, ?, ?, ?)
@@ -112,19 +112,22 @@ extension SQLiteQuestionStore {
     /// A rating taken back: the answer no longer counts for an open suggestion, which goes when nothing is left.
     private static func withdrawEvidence(_ db: Database, answer answerID: Int64, now: Date) throws {
         let suggestions = try Int64.fetchAll(
-            db,
-            sql: """
-                SELECT skillSuggestionEvidence.suggestionId FROM skillSuggestionEvidence
-                JOIN skillSuggestion ON skillSuggestion.id = skillSuggestionEvidence.suggestionId
-                WHERE skillSuggestionEvidence.answerId = ? AND skillSuggestion.status = 'open'
-                """, arguments: [answerID])
+            db.cachedStatement(
+                sql: """
+                    SELECT skillSuggestionEvidence.suggestionId FROM skillSuggestionEvidence
+                    JOIN skillSuggestion ON skillSuggestion.id = skillSuggestionEvidence.suggestionId
+                    WHERE skillSuggestionEvidence.answerId = ? AND skillSuggestion.status = 'open'
+                    """), arguments: [answerID])
         for suggestion in suggestions {
-            try db.execute(sql: "DELETE FROM skillSuggestionEvidence WHERE suggestionId = ? AND answerId = ?", arguments: [suggestion, answerID])
-            let left = try Int.fetchOne(db, sql: "SELECT count(*) FROM skillSuggestionEvidence WHERE suggestionId = ?", arguments: [suggestion]) ?? 0
+            try db.executeCached(
+                sql: "DELETE FROM skillSuggestionEvidence WHERE suggestionId = ? AND answerId = ?", arguments: [suggestion, answerID])
+            let left =
+                try Int.fetchOne(
+                    db.cachedStatement(sql: "SELECT count(*) FROM skillSuggestionEvidence WHERE suggestionId = ?"), arguments: [suggestion]) ?? 0
             if left == 0 {
-                try db.execute(sql: "DELETE FROM skillSuggestion WHERE id = ?", arguments: [suggestion])
+                try db.executeCached(sql: "DELETE FROM skillSuggestion WHERE id = ?", arguments: [suggestion])
             } else {
-                try db.execute(
+                try db.executeCached(
                     sql: "UPDATE skillSuggestion SET evidence = ?, deliveries = ?, updatedAt = ? WHERE id = ?",
                     arguments: [left, left, now, suggestion])
             }

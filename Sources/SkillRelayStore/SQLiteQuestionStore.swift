@@ -43,12 +43,12 @@ public struct SQLiteQuestionStore: QuestionStore {
             ).map { TopicReference(slug: $0["slug"], name: $0["name"]) }
             let match = words.map { "\"\($0)\"" }.joined(separator: " OR ")
             let hits = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT topic.slug, topic.name, bm25(topicSearch, 10.0, 10.0, 8.0, 1.0) AS score
-                    FROM topicSearch JOIN topic ON topic.id = topicSearch.rowid
-                    WHERE topicSearch MATCH ? ORDER BY score, topic.slug LIMIT 8
-                    """, arguments: [match]
+                db.cachedStatement(
+                    sql: """
+                        SELECT topic.slug, topic.name, bm25(topicSearch, 10.0, 10.0, 8.0, 1.0) AS score
+                        FROM topicSearch JOIN topic ON topic.id = topicSearch.rowid
+                        WHERE topicSearch MATCH ? ORDER BY score, topic.slug LIMIT 8
+                        """), arguments: [match]
             ).map { TopicHit(topic: TopicReference(slug: $0["slug"], name: $0["name"]), score: $0["score"]) }
             return (exact, hits)
         }
@@ -150,9 +150,9 @@ public struct SQLiteQuestionStore: QuestionStore {
     {
         try await database.write { db in
             guard let question = try QuestionRow.fetch(db, publicId: id), question.status == .open, question.waves == waves else { return nil }
-            var count = try Int.fetchOne(db, sql: "SELECT count(*) FROM delivery WHERE questionId = ?", arguments: [question.id]) ?? 0
+            var count = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM delivery WHERE questionId = ?"), arguments: [question.id]) ?? 0
             guard !specialists.isEmpty else {
-                try db.execute(sql: "UPDATE question SET nextActionAt = ? WHERE id = ?", arguments: [nextActionAt, question.id])
+                try db.executeCached(sql: "UPDATE question SET nextActionAt = ? WHERE id = ?", arguments: [nextActionAt, question.id])
                 return WaveOutcome(wave: waves, newDeliveries: 0, deliveredTo: count)
             }
             let wave = waves + 1
@@ -160,7 +160,7 @@ public struct SQLiteQuestionStore: QuestionStore {
                 db, question: (question.id, question.publicId, question.topic, question.text, question.maxAnswers), wave: wave, numberedAfter: count,
                 to: specialists, now: now)
             count += specialists.count
-            try db.execute(sql: "UPDATE question SET waves = ?, nextActionAt = ? WHERE id = ?", arguments: [wave, nextActionAt, question.id])
+            try db.executeCached(sql: "UPDATE question SET waves = ?, nextActionAt = ? WHERE id = ?", arguments: [wave, nextActionAt, question.id])
             return WaveOutcome(wave: wave, newDeliveries: specialists.count, deliveredTo: count)
         }
     }
@@ -169,11 +169,11 @@ public struct SQLiteQuestionStore: QuestionStore {
         try await database.read { db in
             // Newest deliveries first, by their key: no index on answers is needed to find the last few hundred.
             try TimeInterval.fetchAll(
-                db,
-                sql: """
-                    SELECT (julianday(respondedAt) - julianday(deliveredAt)) * 86400 FROM delivery
-                    WHERE state = 'answered' AND respondedAt IS NOT NULL ORDER BY id DESC LIMIT ?
-                    """, arguments: [max(0, limit)])
+                db.cachedStatement(
+                    sql: """
+                        SELECT (julianday(respondedAt) - julianday(deliveredAt)) * 86400 FROM delivery
+                        WHERE state = 'answered' AND respondedAt IS NOT NULL ORDER BY id DESC LIMIT ?
+                        """), arguments: [max(0, limit)])
         }
     }
 
@@ -188,7 +188,7 @@ public struct SQLiteQuestionStore: QuestionStore {
     public func dueQuestions(now: Date, limit: Int) async throws -> [String] {
         try await database.read { db in
             try String.fetchAll(
-                db, sql: "SELECT publicId FROM question WHERE status = 'open' AND nextActionAt <= ? ORDER BY nextActionAt LIMIT ?",
+                db.cachedStatement(sql: "SELECT publicId FROM question WHERE status = 'open' AND nextActionAt <= ? ORDER BY nextActionAt LIMIT ?"),
                 arguments: [now, limit])
         }
     }
@@ -209,25 +209,25 @@ public struct SQLiteQuestionStore: QuestionStore {
             let question = try Self.visibleQuestion(db, id, asker: asker, isAdmin: isAdmin)
             guard
                 let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT answer.id, answer.helpful, delivery.specialistId FROM answer JOIN delivery ON delivery.id = answer.deliveryId
-                        WHERE answer.questionId = ? AND answer.rank = ?
-                        """, arguments: [question.id, rank])
+                    db.cachedStatement(
+                        sql: """
+                            SELECT answer.id, answer.helpful, delivery.specialistId FROM answer JOIN delivery ON delivery.id = answer.deliveryId
+                            WHERE answer.questionId = ? AND answer.rank = ?
+                            """), arguments: [question.id, rank])
             else { throw DirectoryError.answerNotFound(rank) }
             let previous: Bool? = row["helpful"]
             let specialist: Int64 = row["specialistId"]
-            try db.execute(sql: "UPDATE answer SET helpful = ?, ratedAt = ? WHERE id = ?", arguments: [helpful, now, row["id"] as Int64])
+            try db.executeCached(sql: "UPDATE answer SET helpful = ?, ratedAt = ? WHERE id = ?", arguments: [helpful, now, row["id"] as Int64])
             try Self.learnRating(db, answer: row["id"], helpful: helpful, previous: previous, now: now, learning: learning)
             try Self.noteRatingForSuggestions(db, answer: row["id"], helpful: helpful, now: now)
             // A changed rating moves the specialist's counters from the old column to the new one.
             if let previous {
-                try db.execute(
+                try db.executeCached(
                     sql:
                         "UPDATE specialistRecord SET \(previous ? "helpful" : "unhelpful") = \(previous ? "helpful" : "unhelpful") - 1 WHERE employeeId = ?",
                     arguments: [specialist])
             }
-            try db.execute(
+            try db.executeCached(
                 sql:
                     "UPDATE specialistRecord SET \(helpful ? "helpful" : "unhelpful") = \(helpful ? "helpful" : "unhelpful") + 1 WHERE employeeId = ?",
                 arguments: [specialist])
@@ -246,7 +246,7 @@ public struct SQLiteQuestionStore: QuestionStore {
             if let cursor = page.after {
                 guard
                     let id = try Int64.fetchOne(
-                        db, sql: "SELECT id FROM question WHERE publicId = ? AND askerKey = ?", arguments: [cursor.keys[0], askerKey])
+                        db.cachedStatement(sql: "SELECT id FROM question WHERE publicId = ? AND askerKey = ?"), arguments: [cursor.keys[0], askerKey])
                 else { throw InvalidCursor() }
                 after = id
             }
@@ -272,15 +272,16 @@ public struct SQLiteQuestionStore: QuestionStore {
         try await database.read { db in
             let question = try Self.visibleQuestion(db, id, asker: asker, isAdmin: isAdmin)
             let answers = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT answer.rank, answer.text, answer.receivedAt, answer.helpful, answer.labelKind, answer.labelLevel, answer.labelBand,
-                        delivery.number, delivery.level
-                    FROM answer JOIN delivery ON delivery.id = answer.deliveryId
-                    WHERE answer.questionId = ? AND answer.rank IS NOT NULL ORDER BY answer.rank
-                    """, arguments: [question.id]
+                db.cachedStatement(
+                    sql: """
+                        SELECT answer.rank, answer.text, answer.receivedAt, answer.helpful, answer.labelKind, answer.labelLevel, answer.labelBand,
+                            delivery.number, delivery.level
+                        FROM answer JOIN delivery ON delivery.id = answer.deliveryId
+                        WHERE answer.questionId = ? AND answer.rank IS NOT NULL ORDER BY answer.rank
+                        """), arguments: [question.id]
             ).map { Self.relayedAnswer($0, topic: question.topic.slug) }
-            let delivered = try Int.fetchOne(db, sql: "SELECT count(*) FROM delivery WHERE questionId = ?", arguments: [question.id]) ?? 0
+            let delivered =
+                try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM delivery WHERE questionId = ?"), arguments: [question.id]) ?? 0
             var view = QuestionView(
                 id: id, status: question.status, topic: question.topic, text: question.text, maxAnswers: question.maxAnswers,
                 deliveredTo: delivered, waves: question.waves, createdAt: question.createdAt, expiresAt: question.expiresAt,
