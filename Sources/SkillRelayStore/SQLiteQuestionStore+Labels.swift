@@ -19,24 +19,26 @@ extension SQLiteQuestionStore {
     /// out the answerer and the asker (a bot has no row: `nil`).
     static func peopleByBestLevel(_ db: Database, topic: String, minimumLevel: Int, answerer: Int64, asker: Int64?) throws -> [Int: Int] {
         guard let topics = try subtree(db, of: topic) else { return [:] }
-        // Cached: the text differs only by the subtree's size, and the count runs for every relayed answer.
-        let rows = try Row.fetchAll(
-            db.cachedStatement(
-                sql: """
-                    SELECT best, count(*) AS people FROM (
-                        SELECT max(skill.level) AS best FROM skill JOIN employee ON employee.id = skill.employeeId
-                        WHERE skill.topicId IN (\(databaseQuestionMarks(count: topics.count))) AND skill.level >= ? AND employee.isActive
-                            AND employee.id <> ? AND employee.id IS NOT ?
-                        GROUP BY skill.employeeId
-                    ) GROUP BY best
-                    """), arguments: StatementArguments(topics) + [minimumLevel, answerer, asker])
+        // Cached: the text differs only by the subtree's size, and the count runs for every relayed answer. A topic
+        // without subtopics (most questions) holds each person once, so their level is their best: counted straight off
+        // the `skillByTopicLevel` index, without grouping by person first.
+        let people = """
+            SELECT skill.employeeId AS employeeId, skill.level AS level FROM skill JOIN employee ON employee.id = skill.employeeId
+            WHERE skill.topicId IN (\(databaseQuestionMarks(count: topics.count))) AND skill.level >= ? AND employee.isActive
+                AND employee.id <> ? AND employee.id IS NOT ?
+            """
+        let sql =
+            topics.count == 1
+            ? "SELECT level AS best, count(*) AS people FROM (\(people)) GROUP BY level"
+            : "SELECT best, count(*) AS people FROM (SELECT max(level) AS best FROM (\(people)) GROUP BY employeeId) GROUP BY best"
+        let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(topics) + [minimumLevel, answerer, asker])
         return Dictionary(uniqueKeysWithValues: rows.map { ($0["best"] as Int, $0["people"] as Int) })
     }
 
     /// Keeps a relayed answer's label.
     static func storeLabel(_ db: Database, _ label: AnswererLabel, answer id: Int64) throws {
         let kind = label.level != nil ? "level" : label.band != nil ? "band" : "none"
-        try db.execute(
+        try db.executeCached(
             sql: "UPDATE answer SET labelKind = ?, labelLevel = ?, labelBand = ? WHERE id = ?",
             arguments: [kind, label.level, label.band?.rawValue, id])
     }
