@@ -9,17 +9,17 @@ public struct AppDatabase: Sendable {
     /// GRDB's async reads hold a pooled reader across a suspension, so blocking waits for the same pool could take
     /// every cooperative thread while the readers wait for one to resume on (a deadlock seen under load).
     private var blockingReader: any DatabaseReader
-    /// Whether reads run under GRDB's read-only guard. On a pool's read-only readers the guard costs nothing; on a
-    /// single connection it is `PRAGMA query_only` on and off around every read, and SQLite expires every prepared
-    /// statement of the connection when a flag pragma runs, so each cached statement is compiled again at its next
-    /// use (40 % of the simulation's CPU). Only the scratch database turns it off; tests keep it, to catch a write
-    /// inside a read.
-    private var guardsReads = true
-    /// Whether `read` and `write` run on the calling thread instead of handing off to GRDB's queue and back. Only on
-    /// the scratch database, which one caller uses one call at a time: there each hand-off woke a thread twice, and
-    /// the kernel's wake-ups were a fifth of the simulation's time. A server's callers keep the async hand-off, which
-    /// never holds a cooperative thread while another connection works.
-    private var runsOnCaller = false
+    /// Whether this is the scratch database (`openScratch`): one connection that one caller uses one call at a time.
+    /// There two things GRDB does for every other database cost more than the work:
+    /// - the read-only guard: on one connection it is `PRAGMA query_only` on and off around every read, and SQLite
+    ///   expires every prepared statement of the connection when a flag pragma runs, so each cached statement was
+    ///   compiled again at its next use (40 % of the simulation's CPU). Reads run in a deferred transaction instead,
+    ///   just as isolated on one serial connection. A pool's read-only readers never pay the guard, and the tests'
+    ///   in-memory databases keep it, to catch a write inside a read;
+    /// - the async hand-off to GRDB's queue and back, which woke a thread twice a call (a fifth of the simulation's
+    ///   time). Reads and writes run on the calling thread instead. A server's callers keep the hand-off, which never
+    ///   holds a cooperative thread while another connection works.
+    private var isScratch = false
 
     /// Wraps a database connection and migrates it.
     public init(_ writer: any DatabaseWriter) throws {
@@ -62,8 +62,7 @@ public struct AppDatabase: Sendable {
             try db.execute(sql: "PRAGMA cache_size = -65536")
         }
         var database = try AppDatabase(DatabaseQueue(path: path, configuration: configuration))
-        database.guardsReads = false
-        database.runsOnCaller = true
+        database.isScratch = true
         return database
     }
 
@@ -87,24 +86,23 @@ public struct AppDatabase: Sendable {
         return configuration
     }
 
-    /// Reads in one transaction, as `DatabaseReader.read` does (without its read-only guard on the scratch
-    /// database, where one serial connection gives the same isolation).
+    /// Reads in one transaction, as `DatabaseReader.read` does (on the scratch database, on the calling thread and
+    /// without the read-only guard).
     func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
-        if runsOnCaller { return try blockingRead(body) }
-        guard !guardsReads else { return try await writer.read(body) }
-        return try await writer.unsafeRead { db in try Self.inReadTransaction(db, body) }
+        if isScratch { return try blockingRead(body) }
+        return try await writer.read(body)
     }
 
     /// Writes in one transaction, as `DatabaseWriter.write` does (on the scratch database, on the calling thread).
     func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
-        if runsOnCaller { return try blockingWrite(body) }
+        if isScratch { return try blockingWrite(body) }
         return try await writer.write(body)
     }
 
     /// A read that blocks the calling thread, for the few short queries on hot paths: GRDB's async read hands off
     /// between threads at a cost (hundreds of microseconds under load) larger than those queries take.
     func blockingRead<T>(_ body: (Database) throws -> T) throws -> T {
-        guard !guardsReads else { return try blockingReader.read(body) }
+        guard isScratch else { return try blockingReader.read(body) }
         return try blockingReader.unsafeRead { db in try Self.inReadTransaction(db, body) }
     }
 

@@ -233,19 +233,19 @@ extension SQLiteQuestionStore {
         deliveryID: String?,
         text: String?
     ) throws {
-        try db.cachedStatement(
+        try db.executeCached(
             sql: """
                 INSERT INTO complianceEntry (at, direction, kind, sender, recipient, questionId, deliveryId, text)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: [at, direction, kind, sender, recipient, questionID, deliveryID, text])
+                """, arguments: [at, direction, kind, sender, recipient, questionID, deliveryID, text])
     }
 
     /// Queues a message, to be sent after the transaction commits.
     static func enqueue(_ db: Database, _ message: OutboxMessage, now: some DatabaseValueConvertible) throws {
         let json = String(decoding: try JSONEncoder().encode(message), as: UTF8.self)
-        try db.cachedStatement(sql: "INSERT INTO outbox (message, destination, createdAt, nextAttemptAt) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [json, message.destination, now, now])
+        try db.executeCached(
+            sql: "INSERT INTO outbox (message, destination, createdAt, nextAttemptAt) VALUES (?, ?, ?, ?)",
+            arguments: [json, message.destination, now, now])
     }
 
     /// How the compliance log names an asker: by internal id, not handle.

@@ -100,16 +100,16 @@ public struct SQLiteQuestionStore: QuestionStore {
             case .employee(let handle): employeeID = try SQLiteDirectoryStore.employeeRecord(db, handle: handle).id
             case .bot(let name): botName = name
             }
-            try db.cachedStatement(
+            try db.executeCached(
                 sql: """
                     INSERT INTO question (publicId, askerEmployeeId, askerBotName, askerKey, topicId, text, maxAnswers, status, channel,
                         callbackUrl, idempotencyKey, createdAt, expiresAt, nextActionAt, waves)
                     VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)
-                    """
-            ).execute(arguments: [
-                question.id, employeeID, botName, askerKey, topicID, question.text, question.maxAnswers, question.channel.rawValue,
-                question.callbackURL, question.idempotencyKey, question.createdAt, question.expiresAt, nextActionAt, firstWave.isEmpty ? 0 : 1,
-            ])
+                    """,
+                arguments: [
+                    question.id, employeeID, botName, askerKey, topicID, question.text, question.maxAnswers, question.channel.rawValue,
+                    question.callbackURL, question.idempotencyKey, question.createdAt, question.expiresAt, nextActionAt, firstWave.isEmpty ? 0 : 1,
+                ])
             let rowID = db.lastInsertedRowID
             try Self.log(
                 db, at: question.createdAt, direction: "in", kind: "question", sender: try Self.party(db, question.asker), recipient: "skillrelay",
