@@ -44,8 +44,9 @@ struct Wiring {
         let http = MatrixClient.makeHTTPClient(
             connections: matrix.presenceConcurrency + max(matrix.sendConcurrency, matrix.sendBacklogConcurrency) + 2)
         let client = MatrixClient(http: http, homeserver: matrix.homeserver, accessToken: matrix.accessToken)
-        let encryption = MatrixEncryption(
-            client: client, store: state, seal: MatrixKeySeal(secret: matrix.pickleKey), logger: logger)
+        // One pickle key seals what the bot keeps: its encryption keys, and replies until they go.
+        let seal = MatrixKeySeal(secret: matrix.pickleKey)
+        let encryption = MatrixEncryption(client: client, store: state, seal: seal, logger: logger)
         // It reads and writes encrypted rooms either way; the setting is whether the rooms it opens are encrypted.
         let rooms = MatrixRooms(client: client, state: state, encryption: matrix.encryptRooms ? encryption : nil, logger: logger)
         let stream = MatrixPresenceStream()
@@ -67,7 +68,8 @@ struct Wiring {
             rateLimit: stores.rateLimit(settings.asksPerMinute))
         let conversation = IMConversation(questions: questions, directory: directory, state: state, loginLinks: loginLinks)
         let sync = MatrixSyncService(
-            client: client, state: state, rooms: rooms, conversation: conversation, logger: logger, presence: stream, encryption: encryption,
+            client: client, state: state, seal: seal, rooms: rooms, conversation: conversation, logger: logger, presence: stream,
+            encryption: encryption,
             leadership: stores.leadership)
         return Wiring(
             questions: questions, pump: pump, services: [sync] + stores.services, shutdown: { try await http.shutdown() },

@@ -21,8 +21,10 @@ public protocol IMStateStore: Sendable {
     func inboundCursor() async throws -> String?
     /// Moves the inbound cursor on.
     func setInboundCursor(_ cursor: String) async throws
-    /// Records an inbound event as handled; `false` if it was handled before.
-    func markHandled(event id: String) async throws -> Bool
+    /// Records an inbound event as handled and, in the same transaction, makes `changes` to the adapter's sealed values
+    /// (`IMKeyStore`), such as the replies it owes the event's sender; `false`, and nothing changed, if it was handled
+    /// before.
+    func markHandled(event id: String, changing changes: [IMKeyChange]) async throws -> Bool
     /// Whether an inbound event was recorded as handled.
     func isHandled(event id: String) async throws -> Bool
     /// The delivery an IM message carried.
@@ -41,6 +43,11 @@ public protocol IMStateStore: Sendable {
     func introductionRooms() async throws -> Set<String>
     /// Adds (`open`) or removes an introduction room.
     func setIntroductionRoom(_ room: String, open: Bool) async throws
+}
+
+extension IMStateStore {
+    /// Records an inbound event as handled; `false` if it was handled before.
+    public func markHandled(event id: String) async throws -> Bool { try await markHandled(event: id, changing: []) }
 }
 
 /// What the bot knows of its direct conversation with one person: whether there is one, whether they are in it, and

@@ -14,7 +14,7 @@ import SkillRelayOlm
 /// Another that takes over carries on from the stored `since` token.
 public struct MatrixSyncService: Service {
     let client: MatrixClient
-    let state: any IMStateStore
+    let state: any IMStateStore & IMKeyStore
     let rooms: MatrixRooms
     let conversation: IMConversation
     let logger: Logger
@@ -27,14 +27,16 @@ public struct MatrixSyncService: Service {
     let writer: MatrixRoomWriter
     /// Which instance runs the loop.
     let leadership: any Leadership
-    /// Replies to handled messages that have not gone yet (`MatrixUnsentReplies`).
-    let unsentReplies = MatrixUnsentReplies()
+    /// Replies to handled messages that have not gone yet, kept in the database.
+    let owedReplies: MatrixOwedReplies
 
+    /// `seal` seals the replies kept until they go (the same pickle key as the bot's encryption keys).
     public init(
-        client: MatrixClient, state: any IMStateStore, rooms: MatrixRooms, conversation: IMConversation, logger: Logger,
-        presence: MatrixPresenceStream? = nil, clock: any WallClock = SystemWallClock(), pollMilliseconds: Int = 30_000,
+        client: MatrixClient, state: any IMStateStore & IMKeyStore, seal: MatrixKeySeal, rooms: MatrixRooms, conversation: IMConversation,
+        logger: Logger, presence: MatrixPresenceStream? = nil, clock: any WallClock = SystemWallClock(), pollMilliseconds: Int = 30_000,
         encryption: MatrixEncryption? = nil, leadership: any Leadership = SoleInstance()
     ) {
+        self.owedReplies = MatrixOwedReplies(store: state, seal: seal)
         self.leadership = leadership
         self.encryption = encryption
         self.writer = MatrixRoomWriter(client: client, encryption: encryption)
@@ -170,8 +172,8 @@ public struct MatrixSyncService: Service {
     /// Handles one sync batch: presence first, so that a question in the same batch sees it; then room keys, so that
     /// a message in the same batch can be read.
     func handle(_ response: SyncResponse, bot: String, actOnMessages: Bool) async throws {
-        // Replies that failed to go before go first, in their order: this batch's come after them.
-        try await sendUnsentReplies()
+        // Replies that failed to go before (in this process or another) go first, in their order: this batch's come after.
+        try await sendOwedReplies()
         var readyAfterWaiting: [(room: String, event: RoomEvent)] = []
         if let encryption {
             readyAfterWaiting = await encryption.receive(toDevice: response.to_device?.events ?? [])
@@ -330,9 +332,9 @@ public struct MatrixSyncService: Service {
     }
 
     /// A person's message (read, or decrypted): handed to the conversation, whose replies go back to the same room. The
-    /// event is recorded as handled once the conversation has handled it, before the replies go: a failure or a restart
-    /// before that handles it again (an `ask` asks once, by the message's id). A reply that fails to go after it waits
-    /// for the next batch (`sendUnsentReplies`); only a restart in between loses it.
+    /// event is recorded as handled once the conversation has handled it, together with the replies it is owed, before
+    /// they go: a failure or a restart before that handles it again (an `ask` asks once, by the message's id). A reply
+    /// that fails to go after it stays owed, across a restart too, and goes with the next batch (`sendOwedReplies`).
     func act(on event: RoomEvent, in room: String) async throws {
         guard event.type == "m.room.message", let content = event.content, content.msgtype == "m.text" || content.msgtype == "m.notice",
             let body = content.body,
@@ -347,7 +349,14 @@ public struct MatrixSyncService: Service {
             imID: event.sender, text: Self.stripReplyFallback(body), inReplyTo: content.relatesTo?.inReplyTo?.event_id,
             thread: content.relatesTo?.threadRoot, isPrivate: isPrivate, id: event.event_id)
         let replies = await conversation.handle(message)
-        _ = try await state.markHandled(event: event.event_id)
+        // Transaction ids derived from the event, so a retried reply is not posted twice.
+        let handledAt = clock.now()
+        let owed = replies.enumerated().map { index, reply in
+            MatrixOwedReplies.Reply(
+                room: room, text: reply, transactionID: "reply-\(event.event_id)-\(index)", handledAt: handledAt, order: index)
+        }
+        // Handled before (another instance's sync, just before it lost the lead): its replies were kept then.
+        guard try await state.markHandled(event: event.event_id, changing: try owedReplies.keeping(owed)) else { return }
         // Ids only, and each reply's first words (never a sign-in link): enough to follow a message through the log.
         logger.debug(
             "matrix message handled",
@@ -355,39 +364,39 @@ public struct MatrixSyncService: Service {
                 "skillrelay.room": "\(room)", "skillrelay.event": "\(event.event_id)", "skillrelay.im_id": "\(event.sender)",
                 "skillrelay.in_reply_to": "\(message.inReplyTo ?? "-")", "skillrelay.replies": "\(replies.map(Self.gist))",
             ])
-        // Transaction ids derived from the event, so a retried reply is not posted twice. The event is already recorded
-        // as handled, so a reply the homeserver does not take waits for the next batch rather than being lost.
-        unsentReplies.add(
-            replies.enumerated().map { index, reply in
-                MatrixUnsentReplies.Reply(room: room, text: reply, transactionID: "reply-\(event.event_id)-\(index)")
-            })
-        try await sendUnsentReplies()
+        try await sendOwedReplies()
     }
 
-    /// Sends the replies waiting to go, oldest first, however long the homeserver's rate limits ask. One the homeserver
-    /// refuses for good (a 4xx other than a rate limit: the bot left the room, say), or that failed
-    /// `MatrixUnsentReplies.maximumFailures` times, is given up on with a warning; any other failure stops here and is
+    /// Sends the replies owed, oldest first, however long the homeserver's rate limits ask. One the homeserver refuses
+    /// for good (a 4xx other than a rate limit: the bot left the room, say), or that failed
+    /// `MatrixOwedReplies.maximumFailures` times, is given up on with a warning; any other failure stops here and is
     /// thrown, for the sync to try again after its backoff.
-    func sendUnsentReplies() async throws {
-        while let reply = unsentReplies.first {
+    func sendOwedReplies() async throws {
+        let (replies, unreadable) = try await owedReplies.owed()
+        for key in unreadable {
+            try await owedReplies.forget(key)
+            logger.error(
+                "a reply kept to be sent does not open with this pickle key; it cannot be sent",
+                metadata: ["skillrelay.transaction": "\(key)"])
+        }
+        for reply in replies {
             let metadata: Logger.Metadata = ["skillrelay.room": "\(reply.room)", "skillrelay.transaction": "\(reply.transactionID)"]
             do {
                 _ = try await writer.send(
                     TextMessage(reply.text), to: reply.room, transactionID: reply.transactionID, maxWait: Self.replyRateLimitWait)
-                unsentReplies.removeFirst()
+                try await owedReplies.forget(reply.transactionID)
                 if reply.failures > 0 { logger.info("a reply that had failed to go was sent", metadata: metadata) }
             } catch let failure as MatrixClient.Failure where failure.isRefusal {
-                unsentReplies.removeFirst()
+                try await owedReplies.forget(reply.transactionID)
                 logger.warning(
                     "the homeserver refused a reply; not sending it again",
                     metadata: metadata.merging(["skillrelay.error": "\(failure)"]) { current, _ in current })
             } catch let limited as MatrixClient.RateLimited {
                 throw limited
             } catch {
-                guard unsentReplies.failedFirst() >= MatrixUnsentReplies.maximumFailures else { throw error }
-                unsentReplies.removeFirst()
+                guard try await owedReplies.failed(reply) else { throw error }
                 logger.error(
-                    "gave up on a reply after \(MatrixUnsentReplies.maximumFailures) failed tries",
+                    "gave up on a reply after \(MatrixOwedReplies.maximumFailures) failed tries",
                     metadata: metadata.merging(["skillrelay.error": "\(error)"]) { current, _ in current })
             }
         }

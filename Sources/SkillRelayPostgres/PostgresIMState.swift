@@ -103,15 +103,19 @@ public struct PostgresIMState: IMStateStore {
         }
     }
 
-    public func markHandled(event id: String) async throws -> Bool {
+    public func markHandled(event id: String, changing changes: [IMKeyChange]) async throws -> Bool {
         let now = clock.now()
         return try await database.write { connection in
             // A row comes back only when this call inserted it: the first instance to see an event handles it.
-            try await first(
-                String.self,
-                connection.query(
-                    "INSERT INTO imHandledEvent (eventId, handledAt) VALUES (\(id), \(now)) ON CONFLICT (eventId) DO NOTHING RETURNING eventId",
-                    logger: database.logger)) != nil
+            guard
+                try await first(
+                    String.self,
+                    connection.query(
+                        "INSERT INTO imHandledEvent (eventId, handledAt) VALUES (\(id), \(now)) ON CONFLICT (eventId) DO NOTHING RETURNING eventId",
+                        logger: database.logger)) != nil
+            else { return false }
+            try await setSealedValues(connection, changes, now: now)
+            return true
         }
     }
 
@@ -217,18 +221,19 @@ extension PostgresIMState: IMKeyStore {
     public func setSealedValues(_ changes: [IMKeyChange]) async throws {
         guard !changes.isEmpty else { return }
         let now = clock.now()
-        try await database.write { connection in
-            for change in changes {
-                if let value = change.value {
-                    try await connection.query(
-                        """
-                        INSERT INTO imKey (namespace, key, value, updatedAt) VALUES (\(change.namespace), \(change.key), \(value), \(now))
-                        ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updatedAt = excluded.updatedAt
-                        """, logger: database.logger)
-                } else {
-                    try await connection.query(
-                        "DELETE FROM imKey WHERE namespace = \(change.namespace) AND key = \(change.key)", logger: database.logger)
-                }
+        try await database.write { connection in try await setSealedValues(connection, changes, now: now) }
+    }
+
+    func setSealedValues(_ connection: PostgresConnection, _ changes: [IMKeyChange], now: Date) async throws {
+        for change in changes {
+            if let value = change.value {
+                try await connection.query(
+                    """
+                    INSERT INTO imKey (namespace, key, value, updatedAt) VALUES (\(change.namespace), \(change.key), \(value), \(now))
+                    ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updatedAt = excluded.updatedAt
+                    """, logger: database.logger)
+            } else {
+                try await connection.query("DELETE FROM imKey WHERE namespace = \(change.namespace) AND key = \(change.key)", logger: database.logger)
             }
         }
     }

@@ -99,11 +99,13 @@ public struct SQLiteIMState: IMStateStore {
         }
     }
 
-    public func markHandled(event id: String) async throws -> Bool {
+    public func markHandled(event id: String, changing changes: [IMKeyChange]) async throws -> Bool {
         let now = clock.now()
         return try await database.writer.write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO imHandledEvent (eventId, handledAt) VALUES (?, ?)", arguments: [id, now])
-            return db.changesCount == 1
+            guard db.changesCount == 1 else { return false }
+            try Self.setSealedValues(db, changes, now: now)
+            return true
         }
     }
 
@@ -188,17 +190,19 @@ extension SQLiteIMState: IMKeyStore {
     public func setSealedValues(_ changes: [IMKeyChange]) async throws {
         guard !changes.isEmpty else { return }
         let now = clock.now()
-        try await database.writer.write { db in
-            for change in changes {
-                if let value = change.value {
-                    try db.execute(
-                        sql: """
-                            INSERT INTO imKey (namespace, key, value, updatedAt) VALUES (?, ?, ?, ?)
-                            ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updatedAt = excluded.updatedAt
-                            """, arguments: [change.namespace, change.key, value, now])
-                } else {
-                    try db.execute(sql: "DELETE FROM imKey WHERE namespace = ? AND key = ?", arguments: [change.namespace, change.key])
-                }
+        try await database.writer.write { db in try Self.setSealedValues(db, changes, now: now) }
+    }
+
+    static func setSealedValues(_ db: Database, _ changes: [IMKeyChange], now: Date) throws {
+        for change in changes {
+            if let value = change.value {
+                try db.execute(
+                    sql: """
+                        INSERT INTO imKey (namespace, key, value, updatedAt) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updatedAt = excluded.updatedAt
+                        """, arguments: [change.namespace, change.key, value, now])
+            } else {
+                try db.execute(sql: "DELETE FROM imKey WHERE namespace = ? AND key = ?", arguments: [change.namespace, change.key])
             }
         }
     }

@@ -63,7 +63,8 @@ import Testing
             let questions = try QuestionService(
                 store: store, presence: FakePresenceSource(["s1": .available]), settings: QuestionSettings(), clock: clock)
             let sync = MatrixSyncService(
-                client: matrix, state: state, rooms: rooms, conversation: IMConversation(questions: questions, directory: directory, state: state),
+                client: matrix, state: state, seal: MatrixKeySeal(secret: "test pickle key, not secret"), rooms: rooms,
+                conversation: IMConversation(questions: questions, directory: directory, state: state),
                 logger: Logger(label: "test"), clock: clock)
             let dispatcher = OutboxDispatcher(
                 store: store, messenger: MatrixMessenger(client: matrix, rooms: rooms), callbacks: FakeCallbackSender(), clock: clock)

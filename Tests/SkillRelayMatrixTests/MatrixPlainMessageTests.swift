@@ -50,7 +50,7 @@ import Testing
                 store: store, presence: FakePresenceSource(["s1": .available, "s2": .available]), settings: QuestionSettings(), clock: clock)
             let rooms = MatrixRooms(client: matrix, state: state, clock: clock)
             let sync = MatrixSyncService(
-                client: matrix, state: state, rooms: rooms,
+                client: matrix, state: state, seal: MatrixKeySeal(secret: "test pickle key, not secret"), rooms: rooms,
                 conversation: IMConversation(questions: questions, directory: directory, state: state, clock: clock), logger: Logger(label: "test"),
                 clock: clock)
             let asked = try await questions.ask(QuestionDraft(asker: .employee("asker"), topic: "terraform", text: "How do we import buckets?"))

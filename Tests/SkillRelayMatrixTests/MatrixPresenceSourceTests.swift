@@ -69,7 +69,7 @@ import Testing
         }
         func inboundCursor() async throws -> String? { nil }
         func setInboundCursor(_ cursor: String) async throws {}
-        func markHandled(event id: String) async throws -> Bool { true }
+        func markHandled(event id: String, changing changes: [IMKeyChange]) async throws -> Bool { true }
         func isHandled(event id: String) async throws -> Bool { false }
         func delivery(forMessageReference reference: String) async throws -> String? { nil }
         // Nothing is sent here, so there is no delivery to keep a reference with.

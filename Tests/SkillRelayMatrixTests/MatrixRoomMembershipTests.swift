@@ -61,7 +61,8 @@ import Testing
                 store: SQLiteQuestionStore(database: database, clock: clock), presence: FakePresenceSource(), settings: QuestionSettings(),
                 clock: clock)
             let sync = MatrixSyncService(
-                client: matrix, state: state, rooms: rooms, conversation: IMConversation(questions: questions, directory: directory, state: state),
+                client: matrix, state: state, seal: MatrixKeySeal(secret: "test pickle key, not secret"), rooms: rooms,
+                conversation: IMConversation(questions: questions, directory: directory, state: state),
                 logger: Logger(label: "test"), clock: clock)
             try await body(
                 Adapter(

@@ -84,6 +84,29 @@ import Testing
         ])
         #expect(try await state.sealedValues(namespace: "olm") == ["s1": Data([9])])
     }
+    @Test(arguments: StoreBackend.available) func whatAnEventIsOwedIsKeptWithItsHandlingAndOnlyByTheFirst(backend: StoreBackend)
+        async throws
+    {
+        let database = try await TestDatabase.empty(backend)
+        defer { Task { await database.close() } }
+        let state = database.imState(clock: clock)
+        let owed = [
+            IMKeyChange(namespace: "owed", key: "r-$e1-0", value: Data([1])), IMKeyChange(namespace: "owed", key: "r-$e1-1", value: Data([2])),
+        ]
+        #expect(try await state.markHandled(event: "$e1", changing: owed))
+        #expect(try await state.isHandled(event: "$e1"))
+        #expect(try await state.sealedValues(namespace: "owed") == ["r-$e1-0": Data([1]), "r-$e1-1": Data([2])])
+        // Handled again (a replay, or another instance): nothing it would owe is kept, and what was kept stays
+        let again = [
+            IMKeyChange(namespace: "owed", key: "r-$e1-0", value: Data([9])), IMKeyChange(namespace: "owed", key: "r-$e1-2", value: Data([3])),
+        ]
+        #expect(try await state.markHandled(event: "$e1", changing: again) == false)
+        #expect(try await state.sealedValues(namespace: "owed") == ["r-$e1-0": Data([1]), "r-$e1-1": Data([2])])
+        // Changes may delete too, in the same transaction
+        #expect(try await state.markHandled(event: "$e2", changing: [IMKeyChange(namespace: "owed", key: "r-$e1-1", value: nil)]))
+        #expect(try await state.sealedValues(namespace: "owed") == ["r-$e1-0": Data([1])])
+    }
+
     @Test(arguments: StoreBackend.available) func anEventIsHandledOnceHoweverManyAskAtOnce(backend: StoreBackend) async throws {
         let database = try await TestDatabase.empty(backend)
         defer { Task { await database.close() } }
