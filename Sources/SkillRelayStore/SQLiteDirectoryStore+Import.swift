@@ -68,7 +68,7 @@ private struct ImportRun {
                 ($0["imId"] as String, $0["handle"] as String)
             },
             uniquingKeysWith: { first, _ in first })
-        let updatedAt = now.databaseValue
+        let updatedAt = now.storedValue
         for row in rows {
             let employee = row.employee
             if let imID = employee.imID {
@@ -193,7 +193,7 @@ private struct ImportRun {
         var seen: [Pair: Int] = [:]
         seen.reserveCapacity(rows.count)
         // Converted once: a Date becomes its text form anew on every conversion.
-        let taggedAt = now.databaseValue
+        let taggedAt = now.storedValue
         for row in rows {
             let employee = employees[row.handle]
             let topic = topics[row.topic]

@@ -243,7 +243,7 @@ extension SQLiteQuestionStore {
     public func pendingOutbox(now: Date, limit: Int, excluding destinations: Set<String>) async throws -> [OutboxItem] {
         let sql = Self.pendingOutboxSQL(excluding: destinations.count)
         return try await database.read { db in
-            var arguments: [String: (any DatabaseValueConvertible)?] = ["now": now, "limit": limit]
+            var arguments: [String: (any DatabaseValueConvertible)?] = ["now": now.storedValue, "limit": limit]
             for (index, destination) in destinations.enumerated() { arguments["busy\(index + 1)"] = destination }
             return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(arguments)).compactMap { row in
                 guard let message = try? JSONDecoder().decode(OutboxMessage.self, from: Data((row["message"] as String).utf8)) else { return nil }
@@ -256,7 +256,8 @@ extension SQLiteQuestionStore {
     public func markOutboxSent(_ ids: [Int64], references: [String: String], now: Date) async throws {
         try await database.write { db in
             let sent = try db.cachedStatement(sql: "UPDATE outbox SET sentAt = ?, attempts = attempts + 1 WHERE id = ?")
-            for id in ids { try sent.execute(arguments: [now, id]) }
+            let sentAt = now.storedValue
+            for id in ids { try sent.execute(arguments: [sentAt, id]) }
             try Self.keepReferences(db, references, now: now, replacing: true)
         }
     }

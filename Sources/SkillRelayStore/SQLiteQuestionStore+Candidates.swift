@@ -61,10 +61,10 @@ extension SQLiteQuestionStore {
         // The past day is counted no further than the daily budget, or than the learned routing's rest factor cares.
         let dailyBudget = min(max(0, query.dailyBudget), QuestionSettings.maxDailyBudget)
         let dayCount = max(dailyBudget, 16)
-        // What every slice binds, made once: up to ten slices an ask, and GRDB formats each bound `Date` anew.
-        let hourAgo = now.addingTimeInterval(-3600).databaseValue
-        let dayAgo = now.addingTimeInterval(-86_400).databaseValue
-        let nowValue = now.databaseValue
+        // What every slice binds, made once: up to ten slices an ask.
+        let hourAgo = now.addingTimeInterval(-3600).storedValue
+        let dayAgo = now.addingTimeInterval(-86_400).storedValue
+        let nowValue = now.storedValue
         // The learned statistics are read for the question's own topic (the subtree's root), at this hour of the week.
         let leading: StatementArguments =
             [hourAgo, hourAgo, budget, dayAgo, dayAgo, dayCount, topics[0], LearnedRecord.hourOfWeek(now)] + StatementArguments(topics)
@@ -73,6 +73,8 @@ extension SQLiteQuestionStore {
         // Most people share a handful of time zones and working hours: each text is made into its value once an ask.
         var zones: [String: TimeZone?] = [:]
         var hours: [String: WorkingHours?] = [:]
+        // And whether the ask's moment is within someone's working hours is the same for all who share zone and hours.
+        var atWork: [WorkingTime: Bool] = [:]
         for level in stride(from: 5, through: max(1, query.minimumLevel), by: -1) {
             for (from, to) in [(pivot, Int64.max), (Int64.min, pivot)] {
                 guard found.count < query.limit else { return found }
@@ -88,8 +90,10 @@ extension SQLiteQuestionStore {
                         if found[seen].level == level, found[seen].source == .selfDeclared { found[seen].source = source }
                         continue
                     }
+                    let zoneName: String? = row[11]
+                    let hoursText: String? = row[12]
                     var timeZone: TimeZone?
-                    if let name: String = row[11] {
+                    if let name = zoneName {
                         if let known = zones[name] {
                             timeZone = known
                         } else {
@@ -98,7 +102,7 @@ extension SQLiteQuestionStore {
                         }
                     }
                     var workingHours: WorkingHours?
-                    if let text: String = row[12] {
+                    if let text = hoursText {
                         if let known = hours[text] {
                             workingHours = known
                         } else {
@@ -119,7 +123,10 @@ extension SQLiteQuestionStore {
                         timeZone: timeZone, workingHours: workingHours, lastActiveAt: row[13])
                     // Outside their working hours nobody is asked: left out here too, so they take no place in the limit
                     // that a later slice could give to someone at work.
-                    guard candidate.isWithinWorkingHours(at: now) else { continue }
+                    let shift = WorkingTime(zone: zoneName, hours: hoursText)
+                    let isAtWork = atWork[shift] ?? candidate.isWithinWorkingHours(at: now)
+                    atWork[shift] = isAtWork
+                    guard isAtWork else { continue }
                     index[id] = found.count
                     found.append(candidate)
                 }
@@ -164,4 +171,10 @@ extension SQLiteQuestionStore {
         LIMIT ?
         """
     }
+}
+
+/// A time zone and working hours as the directory stores them.
+private struct WorkingTime: Hashable {
+    var zone: String?
+    var hours: String?
 }

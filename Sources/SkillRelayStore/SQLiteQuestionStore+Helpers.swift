@@ -190,8 +190,8 @@ extension SQLiteQuestionStore {
         _ db: Database, question: (id: Int64, publicId: String, topic: TopicReference, text: String, maxAnswers: Int), wave: Int,
         numberedAfter: Int, to specialists: [Candidate], now date: Date
     ) throws {
-        // Formatted once for every row below: GRDB formats each bound `Date` with a `DateFormatter`.
-        let now = date.databaseValue
+        // Made once for every row below.
+        let now = date.storedValue
         let insertDelivery = try db.cachedStatement(
             sql: """
                 INSERT INTO delivery (publicId, questionId, specialistId, number, wave, level, state, deliveredAt, trial, expectedTimely)
@@ -229,6 +229,16 @@ extension SQLiteQuestionStore {
 
     /// Appends to the compliance log.
     static func log(
+        _ db: Database, at: Date, direction: String, kind: String, sender: String, recipient: String, questionID: String?,
+        deliveryID: String?, text: String?
+    ) throws {
+        try log(
+            db, at: at.storedValue, direction: direction, kind: kind, sender: sender, recipient: recipient, questionID: questionID,
+            deliveryID: deliveryID, text: text)
+    }
+
+    /// Appends to the compliance log, at a time already made into its stored value.
+    static func log(
         _ db: Database, at: some DatabaseValueConvertible, direction: String, kind: String, sender: String, recipient: String, questionID: String?,
         deliveryID: String?,
         text: String?
@@ -241,6 +251,11 @@ extension SQLiteQuestionStore {
     }
 
     /// Queues a message, to be sent after the transaction commits.
+    static func enqueue(_ db: Database, _ message: OutboxMessage, now: Date) throws {
+        try enqueue(db, message, now: now.storedValue)
+    }
+
+    /// Queues a message, to be sent after the transaction commits, at a time already made into its stored value.
     static func enqueue(_ db: Database, _ message: OutboxMessage, now: some DatabaseValueConvertible) throws {
         let json = String(decoding: try JSONEncoder().encode(message), as: UTF8.self)
         try db.executeCached(

@@ -87,6 +87,7 @@ extension SQLiteQuestionStore {
         stat.passed += change.passed ? 1 : 0
         stat.rated += change.rated
         stat.helpful = min(stat.rated, max(0, stat.helpful + change.helpful))
+        let updatedAt = now.storedValue
         try db.cachedStatement(
             sql: """
                 INSERT INTO routingStat (employeeId, topicId, outcomes, timely, passed, rated, helpful, updatedAt)
@@ -94,7 +95,7 @@ extension SQLiteQuestionStore {
                 ON CONFLICT (employeeId, topicId) DO UPDATE SET outcomes = excluded.outcomes, timely = excluded.timely,
                     passed = excluded.passed, rated = excluded.rated, helpful = excluded.helpful, updatedAt = excluded.updatedAt
                 """
-        ).execute(arguments: [employee, topic, stat.outcomes, stat.timely, stat.passed, stat.rated, stat.helpful, now])
+        ).execute(arguments: [employee, topic, stat.outcomes, stat.timely, stat.passed, stat.rated, stat.helpful, updatedAt])
         guard change.outcome else { return }
         for hour in [LearnedRecord.hourOfWeek(deliveredAt), -1] {
             var counts =
@@ -111,7 +112,7 @@ extension SQLiteQuestionStore {
                     ON CONFLICT (employeeId, hourOfWeek) DO UPDATE SET outcomes = excluded.outcomes, timely = excluded.timely,
                         updatedAt = excluded.updatedAt
                     """
-            ).execute(arguments: [employee, hour, counts.outcomes, counts.timely, now])
+            ).execute(arguments: [employee, hour, counts.outcomes, counts.timely, updatedAt])
         }
     }
 }
