@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SkillRelayStore
 
 /// What a column holds, in the terms both databases share. SQLite's declared types and PostgreSQL's column types both
 /// map onto these; a value is converted from the source's kind to the target's.
@@ -73,18 +74,13 @@ extension CopyValue: CustomStringConvertible {
 enum CopyTime {
     /// GRDB's storage format, `yyyy-MM-dd HH:mm:ss.SSS` (milliseconds: anything finer is dropped, as GRDB drops it).
     static func sqliteText(_ microseconds: Int64) -> String {
-        let (days, microsecondOfDay) = floorDivision(microseconds, 86_400_000_000)
-        let (year, month, day) = civil(fromDays: days)
-        let milliseconds = microsecondOfDay / 1000
-        return String(
-            format: "%04lld-%02lld-%02lld %02lld:%02lld:%02lld.%03lld", year, month, day, milliseconds / 3_600_000, milliseconds / 60_000 % 60,
-            milliseconds / 1000 % 60, milliseconds % 1000)
+        CivilTime.sqliteText(milliseconds: CivilTime.floorDivision(microseconds, 1000).0)
     }
 
     /// A PostgreSQL timestamptz literal with every microsecond, in UTC.
     static func postgresText(_ microseconds: Int64) -> String {
-        let (days, microsecondOfDay) = floorDivision(microseconds, 86_400_000_000)
-        let (year, month, day) = civil(fromDays: days)
+        let (days, microsecondOfDay) = CivilTime.floorDivision(microseconds, 86_400_000_000)
+        let (year, month, day) = CivilTime.civil(fromDays: days)
         let seconds = microsecondOfDay / 1_000_000
         return String(
             format: "%04lld-%02lld-%02lld %02lld:%02lld:%02lld.%06lld+00", year, month, day, seconds / 3600, seconds / 60 % 60, seconds % 60,
@@ -143,34 +139,6 @@ enum CopyTime {
             guard index == characters.count else { return nil }
             micro = ((hour * 60 + minute) * 60 + second) * 1_000_000 + fraction
         }
-        return days(fromCivil: year, month, day) * 86_400_000_000 + micro
-    }
-
-    private static func floorDivision(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {
-        let quotient = value / divisor
-        let remainder = value % divisor
-        return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)
-    }
-
-    // Howard Hinnant's days_from_civil and civil_from_days.
-    private static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    private static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthPrime = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthPrime + 2) / 5 + 1
-        let month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        return CivilTime.days(fromCivil: year, month, day) * 86_400_000_000 + micro
     }
 }
