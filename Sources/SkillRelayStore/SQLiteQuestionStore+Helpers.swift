@@ -216,14 +216,14 @@ extension SQLiteQuestionStore {
             ])
             try countDelivery.execute(arguments: [employeeID, now])
             try log(
-                db, at: now, direction: "out", kind: "delivery", sender: "skillrelay", recipient: "employee:\(employeeID)",
+                db, at: date, direction: "out", kind: "delivery", sender: "skillrelay", recipient: "employee:\(employeeID)",
                 questionID: question.publicId, deliveryID: deliveryID, text: question.text)
             try enqueue(
                 db,
                 .question(
                     QuestionMessage(
                         deliveryID: deliveryID, recipient: Recipient(handle: specialist.handle, imID: employee[1]), topic: question.topic,
-                        text: question.text, maxAnswers: question.maxAnswers)), now: now)
+                        text: question.text, maxAnswers: question.maxAnswers)), now: date)
         }
     }
 
@@ -232,32 +232,17 @@ extension SQLiteQuestionStore {
         _ db: Database, at: Date, direction: String, kind: String, sender: String, recipient: String, questionID: String?,
         deliveryID: String?, text: String?
     ) throws {
-        try log(
-            db, at: at.storedValue, direction: direction, kind: kind, sender: sender, recipient: recipient, questionID: questionID,
-            deliveryID: deliveryID, text: text)
-    }
-
-    /// Appends to the compliance log, at a time already made into its stored value.
-    static func log(
-        _ db: Database, at: some DatabaseValueConvertible, direction: String, kind: String, sender: String, recipient: String, questionID: String?,
-        deliveryID: String?,
-        text: String?
-    ) throws {
         try db.executeCached(
             sql: """
                 INSERT INTO complianceEntry (at, direction, kind, sender, recipient, questionId, deliveryId, text)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [at, direction, kind, sender, recipient, questionID, deliveryID, text])
+                """, arguments: [at.storedValue, direction, kind, sender, recipient, questionID, deliveryID, text])
     }
 
     /// Queues a message, to be sent after the transaction commits.
-    static func enqueue(_ db: Database, _ message: OutboxMessage, now: Date) throws {
-        try enqueue(db, message, now: now.storedValue)
-    }
-
-    /// Queues a message, to be sent after the transaction commits, at a time already made into its stored value.
-    static func enqueue(_ db: Database, _ message: OutboxMessage, now: some DatabaseValueConvertible) throws {
+    static func enqueue(_ db: Database, _ message: OutboxMessage, now date: Date) throws {
         let json = String(decoding: try JSONEncoder().encode(message), as: UTF8.self)
+        let now = date.storedValue
         try db.executeCached(
             sql: "INSERT INTO outbox (message, destination, createdAt, nextAttemptAt) VALUES (?, ?, ?, ?)",
             arguments: [json, message.destination, now, now])
