@@ -174,6 +174,41 @@ struct ClaimTests {
         await database.close()
     }
 
+    /// A claim reads in proportion to what it claims, not to how far behind the outbox is, even when PostgreSQL plans
+    /// it from the statistics of an empty outbox (a new deployment or a fresh copy, until autovacuum looks again):
+    /// whether a message is held back is looked up among its own destination's earlier messages only.
+    @Test func aClaimReadsOnlyEachMessagesOwnDestinationWhateverTheStatistics() async throws {
+        let database = try await TestPostgres.freshDatabase()
+        let clock = TestClock()
+        try await database.write { connection in _ = try await connection.query("ANALYZE outbox", logger: TestPostgres.logger) }
+        let unsent = 2000
+        try await Self.enqueue((0..<unsent).map { Self.message($0, to: "p\($0 % 20)") }, on: database, now: clock.now())
+        let claim = PostgresQuestionStore.outboxClaim(now: clock.now(), limit: 200, mine: [], excluding: [])
+        let explained = PostgresQuery(unsafeSQL: "EXPLAIN (ANALYZE, FORMAT JSON) " + claim.sql, binds: claim.binds)
+        let text = try await database.transaction(holding: PostgresQuestionStore.outboxClaimLock) { connection in
+            try #require(try await connection.query(explained, logger: TestPostgres.logger).collect().first).decode(String.self)
+        }
+        let plan = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]]).first?["Plan"]
+        let top = try #require(plan as? [String: Any])
+        #expect(top["Actual Rows"] as? Int == 200)
+        // Each of the 20 destinations has its first 10 messages claimed, and each looks at the ones before it: about 900
+        // in all, where a join over every unsent message read all 2000 for each of the 200 messages considered.
+        let read = Self.rowsRead(in: top, alias: "earlier")
+        #expect(read < unsent, "read \(read) messages to decide which of \(unsent) are held back")
+        await database.close()
+    }
+
+    /// The rows a plan's scans of `alias` read: those returned and those a filter removed, in every loop.
+    static func rowsRead(in node: [String: Any], alias: String) -> Int {
+        var read = 0
+        if node["Alias"] as? String == alias {
+            let perLoop = (node["Actual Rows"] as? Int ?? 0) + (node["Rows Removed by Filter"] as? Int ?? 0)
+            read += perLoop * (node["Actual Loops"] as? Int ?? 1)
+        }
+        for child in node["Plans"] as? [[String: Any]] ?? [] { read += rowsRead(in: child, alias: alias) }
+        return read
+    }
+
     @Test func twoInstancesNeverClaimOneDueQuestionAndWavesAndExpiriesClearTheClaim() async throws {
         let (first, second) = try await Self.twoInstances()
         let clock = TestClock()
