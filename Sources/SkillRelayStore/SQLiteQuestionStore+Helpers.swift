@@ -190,7 +190,7 @@ extension SQLiteQuestionStore {
         _ db: Database, question: (id: Int64, publicId: String, topic: TopicReference, text: String, maxAnswers: Int), wave: Int,
         numberedAfter: Int, to specialists: [Candidate], now date: Date
     ) throws {
-        // Made once for every row below.
+        // Made once for the delivery and record rows below (`log` and `enqueue` make their own from `date`).
         let now = date.storedValue
         let insertDelivery = try db.cachedStatement(
             sql: """
