@@ -190,7 +190,7 @@ struct ClaimTests {
         }
         let plan = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]]).first?["Plan"]
         let top = try #require(plan as? [String: Any])
-        #expect(top["Actual Rows"] as? Int == 200)
+        #expect(Self.figure("Actual Rows", of: top) == 200)
         // Each of the 20 destinations has its first 10 messages claimed, and each looks at the ones before it: about 900
         // in all, where a join over every unsent message read all 2000 for each of the 200 messages considered.
         let read = Self.rowsRead(in: top, alias: "earlier")
@@ -204,11 +204,15 @@ struct ClaimTests {
     static func rowsRead(in node: [String: Any], alias: String) -> Double {
         var read = 0.0
         if node["Alias"] as? String == alias {
-            let figure = { (key: String) in (node[key] as? NSNumber)?.doubleValue ?? 0 }
-            read += (figure("Actual Rows") + figure("Rows Removed by Filter")) * max(1, figure("Actual Loops"))
+            read += (figure("Actual Rows", of: node) + figure("Rows Removed by Filter", of: node)) * max(1, figure("Actual Loops", of: node))
         }
         for child in node["Plans"] as? [[String: Any]] ?? [] { read += rowsRead(in: child, alias: alias) }
         return read
+    }
+
+    /// One of a plan node's figures, 0 where the node has none.
+    static func figure(_ key: String, of node: [String: Any]) -> Double {
+        (node[key] as? NSNumber)?.doubleValue ?? 0
     }
 
     @Test func twoInstancesNeverClaimOneDueQuestionAndWavesAndExpiriesClearTheClaim() async throws {
