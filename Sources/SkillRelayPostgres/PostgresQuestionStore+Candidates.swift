@@ -2,8 +2,9 @@ import Foundation
 import PostgresNIO
 import SkillRelayDomain
 
-// Candidates for a question, as the SQLite store finds them: level by level from the best, each level's people in
-// employee order from a pivot that moves every minute, everyone who may not be interrupted left out in the same scan.
+// Candidates for a question, as the SQLite store finds them: level by level from the best, each level's people topic by
+// topic in employee order from a pivot that moves every minute, everyone who may not be interrupted left out in the same
+// scan.
 extension PostgresQuestionStore {
     public func candidates(_ query: CandidateQuery, now: Date) async throws -> [Candidate] {
         guard query.limit > 0 else { return [] }
@@ -44,11 +45,12 @@ extension PostgresQuestionStore {
         return Int64(random.next() % UInt64(maxID + 1))
     }
 
-    /// Up to `query.limit` candidates, level by level from the best: each level's skill rows in employee order starting
-    /// at `pivot` and wrapping around. Who may not be interrupted now (inactive, paused, the asker, over the hourly or
-    /// daily budget) is left out in the same scan, so the limit counts only people a wave could ask; so is anyone outside
-    /// their working hours, though only after the row is read. Each person comes once, at their best level in the
-    /// subtree, vouched-for if any of their tags at that level is.
+    /// Up to `query.limit` candidates, level by level from the best: each level's skill rows from `pivot` on, then
+    /// wrapping around to the start, and within each of the two the subtree's topics one after another in id order, each
+    /// topic's people in employee order (the SQLite store's scan reads its index so). Who may not be interrupted now
+    /// (inactive, paused, the asker, over the hourly or daily budget) is left out in the same scan, so the limit counts
+    /// only people a wave could ask; so is anyone outside their working hours, though only after the row is read. Each
+    /// person comes once, at their best level in the subtree, vouched-for if any of their tags at that level is.
     /// `connection` is in a transaction that set the slices' planner settings.
     static func candidates(_ connection: PostgresConnection, _ query: CandidateQuery, topics: [Int64], now: Date, pivot: Int64) async throws
         -> [Candidate]
@@ -60,6 +62,8 @@ extension PostgresQuestionStore {
         let hourAgo = now.addingTimeInterval(-3600)
         let dayAgo = now.addingTimeInterval(-86_400)
         let hourOfWeek = LearnedRecord.hourOfWeek(now)
+        // Read topic by topic in id order, as the SQLite store's `IN` reads its index.
+        let subtreeInOrder = topics.sorted()
         var found: [Candidate] = []
         var index: [Int64: Int] = [:]
         // Most people share a handful of time zones and working hours: each text is made into its value once an ask.
@@ -70,7 +74,7 @@ extension PostgresQuestionStore {
                 guard found.count < query.limit else { return found }
                 let slice = CandidateSliceStatement(
                     hourAgo: hourAgo, hourlyBudget: budget, dayAgo: dayAgo, dayCount: dayCount, topic: topics[0], hourOfWeek: hourOfWeek,
-                    topics: topics, level: level, from: from, to: to, now: now, excluding: query.excluding, dailyBudget: dailyBudget,
+                    topics: subtreeInOrder, level: level, from: from, to: to, now: now, excluding: query.excluding, dailyBudget: dailyBudget,
                     limit: query.limit - found.count)
                 for try await row in try await connection.execute(slice, logger: connection.logger) {
                     // Columns by position, as the query lists them.
@@ -145,23 +149,26 @@ enum CandidateReadStart: PreparedSQL {
 ///   its custom ones, this statement of six tables cost 3 to 12 ms to plan against well under one to run, and an ask
 ///   runs it up to ten times.
 /// - There is one right plan whatever the values: each topic of the subtree read by itself from `skillByTopicLevel`,
-///   which gives one topic's people at one level in employee order, so that each topic's scan stops at the limit and
-///   only those few rows are merged and sorted; everything else looked up by primary key, one person at a time. (With
-///   the whole subtree in one `topicId = ANY(…)`, the generic plan read every row of a large level and sorted them.)
+///   which gives one topic's people at one level in employee order, the topics one after another, and nothing read
+///   beyond the limit; everything else looked up by primary key, one person at a time. (With the whole subtree in one
+///   `topicId = ANY(…)`, the generic plan read every row of a large level and sorted them. With the topics' rows merged
+///   in employee order, each topic's scan ran to the limit before the sort: a question on a topic with nine subtopics
+///   worked out nearly four times the rows it returned.)
 /// - A generic plan is kept until its tables are next analysed, and one made while the question tables were nearly
 ///   empty (a new deployment, a benchmark) scanned `delivery` whole for each person once they had filled: 100 to 200 ms
 ///   a slice. So `candidates` also turns off sequential scans, hash joins and merge joins for its transaction, which
 ///   leaves the planner that one plan, however small the tables are when it plans.
 struct CandidateSliceStatement: PostgresPreparedStatement {
     typealias Row = PostgresRow
-    static let name = "skillrelay_candidate_slice_v3"
+    static let name = "skillrelay_candidate_slice_v4"
     static let sql = """
         SELECT found.employeeId, found.source, found.handle, found.imId, found.pausedUntil, found.delivered, found.answered,
             found.helpful, found.unhelpful, found.lastDeliveredAt, found.lastHour, found.timeZone, found.workingHours,
             found.lastActiveAt, learned.outcomes, learned.timely, learned.passed, learned.rated, learned.helpful, learned.updatedAt,
             hour.outcomes, hour.timely, hour.updatedAt, overall.outcomes, overall.timely, overall.updatedAt, found.lastDay
         FROM (
-            SELECT found.* FROM unnest($7::bigint[]) AS subtreeTopic(id)
+            -- The subtree's topics one after another (`$7` in id order), each read only as far as the limit needs.
+            SELECT found.* FROM unnest($7::bigint[]) WITH ORDINALITY AS subtreeTopic(id, position)
             CROSS JOIN LATERAL (
                 SELECT * FROM (
                     SELECT skill.employeeId, skill.source, employee.handle, employee.imId, employee.pausedUntil,
@@ -193,10 +200,10 @@ struct CandidateSliceStatement: PostgresPreparedStatement {
                 ORDER BY employeeId
                 LIMIT $14
             ) AS found
-            ORDER BY employeeId, source
+            ORDER BY subtreeTopic.position
             LIMIT $14
         ) AS found
-        -- The learned figures only for the people returned.
+        -- The learned figures only for the people returned, looked up row by row, so the rows keep `found`'s order.
         LEFT JOIN LATERAL (
             SELECT outcomes, timely, passed, rated, helpful, updatedAt FROM routingStat
             -- `+ 0`: by the person (the primary key), never by the topic's index, which a plan made while the table
@@ -211,7 +218,6 @@ struct CandidateSliceStatement: PostgresPreparedStatement {
             SELECT outcomes, timely, updatedAt FROM routingHour
             WHERE routingHour.employeeId = found.employeeId AND routingHour.hourOfWeek = -1 LIMIT 1
         ) AS overall ON true
-        ORDER BY found.employeeId, found.source
         """
 
     var hourAgo: Date

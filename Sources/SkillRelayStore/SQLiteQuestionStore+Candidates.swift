@@ -49,7 +49,8 @@ extension SQLiteQuestionStore {
     }
 
     /// Up to `query.limit` candidates, level by level from the best: each level's skill rows come from the
-    /// `skillByTopicLevel` index in employee order starting at `pivot` and wrapping around, so that where a level holds
+    /// `skillByTopicLevel` index, the subtree's topics one after another in id order (as `IN` reads an index) and each
+    /// topic's people in employee order, starting at `pivot` and wrapping around, so that where a level holds
     /// more people than the limit, a different slice of them is considered as the pivot moves. Who may not be interrupted now
     /// (inactive, paused, the asker, over the hourly or daily budget) is left out in the same scan, so the limit counts only
     /// people a wave could ask; so is anyone outside their working hours, though only after the row is read (a slice's

@@ -184,35 +184,16 @@ struct ClaimTests {
         let unsent = 2000
         try await Self.enqueue((0..<unsent).map { Self.message($0, to: "p\($0 % 20)") }, on: database, now: clock.now())
         let claim = PostgresQuestionStore.outboxClaim(now: clock.now(), limit: 200, mine: [], excluding: [])
-        let explained = PostgresQuery(unsafeSQL: "EXPLAIN (ANALYZE, FORMAT JSON) " + claim.sql, binds: claim.binds)
-        let text = try await database.transaction(holding: PostgresQuestionStore.outboxClaimLock) { connection in
-            try #require(try await connection.query(explained, logger: TestPostgres.logger).collect().first).decode(String.self)
+        let (claimed, read) = try await database.transaction(holding: PostgresQuestionStore.outboxClaimLock) { connection in
+            let top = try await PostgresPlan.explained(claim, on: connection)
+            return (PostgresPlan.figure("Actual Rows", of: top), PostgresPlan.rowsRead(in: top, alias: "earlier"))
         }
-        let plan = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]]).first?["Plan"]
-        let top = try #require(plan as? [String: Any])
-        #expect(Self.figure("Actual Rows", of: top) == 200)
+        #expect(claimed == 200)
         // Each of the 20 destinations has its first 10 messages claimed, and each looks at the ones before it: about 900
         // in all, where a join over every unsent message read all 2000 for each of the 200 messages considered.
-        let read = Self.rowsRead(in: top, alias: "earlier")
         #expect(read > 0, "the plan has no scan of the earlier messages")
         #expect(read < Double(unsent), "read \(read) messages to decide which of \(unsent) are held back")
         await database.close()
-    }
-
-    /// The rows a plan's scans of `alias` read: those returned and those a filter removed, in every loop (per-loop
-    /// figures are averages, which newer PostgreSQL versions give with decimals).
-    static func rowsRead(in node: [String: Any], alias: String) -> Double {
-        var read = 0.0
-        if node["Alias"] as? String == alias {
-            read += (figure("Actual Rows", of: node) + figure("Rows Removed by Filter", of: node)) * max(1, figure("Actual Loops", of: node))
-        }
-        for child in node["Plans"] as? [[String: Any]] ?? [] { read += rowsRead(in: child, alias: alias) }
-        return read
-    }
-
-    /// One of a plan node's figures, 0 where the node has none.
-    static func figure(_ key: String, of node: [String: Any]) -> Double {
-        (node[key] as? NSNumber)?.doubleValue ?? 0
     }
 
     @Test func twoInstancesNeverClaimOneDueQuestionAndWavesAndExpiriesClearTheClaim() async throws {

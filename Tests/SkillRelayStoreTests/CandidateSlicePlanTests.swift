@@ -1,0 +1,49 @@
+import Foundation
+import PostgresNIO
+import SkillRelayDomain
+import SkillRelayTestSupport
+import Testing
+
+@testable import SkillRelayPostgres
+
+/// The PostgreSQL store's slice of candidates reads no further than its limit: an ask reads about a hundred candidates
+/// whatever the size of the topic's subtree.
+@Suite(.enabled(if: TestPostgres.serverURL != nil, "needs SKILLRELAY_TEST_POSTGRES_URL"))
+struct CandidateSlicePlanTests {
+    @Test func aSliceOfATopicWithSubtopicsReadsOnlyTheSkillsItReturns() async throws {
+        let database = try await TestPostgres.freshDatabase()
+        let clock = TestClock()
+        // `data` and nine topics below it; twenty people tagged with all ten at level 5.
+        let topics = ["data"] + (1...9).map { "data\($0)" }
+        let people = (1...20).map { "p\($0)" }
+        var employees = "handle,name,email,im_id,manager,admin,active\n"
+        employees += people.map { "\($0),\($0),\($0)@example.org,,,false,true\n" }.joined()
+        var topicRows = "slug,name,parent,aliases,description\n"
+        topicRows += topics.map { "\($0),\($0),\($0 == "data" ? "" : "data"),,\n" }.joined()
+        let skills = "handle,topic,level\n" + people.flatMap { person in topics.map { "\(person),\($0),5\n" } }.joined()
+        _ = try await PostgresDirectoryStore(database: database, clock: clock).importDirectory(
+            try ImportBatch.parse(files: [.employees: employees, .topics: topicRows, .skills: skills]), by: .cliOperator)
+
+        let limit = 6
+        let (returned, read) = try await database.read { connection in
+            // The read's start sets the planner settings the slices run with.
+            let start = try #require(try await connection.rows(PreparedQuery<CandidateReadStart> { $0.append("data") }).first)
+            let subtree = try start.decode(([Int64], Int64?, String, String, String, String).self).0
+            #expect(subtree.count == 10)
+            let now = clock.now()
+            let slice = CandidateSliceStatement(
+                hourAgo: now.addingTimeInterval(-3600), hourlyBudget: 3, dayAgo: now.addingTimeInterval(-86_400), dayCount: 16,
+                topic: subtree[0], hourOfWeek: LearnedRecord.hourOfWeek(now), topics: subtree.sorted(), level: 5, from: Int64.min,
+                to: Int64.max, now: now, excluding: nil, dailyBudget: 8, limit: limit)
+            let top = try await PostgresPlan.explained(
+                PostgresQuery(unsafeSQL: CandidateSliceStatement.sql, binds: try slice.makeBindings()), on: connection)
+            return (PostgresPlan.figure("Actual Rows", of: top), PostgresPlan.rowsRead(in: top, alias: "skill"))
+        }
+        #expect(returned == Double(limit))
+        // The first topic alone has enough people: its first six are read, and no other topic's, where reading each
+        // topic up to the limit and sorting them all read sixty.
+        #expect(read > 0, "the plan has no scan of the skills")
+        #expect(read < Double(2 * limit), "read \(read) skills for a slice of \(limit)")
+        await database.close()
+    }
+}
