@@ -134,26 +134,26 @@ import Testing
         let database = try await TestDatabase.empty(backend)
         // `lead` (employee 1), then p01…p20 (employees 2…21): the odd ones tagged with `data`, the even ones with `ml`
         // (below `data`), so that the two topics' people alternate in employee order.
-        let people = (1...20).map { String(format: "p%02d", $0) }
+        let people = (1...20).map { (id: Int64($0 + 1), handle: String(format: "p%02d", $0), topic: $0.isMultiple(of: 2) ? "ml" : "data") }
         var employees = "handle,name,email,im_id,manager,admin,active\nlead,lead,lead@example.org,@lead:localhost,,false,true\n"
-        employees += people.map { "\($0),\($0),\($0)@example.org,@\($0):localhost,lead,false,true\n" }.joined()
-        let skills = "handle,topic,level\n" + people.enumerated().map { "\($1),\($0.isMultiple(of: 2) ? "data" : "ml"),5\n" }.joined()
+        employees += people.map { "\($0.handle),\($0.handle),\($0.handle)@example.org,@\($0.handle):localhost,lead,false,true\n" }.joined()
+        let skills = "handle,topic,level\n" + people.map { "\($0.handle),\($0.topic),5\n" }.joined()
         _ = try await database.directoryStore(clock: clock).importDirectory(
             try ImportBatch.parse(files: [
                 .employees: employees, .topics: "slug,name,parent,aliases,description\ndata,Data,,,\nml,Machine learning,data,,\n",
                 .skills: skills,
             ]), by: .cliOperator)
         let store = database.questionStore(clock: clock)
-        let data = people.enumerated().filter { $0.offset.isMultiple(of: 2) }.map { (id: Int64($0.offset + 2), handle: $0.element) }
-        let ml = people.enumerated().filter { !$0.offset.isMultiple(of: 2) }.map { (id: Int64($0.offset + 2), handle: $0.element) }
+        // The people whose employee id passes `range`, `data`'s first, then `ml`'s.
+        func topicByTopic(_ range: (Int64) -> Bool) -> [String] {
+            ["data", "ml"].flatMap { topic in people.filter { $0.topic == topic && range($0.id) }.map(\.handle) }
+        }
         var starts: Set<Int64> = []
         for minute in 0..<30 {
             let now = clock.now().addingTimeInterval(Double(minute) * 60)
             let start = SQLiteQuestionStore.pivot(topic: 1, now: now, maxID: 21)
             starts.insert(start)
-            let fromStart = data.filter { $0.id >= start } + ml.filter { $0.id >= start }
-            let wrapped = data.filter { $0.id < start } + ml.filter { $0.id < start }
-            let expected = (fromStart + wrapped).prefix(6).map(\.handle)
+            let expected = Array((topicByTopic { $0 >= start } + topicByTopic { $0 < start }).prefix(6))
             let found = try await store.candidates(CandidateQuery(topic: "data", minimumLevel: 5, limit: 6), now: now).map(\.handle)
             #expect(found == expected, "minute \(minute), start at employee \(start)")
         }
