@@ -42,6 +42,50 @@ import Testing
         }
     }
 
+    /// Each person once, at their best level in the subtree; best level first, by handle within a level; cut at the
+    /// limit wherever it falls, inside a level or between two. The rule is worked out here from the tags, for every
+    /// topic of a three-deep subtree, every minimum level and several limits.
+    @Test(arguments: StoreBackend.available) func specialistsAreEachPersonsBestLevelByHandleUpToTheLimit(backend: StoreBackend) async throws {
+        let database = try await TestDatabase.empty(backend)
+        // `ml` lies below `data`, `nlp` below `ml`. Handles run in a different order from employee ids, a tenth of the
+        // people are inactive, and the levels are spread so that people hold different levels in different topics.
+        let subtrees = ["data": ["data", "ml", "nlp"], "ml": ["ml", "nlp"], "nlp": ["nlp"]]
+        struct Person {
+            var handle: String
+            var active: Bool
+            var levels: [String: Int]
+        }
+        let people = (0..<60).map { index -> Person in
+            let levels = ["data": index % 6, "ml": (index * 7 + 3) % 6, "nlp": (index * 11 + 1) % 6]
+            return Person(
+                handle: String(format: "p%02d", (index * 37) % 60), active: !index.isMultiple(of: 10), levels: levels.filter { $0.value > 0 })
+        }
+        var employees = "handle,name,email,im_id,manager,admin,active\nlead,lead,lead@example.org,@lead:localhost,,false,true\n"
+        employees += people.map { "\($0.handle),\($0.handle),\($0.handle)@example.org,@\($0.handle):localhost,lead,false,\($0.active)\n" }.joined()
+        let skills = "handle,topic,level\n" + people.flatMap { person in person.levels.map { "\(person.handle),\($0.key),\($0.value)\n" } }.joined()
+        let store = try database.directoryStore()
+        _ = try await store.importDirectory(
+            try ImportBatch.parse(files: [
+                .employees: employees,
+                .topics: "slug,name,parent,aliases,description\ndata,Data,,,\nml,Machine learning,data,,\nnlp,Language,ml,,\n",
+                .skills: skills,
+            ]), by: .cliOperator)
+        for (topic, subtree) in subtrees {
+            let best = people.filter(\.active).compactMap { person -> Specialist? in
+                subtree.compactMap { person.levels[$0] }.max().map { Specialist(handle: person.handle, level: $0) }
+            }
+            .sorted { ($0.level, $1.handle) > ($1.level, $0.handle) }
+            for minimumLevel in DirectoryValidation.levels {
+                for limit in [1, 4, 9, 25, 100] {
+                    let expected = best.filter { $0.level >= minimumLevel }.prefix(limit).map { "\($0.handle):\($0.level)" }
+                    let found = try await store.specialists(for: topic, minimumLevel: minimumLevel, limit: limit).map { "\($0.handle):\($0.level)" }
+                    #expect(found == expected, "\(topic) at level \(minimumLevel) or above, at most \(limit)")
+                }
+            }
+        }
+        await database.close()
+    }
+
     @Test(.enabled(if: TestPostgres.serverURL != nil)) func bothStoresFindTheSameSpecialistsInTheSameOrder() async throws {
         let sqlite = try await TestDatabase.sample(.sqlite)
         let postgres = try await TestDatabase.sample(.postgres)
