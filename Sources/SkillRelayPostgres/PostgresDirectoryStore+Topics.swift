@@ -214,7 +214,8 @@ extension PostgresDirectoryStore {
 /// - The levels are a series from the top down, and each level's people a lateral subquery of it, so the plan is a
 ///   nested loop that runs one level at a time and stops at the limit. A level reads its skills from
 ///   `skillByTopicLevel` per topic of the subtree (the subtree as an array) and leaves out whoever holds a higher
-///   level there.
+///   level there. There is no ORDER BY over the whole: the rows come out in the nested loop's order, which
+///   `SpecialistQueryTests` pins on both stores.
 /// - The employee lookup (a lateral subquery with its own LIMIT, which the planner keeps a per-row probe of the primary
 ///   key) reads only the people found.
 /// One statement, so no transaction around it; prepared once per connection, so a query is a bind and an execute, not a

@@ -152,7 +152,8 @@ extension SQLiteDirectoryStore {
     /// leaves out whoever holds a higher level in the subtree (an earlier arm's people) and sorts what is left by handle.
     /// The statement stops as soon as ?3 rows are out, so a topic with enough people at its top level never reads its
     /// lower levels, nor looks up the people there. (Aggregating every skill at ?2 or above first, then sorting, read and
-    /// looked up about three times as many rows on a topic with thousands of people.)
+    /// looked up about three times as many rows on a topic with thousands of people.) There is no ORDER BY over the
+    /// whole: the arms' rows come out one arm after another, in the arms' order, which `SpecialistQueryTests` pins.
     package static let specialistsSQL: String = {
         let arms = DirectoryValidation.levels.reversed().map { level in
             """
