@@ -56,6 +56,6 @@ struct CopiedTable: Sendable {
         "grdb_migrations", "sqlite_sequence", "sqlite_stat1", "sqlite_stat4", "schemamigration",
         // Several instances' passing state on PostgreSQL: rate-limit windows of the last minute and live events already
         // relayed. Nothing a moved deployment needs; not copied.
-        "ratelimit", "relayedevent",
+        "ratelimit", "ratelimithit", "relayedevent",
     ]
 }

@@ -16,6 +16,7 @@ extension PostgresAppDatabase {
         ("pg v5 bulk loads rebuild paths and counts once", bulkLoads),
         ("pg v6 active people's handles by id", activeHandles),
         ("pg v7 an ask in fewer round trips", askInFewerRoundTrips),
+        ("pg v8 rate-limit hits by number", rateLimitHitsByNumber),
     ]
 
     /// Applies what is missing, under the setup lock: instances started together migrate once.

@@ -5,9 +5,10 @@ import SkillRelayDomain
 import Synchronization
 
 /// `RateLimiter`'s sliding window, counted in PostgreSQL so that every instance draws on one budget per caller: a row
-/// per caller holds the times of their hits inside the window, and one upsert per attempt drops the expired ones, lets
-/// the attempt through if fewer than `limit` remain and records it. Two instances' attempts for one caller queue on that
-/// row, so together they never pass more than the limit. Rows whose last hit left the window are purged now and then.
+/// per caller, locked while an attempt is decided, and the caller's last hits, at most the limit, numbered in the order
+/// they were let through (`rateLimitAttempt`, migration "pg v8"). An attempt looks up one hit, the limit-th back, so it
+/// costs the same whatever the limit. Two instances' attempts for one caller queue on that row, so together they never
+/// pass more than the limit. Rows whose last hit left the window are purged now and then, with their hits.
 public final class PostgresRateLimiter: RateLimit {
     let database: PostgresAppDatabase
     /// Which limit this is ("asks"): limits with other numbers keep their own counts.
@@ -66,25 +67,9 @@ public final class PostgresRateLimiter: RateLimit {
     }
 }
 
-/// One attempt: drops the caller's hits that left the window, lets the attempt through if fewer than the limit remain
-/// and records it. `limited` is the row as it was; `recent` its hits still inside the window, in the order they came.
-/// Parameters: the scope, the caller's key, now, the limit, the start of the window.
+/// One attempt (`rateLimitAttempt`): whether it passed, and if not, when the hit that keeps the caller at the limit
+/// leaves the window. Parameters: the scope, the caller's key, now, the limit, the start of the window.
 enum RateLimitHit: PreparedSQL {
-    static let name = "skillrelay_rate_limit_hit_v1"
-    static let sql = """
-        INSERT INTO rateLimit AS limited (scope, key, hits, accepted, lastHitAt)
-        VALUES ($1::text, $2::text, ARRAY[$3::timestamptz], true, $3::timestamptz)
-        ON CONFLICT (scope, key) DO UPDATE SET (hits, accepted, lastHitAt) = (
-            SELECT
-                CASE WHEN cardinality(recent) < $4::bigint THEN recent || $3::timestamptz ELSE recent END,
-                cardinality(recent) < $4::bigint,
-                CASE WHEN cardinality(recent) < $4::bigint THEN greatest(limited.lastHitAt, $3::timestamptz) ELSE limited.lastHitAt END
-            FROM (
-                SELECT ARRAY(
-                    SELECT hit FROM unnest(limited.hits) WITH ORDINALITY AS kept(hit, ordinal) WHERE hit > $5::timestamptz ORDER BY ordinal
-                ) AS recent
-            ) AS inWindow
-        )
-        RETURNING accepted, hits[1]
-        """
+    static let name = "skillrelay_rate_limit_attempt_v2"
+    static let sql = "SELECT passed, oldestAt FROM rateLimitAttempt($1::text, $2::text, $3::timestamptz, $4::bigint, $5::timestamptz)"
 }

@@ -80,6 +80,20 @@ import Testing
         await instance.close()
     }
 
+    @Test(.enabled(if: TestPostgres.serverURL != nil))
+    func aCallerKeepsNoMoreHitsThanItsLimitHoweverManyItMakes() async throws {
+        let instance = try await LimiterInstance.make(.postgres)
+        let limiter = instance.limiter(limit: 3)
+        // Forty hits half a minute apart: each finds one other in its minute and is let through.
+        for index in 0..<40 { try await limiter.acquire("steady", now: Self.at(Double(index) * 30)) }
+        #expect(try await instance.keptHits("steady") == 3)
+        // The count is still the window's: the hits at 1,140 and 1,170 are in it, so one more passes and the next not.
+        try await limiter.acquire("steady", now: Self.at(1180))
+        await #expect(throws: DirectoryError.rateLimited(retryAfterSeconds: 15)) { try await limiter.acquire("steady", now: Self.at(1185)) }
+        #expect(try await instance.keptHits("steady") == 3)
+        await instance.close()
+    }
+
     static func at(_ seconds: Double) -> Date { start.addingTimeInterval(seconds) }
 }
 
@@ -115,6 +129,19 @@ struct LimiterInstance {
                 keys.append(key)
             }
             return keys
+        }
+    }
+
+    /// How many of a caller's hits PostgreSQL keeps.
+    func keptHits(_ key: String) async throws -> Int {
+        try await #require(database).read { connection in
+            var count = 0
+            for try await kept in try await connection.query("SELECT count(*) FROM rateLimitHit WHERE key = \(key)", logger: TestPostgres.logger)
+                .decode(Int.self)
+            {
+                count = kept
+            }
+            return count
         }
     }
 
