@@ -33,11 +33,13 @@ extension PostgresAppDatabase {
     ///   most the limit, by number.
     /// - `rateLimitAttempt(scope, key, at, atMost, windowStart)` locks the caller's row (making it if needed) and looks
     ///   up one hit by key: the one `atMost` places back. While that hit is inside the window the caller has had its
-    ///   limit (`passed` false, and `oldestAt` is when it leaves the window); otherwise the attempt is numbered, the hit
-    ///   that no later attempt will look at is dropped, and `passed` is true. Hits are let through in the order of
-    ///   their numbers, so "the limit-th hit back is inside the window" is "the window holds the limit already".
-    /// - The arrays already counted become numbered rows. `hits` stays (empty) for an instance of an older build still
-    ///   running during the upgrade, which keeps counting there on its own until it is replaced.
+    ///   limit (`passed` false, and `oldestAt` is that hit's time: the caller may come back a window after it);
+    ///   otherwise the attempt is numbered, the hit that no later attempt will look at is dropped, and `passed` is
+    ///   true. Hits are let through in the order of their numbers, so "the limit-th hit back is inside the window" is
+    ///   "the window holds the limit already".
+    /// - The arrays already counted become numbered rows. `hits` and `accepted` are no longer read; they stay (`hits`
+    ///   empty) for an instance of an older build still running during the upgrade, which keeps counting there on its
+    ///   own until it is replaced.
     static let rateLimitHitsByNumber: [String] = [
         "ALTER TABLE rateLimit ADD COLUMN counted bigint NOT NULL DEFAULT 0",
         """
