@@ -11,7 +11,8 @@ extension PostgresAppDatabase {
         """,
         "CREATE INDEX relayedEventByCreatedAt ON relayedEvent(createdAt)",
         // One row per limit and caller: the times of their hits still inside the window, oldest first, and whether the
-        // latest attempt was let through (what the upsert reports back).
+        // latest attempt was let through (what the upsert reports back). Since "pg v8" the hits are rows of their own
+        // (`rateLimitHitsByNumber`) and these two columns are no longer read.
         """
         CREATE TABLE rateLimit (
             scope text NOT NULL,

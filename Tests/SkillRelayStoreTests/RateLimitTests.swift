@@ -134,15 +134,7 @@ struct LimiterInstance {
 
     /// How many of a caller's hits PostgreSQL keeps.
     func keptHits(_ key: String) async throws -> Int {
-        try await #require(database).read { connection in
-            var count = 0
-            for try await kept in try await connection.query("SELECT count(*) FROM rateLimitHit WHERE key = \(key)", logger: TestPostgres.logger)
-                .decode(Int.self)
-            {
-                count = kept
-            }
-            return count
-        }
+        try await TestDatabase.postgres(#require(database)).count("SELECT count(*) FROM rateLimitHit WHERE key = '\(key)'")
     }
 
     func close() async { await database?.close() }
