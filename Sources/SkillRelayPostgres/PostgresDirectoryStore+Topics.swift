@@ -206,50 +206,13 @@ extension PostgresDirectoryStore {
     }
 }
 
-/// SQLite's specialist query (`SQLiteDirectoryStore.specialistsSQL`: level by level from the top, stopping at the
-/// limit), shaped for PostgreSQL's planner, which cannot estimate a recursive subtree (it guesses some 1,800 topics even
-/// for a leaf), and on that guess scanned all of `skill` and `employee` for every query.
-/// - Each step of the subtree probes `topic`'s parent index (a lateral subquery: on the same guess the planner hashed
-///   all of `topic` at every step).
-/// - The levels are a series from the top down, and each level's people a lateral subquery of it, so the plan is a
-///   nested loop that runs one level at a time and stops at the limit. A level reads its skills from
-///   `skillByTopicLevel` per topic of the subtree (the subtree as an array) and leaves out whoever holds a higher
-///   level there. There is no ORDER BY over the whole: the rows come out in the nested loop's order, which
-///   `SpecialistQueryTests` pins on both stores.
-/// - The employee lookup (a lateral subquery with its own LIMIT, which the planner keeps a per-row probe of the primary
-///   key) reads only the people found.
-/// One statement, so no transaction around it; prepared once per connection, so a query is a bind and an execute, not a
-/// parse. PostgreSQL still plans it for each call's values: its generic plan, costed on the subtree's guessed size, is
-/// above `jit_above_cost`, and compiling it took some 12 ms a call; planned for the values, it is cheap enough not to be.
+/// The directory's specialists (figure 2): `topicSpecialists`, SQLite's `specialistsSQL` shaped for PostgreSQL's planner
+/// (migration "pg v9"), which plans it once a session. Prepared once per connection, so a query is a bind and an
+/// execute, not a parse. The function returns its rows in the order it found them, which `SpecialistQueryTests` pins.
 struct SpecialistsStatement: PostgresPreparedStatement {
     typealias Row = Specialist
-    static let name = "skillrelay_specialists_v3"
-    static let sql = """
-        WITH RECURSIVE subtree(id) AS (
-            SELECT id FROM topic WHERE slug = $1
-            UNION
-            SELECT topicId FROM topicAlias WHERE alias = $1
-            UNION
-            SELECT child.id FROM subtree CROSS JOIN LATERAL (SELECT id FROM topic WHERE topic.parentId = subtree.id OFFSET 0) AS child
-        ),
-        topics AS MATERIALIZED (SELECT ARRAY(SELECT id FROM subtree) AS ids)
-        SELECT atLevel.handle, levels.level
-        FROM topics
-        CROSS JOIN generate_series(\(DirectoryValidation.levels.upperBound), greatest($2, \(DirectoryValidation.levels.lowerBound)), -1) AS levels(level)
-        CROSS JOIN LATERAL (
-            SELECT employee.handle
-            FROM (SELECT DISTINCT skill.employeeId FROM skill WHERE skill.topicId = ANY(topics.ids) AND skill.level = levels.level) AS found
-            CROSS JOIN LATERAL (
-                SELECT employee.handle FROM employee WHERE employee.id = found.employeeId AND employee.isActive LIMIT 1
-            ) AS employee
-            WHERE NOT EXISTS (
-                SELECT 1 FROM skill AS better
-                WHERE better.employeeId = found.employeeId AND better.topicId = ANY(topics.ids) AND better.level > levels.level
-            )
-            ORDER BY employee.handle COLLATE "C"
-        ) AS atLevel
-        LIMIT $3
-        """
+    static let name = "skillrelay_specialists_v4"
+    static let sql = "SELECT foundHandle, foundLevel FROM topicSpecialists($1, $2, $3)"
     static let bindingDataTypes: [PostgresDataType] = [.text, .int4, .int8]
 
     var slugOrAlias: String
