@@ -64,7 +64,7 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
 
     @Option(
         help:
-            "A PostgreSQL server to measure figures 2 and 3 on too, next to SQLite (the URL of its maintenance database, as Scripts/postgres.sh up prints it): the company is copied there, figure 3 runs one instance and then two."
+            "A PostgreSQL server to measure figures 2, 3 and 8 on too, next to SQLite (the URL of its maintenance database, as Scripts/postgres.sh up prints it): the company is copied there, figure 3 runs one instance and then two, figure 8 reads a copy of what it read on SQLite."
     )
     var postgres: String?
 
@@ -137,7 +137,20 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
                 throw error
             }
             await companies?.dropAll()
-            if wants(8) { try await pageFigure(database: database, scratch: scratch) }
+            if wants(8) {
+                try await pageFigure(database: database, store: "SQLite", scratch: scratch)
+                // The same pages on PostgreSQL: the database figure 8 just read, its questions included, copied there.
+                if let postgres {
+                    let copied = try await PostgresCompanies.copy(from: database, server: postgres)
+                    do {
+                        try await pageFigure(database: copied.template.url, store: "PostgreSQL", scratch: scratch)
+                    } catch {
+                        await copied.dropAll()
+                        throw error
+                    }
+                    await copied.dropAll()
+                }
+            }
         }
         if wants(6) { try await endToEndFigure(scratch: scratch) }
 
@@ -205,15 +218,16 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
     }
 
     /// Figure 8: every page and list on the big company, for the CEO (an admin), a VP, a director and a team lead, next
-    /// to `/livez` timed the same way, on a real `skillrelay serve` (the embedded IM) of the imported database.
-    func pageFigure(database: String, scratch: URL) async throws {
+    /// to `/livez` timed the same way, on a real `skillrelay serve` (the embedded IM) of the imported database (a path, or
+    /// a PostgreSQL URL for the copy there; `store` names which in the table's title).
+    func pageFigure(database: String, store: String, scratch: URL) async throws {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("skillrelay").path
         let people = PageBenchmark.People(employees: employees)
         let server = try await RelayServerProcess(
             binary: binary, database: database, homeserver: nil, arguments: ["--log-level", "error"],
             log: scratch.appendingPathComponent("pages.log").path)
         do {
-            try await measurePages(base: server.base, people: people, binary: binary, database: database)
+            try await measurePages(base: server.base, people: people, binary: binary, database: database, store: store)
         } catch {
             await server.stop()
             throw error
@@ -221,7 +235,7 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
         await server.stop()
     }
 
-    func measurePages(base: String, people: PageBenchmark.People, binary: String, database: String) async throws {
+    func measurePages(base: String, people: PageBenchmark.People, binary: String, database: String, store: String) async throws {
         var sessions: [String: PageBenchmark.Credential] = [:]
         var tokens: [String: PageBenchmark.Credential] = [:]
         for handle in [people.ceo, people.vp, people.director, people.teamLead, people.individual] {
@@ -271,7 +285,7 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
         let baseline = Measurement.median(rows[0].times)
         var table = ResultTable(
             title:
-                "8. Pages and lists on the company of \(employees) (median of \(pageRepetitions) requests one at a time, after two untimed; body size)",
+                "8. Pages and lists on the company of \(employees), on \(store) (median of \(pageRepetitions) requests one at a time, after two untimed; body size)",
             header: ["what", "who", "status", "median", "p90", "size", "vs /livez"])
         for row in rows {
             let median = Measurement.median(row.times)
