@@ -47,12 +47,12 @@ public struct PostgresWebStore: SignInStore, SessionStore {
     public func signedInPerson(handle: String) async throws -> SignedInPerson? {
         try await database.reading { db in
             guard let employee = try await PostgresDirectoryStore.employeeRowIfAny(db, handle: handle) else { return nil }
-            return try await Self.person(db, employeeID: employee.id)
+            return try await Self.person(db, employee: employee)
         }
     }
 
     public func personalStatus(of handle: String, now: Date) async throws -> PersonalStatus {
-        try await database.reading { db in
+        try await database.readingOneStatement { db in
             guard
                 let (status, paused) = try await db.row(
                     """
@@ -84,9 +84,12 @@ public struct PostgresWebStore: SignInStore, SessionStore {
 
     /// An active employee with the roles the directory gives them now.
     private static func person(_ db: PostgresStatements, employeeID: Int64) async throws -> SignedInPerson? {
-        guard let employee = try await PostgresDirectoryStore.employeeRow(db, id: employeeID),
-            let caller = try await PostgresDirectoryStore.caller(db, employee: employee)
-        else { return nil }
+        guard let employee = try await PostgresDirectoryStore.employeeRow(db, id: employeeID) else { return nil }
+        return try await person(db, employee: employee)
+    }
+
+    private static func person(_ db: PostgresStatements, employee: EmployeeRow) async throws -> SignedInPerson? {
+        guard let caller = try await PostgresDirectoryStore.caller(db, employee: employee) else { return nil }
         return SignedInPerson(caller: caller, name: employee.name)
     }
 
@@ -116,7 +119,7 @@ public struct PostgresWebStore: SignInStore, SessionStore {
     }
 
     public func session(key: String, now: Date) async throws -> (value: Data, expiresAt: Date?)? {
-        let found = try await database.reading { db in
+        let found = try await database.readingOneStatement { db in
             try await db.row("SELECT value, expiresAt FROM webSession WHERE keyHash = \(TokenSecret.hash(key))") {
                 try $0.decode((String, Date?).self)
             }
@@ -138,7 +141,7 @@ public struct PostgresWebStore: SignInStore, SessionStore {
 extension PostgresWebStore {
     /// The handle of the first active admin (by when they were added), for the link `serve` prints on a trial run.
     public func firstActiveAdmin() async throws -> String? {
-        try await database.reading { db in
+        try await database.readingOneStatement { db in
             try await db.value("SELECT handle FROM employee WHERE isAdmin AND isActive ORDER BY id LIMIT 1", String.self)
         }
     }
