@@ -18,6 +18,7 @@ extension PostgresAppDatabase {
         ("pg v7 an ask in fewer round trips", askInFewerRoundTrips),
         ("pg v8 rate-limit hits by number", rateLimitHitsByNumber),
         ("pg v9 specialists planned once a session", specialistsPlannedOnce),
+        ("pg v10 candidates in one round trip", candidatesInOneRoundTrip),
     ]
 
     /// Applies what is missing, under the setup lock: instances started together migrate once.
@@ -783,5 +784,121 @@ extension PostgresAppDatabase {
             LIMIT atMost;
         END $$
         """
+    ]
+
+    /// The candidate read's slices, level by level and each level's two halves around the pivot, run inside PostgreSQL
+    /// by one call instead of one round trip each (up to ten an ask). `candidateScan` stops where the store's loop
+    /// would: once it has `wanted` people, or when it cannot know, because someone returned has working hours that only
+    /// the store can judge; the store then calls it again from the next slice with the people it kept.
+    private static let candidatesInOneRoundTrip: [String] = [
+        """
+        CREATE TYPE candidateRow AS (
+            sliceNumber integer, employeeId bigint, source text, handle text, imId text, pausedUntil timestamptz,
+            delivered bigint, answered bigint, helpful bigint, unhelpful bigint, lastDeliveredAt timestamptz, lastHour bigint,
+            timeZone text, workingHours text, lastActiveAt timestamptz,
+            topicOutcomes double precision, topicTimely double precision, topicPassed double precision,
+            topicRated double precision, topicHelpful double precision, topicUpdatedAt timestamptz,
+            hourOutcomes double precision, hourTimely double precision, hourUpdatedAt timestamptz,
+            overallOutcomes double precision, overallTimely double precision, overallUpdatedAt timestamptz, lastDay bigint
+        )
+        """,
+        """
+        CREATE FUNCTION candidateScan(
+            hourAgo timestamptz, hourlyBudget bigint, dayAgo timestamptz, dayCount bigint, askedTopic bigint, askedHour integer,
+            subtree bigint[], atLeast integer, pivot bigint, asOf timestamptz, asker text, dailyBudget bigint, wanted bigint,
+            firstSlice integer, alreadyFound bigint[])
+        RETURNS SETOF candidateRow
+        LANGUAGE plpgsql STABLE
+        SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off
+        SET jit = off AS $$
+        DECLARE
+            candidate candidateRow;
+            kept bigint[] := coalesce(alreadyFound, '{}');
+            unsure boolean := false;
+            sliceNumber integer;
+            sliceLevel integer;
+            fromId bigint;
+            toId bigint;
+            room bigint;
+        BEGIN
+            FOR sliceNumber IN firstSlice .. 2 * (5 - greatest(atLeast, 1)) + 1 LOOP
+                room := wanted - cardinality(kept);
+                EXIT WHEN room <= 0 OR unsure;
+                sliceLevel := 5 - sliceNumber / 2;
+                IF sliceNumber % 2 = 0 THEN
+                    fromId := pivot;
+                    toId := 9223372036854775807;
+                ELSE
+                    fromId := -9223372036854775808;
+                    toId := pivot;
+                END IF;
+                FOR candidate IN
+                    SELECT sliceNumber, found.employeeId, found.source, found.handle, found.imId, found.pausedUntil, found.delivered,
+                        found.answered, found.helpful, found.unhelpful, found.lastDeliveredAt, found.lastHour, found.timeZone,
+                        found.workingHours, found.lastActiveAt, learned.outcomes, learned.timely, learned.passed, learned.rated,
+                        learned.helpful, learned.updatedAt, hour.outcomes, hour.timely, hour.updatedAt, overall.outcomes,
+                        overall.timely, overall.updatedAt, found.lastDay
+                    FROM (
+                        SELECT found.* FROM unnest(subtree) WITH ORDINALITY AS subtreeTopic(id, position)
+                        CROSS JOIN LATERAL (
+                            SELECT * FROM (
+                                SELECT skill.employeeId, skill.source, employee.handle, employee.imId, employee.pausedUntil,
+                                    coalesce(record.delivered, 0) AS delivered, coalesce(record.answered, 0) AS answered,
+                                    coalesce(record.helpful, 0) AS helpful, coalesce(record.unhelpful, 0) AS unhelpful,
+                                    record.lastDeliveredAt,
+                                    CASE WHEN record.lastDeliveredAt > hourAgo THEN
+                                        (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId
+                                            AND delivery.deliveredAt > hourAgo LIMIT hourlyBudget) AS recent)
+                                    ELSE 0 END AS lastHour,
+                                    employee.timeZone, employee.workingHours, employee.lastActiveAt,
+                                    CASE WHEN record.lastDeliveredAt > dayAgo THEN
+                                        (SELECT count(*) FROM (SELECT 1 FROM delivery WHERE delivery.specialistId = skill.employeeId
+                                            AND delivery.deliveredAt > dayAgo LIMIT dayCount) AS recent)
+                                    ELSE 0 END AS lastDay
+                                FROM skill
+                                JOIN employee ON employee.id = skill.employeeId
+                                LEFT JOIN LATERAL (
+                                    SELECT specialistRecord.delivered, specialistRecord.answered, specialistRecord.helpful,
+                                        specialistRecord.unhelpful, specialistRecord.lastDeliveredAt
+                                    FROM specialistRecord WHERE specialistRecord.employeeId = skill.employeeId LIMIT 1
+                                ) AS record ON true
+                                WHERE skill.topicId = subtreeTopic.id AND skill.level = sliceLevel
+                                    AND skill.employeeId >= fromId AND skill.employeeId < toId
+                                    AND employee.isActive AND (employee.pausedUntil IS NULL OR employee.pausedUntil <= asOf)
+                                    AND employee.handle IS DISTINCT FROM asker
+                            ) AS slice
+                            WHERE slice.lastHour < hourlyBudget AND slice.lastDay < dailyBudget
+                            ORDER BY slice.employeeId
+                            LIMIT room
+                        ) AS found
+                        ORDER BY subtreeTopic.position
+                        LIMIT room
+                    ) AS found
+                    LEFT JOIN LATERAL (
+                        SELECT routingStat.outcomes, routingStat.timely, routingStat.passed, routingStat.rated, routingStat.helpful,
+                            routingStat.updatedAt
+                        FROM routingStat
+                        WHERE routingStat.employeeId = found.employeeId AND routingStat.topicId + 0 = askedTopic LIMIT 1
+                    ) AS learned ON true
+                    LEFT JOIN LATERAL (
+                        SELECT routingHour.outcomes, routingHour.timely, routingHour.updatedAt FROM routingHour
+                        WHERE routingHour.employeeId = found.employeeId AND routingHour.hourOfWeek = askedHour LIMIT 1
+                    ) AS hour ON true
+                    LEFT JOIN LATERAL (
+                        SELECT routingHour.outcomes, routingHour.timely, routingHour.updatedAt FROM routingHour
+                        WHERE routingHour.employeeId = found.employeeId AND routingHour.hourOfWeek = -1 LIMIT 1
+                    ) AS overall ON true
+                LOOP
+                    RETURN NEXT candidate;
+                    CONTINUE WHEN candidate.employeeId = ANY(kept);
+                    IF candidate.workingHours IS NULL THEN
+                        kept := kept || candidate.employeeId;
+                    ELSE
+                        unsure := true;
+                    END IF;
+                END LOOP;
+            END LOOP;
+        END $$
+        """,
     ]
 }

@@ -162,6 +162,49 @@ import Testing
         await database.close()
     }
 
+    /// Someone outside their working hours is read, then left out: they take a place in their slice's limit, and the
+    /// places left go to the slices after it. Both stores leave out the same people and go on from the same slice, on
+    /// PostgreSQL by calling its scan again where it stopped to let the store judge the hours.
+    @Test(arguments: StoreBackend.available)
+    func peopleOutsideTheirHoursTakePlacesInTheirSliceAndTheNextSlicesFillTheRest(backend: StoreBackend) async throws {
+        let clock = TestClock()
+        let database = try await TestDatabase.empty(backend)
+        // `lead` (employee 1), then p01…p12 (employees 2…13). At level 5, p01, p03 and p05 work only at weekends, and
+        // the test clock stands on a Friday; p02 works every weekday all day; p04 and p06 have no hours. At level 4,
+        // p07…p12, with no hours.
+        let weekendOnly: Set = ["p01", "p03", "p05"]
+        let people = (1...12).map { (id: Int64($0 + 1), handle: String(format: "p%02d", $0), level: $0 <= 6 ? 5 : 4) }
+        func hours(_ handle: String) -> String {
+            weekendOnly.contains(handle) ? "Sat-Sun 09:00-17:00" : handle == "p02" ? "Mon-Fri 00:00-23:59" : ""
+        }
+        var employees = "handle,name,email,im_id,manager,timezone,working_hours\nlead,lead,lead@example.org,@lead:x,,,\n"
+        employees += people.map { "\($0.handle),\($0.handle),\($0.handle)@example.org,@\($0.handle):x,lead,UTC,\(hours($0.handle))\n" }.joined()
+        let skills = "handle,topic,level\n" + people.map { "\($0.handle),infra,\($0.level)\n" }.joined()
+        _ = try await database.directoryStore(clock: clock).importDirectory(
+            try ImportBatch.parse(files: [.employees: employees, .topics: "slug,name\ninfra,Infrastructure\n", .skills: skills]),
+            by: .cliOperator)
+        let store = database.questionStore(clock: clock)
+        var starts: Set<Int64> = []
+        for minute in 0..<30 {
+            let now = clock.now().addingTimeInterval(Double(minute) * 60)
+            let start = SQLiteQuestionStore.pivot(topic: 1, now: now, maxID: 13)
+            starts.insert(start)
+            // The slices as the stores take them: each level from the start on, then up to it, each read no further
+            // than the places left, and only those within their hours kept.
+            var expected: [String] = []
+            for level in [5, 4] {
+                for range in [{ (id: Int64) in id >= start }, { (id: Int64) in id < start }] {
+                    let read = people.filter { $0.level == level && range($0.id) }.prefix(max(0, 4 - expected.count))
+                    expected += read.map(\.handle).filter { !weekendOnly.contains($0) }
+                }
+            }
+            let found = try await store.candidates(CandidateQuery(topic: "infra", limit: 4), now: now).map(\.handle)
+            #expect(found == expected, "minute \(minute), start at employee \(start)")
+        }
+        #expect(starts.count > 5)
+        await database.close()
+    }
+
     /// SQLite's query plan (SQLite only).
     @Test func theScanReadsSkillsFromTheCoveringIndex() async throws {
         let clock = TestClock()
