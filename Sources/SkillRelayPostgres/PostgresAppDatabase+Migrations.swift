@@ -19,6 +19,7 @@ extension PostgresAppDatabase {
         ("pg v8 rate-limit hits by number", rateLimitHitsByNumber),
         ("pg v9 specialists planned once a session", specialistsPlannedOnce),
         ("pg v10 candidates in one round trip", candidatesInOneRoundTrip),
+        ("pg v11 claims in one round trip", claimsInOneRoundTrip),
     ]
 
     /// Applies what is missing, under the setup lock: instances started together migrate once.
@@ -898,6 +899,64 @@ extension PostgresAppDatabase {
                     END IF;
                 END LOOP;
             END LOOP;
+        END $$
+        """,
+    ]
+
+    /// The outbox's and the due questions' claims, each one statement that takes its claim lock itself (held to the
+    /// statement's end), instead of `BEGIN`, the lock, the claim and `COMMIT`: four round trips, and a drain claims
+    /// several times an ask. The lock is taken before the claim's query, which so sees every claim committed before it.
+    /// Neither scans a table whole, however small it was when last analysed (see `pendingOutbox`).
+    private static let claimsInOneRoundTrip: [String] = [
+        """
+        CREATE FUNCTION claimOutbox(lockKey bigint, asOf timestamptz, wanted bigint, mine bigint[], busy text[], leaseUntil timestamptz)
+        RETURNS TABLE (claimedId bigint, claimedMessage text, claimedAttempts integer, claimedCreatedAt timestamptz, deferred boolean)
+        LANGUAGE plpgsql SET enable_seqscan = off SET jit = off AS $$
+        BEGIN
+            PERFORM pg_advisory_xact_lock(lockKey);
+            RETURN QUERY
+            WITH due AS (
+                SELECT due.id FROM outbox AS due
+                WHERE due.sentAt IS NULL AND due.failedAt IS NULL AND due.nextAttemptAt <= asOf
+                    AND (due.claimedUntil IS NULL OR due.claimedUntil <= asOf OR due.id = ANY(mine))
+                    AND NOT EXISTS (
+                        SELECT 1 FROM outbox AS earlier
+                        WHERE earlier.destination = due.destination AND earlier.id < due.id
+                            AND earlier.sentAt IS NULL AND earlier.failedAt IS NULL
+                            AND (earlier.nextAttemptAt > asOf OR (earlier.claimedUntil > asOf AND NOT earlier.id = ANY(mine)))
+                        -- A probe of this destination's earlier messages in its index, whatever the statistics say.
+                        ORDER BY earlier.destination, earlier.id LIMIT 1 OFFSET 0
+                    )
+                    AND NOT due.destination = ANY(busy)
+                ORDER BY due.id LIMIT wanted
+                FOR UPDATE SKIP LOCKED
+            ),
+            claimed AS (
+                UPDATE outbox SET claimedUntil = leaseUntil FROM due WHERE outbox.id = due.id
+                RETURNING outbox.id, outbox.message, outbox.attempts, outbox.createdAt, outbox.nextAttemptAt > outbox.createdAt
+            )
+            SELECT * FROM claimed;
+        END $$
+        """,
+        """
+        CREATE FUNCTION claimDueQuestions(lockKey bigint, asOf timestamptz, wanted bigint, mine text[], leaseUntil timestamptz)
+        RETURNS TABLE (claimedPublicId text, claimedNextActionAt timestamptz, claimedId bigint)
+        LANGUAGE plpgsql SET enable_seqscan = off SET jit = off AS $$
+        BEGIN
+            PERFORM pg_advisory_xact_lock(lockKey);
+            RETURN QUERY
+            WITH due AS (
+                SELECT question.id FROM question
+                WHERE question.status = 'open' AND question.nextActionAt <= asOf
+                    AND (question.claimedUntil IS NULL OR question.claimedUntil <= asOf OR question.publicId = ANY(mine))
+                ORDER BY question.nextActionAt, question.id LIMIT wanted
+                FOR UPDATE SKIP LOCKED
+            ),
+            claimed AS (
+                UPDATE question SET claimedUntil = leaseUntil FROM due WHERE question.id = due.id
+                RETURNING question.publicId, question.nextActionAt, question.id
+            )
+            SELECT * FROM claimed;
         END $$
         """,
     ]

@@ -256,8 +256,8 @@ extension PostgresQuestionStore {
     /// of its own, and its order (the index's) makes that index its cheapest plan.
     public func pendingOutbox(now: Date, limit: Int, excluding destinations: Set<String>) async throws -> [OutboxItem] {
         let mine = claims.outbox(at: now)
-        let rows = try await claiming(Self.outboxClaimLock) { connection in
-            try await Self.rows(connection, Self.outboxClaim(now: now, limit: limit, mine: mine, excluding: destinations))
+        let rows = try await database.withoutTransaction { connection in
+            try await connection.rows(Self.outboxClaim(now: now, limit: limit, mine: mine, excluding: destinations))
                 .map { try $0.decode((Int64, String, Int, Date, Bool).self) }
         }
         claims.holdOutbox(rows.map(\.0), until: now.addingTimeInterval(Self.claimLease))
@@ -267,34 +267,38 @@ extension PostgresQuestionStore {
         }
     }
 
-    /// `pendingOutbox`'s claim, for an instance holding the claims `mine`, to run holding `outboxClaimLock`. Returns each
-    /// claimed message's id, message, attempts, queueing time and whether it was put off.
-    static func outboxClaim(now: Date, limit: Int, mine: [Int64], excluding destinations: Set<String>) -> PostgresQuery {
-        """
-        WITH due AS (
-            SELECT id FROM outbox AS due
-            WHERE sentAt IS NULL AND failedAt IS NULL AND nextAttemptAt <= \(now)
-                AND (claimedUntil IS NULL OR claimedUntil <= \(now) OR id = ANY(\(mine)))
-                AND NOT EXISTS (
-                    SELECT 1 FROM outbox AS earlier
-                    WHERE earlier.destination = due.destination AND earlier.id < due.id
-                        AND earlier.sentAt IS NULL AND earlier.failedAt IS NULL
-                        AND (earlier.nextAttemptAt > \(now) OR (earlier.claimedUntil > \(now) AND NOT earlier.id = ANY(\(mine))))
-                    -- A probe of this destination's earlier messages in its index, whatever the statistics say.
-                    ORDER BY earlier.destination, earlier.id LIMIT 1 OFFSET 0
-                )
-                AND NOT destination = ANY(\(Array(destinations)))
-            ORDER BY id LIMIT \(limit)
-            FOR UPDATE SKIP LOCKED
-        )
-        UPDATE outbox SET claimedUntil = \(now.addingTimeInterval(claimLease)) FROM due WHERE outbox.id = due.id
-        RETURNING outbox.id, outbox.message, outbox.attempts, outbox.createdAt, outbox.nextAttemptAt > outbox.createdAt
-        """
+    /// `pendingOutbox`'s claim, for an instance holding the claims `mine`: one statement, `claimOutbox` (migration
+    /// "pg v11"), which takes `outboxClaimLock` itself. Returns each claimed message's id, message, attempts, queueing
+    /// time and whether it was put off.
+    static func outboxClaim(now: Date, limit: Int, mine: [Int64], excluding destinations: Set<String>) -> PreparedQuery<OutboxClaim> {
+        PreparedQuery {
+            $0.append(outboxClaimLock)
+            $0.append(now)
+            $0.append(limit)
+            $0.append(mine)
+            $0.append(Array(destinations))
+            $0.append(now.addingTimeInterval(claimLease))
+        }
     }
 
     /// Without the write lock: the messages are this instance's claims, and keeping their references writes each
     /// delivery's or thread's own row, as the IM's echoes of the same messages do (with the same references).
     public func markOutboxSent(_ ids: [Int64], references: [String: String], now: Date) async throws {
+        guard references.keys.contains(where: { ThreadReferenceKey($0) != nil }) else {
+            // Only questions' references (a drain of questions): the marks and the references in one statement.
+            let sent = references.sorted { $0.key < $1.key }
+            try await database.withoutTransaction { connection in
+                _ = try await connection.rows(
+                    PreparedQuery<MarkOutboxSent> {
+                        $0.append(now)
+                        $0.append(ids)
+                        $0.append(sent.map(\.key))
+                        $0.append(sent.map(\.value))
+                    })
+            }
+            claims.releaseOutbox(ids)
+            return
+        }
         try await writeClaimed { connection in
             try await Self.execute(
                 connection, "UPDATE outbox SET sentAt = \(now), attempts = attempts + 1, claimedUntil = NULL WHERE id = ANY(\(ids))")
@@ -428,4 +432,28 @@ extension PostgresQuestionStore {
             return [question, message, held].compactMap { $0 }.min()
         }
     }
+}
+
+/// The outbox's claim (`PostgresQuestionStore.outboxClaim`).
+enum OutboxClaim: PreparedSQL {
+    static let name = "skillrelay_outbox_claim_v1"
+    static let sql = """
+        SELECT claimedId, claimedMessage, claimedAttempts, claimedCreatedAt, deferred
+        FROM claimOutbox($1::bigint, $2::timestamptz, $3::bigint, $4::bigint[], $5::text[], $6::timestamptz)
+        """
+}
+
+/// `markOutboxSent` of messages that carry only questions' references: the messages marked sent (`$2`) and each
+/// delivery's reference (`$3` the deliveries, `$4` their references) kept, in one statement.
+enum MarkOutboxSent: PreparedSQL {
+    static let name = "skillrelay_mark_outbox_sent_v1"
+    static let sql = """
+        WITH sent AS (
+            UPDATE outbox SET sentAt = $1::timestamptz, attempts = attempts + 1, claimedUntil = NULL WHERE id = ANY($2::bigint[])
+            RETURNING 1
+        )
+        UPDATE delivery SET imReference = kept.event
+        FROM unnest($3::text[], $4::text[]) AS kept(key, event)
+        WHERE delivery.publicId = kept.key
+        """
 }

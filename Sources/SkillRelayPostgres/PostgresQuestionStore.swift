@@ -280,20 +280,15 @@ extension PostgresQuestionStore {
     /// own claims come back to it, as SQLite's read would return them.
     public func dueQuestions(now: Date, limit: Int) async throws -> [String] {
         let mine = claims.questions(at: now)
-        let claimed = try await claiming(Self.questionClaimLock) { connection in
-            try await Self.rows(
-                connection,
-                """
-                WITH due AS (
-                    SELECT id FROM question
-                    WHERE status = 'open' AND nextActionAt <= \(now)
-                        AND (claimedUntil IS NULL OR claimedUntil <= \(now) OR publicId = ANY(\(mine)))
-                    ORDER BY nextActionAt, id LIMIT \(limit)
-                    FOR UPDATE SKIP LOCKED
-                )
-                UPDATE question SET claimedUntil = \(now.addingTimeInterval(Self.claimLease)) FROM due WHERE question.id = due.id
-                RETURNING question.publicId, question.nextActionAt, question.id
-                """
+        let claimed = try await database.withoutTransaction { connection in
+            try await connection.rows(
+                PreparedQuery<DueQuestionClaim> {
+                    $0.append(Self.questionClaimLock)
+                    $0.append(now)
+                    $0.append(limit)
+                    $0.append(mine)
+                    $0.append(now.addingTimeInterval(Self.claimLease))
+                }
             ).map { try $0.decode((String, Date, Int64).self) }
         }
         let ids = claimed.sorted { ($0.1, $0.2) < ($1.1, $1.2) }.map(\.0)
@@ -441,5 +436,15 @@ enum TopicBySlugOrAlias: PreparedSQL {
         UNION ALL
         SELECT topic.slug, topic.name FROM topicAlias JOIN topic ON topic.id = topicAlias.topicId WHERE topicAlias.alias = $1::text
         LIMIT 1
+        """
+}
+
+/// `dueQuestions`' claim: one statement, `claimDueQuestions` (migration "pg v11"), which takes `questionClaimLock`
+/// itself. Returns each claimed question's public id, next action and id.
+enum DueQuestionClaim: PreparedSQL {
+    static let name = "skillrelay_due_question_claim_v1"
+    static let sql = """
+        SELECT claimedPublicId, claimedNextActionAt, claimedId
+        FROM claimDueQuestions($1::bigint, $2::timestamptz, $3::bigint, $4::text[], $5::timestamptz)
         """
 }
