@@ -911,7 +911,7 @@ extension PostgresAppDatabase {
         """
         CREATE FUNCTION claimOutbox(lockKey bigint, asOf timestamptz, wanted bigint, mine bigint[], busy text[], leaseUntil timestamptz)
         RETURNS TABLE (claimedId bigint, claimedMessage text, claimedAttempts integer, claimedCreatedAt timestamptz, deferred boolean)
-        LANGUAGE plpgsql SET enable_seqscan = off SET jit = off AS $$
+        LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan SET enable_seqscan = off SET jit = off AS $$
         BEGIN
             PERFORM pg_advisory_xact_lock(lockKey);
             RETURN QUERY
@@ -941,7 +941,7 @@ extension PostgresAppDatabase {
         """
         CREATE FUNCTION claimDueQuestions(lockKey bigint, asOf timestamptz, wanted bigint, mine text[], leaseUntil timestamptz)
         RETURNS TABLE (claimedPublicId text, claimedNextActionAt timestamptz, claimedId bigint)
-        LANGUAGE plpgsql SET enable_seqscan = off SET jit = off AS $$
+        LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan SET enable_seqscan = off SET jit = off AS $$
         BEGIN
             PERFORM pg_advisory_xact_lock(lockKey);
             RETURN QUERY

@@ -287,14 +287,20 @@ extension PostgresQuestionStore {
         guard references.keys.contains(where: { ThreadReferenceKey($0) != nil }) else {
             // Only questions' references (a drain of questions): the marks and the references in one statement.
             let sent = references.sorted { $0.key < $1.key }
+            // Not prepared: planned for each call's values, as a kept plan made while `delivery` was nearly empty would
+            // read all of it for each reference once it has filled.
             try await database.withoutTransaction { connection in
-                _ = try await connection.rows(
-                    PreparedQuery<MarkOutboxSent> {
-                        $0.append(now)
-                        $0.append(ids)
-                        $0.append(sent.map(\.key))
-                        $0.append(sent.map(\.value))
-                    })
+                try await Self.execute(
+                    connection,
+                    """
+                    WITH sent AS (
+                        UPDATE outbox SET sentAt = \(now), attempts = attempts + 1, claimedUntil = NULL WHERE id = ANY(\(ids))
+                        RETURNING 1
+                    )
+                    UPDATE delivery SET imReference = kept.event
+                    FROM unnest(\(sent.map(\.key))::text[], \(sent.map(\.value))::text[]) AS kept(key, event)
+                    WHERE delivery.publicId = kept.key
+                    """)
             }
             claims.releaseOutbox(ids)
             return
@@ -440,20 +446,5 @@ enum OutboxClaim: PreparedSQL {
     static let sql = """
         SELECT claimedId, claimedMessage, claimedAttempts, claimedCreatedAt, deferred
         FROM claimOutbox($1::bigint, $2::timestamptz, $3::bigint, $4::bigint[], $5::text[], $6::timestamptz)
-        """
-}
-
-/// `markOutboxSent` of messages that carry only questions' references: the messages marked sent (`$2`) and each
-/// delivery's reference (`$3` the deliveries, `$4` their references) kept, in one statement.
-enum MarkOutboxSent: PreparedSQL {
-    static let name = "skillrelay_mark_outbox_sent_v1"
-    static let sql = """
-        WITH sent AS (
-            UPDATE outbox SET sentAt = $1::timestamptz, attempts = attempts + 1, claimedUntil = NULL WHERE id = ANY($2::bigint[])
-            RETURNING 1
-        )
-        UPDATE delivery SET imReference = kept.event
-        FROM unnest($3::text[], $4::text[]) AS kept(key, event)
-        WHERE delivery.publicId = kept.key
         """
 }
