@@ -72,9 +72,7 @@ extension PostgresQuestionStore {
             limit: query.limit, firstSlice: 0, alreadyFound: [])
         var found: [Candidate] = []
         var index: [Int64: Int] = [:]
-        // Most people share a handful of time zones and working hours: each text is made into its value once an ask.
-        var zones: [String: TimeZone?] = [:]
-        var hours: [String: WorkingHours?] = [:]
+        var texts = CandidateTexts()
         while scan.firstSlice <= lastSlice, found.count < query.limit {
             var unsure = false
             var lastReturned = scan.firstSlice
@@ -94,25 +92,9 @@ extension PostgresQuestionStore {
                     if found[seen].level == level, found[seen].source == .selfDeclared { found[seen].source = source }
                     continue
                 }
-                var timeZone: TimeZone?
-                if let name = columns.12 {
-                    if let known = zones[name] {
-                        timeZone = known
-                    } else {
-                        timeZone = TimeZone(identifier: name)
-                        zones[name] = timeZone
-                    }
-                }
-                var workingHours: WorkingHours?
-                if let text = columns.13 {
-                    unsure = true
-                    if let known = hours[text] {
-                        workingHours = known
-                    } else {
-                        workingHours = try? WorkingHours(parsing: text)
-                        hours[text] = workingHours
-                    }
-                }
+                if columns.13 != nil { unsure = true }
+                let timeZone = texts.timeZone(columns.12)
+                let workingHours = texts.workingHours(columns.13) { try? WorkingHours(parsing: $0) }
                 let candidate = Candidate(
                     handle: columns.3, imID: columns.4, level: level, source: source, isActive: true, pausedUntil: columns.5,
                     lastInterruptedAt: columns.10, deliveriesLastHour: columns.11, deliveriesLastDay: columns.27,

@@ -71,9 +71,7 @@ extension SQLiteQuestionStore {
             [hourAgo, hourAgo, budget, dayAgo, dayAgo, dayCount, topics[0], LearnedRecord.hourOfWeek(now)] + StatementArguments(topics)
         var found: [Candidate] = []
         var index: [Int64: Int] = [:]
-        // Most people share a handful of time zones and working hours: each text is made into its value once an ask.
-        var zones: [String: TimeZone?] = [:]
-        var hours: [String: WorkingHours?] = [:]
+        var texts = CandidateTexts()
         // And whether the ask's moment is within someone's working hours is the same for all who share zone and hours.
         var atWork: [WorkingTime: Bool] = [:]
         for level in stride(from: 5, through: max(1, query.minimumLevel), by: -1) {
@@ -93,24 +91,8 @@ extension SQLiteQuestionStore {
                     }
                     let zoneName: String? = row[11]
                     let hoursText: String? = row[12]
-                    var timeZone: TimeZone?
-                    if let name = zoneName {
-                        if let known = zones[name] {
-                            timeZone = known
-                        } else {
-                            timeZone = TimeZone(identifier: name)
-                            zones[name] = timeZone
-                        }
-                    }
-                    var workingHours: WorkingHours?
-                    if let text = hoursText {
-                        if let known = hours[text] {
-                            workingHours = known
-                        } else {
-                            workingHours = SQLiteDirectoryStore.storedWorkingHours(text)
-                            hours[text] = workingHours
-                        }
-                    }
+                    let timeZone = texts.timeZone(zoneName)
+                    let workingHours = texts.workingHours(hoursText, parse: SQLiteDirectoryStore.storedWorkingHours)
                     let candidate = Candidate(
                         handle: row[2], imID: row[3], level: level, source: source, isActive: true, pausedUntil: row[4],
                         lastInterruptedAt: row[9], deliveriesLastHour: row[10], deliveriesLastDay: row[26],
