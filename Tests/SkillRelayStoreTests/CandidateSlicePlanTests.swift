@@ -38,11 +38,7 @@ struct CandidateSlicePlanTests {
             var returned = 0
             for try await _ in try await connection.execute(scan, logger: connection.logger) { returned += 1 }
             // The entries this transaction has read from the index the slices scan, as PostgreSQL counts them.
-            let read = try await connection.query(
-                "SELECT pg_stat_get_xact_tuples_returned('skillByTopicLevel'::regclass)",
-                logger: connection.logger
-            ).collect().first?.decode(Int.self)
-            return (returned, try #require(read))
+            return (returned, try await PostgresIndexReads.entries(of: "skillByTopicLevel", on: connection))
         }
         #expect(returned == limit)
         // The first topic alone has enough people: its first six are read, and no other topic's, where reading each

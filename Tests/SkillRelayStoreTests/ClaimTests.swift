@@ -188,10 +188,7 @@ struct ClaimTests {
             let claimed = try await connection.rows(claim).count
             // The entries this transaction read from the index of each destination's unsent messages, as PostgreSQL
             // counts them: the probes of earlier messages.
-            let read = try await connection.query(
-                "SELECT pg_stat_get_xact_tuples_returned('outboxPendingByDestination'::regclass)", logger: TestPostgres.logger
-            ).collect().first?.decode(Int.self)
-            return (claimed, try #require(read))
+            return (claimed, try await PostgresIndexReads.entries(of: "outboxPendingByDestination", on: connection))
         }
         #expect(claimed == 200)
         // Each of the 20 destinations has its first 10 messages claimed, and each looks at the ones before it: 900 in
