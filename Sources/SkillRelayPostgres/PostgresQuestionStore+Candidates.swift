@@ -72,7 +72,7 @@ extension PostgresQuestionStore {
             limit: query.limit, firstSlice: 0, alreadyFound: [])
         var found: [Candidate] = []
         var index: [Int64: Int] = [:]
-        var texts = CandidateTexts()
+        var texts = CandidateTexts(at: now)
         while scan.firstSlice <= lastSlice, found.count < query.limit {
             var unsure = false
             var lastReturned = scan.firstSlice
@@ -108,7 +108,7 @@ extension PostgresQuestionStore {
                     timeZone: timeZone, workingHours: workingHours, lastActiveAt: columns.14)
                 // Outside their working hours nobody is asked: left out here too, so they take no place in the limit
                 // that a later slice could give to someone at work.
-                guard candidate.isWithinWorkingHours(at: now) else { continue }
+                guard texts.isAtWork(candidate, zone: columns.12, hours: columns.13) else { continue }
                 index[id] = found.count
                 found.append(candidate)
             }

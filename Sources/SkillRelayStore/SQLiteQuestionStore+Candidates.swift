@@ -71,9 +71,7 @@ extension SQLiteQuestionStore {
             [hourAgo, hourAgo, budget, dayAgo, dayAgo, dayCount, topics[0], LearnedRecord.hourOfWeek(now)] + StatementArguments(topics)
         var found: [Candidate] = []
         var index: [Int64: Int] = [:]
-        var texts = CandidateTexts()
-        // And whether the ask's moment is within someone's working hours is the same for all who share zone and hours.
-        var atWork: [WorkingTime: Bool] = [:]
+        var texts = CandidateTexts(at: now)
         for level in stride(from: 5, through: max(1, query.minimumLevel), by: -1) {
             for (from, to) in [(pivot, Int64.max), (Int64.min, pivot)] {
                 guard found.count < query.limit else { return found }
@@ -106,10 +104,7 @@ extension SQLiteQuestionStore {
                         timeZone: timeZone, workingHours: workingHours, lastActiveAt: row[13])
                     // Outside their working hours nobody is asked: left out here too, so they take no place in the limit
                     // that a later slice could give to someone at work.
-                    let shift = WorkingTime(zone: zoneName, hours: hoursText)
-                    let isAtWork = atWork[shift] ?? candidate.isWithinWorkingHours(at: now)
-                    atWork[shift] = isAtWork
-                    guard isAtWork else { continue }
+                    guard texts.isAtWork(candidate, zone: zoneName, hours: hoursText) else { continue }
                     index[id] = found.count
                     found.append(candidate)
                 }
@@ -154,10 +149,4 @@ extension SQLiteQuestionStore {
         LIMIT ?
         """
     }
-}
-
-/// A time zone and working hours as the directory stores them.
-private struct WorkingTime: Hashable {
-    var zone: String?
-    var hours: String?
 }
