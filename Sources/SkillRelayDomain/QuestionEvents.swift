@@ -70,6 +70,9 @@ public enum QuestionEvent: Sendable, Equatable, Codable {
 public protocol QuestionEventRelay: Sendable {
     /// Hands an event published on this instance to the others, without waiting.
     func forward(_ event: QuestionEvent)
+    /// Hands an event to the others and returns once none of them can miss it any more, even if this instance dies
+    /// the next moment (on PostgreSQL: once the notification is committed); throws if it could not be handed on.
+    func send(_ event: QuestionEvent) async throws
     /// Until cancelled (called once): every event another instance forwarded, handed to `deliver` once. Events this
     /// instance forwarded are not handed back: its own streams had them when they were published.
     func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void) async throws
@@ -120,6 +123,21 @@ public final class QuestionEvents: Sendable {
     public func publish(_ event: InboxEvent, handle: String) {
         inboxes.publish(event, to: handle)
         relay?.forward(.inbox(handle: handle, event))
+    }
+
+    /// What the outbox sends (the `local` IM's messages): published to a specialist's inbox streams on every instance,
+    /// returning once the other instances have it. Marked sent only then: an instance that dies before leaves the
+    /// message to another, which sends it again (the inbox streams show a delivery once). If the other instances cannot
+    /// be told, this throws and this instance's streams are not told either, so a retry shows it once here too.
+    public func send(_ event: InboxEvent, handle: String) async throws {
+        try await relay?.send(.inbox(handle: handle, event))
+        inboxes.publish(event, to: handle)
+    }
+
+    /// What the outbox sends to a question's streams, as `send(_:handle:)` does to an inbox's.
+    public func send(_ event: AskerEvent, question id: String) async throws {
+        try await relay?.send(.asker(question: id, event))
+        askers.publish(event, to: id)
     }
 
     /// Until cancelled: what the other instances publish reaches this instance's streams. Returns at once without a

@@ -9,6 +9,10 @@ import Synchronization
 /// published). A notification's payload must stay under 8000 bytes, so a larger event is written to `relayedEvent` and
 /// the notification carries its row's id; rows are purged after ten minutes.
 ///
+/// An event published (`forward`) is notified by a sender in the background, in order, after the request that made it
+/// returned. What the outbox sends (`send`) is notified by the caller before it returns: the outbox marks it sent only
+/// then, so an instance killed in between leaves it to another, never lost.
+///
 /// Listening takes a connection of its own. If it drops, the relay says so in the log and listens again; events
 /// published meanwhile are not replayed, but a stream that reconnects reads the past from the store.
 public final class PostgresEventRelay: QuestionEventRelay {
@@ -34,6 +38,10 @@ public final class PostgresEventRelay: QuestionEventRelay {
 
     public func forward(_ event: QuestionEvent) {
         outgoingContinuation.yield(event)
+    }
+
+    public func send(_ event: QuestionEvent) async throws {
+        try await notify(event)
     }
 
     public func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void) async throws {
@@ -63,14 +71,14 @@ public final class PostgresEventRelay: QuestionEventRelay {
     private func sendForwarded() async {
         for await event in outgoing {
             do {
-                try await send(event)
+                try await notify(event)
             } catch {
                 logger.warning("could not relay a live event to the other instances", metadata: ["skillrelay.error": "\(error)"])
             }
         }
     }
 
-    private func send(_ event: QuestionEvent) async throws {
+    private func notify(_ event: QuestionEvent) async throws {
         let encoder = JSONEncoder()
         let inline = String(decoding: try encoder.encode(Envelope(origin: instanceID, event: event)), as: UTF8.self)
         if inline.utf8.count < Self.notifyLimit {

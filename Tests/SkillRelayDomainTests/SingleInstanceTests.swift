@@ -43,7 +43,7 @@ import Testing
         let survivor = QuestionEvents(relay: hub.relay(named: "survivor"))
         let running = [Task { try await dead.relayEvents() }, Task { try await survivor.relayEvents() }]
         try await hub.connected.wait(within: 60, "both relays running") { $0.count == 2 }
-        let inbox = Collected(survivor.inboxEvents(handle: "kube.specialist.01"))
+        let inbox = CollectedEvents(survivor.inboxEvents(handle: "kube.specialist.01"))
         let item = InboxItem(
             id: "d-1", topic: TopicReference(slug: "k8s", name: "Kubernetes"), text: "How do I drain a node?", state: .pending,
             questionStatus: .open, deliveredAt: Date(timeIntervalSince1970: 1_800_000_000))
@@ -68,9 +68,9 @@ import Testing
         let there = QuestionEvents(relay: hub.relay(named: "there"))
         let running = [Task { try await here.relayEvents() }, Task { try await there.relayEvents() }]
         try await hub.connected.wait(within: 60, "both relays running") { $0.count == 2 }
-        let local = Collected(here.askerEvents(question: "q-1"))
-        let remote = Collected(there.askerEvents(question: "q-1"))
-        let remoteInbox = Collected(there.inboxEvents(handle: "kube.specialist.01"))
+        let local = CollectedEvents(here.askerEvents(question: "q-1"))
+        let remote = CollectedEvents(there.askerEvents(question: "q-1"))
+        let remoteInbox = CollectedEvents(there.inboxEvents(handle: "kube.specialist.01"))
 
         here.publish(.wave(number: 1, deliveredTo: 2), question: "q-1")
         here.publish(.reveal(deliveryID: "d-1", rank: 1, RevealView(state: .offered)), handle: "kube.specialist.01")
@@ -112,20 +112,6 @@ import Testing
     }
 }
 
-/// A stream's events, collected as they come.
-final class Collected<Event: Sendable>: Sendable {
-    let events = Recorded<Event>()
-    private let reader: Task<Void, Never>
-
-    init(_ stream: AsyncStream<Event>) {
-        reader = Task { [events] in
-            for await event in stream { events.append(event) }
-        }
-    }
-
-    deinit { reader.cancel() }
-}
-
 /// A fake relay between `QuestionEvents` in one process, standing in for the database's: whatever one instance
 /// forwards reaches every other instance's running relay.
 final class InProcessRelayHub: Sendable {
@@ -144,6 +130,8 @@ final class InProcessRelayHub: Sendable {
             let others = hub.deliverers.withLock { $0.filter { $0.key != name }.map(\.value) }
             for deliver in others { deliver(event) }
         }
+
+        func send(_ event: QuestionEvent) async throws { forward(event) }
 
         func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void) async throws {
             hub.deliverers.withLock { $0[name] = deliver }

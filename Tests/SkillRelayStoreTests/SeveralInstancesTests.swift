@@ -168,6 +168,34 @@ struct SeveralInstancesTests {
         await second.close()
     }
 
+    /// What the outbox sends (the `local` IM's messages) is handed to the other instances before the send returns, by
+    /// the caller itself: the relay's background sender never runs here, and the sending instance closes the moment
+    /// the send returned, as one killed right after marking the message sent would. Where the database cannot be
+    /// reached, the send says so, and the outbox sends the message again.
+    @Test func anEventSentHasReachedTheOtherInstancesWhenTheSendReturns() async throws {
+        let (first, second) = try await Self.twoInstances()
+        let log = CapturedLog()
+        let sending = PostgresEventRelay(database: first, logger: log.logger(instance: 0))
+        let listening = PostgresEventRelay(database: second, logger: log.logger(instance: 1))
+        let events = QuestionEvents(relay: listening)
+        let running = Task { try await events.relayEvents() }
+        await listening.waitUntilListening()
+        let inbox = Received(events.inboxEvents(handle: "kube.specialist.01"))
+        let item = InboxItem(
+            id: "d-9", topic: TopicReference(slug: "kubernetes", name: "Kubernetes"), text: "How do I drain a node?", state: .pending,
+            questionStatus: .open, deliveredAt: Date(timeIntervalSince1970: 1_800_000_000))
+
+        try await sending.send(.inbox(handle: "kube.specialist.01", .delivered(item)))
+        await first.close()
+        #expect(try await inbox.first(1) == [.delivered(item)])
+        await #expect(throws: (any Error).self) {
+            try await sending.send(.inbox(handle: "kube.specialist.01", .closed(deliveryID: "d-9", reason: .answered)))
+        }
+
+        running.cancel()
+        await second.close()
+    }
+
     // MARK: - Helpers
 
     /// A fresh database, and a second handle on it: two instances.
