@@ -73,6 +73,9 @@ public protocol QuestionEventRelay: Sendable {
     /// Hands an event to the others and returns once none of them can miss it any more, even if this instance dies
     /// the next moment (on PostgreSQL: once the notification is committed); throws if it could not be handed on.
     func send(_ event: QuestionEvent) async throws
+    /// Returns once every event forwarded so far has been handed on (or could not be), or after `limit` if that comes
+    /// first.
+    func flush(within limit: Duration) async
     /// Until cancelled (called once): every event another instance forwarded, handed to `deliver` once. Events this
     /// instance forwarded are not handed back: its own streams had them when they were published.
     func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void) async throws
@@ -123,6 +126,13 @@ public final class QuestionEvents: Sendable {
     public func publish(_ event: InboxEvent, handle: String) {
         inboxes.publish(event, to: handle)
         relay?.forward(.inbox(handle: handle, event))
+    }
+
+    /// Returns once what was published here so far has reached the other instances (or could not), waiting at most
+    /// `limit`: for a request whose events are its result (an answer, a follow-up), so that an instance killed right
+    /// after answering it does not take them with it.
+    public func handedOn(within limit: Duration = .seconds(2)) async {
+        await relay?.flush(within: limit)
     }
 
     /// What the outbox sends (the `local` IM's messages): published to a specialist's inbox streams on every instance,

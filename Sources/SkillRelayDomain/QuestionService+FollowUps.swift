@@ -52,6 +52,7 @@ extension QuestionService {
         events.publish(.followUp(recorded.askerView), question: recorded.questionID)
         events.publish(.followUp(deliveryID: recorded.deliveryID, recorded.specialistView), handle: recorded.specialistHandle)
         outboxChanged()
+        await events.handedOn()
         return recorded.view(of: author.side)
     }
 }

@@ -12,7 +12,7 @@ extension QuestionService {
         case .employee(let handle): asker = .employee(handle)
         }
         let change = try await store.reveal(action, question: id, rank: rank, by: asker, now: clock.now())
-        published(change)
+        await published(change)
         return change
     }
 
@@ -23,16 +23,17 @@ extension QuestionService {
             throw DirectoryError.forbidden("Only the asker and the specialist can reveal themselves to each other.")
         }
         let change = try await store.reveal(action, delivery: id, by: handle, now: clock.now())
-        published(change)
+        await published(change)
         return change
     }
 
-    /// Tells both sides' live streams where the reveal stands now, each as they see it, and has the outbox send the
-    /// messages the store queued.
-    private func published(_ change: RevealChange) {
+    /// Tells both sides' live streams where the reveal stands now, each as they see it (on every instance before it
+    /// returns), and has the outbox send the messages the store queued.
+    private func published(_ change: RevealChange) async {
         guard change.changed else { return }
         events.publish(.reveal(rank: change.rank, change.askerView), question: change.questionID)
         events.publish(.reveal(deliveryID: change.deliveryID, rank: change.rank, change.specialistView), handle: change.specialist)
         outboxChanged()
+        await events.handedOn()
     }
 }

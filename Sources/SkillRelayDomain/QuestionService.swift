@@ -305,6 +305,7 @@ public struct QuestionService: Sendable {
         if let relayed = result.relayed { events.publish(.answer(relayed), question: result.questionID) }
         if result.closedQuestion { closed(result.questionID, .answered) }
         outboxChanged()
+        await events.handedOn()
         return result.outcome
     }
 

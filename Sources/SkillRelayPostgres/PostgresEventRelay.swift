@@ -22,7 +22,10 @@ public final class PostgresEventRelay: QuestionEventRelay {
     private let logger: Logger
     private let outgoing: AsyncStream<QuestionEvent>
     private let outgoingContinuation: AsyncStream<QuestionEvent>.Continuation
-    private let listening = ListeningState()
+    private let listening = Progress()
+    /// Events forwarded so far, and how many of them the background sender has notified (or failed to).
+    private let forwarded = Mutex(0)
+    private let handled = Progress()
     private let lastPurge = Mutex<ContinuousClock.Instant?>(nil)
 
     static let channel = "skillrelay_events"
@@ -37,7 +40,24 @@ public final class PostgresEventRelay: QuestionEventRelay {
     }
 
     public func forward(_ event: QuestionEvent) {
-        outgoingContinuation.yield(event)
+        forwarded.withLock { $0 += 1 }
+        switch outgoingContinuation.yield(event) {
+        case .enqueued: break
+        // The oldest waiting event made room for this one, or the relay stopped: neither will be notified.
+        case .dropped: handled.advance()
+        case .terminated: handled.advance()
+        @unknown default: handled.advance()
+        }
+    }
+
+    public func flush(within limit: Duration) async {
+        let target = forwarded.withLock { $0 }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.handled.wait(atLeast: target) }
+            group.addTask { try? await Task.sleep(for: limit) }
+            await group.next()
+            group.cancelAll()
+        }
     }
 
     public func send(_ event: QuestionEvent) async throws {
@@ -75,6 +95,7 @@ public final class PostgresEventRelay: QuestionEventRelay {
             } catch {
                 logger.warning("could not relay a live event to the other instances", metadata: ["skillrelay.error": "\(error)"])
             }
+            handled.advance()
         }
     }
 
@@ -128,7 +149,7 @@ public final class PostgresEventRelay: QuestionEventRelay {
                         if dropped { logger.notice("the live event relay listens again") }
                         dropped = false
                         backoff = .seconds(1)
-                        listening.began()
+                        listening.advance()
                         for try await notification in notifications {
                             await receive(notification.payload, delivering: deliver)
                         }
@@ -186,20 +207,21 @@ public final class PostgresEventRelay: QuestionEventRelay {
     }
 }
 
-/// How many times the relay has begun listening, and who waits for a count.
-private final class ListeningState: Sendable {
+/// A count that only grows (how many times the relay began listening, how many events it notified), and who waits for
+/// it to reach a number.
+private final class Progress: Sendable {
     private struct State {
-        var began = 0
+        var count = 0
         var nextWaiter = 0
         var waiters: [Int: (count: Int, continuation: CheckedContinuation<Void, Never>)] = [:]
     }
 
     private let state = Mutex(State())
 
-    func began() {
+    func advance() {
         let ready = state.withLock { state in
-            state.began += 1
-            let ready = state.waiters.filter { $0.value.count <= state.began }
+            state.count += 1
+            let ready = state.waiters.filter { $0.value.count <= state.count }
             for id in ready.keys { state.waiters[id] = nil }
             return ready.values.map(\.continuation)
         }
@@ -214,7 +236,7 @@ private final class ListeningState: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let resumeNow = state.withLock { state in
-                    if state.began >= count || Task.isCancelled { return true }
+                    if state.count >= count || Task.isCancelled { return true }
                     state.waiters[id] = (count, continuation)
                     return false
                 }

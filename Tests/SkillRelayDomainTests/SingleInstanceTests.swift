@@ -133,6 +133,9 @@ final class InProcessRelayHub: Sendable {
 
         func send(_ event: QuestionEvent) async throws { forward(event) }
 
+        /// Nothing waits: `forward` hands an event on before it returns.
+        func flush(within limit: Duration) async {}
+
         func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void) async throws {
             hub.deliverers.withLock { $0[name] = deliver }
             hub.connected.append(name)

@@ -72,6 +72,9 @@ import Testing
             handedOn.append(event)
         }
 
+        /// Nothing here hands the queued events on.
+        func flush(within limit: Duration) async {}
+
         func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void) async throws {
             try await Task.sleep(for: .seconds(86_400))
         }

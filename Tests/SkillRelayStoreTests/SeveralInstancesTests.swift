@@ -196,6 +196,35 @@ struct SeveralInstancesTests {
         await second.close()
     }
 
+    /// An answer's events are published as it is recorded and notified by the relay's sender in the background; the
+    /// request waits for them (`flush`) before it answers, so an instance killed right after it answered does not take
+    /// them with it. Here the sending instance closes the moment the flush returned. A relay whose sender does not run
+    /// holds a request up no longer than the limit.
+    @Test func aFlushReturnsOnceWhatWasForwardedHasReachedTheOtherInstances() async throws {
+        let (first, second) = try await Self.twoInstances()
+        let log = CapturedLog()
+        let sending = PostgresEventRelay(database: first, logger: log.logger(instance: 0))
+        let listening = PostgresEventRelay(database: second, logger: log.logger(instance: 1))
+        let events = [QuestionEvents(relay: sending), QuestionEvents(relay: listening)]
+        let running = events.map { events in Task { try await events.relayEvents() } }
+        for relay in [sending, listening] { await relay.waitUntilListening() }
+        let there = Received(events[1].askerEvents(question: "q-3"))
+
+        let published: [AskerEvent] = (1...20).map { .wave(number: $0, deliveredTo: $0) }
+        for event in published { events[0].publish(event, question: "q-3") }
+        await events[0].handedOn(within: .seconds(Self.deadline))
+        running[0].cancel()
+        await first.close()
+        #expect(try await there.first(published.count) == published)
+
+        let idle = PostgresEventRelay(database: second, logger: log.logger(instance: 2))
+        idle.forward(.asker(question: "q-3", .closed(.answered)))
+        try await withDeadline(seconds: Self.deadline, "a flush with nobody sending") { await idle.flush(within: .milliseconds(100)) }
+
+        running[1].cancel()
+        await second.close()
+    }
+
     // MARK: - Helpers
 
     /// A fresh database, and a second handle on it: two instances.
