@@ -93,13 +93,7 @@ struct SeveralInstancesTests {
     @Test func anEventPublishedOnOneInstanceReachesEveryStreamOnce() async throws {
         let (first, second) = try await Self.twoInstances()
         let log = CapturedLog()
-        let relays = [
-            PostgresEventRelay(database: first, logger: log.logger(instance: 0)),
-            PostgresEventRelay(database: second, logger: log.logger(instance: 1)),
-        ]
-        let events = relays.map { QuestionEvents(relay: $0) }
-        let running = events.map { events in Task { try await events.relayEvents() } }
-        for relay in relays { await relay.waitUntilListening() }
+        let (_, events, running) = await Self.relaying(first, second, log: log)
 
         let here = Received(events[0].askerEvents(question: "q-1"))
         let there = Received(events[1].askerEvents(question: "q-1"))
@@ -139,12 +133,8 @@ struct SeveralInstancesTests {
     @Test func aRelayWhoseConnectionDropsListensAgainAndSaysSo() async throws {
         let (first, second) = try await Self.twoInstances()
         let log = CapturedLog()
-        let sending = PostgresEventRelay(database: first, logger: log.logger(instance: 0))
-        let listening = PostgresEventRelay(database: second, logger: log.logger(instance: 1))
-        let events = [QuestionEvents(relay: sending), QuestionEvents(relay: listening)]
-        let running = events.map { events in Task { try await events.relayEvents() } }
-        await sending.waitUntilListening()
-        await listening.waitUntilListening()
+        let (relays, events, running) = await Self.relaying(first, second, log: log)
+        let listening = relays[1]
         let there = Received(events[1].askerEvents(question: "q-2"))
 
         let killed = try await first.read { connection in
@@ -203,11 +193,7 @@ struct SeveralInstancesTests {
     @Test func aFlushReturnsOnceWhatWasForwardedHasReachedTheOtherInstances() async throws {
         let (first, second) = try await Self.twoInstances()
         let log = CapturedLog()
-        let sending = PostgresEventRelay(database: first, logger: log.logger(instance: 0))
-        let listening = PostgresEventRelay(database: second, logger: log.logger(instance: 1))
-        let events = [QuestionEvents(relay: sending), QuestionEvents(relay: listening)]
-        let running = events.map { events in Task { try await events.relayEvents() } }
-        for relay in [sending, listening] { await relay.waitUntilListening() }
+        let (_, events, running) = await Self.relaying(first, second, log: log)
         let there = Received(events[1].askerEvents(question: "q-3"))
 
         let published: [AskerEvent] = (1...20).map { .wave(number: $0, deliveredTo: $0) }
@@ -232,6 +218,17 @@ struct SeveralInstancesTests {
         let first = try await TestPostgres.freshDatabase()
         let second = try await PostgresAppDatabase.open(url: first.location.url, logger: TestPostgres.logger, maximumConnections: 4)
         return (first, second)
+    }
+
+    /// A relay on each instance, each instance's live events through it, running and listening.
+    static func relaying(
+        _ first: PostgresAppDatabase, _ second: PostgresAppDatabase, log: CapturedLog
+    ) async -> ([PostgresEventRelay], [QuestionEvents], [Task<Void, any Error>]) {
+        let relays = [first, second].enumerated().map { PostgresEventRelay(database: $1, logger: log.logger(instance: $0)) }
+        let events = relays.map { QuestionEvents(relay: $0) }
+        let running = events.map { events in Task { try await events.relayEvents() } }
+        for relay in relays { await relay.waitUntilListening() }
+        return (relays, events, running)
     }
 
     /// Leads until cancelled, recording when it began and ended.
