@@ -33,13 +33,8 @@ public struct PostgresIMState: IMStateStore {
         guard !imIDs.isEmpty else { return [:] }
         return try await database.withoutTransaction { connection in
             var contacts = Dictionary(imIDs.map { ($0, IMContact.stranger) }, uniquingKeysWith: { first, _ in first })
-            let rows = try await connection.query(
-                """
-                SELECT imId, conversation, joined, NULL::timestamptz AS invitedAt FROM imConversation WHERE imId = ANY(\(imIDs))
-                UNION ALL
-                SELECT imId, NULL, NULL, invitedAt FROM imContact WHERE imId = ANY(\(imIDs))
-                """, logger: database.logger)
-            for try await (imID, conversation, joined, invitedAt) in rows.decode((String, String?, Bool?, Date?).self) {
+            for row in try await connection.rows(PreparedQuery<ContactsByIMID> { $0.append(imIDs) }) {
+                let (imID, conversation, joined, invitedAt) = try row.decode((String, String?, Bool?, Date?).self)
                 if let conversation {
                     contacts[imID]?.conversation = conversation
                     contacts[imID]?.joined = joined ?? false
@@ -204,8 +199,12 @@ extension PostgresIMState {
 extension PostgresIMState: IMKeyStore {
     public func sealedValue(namespace: String, key: String) async throws -> Data? {
         try await database.withoutTransaction { connection in
-            try await first(
-                Data.self, connection.query("SELECT value FROM imKey WHERE namespace = \(namespace) AND key = \(key)", logger: database.logger))
+            try await connection.rows(
+                PreparedQuery<SealedValue> {
+                    $0.append(namespace)
+                    $0.append(key)
+                }
+            ).first?.decode(Data.self)
         }
     }
 
@@ -237,4 +236,22 @@ extension PostgresIMState: IMKeyStore {
             }
         }
     }
+}
+
+/// `contacts`: the bot's room with each person and its invitations, for every recipient of a drain (prepared: a drain
+/// to people the bot has not written to since it started reads it for each of them).
+enum ContactsByIMID: PreparedSQL {
+    static let name = "skillrelay_contacts_by_im_id_v1"
+    static let sql = """
+        SELECT imId, conversation, joined, NULL::timestamptz AS invitedAt FROM imConversation WHERE imId = ANY($1::text[])
+        UNION ALL
+        SELECT imId, NULL, NULL, invitedAt FROM imContact WHERE imId = ANY($1::text[])
+        """
+}
+
+/// `sealedValue`: one of the adapter's values. Prepared: the Matrix adapter reads whether a room is encrypted the
+/// first time it writes there after it started, which on a busy day is nearly every message.
+enum SealedValue: PreparedSQL {
+    static let name = "skillrelay_sealed_value_v1"
+    static let sql = "SELECT value FROM imKey WHERE namespace = $1::text AND key = $2::text"
 }
