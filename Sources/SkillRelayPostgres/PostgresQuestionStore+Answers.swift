@@ -160,7 +160,7 @@ extension PostgresQuestionStore {
 
     public func localPresence(of handles: [String]) async throws -> [String: Presence] {
         guard !handles.isEmpty else { return [:] }
-        return try await database.read { connection in
+        return try await database.withoutTransaction { connection in
             var result = Dictionary(handles.map { ($0, Presence.offline) }) { first, _ in first }
             for row in try await Self.rows(
                 connection,
@@ -194,7 +194,7 @@ extension PostgresQuestionStore {
     }
 
     public func complianceEntries(since: Date, until: Date?) async throws -> [ComplianceEntry] {
-        try await database.read { connection in
+        try await database.withoutTransaction { connection in
             try await Self.rows(
                 connection,
                 """
@@ -421,20 +421,22 @@ extension PostgresQuestionStore {
     public func nextDueTime() async throws -> Date? {
         let now = clock.now()
         let (questions, outbox) = (claims.questions(at: now), claims.outbox(at: now))
-        return try await database.read { connection in
-            let question = try await Self.value(
-                connection,
-                """
-                SELECT min(CASE WHEN claimedUntil > nextActionAt AND NOT publicId = ANY(\(questions)) THEN claimedUntil ELSE nextActionAt END)
-                FROM question WHERE status = 'open'
-                """, as: Date.self)
-            let message = try await Self.value(
-                connection,
-                """
-                SELECT min(CASE WHEN claimedUntil > nextAttemptAt AND NOT id = ANY(\(outbox)) THEN claimedUntil ELSE nextAttemptAt END)
-                FROM outbox WHERE sentAt IS NULL AND failedAt IS NULL
-                """, as: Date.self)
-            let held = try await Self.value(connection, "SELECT min(relayAt) FROM heldAnswer WHERE state = 'held'", as: Date.self)
+        // One statement, so no transaction: one round trip where a read transaction of three statements made five.
+        return try await database.withoutTransaction { connection in
+            guard
+                let row = try await Self.rows(
+                    connection,
+                    """
+                    SELECT
+                        (SELECT min(CASE WHEN claimedUntil > nextActionAt AND NOT publicId = ANY(\(questions)) THEN claimedUntil ELSE nextActionAt END)
+                            FROM question WHERE status = 'open'),
+                        (SELECT min(CASE WHEN claimedUntil > nextAttemptAt AND NOT id = ANY(\(outbox)) THEN claimedUntil ELSE nextAttemptAt END)
+                            FROM outbox WHERE sentAt IS NULL AND failedAt IS NULL),
+                        (SELECT min(relayAt) FROM heldAnswer WHERE state = 'held')
+                    """
+                ).first
+            else { return nil }
+            let (question, message, held) = try row.decode((Date?, Date?, Date?).self)
             return [question, message, held].compactMap { $0 }.min()
         }
     }

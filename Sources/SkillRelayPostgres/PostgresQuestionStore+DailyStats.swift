@@ -4,7 +4,7 @@ import SkillRelayDomain
 
 extension PostgresQuestionStore {
     public func dailyQuestionStats(from: Date, until: Date) async throws -> [DailyQuestionStats] {
-        try await database.read { connection in
+        try await database.withoutTransaction { connection in
             // The day is the UTC date of the question's creation. The median is the nearest rank, as
             // `QuestionStats.percentile`: the ceil(n / 2)-th fastest first answer of the day.
             let rows = try await Self.rows(

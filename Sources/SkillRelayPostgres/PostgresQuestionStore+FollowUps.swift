@@ -78,7 +78,7 @@ extension PostgresQuestionStore {
     }
 
     public func thread(forMessageReference reference: String) async throws -> ThreadReference? {
-        try await database.read { connection in
+        try await database.withoutTransaction { connection in
             // A relayed answer or follow-up SkillRelay sent; or the question as delivered to a specialist whose answer to
             // it was relayed, which their thread continues.
             try await Self.rows(

@@ -89,7 +89,7 @@ extension PostgresQuestionStore: PlainAnswerStore {
     }
 
     public func dueHeldAnswers(now: Date, limit: Int) async throws -> [Int64] {
-        try await database.read { connection in
+        try await database.withoutTransaction { connection in
             try await Self.rows(
                 connection, "SELECT id FROM heldAnswer WHERE state = 'held' AND relayAt <= \(now) ORDER BY relayAt, id LIMIT \(limit)"
             )

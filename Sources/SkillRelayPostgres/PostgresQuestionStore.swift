@@ -122,7 +122,7 @@ extension PostgresQuestionStore {
     // MARK: - Questions
 
     public func question(askedBy asker: Asker, idempotencyKey: String) async throws -> String? {
-        try await database.read { connection in
+        try await database.withoutTransaction { connection in
             try await Self.value(
                 connection, "SELECT publicId FROM question WHERE askerKey = \(Self.askerKey(asker)) AND idempotencyKey = \(idempotencyKey)",
                 as: String.self)
@@ -254,7 +254,7 @@ extension PostgresQuestionStore {
     }
 
     public func recentAnswerDelays(limit: Int) async throws -> [TimeInterval] {
-        try await database.read { connection in
+        try await database.withoutTransaction { connection in
             try await Self.rows(
                 connection,
                 """
@@ -343,7 +343,8 @@ extension PostgresQuestionStore {
     }
 
     public func questions(askedBy asker: Asker, page: PageRequest) async throws -> ListPage<AskedQuestion> {
-        try await database.read { connection in
+        // Without a transaction: the first page is one statement, and a cursor's question id, read first, never changes.
+        try await database.withoutTransaction { connection in
             let askerKey = Self.askerKey(asker)
             // The cursor names the last question shown; it must be one of this asker's.
             var after = Int64.max

@@ -233,4 +233,51 @@ import Testing
         #expect(view.status == .expired && view.closedAt == clock.now())
         await database.close()
     }
+
+    /// An asker's questions page newest first, theirs only; a cursor naming someone else's question is refused. The
+    /// reads beside them: a question by its idempotency key, and how long recent answers took.
+    @Test(arguments: StoreBackend.available)
+    func anAskersQuestionsPageNewestFirstAndAStrangersCursorIsRefused(backend: StoreBackend) async throws {
+        let clock = TestClock()
+        let database = try await TestDatabase.empty(backend)
+        try await Self.seed(database, clock: clock)
+        let store = database.questionStore(clock: clock)
+        let topic = TopicReference(slug: "infra", name: "Infrastructure")
+        func ask(_ id: String, by asker: Asker, key: String? = nil) async throws {
+            let question = NewQuestion(
+                id: id, asker: asker, topic: topic, text: "Question \(id)?", maxAnswers: 1, idempotencyKey: key, callbackURL: nil, channel: .api,
+                createdAt: clock.now(), expiresAt: clock.now().addingTimeInterval(3600))
+            _ = try await store.createQuestion(question, firstWave: [Candidate(handle: "s1", level: 3)], nextActionAt: clock.now())
+            clock.advance(by: 10)
+        }
+        for number in 1...5 { try await ask("q\(number)", by: .employee("ann")) }
+        try await ask("q-bot", by: .bot("deploy-bot"), key: "nightly")
+
+        var seen: [String] = []
+        var page = PageRequest(limit: 2)
+        var pages = 0
+        repeat {
+            let found = try await store.questions(askedBy: .employee("ann"), page: page)
+            seen += found.items.map(\.id)
+            page.after = found.next
+            pages += 1
+        } while page.after != nil && pages < 10
+        #expect(seen == ["q5", "q4", "q3", "q2", "q1"] && pages == 3)
+        await #expect(throws: InvalidCursor.self) {
+            try await store.questions(askedBy: .employee("ann"), page: PageRequest(after: PageCursor(list: .questions, keys: ["q-bot"])))
+        }
+        #expect(try await store.questions(askedBy: .bot("deploy-bot"), page: PageRequest()).items.map(\.id) == ["q-bot"])
+        #expect(try await store.question(askedBy: .bot("deploy-bot"), idempotencyKey: "nightly") == "q-bot")
+        #expect(try await store.question(askedBy: .employee("ann"), idempotencyKey: "nightly") == nil)
+
+        // s1 answers the first question 90 s after it was delivered.
+        let delivery = try #require(try await store.inbox(of: "s1", page: PageRequest(limit: 10)).items.last)
+        #expect(delivery.text == "Question q1?")
+        _ = try await store.recordAnswer(
+            delivery: delivery.id, by: "s1", text: "Yes.", labeling: AnswerLabeling(k: 5), now: delivery.deliveredAt.addingTimeInterval(90))
+        // SQLite works it out from Julian days, a few microseconds off.
+        let delays = try await store.recentAnswerDelays(limit: 10)
+        #expect(delays.count == 1 && abs((delays.first ?? 0) - 90) < 0.01, "\(delays)")
+        await database.close()
+    }
 }
