@@ -46,15 +46,20 @@ import Testing
         }
     }
 
+    /// A clock, an empty database of `backend` seeded as above, and its question store.
+    static func seeded(_ backend: StoreBackend) async throws -> (TestClock, TestDatabase, any QuestionStore & StatsStore) {
+        let clock = TestClock()
+        let database = try await TestDatabase.empty(backend)
+        try await seed(database, clock: clock)
+        return (clock, database, database.questionStore(clock: clock))
+    }
+
     /// A bot that retries an ask before the first try has returned: the tries race, and every one of them must come back
     /// with the one question recorded, delivered and logged once. (PostgreSQL reads whether the ask is known before it
     /// waits for the write lock, so tries made at once all get past that read and meet again at the insert.)
     @Test(arguments: StoreBackend.available)
     func triesOfOneAskMadeAtOnceRecordOneQuestion(backend: StoreBackend) async throws {
-        let clock = TestClock()
-        let database = try await TestDatabase.empty(backend)
-        try await Self.seed(database, clock: clock)
-        let store = database.questionStore(clock: clock)
+        let (clock, _, store) = try await Self.seeded(backend)
         let wave = try await store.candidates(CandidateQuery(topic: "infra", excluding: "ann"), now: clock.now()).filter { $0.handle == "s1" }
         #expect(wave.count == 1)
         let tries = try await withThrowingTaskGroup(of: CreatedQuestion.self) { group in
@@ -79,10 +84,7 @@ import Testing
 
     @Test(arguments: StoreBackend.available)
     func aQuestionIsDeliveredInWavesRankedOnceLabelledAndClosedByItsLastAnswer(backend: StoreBackend) async throws {
-        let clock = TestClock()
-        let database = try await TestDatabase.empty(backend)
-        try await Self.seed(database, clock: clock)
-        let store = database.questionStore(clock: clock)
+        let (clock, database, store) = try await Self.seeded(backend)
         let candidates = try await store.candidates(CandidateQuery(topic: "k8s", excluding: "ann"), now: clock.now())
         #expect(Set(candidates.map(\.handle)) == ["s1", "s2", "s3", "s4"])
         let question = NewQuestion(
@@ -160,10 +162,7 @@ import Testing
     /// order; the references of a drain's sends are each kept with their own delivery.
     @Test(arguments: StoreBackend.available)
     func aWaveKeepsEachDeliverysOwnValuesInItsOrderAndEachSendsReference(backend: StoreBackend) async throws {
-        let clock = TestClock()
-        let database = try await TestDatabase.empty(backend)
-        try await Self.seed(database, clock: clock)
-        let store = database.questionStore(clock: clock)
+        let (clock, database, store) = try await Self.seeded(backend)
         var wave = ["s3", "s1", "s4", "s2"].map { Candidate(handle: $0, level: 3) }
         wave[0].expectedTimely = 0.9
         wave[2].expectedTimely = 0.25
@@ -206,10 +205,7 @@ import Testing
 
     @Test(arguments: StoreBackend.available)
     func anExpiredQuestionTellsWhoeverStillHoldsIt(backend: StoreBackend) async throws {
-        let clock = TestClock()
-        let database = try await TestDatabase.empty(backend)
-        try await Self.seed(database, clock: clock)
-        let store = database.questionStore(clock: clock)
+        let (clock, database, store) = try await Self.seeded(backend)
         let question = NewQuestion(
             id: "q2", asker: .bot("bot"), topic: TopicReference(slug: "infra", name: "Infrastructure"), text: "?", maxAnswers: 1,
             idempotencyKey: nil, callbackURL: "http://bot.example/hook", channel: .api, createdAt: clock.now(),
@@ -238,10 +234,7 @@ import Testing
     /// reads beside them: a question by its idempotency key, and how long recent answers took.
     @Test(arguments: StoreBackend.available)
     func anAskersQuestionsPageNewestFirstAndAStrangersCursorIsRefused(backend: StoreBackend) async throws {
-        let clock = TestClock()
-        let database = try await TestDatabase.empty(backend)
-        try await Self.seed(database, clock: clock)
-        let store = database.questionStore(clock: clock)
+        let (clock, database, store) = try await Self.seeded(backend)
         let topic = TopicReference(slug: "infra", name: "Infrastructure")
         func ask(_ id: String, by asker: Asker, key: String? = nil) async throws {
             let question = NewQuestion(
