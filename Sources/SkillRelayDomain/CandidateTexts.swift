@@ -29,11 +29,11 @@ public struct CandidateTexts {
         return zone
     }
 
-    /// The working hours written as `text`, made by `parse` the first time (nil for none, or for a text it rejects).
-    public mutating func workingHours(_ text: String?, parse: (String) -> WorkingHours?) -> WorkingHours? {
+    /// The working hours stored as `text` (`WorkingHours(stored:)`), parsed the first time.
+    public mutating func workingHours(_ text: String?) -> WorkingHours? {
         guard let text else { return nil }
         if let known = hours[text] { return known }
-        let parsed = parse(text)
+        let parsed = WorkingHours(stored: text)
         hours[text] = parsed
         return parsed
     }

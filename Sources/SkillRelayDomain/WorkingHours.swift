@@ -50,6 +50,13 @@ public struct WorkingHours: Sendable, Equatable, Hashable, CustomStringConvertib
         self.segments = segments
     }
 
+    /// Working hours as a store keeps them (always written by `description`): `nil` for none, and for a value that no
+    /// longer parses.
+    public init?(stored text: String?) {
+        guard let text, let parsed = try? WorkingHours(parsing: text) else { return nil }
+        self = parsed
+    }
+
     /// Parses the directory's notation; throws `invalidField("working_hours", …)` saying what is wrong.
     public init(parsing text: String) throws(DirectoryError) {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingWhitespace() }

@@ -82,12 +82,7 @@ extension PostgresDirectoryStore {
         return Employee(
             handle: record.handle, name: record.name, email: record.email, imID: record.imId, managerHandle: managerHandle,
             isAdmin: record.isAdmin, isActive: record.isActive, timeZone: record.timeZone,
-            workingHours: storedWorkingHours(record.workingHours))
-    }
-
-    /// Working hours as stored (always written by `WorkingHours.description`); a value that no longer parses reads as none.
-    static func storedWorkingHours(_ text: String?) -> WorkingHours? {
-        text.flatMap { try? WorkingHours(parsing: $0) }
+            workingHours: WorkingHours(stored: record.workingHours))
     }
 
     /// The columns `skill(from:)` reads, in its order, from `skill`, `topic` and `tagger`.

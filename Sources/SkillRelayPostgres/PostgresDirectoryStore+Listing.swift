@@ -110,7 +110,7 @@ extension PostgresDirectoryStore {
         return EmployeeSummary(
             employee: Employee(
                 handle: handle, name: name, email: email, imID: imID, managerHandle: managerHandle, isAdmin: isAdmin, isActive: isActive,
-                timeZone: timeZone, workingHours: storedWorkingHours(workingHours)),
+                timeZone: timeZone, workingHours: WorkingHours(stored: workingHours)),
             directReportCount: directReports, belowCount: below)
     }
 

@@ -95,7 +95,7 @@ extension PostgresDirectoryStore: TeamStore {
             """
         ) { try $0.decode((Int64, String?, String?).self) }
         return Dictionary(
-            rows.map { ($0.0, (timeZone: $0.1, workingHours: storedWorkingHours($0.2))) }, uniquingKeysWith: { first, _ in first })
+            rows.map { ($0.0, (timeZone: $0.1, workingHours: WorkingHours(stored: $0.2))) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// The skills of a page of people, each person's best first.

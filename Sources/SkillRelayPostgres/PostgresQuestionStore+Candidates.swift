@@ -94,7 +94,7 @@ extension PostgresQuestionStore {
                 }
                 if columns.13 != nil { unsure = true }
                 let timeZone = texts.timeZone(columns.12)
-                let workingHours = texts.workingHours(columns.13) { try? WorkingHours(parsing: $0) }
+                let workingHours = texts.workingHours(columns.13)
                 let candidate = Candidate(
                     handle: columns.3, imID: columns.4, level: level, source: source, isActive: true, pausedUntil: columns.5,
                     lastInterruptedAt: columns.10, deliveriesLastHour: columns.11, deliveriesLastDay: columns.27,

@@ -75,7 +75,7 @@ extension SQLiteDirectoryStore {
             employee: Employee(
                 handle: row["handle"], name: row["name"], email: row["email"], imID: row["imId"], managerHandle: row["managerHandle"],
                 isAdmin: row["isAdmin"], isActive: row["isActive"], timeZone: row["timeZone"],
-                workingHours: storedWorkingHours(row["workingHours"])),
+                workingHours: WorkingHours(stored: row["workingHours"])),
             directReportCount: row["directReports"], belowCount: row["below"])
     }
 

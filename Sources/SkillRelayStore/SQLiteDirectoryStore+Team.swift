@@ -99,7 +99,7 @@ extension SQLiteDirectoryStore: TeamStore {
                 WHERE id IN (\(databaseQuestionMarks(count: ids.count))) AND (timeZone IS NOT NULL OR workingHours IS NOT NULL)
                 """, arguments: StatementArguments(ids))
         return Dictionary(
-            rows.map { ($0["id"] as Int64, (timeZone: $0["timeZone"] as String?, workingHours: storedWorkingHours($0["workingHours"]))) },
+            rows.map { ($0["id"] as Int64, (timeZone: $0["timeZone"] as String?, workingHours: WorkingHours(stored: $0["workingHours"]))) },
             uniquingKeysWith: { first, _ in first })
     }
 

@@ -90,7 +90,7 @@ extension SQLiteQuestionStore {
                     let zoneName: String? = row[11]
                     let hoursText: String? = row[12]
                     let timeZone = texts.timeZone(zoneName)
-                    let workingHours = texts.workingHours(hoursText, parse: SQLiteDirectoryStore.storedWorkingHours)
+                    let workingHours = texts.workingHours(hoursText)
                     let candidate = Candidate(
                         handle: row[2], imID: row[3], level: level, source: source, isActive: true, pausedUntil: row[4],
                         lastInterruptedAt: row[9], deliveriesLastHour: row[10], deliveriesLastDay: row[26],
