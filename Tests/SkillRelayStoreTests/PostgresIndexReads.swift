@@ -8,6 +8,10 @@ enum PostgresIndexReads {
     static func entries(of index: String, on connection: PostgresConnection) async throws -> Int {
         let rows = try await connection.query("SELECT pg_stat_get_xact_tuples_returned(\(index)::regclass)", logger: TestPostgres.logger)
             .collect()
-        return try rows.first?.decode(Int.self) ?? 0
+        guard let count = try rows.first?.decode(Int?.self) ?? nil else { throw NotCounted(index: index) }
+        return count
     }
+
+    /// PostgreSQL gave no count: a test must not read that as nothing read.
+    struct NotCounted: Error { var index: String }
 }
