@@ -8,6 +8,16 @@ public enum QuestionStatus: String, Sendable, Equatable, Codable {
 /// Why a question closed.
 public enum CloseReason: String, Sendable, Equatable, Codable {
     case answered, expired, cancelled
+
+    /// The reason a closed question closed; `nil` while it is open.
+    public init?(_ status: QuestionStatus) {
+        switch status {
+        case .open: return nil
+        case .answered: self = .answered
+        case .expired: self = .expired
+        case .cancelled: self = .cancelled
+        }
+    }
 }
 
 /// Who asked: an employee or a bot.

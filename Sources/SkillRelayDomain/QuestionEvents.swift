@@ -59,6 +59,15 @@ struct OnceOnly {
     }
 }
 
+/// What a live stream receives: an event, or word that it may have missed some (another instance's notifications could
+/// not reach this one for a while), so that whoever follows it reads what they need from the store again.
+public enum LiveUpdate<Event: Sendable>: Sendable {
+    case event(Event)
+    case mayHaveMissed
+}
+
+extension LiveUpdate: Equatable where Event: Equatable {}
+
 /// One live event and whose stream it is for: what one instance tells the others.
 public enum QuestionEvent: Sendable, Equatable, Codable {
     case asker(question: String, AskerEvent)
@@ -77,8 +86,11 @@ public protocol QuestionEventRelay: Sendable {
     /// first.
     func flush(within limit: Duration) async
     /// Until cancelled (called once): every event another instance forwarded, handed to `deliver` once. Events this
-    /// instance forwarded are not handed back: its own streams had them when they were published.
-    func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void) async throws
+    /// instance forwarded are not handed back: its own streams had them when they were published. `resumed` is called
+    /// each time the relay hears the other instances again after a time it could not (its connection dropped): what
+    /// they published meanwhile did not reach this instance. It is called once the relay hears them again, so what they
+    /// publish from then on is delivered.
+    func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void, resumed: @escaping @Sendable () -> Void) async throws
 }
 
 /// Live events for server-sent event streams: one channel per question (the asker) and per specialist (the inbox).
@@ -95,18 +107,39 @@ public final class QuestionEvents: Sendable {
     }
 
     /// Events of one question, from now on.
-    public func askerEvents(question id: String) -> AsyncStream<AskerEvent> { askers.subscribe(id) }
+    public func askerEvents(question id: String) -> AsyncStream<AskerEvent> {
+        let updates = askers.subscribe(id)
+        return AsyncStream(bufferingPolicy: .bufferingNewest(256)) { continuation in
+            let task = Task {
+                for await case .event(let event) in updates { continuation.yield(event) }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Events of one question from now on, and word each time some may have been missed (`LiveUpdate.mayHaveMissed`):
+    /// for a stream that can read the question again and show what it missed.
+    public func askerUpdates(question id: String) -> AsyncStream<LiveUpdate<AskerEvent>> { askers.subscribe(id) }
 
     /// Events of one specialist's inbox, from now on; what happens once to a delivery (it arrives, it closes, the two
     /// are introduced) is shown once. Several instances send what the outbox holds at least once: one that dies after
     /// sending a message and before marking it leaves it to another, which sends it again after the lease (as a
     /// homeserver keeps a retried transaction id from posting twice, the stream keeps the repeat from showing).
+    ///
+    /// The stream ends when it may have missed events (`LiveUpdate.mayHaveMissed`): its follower reads the inbox again
+    /// and follows it anew, rather than trust a stream with a hole in it.
     public func inboxEvents(handle: String) -> AsyncStream<InboxEvent> {
         let live = inboxes.subscribe(handle)
         return AsyncStream(bufferingPolicy: .bufferingNewest(256)) { continuation in
             let task = Task {
                 var shown = OnceOnly(capacity: Self.onceOnlyCapacity)
-                for await event in live where shown.isNew(event.happensOnce) { continuation.yield(event) }
+                updates: for await update in live {
+                    switch update {
+                    case .event(let event): if shown.isNew(event.happensOnce) { continuation.yield(event) }
+                    case .mayHaveMissed: break updates
+                    }
+                }
                 continuation.finish()
             }
             continuation.onTermination = { _ in task.cancel() }
@@ -150,8 +183,8 @@ public final class QuestionEvents: Sendable {
         askers.publish(event, to: id)
     }
 
-    /// Until cancelled: what the other instances publish reaches this instance's streams. Returns at once without a
-    /// relay.
+    /// Until cancelled: what the other instances publish reaches this instance's streams, and when the relay could not
+    /// hear them for a while, every stream here is told it may have missed events. Returns at once without a relay.
     public func relayEvents() async throws {
         guard let relay else { return }
         try await relay.run { [askers, inboxes] event in
@@ -159,6 +192,9 @@ public final class QuestionEvents: Sendable {
             case .asker(let question, let event): askers.publish(event, to: question)
             case .inbox(let handle, let event): inboxes.publish(event, to: handle)
             }
+        } resumed: { [askers, inboxes] in
+            askers.tellEveryone(.mayHaveMissed)
+            inboxes.tellEveryone(.mayHaveMissed)
         }
     }
 
@@ -169,17 +205,17 @@ public final class QuestionEvents: Sendable {
     }
 }
 
-/// Subscribers by key; each gets every event published to its key after it subscribed.
+/// Subscribers by key; each gets every event published to its key after it subscribed, and what is told to everyone.
 private final class Channel<Event: Sendable>: Sendable {
     private struct State {
         var next = 0
-        var continuations: [String: [Int: AsyncStream<Event>.Continuation]] = [:]
+        var continuations: [String: [Int: AsyncStream<LiveUpdate<Event>>.Continuation]] = [:]
     }
 
     private let state = Mutex(State())
 
-    func subscribe(_ key: String) -> AsyncStream<Event> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Event.self, bufferingPolicy: .bufferingNewest(256))
+    func subscribe(_ key: String) -> AsyncStream<LiveUpdate<Event>> {
+        let (stream, continuation) = AsyncStream.makeStream(of: LiveUpdate<Event>.self, bufferingPolicy: .bufferingNewest(256))
         let id = state.withLock { state in
             state.next += 1
             state.continuations[key, default: [:]][state.next] = continuation
@@ -204,6 +240,12 @@ private final class Channel<Event: Sendable>: Sendable {
 
     func publish(_ event: Event, to key: String) {
         let targets = state.withLock { Array(($0.continuations[key] ?? [:]).values) }
-        for continuation in targets { continuation.yield(event) }
+        for continuation in targets { continuation.yield(.event(event)) }
+    }
+
+    /// Tells every subscriber, whatever its key.
+    func tellEveryone(_ update: LiveUpdate<Event>) {
+        let targets = state.withLock { $0.continuations.values.flatMap(\.values) }
+        for continuation in targets { continuation.yield(update) }
     }
 }

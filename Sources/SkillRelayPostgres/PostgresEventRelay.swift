@@ -14,7 +14,8 @@ import Synchronization
 /// then, so an instance killed in between leaves it to another, never lost.
 ///
 /// Listening takes a connection of its own. If it drops, the relay says so in the log and listens again; events
-/// published meanwhile are not replayed, but a stream that reconnects reads the past from the store.
+/// published meanwhile are not replayed, but once it listens again every stream on this instance is told it may have
+/// missed some (`resumed`), and reads what it missed from the store.
 public final class PostgresEventRelay: QuestionEventRelay {
     /// This instance, as its notifications name it.
     public let instanceID: String
@@ -64,10 +65,10 @@ public final class PostgresEventRelay: QuestionEventRelay {
         try await notify(event)
     }
 
-    public func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void) async throws {
+    public func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void, resumed: @escaping @Sendable () -> Void) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.sendForwarded() }
-            group.addTask { try await self.listen(delivering: deliver) }
+            group.addTask { try await self.listen(delivering: deliver, resumed: resumed) }
             try await group.next()
             group.cancelAll()
         }
@@ -136,7 +137,7 @@ public final class PostgresEventRelay: QuestionEventRelay {
 
     // MARK: - Listening
 
-    private func listen(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void) async throws {
+    private func listen(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void, resumed: @escaping @Sendable () -> Void) async throws {
         var dropped = false
         var backoff: Duration = .seconds(1)
         while true {
@@ -146,7 +147,12 @@ public final class PostgresEventRelay: QuestionEventRelay {
                 let connection = try await database.dedicated.connect(to: database.location, purpose: "events \(instanceID)", logger: logger)
                 do {
                     try await connection.listen(on: Self.channel) { notifications in
-                        if dropped { logger.notice("the live event relay listens again") }
+                        // Listening again: what the others notified while it could not went unheard, so the streams
+                        // here are told to read the store again.
+                        if dropped {
+                            logger.notice("the live event relay listens again")
+                            resumed()
+                        }
                         dropped = false
                         backoff = .seconds(1)
                         listening.advance()

@@ -38,11 +38,7 @@ import Testing
     /// it to another, which sends it again once the lease is over. A specialist's stream shows what happens once to a
     /// delivery (it arrives, it closes) once, whichever instance it comes from; what may come again still does.
     @Test func aDeliverySentAgainByAnotherInstanceShowsOnceInTheInbox() async throws {
-        let hub = InProcessRelayHub()
-        let dead = QuestionEvents(relay: hub.relay(named: "dead"))
-        let survivor = QuestionEvents(relay: hub.relay(named: "survivor"))
-        let running = [Task { try await dead.relayEvents() }, Task { try await survivor.relayEvents() }]
-        try await hub.connected.wait(within: 60, "both relays running") { $0.count == 2 }
+        let (_, dead, survivor, running) = try await Self.twoInstances("dead", "survivor")
         let inbox = CollectedEvents(survivor.inboxEvents(handle: "kube.specialist.01"))
         let item = InboxItem(
             id: "d-1", topic: TopicReference(slug: "k8s", name: "Kubernetes"), text: "How do I drain a node?", state: .pending,
@@ -63,11 +59,7 @@ import Testing
     }
 
     @Test func withARelayEventsReachTheOtherInstanceOnceAndAreNotHandedBack() async throws {
-        let hub = InProcessRelayHub()
-        let here = QuestionEvents(relay: hub.relay(named: "here"))
-        let there = QuestionEvents(relay: hub.relay(named: "there"))
-        let running = [Task { try await here.relayEvents() }, Task { try await there.relayEvents() }]
-        try await hub.connected.wait(within: 60, "both relays running") { $0.count == 2 }
+        let (hub, here, there, running) = try await Self.twoInstances("here", "there")
         let local = CollectedEvents(here.askerEvents(question: "q-1"))
         let remote = CollectedEvents(there.askerEvents(question: "q-1"))
         let remoteInbox = CollectedEvents(there.inboxEvents(handle: "kube.specialist.01"))
@@ -85,6 +77,44 @@ import Testing
         // Everything went to the hub once, from the instance that published it.
         #expect(hub.forwarded.all.map(\.from) == ["here", "here", "here"])
         for task in running { task.cancel() }
+    }
+
+    /// A relay that could not hear the other instances for a while says so once it hears them again: every stream on
+    /// its instance is told it may have missed events. A plain asker stream goes on; an inbox stream ends, so that its
+    /// follower reads the inbox again rather than trust a stream with a hole in it.
+    @Test func streamsAreToldWhenTheirRelayMayHaveMissedEventsAndAnInboxStreamEnds() async throws {
+        let (hub, here, there, running) = try await Self.twoInstances("here", "there")
+        let updates = CollectedEvents(there.askerUpdates(question: "q-1"))
+        let otherQuestion = CollectedEvents(there.askerUpdates(question: "q-2"))
+        let plain = CollectedEvents(there.askerEvents(question: "q-1"))
+        let inbox = CollectedEvents(there.inboxEvents(handle: "kube.specialist.01"))
+
+        hub.cutOff("there")
+        here.publish(.wave(number: 2, deliveredTo: 5), question: "q-1")
+        hub.hearAgain("there")
+        here.publish(.closed(.expired), question: "q-1")
+
+        try await updates.events.wait(within: 60, "word of a gap, then the closing") { $0.count == 2 }
+        #expect(updates.events.all == [.mayHaveMissed, .event(.closed(.expired))])
+        // Every stream is told, whatever its question.
+        try await otherQuestion.events.wait(within: 60, "word of a gap on another question's stream") { $0.count == 1 }
+        #expect(otherQuestion.events.all == [.mayHaveMissed])
+        try await plain.events.wait(within: 60, "the closing") { $0.count == 1 }
+        #expect(plain.events.all == [.closed(.expired)])
+        try await inbox.ended.wait(within: 60, "the inbox stream ending") { !$0.isEmpty }
+        #expect(inbox.events.all.isEmpty)
+        for task in running { task.cancel() }
+    }
+
+    /// Two instances' live events joined by an in-process hub, both relays running.
+    static func twoInstances(_ first: String, _ second: String) async throws -> (
+        hub: InProcessRelayHub, first: QuestionEvents, second: QuestionEvents, running: [Task<Void, any Error>]
+    ) {
+        let hub = InProcessRelayHub()
+        let events = [first, second].map { QuestionEvents(relay: hub.relay(named: $0)) }
+        let running = events.map { events in Task { try await events.relayEvents() } }
+        try await hub.connected.wait(within: 60, "both relays running") { $0.count == 2 }
+        return (hub, events[0], events[1], running)
     }
 
     @Test func everyLiveEventSurvivesTheTripToAnotherInstance() throws {
@@ -108,39 +138,6 @@ import Testing
         ]
         for event in events {
             #expect(try JSONDecoder().decode(QuestionEvent.self, from: JSONEncoder().encode(event)) == event)
-        }
-    }
-}
-
-/// A fake relay between `QuestionEvents` in one process, standing in for the database's: whatever one instance
-/// forwards reaches every other instance's running relay.
-final class InProcessRelayHub: Sendable {
-    let forwarded = Recorded<(from: String, event: QuestionEvent)>()
-    let connected = Recorded<String>()
-    private let deliverers = Mutex<[String: @Sendable (QuestionEvent) -> Void]>([:])
-
-    func relay(named name: String) -> Relay { Relay(name: name, hub: self) }
-
-    struct Relay: QuestionEventRelay {
-        let name: String
-        let hub: InProcessRelayHub
-
-        func forward(_ event: QuestionEvent) {
-            hub.forwarded.append((name, event))
-            let others = hub.deliverers.withLock { $0.filter { $0.key != name }.map(\.value) }
-            for deliver in others { deliver(event) }
-        }
-
-        func send(_ event: QuestionEvent) async throws { forward(event) }
-
-        /// Nothing waits: `forward` hands an event on before it returns.
-        func flush(within limit: Duration) async {}
-
-        func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void) async throws {
-            hub.deliverers.withLock { $0[name] = deliver }
-            hub.connected.append(name)
-            defer { _ = hub.deliverers.withLock { $0.removeValue(forKey: name) } }
-            try await Task.sleep(for: .seconds(86_400))
         }
     }
 }

@@ -47,9 +47,10 @@ struct Fixture {
     let web: WebSite
 
     /// `imRooms`: list who the IM cannot reach, as with a Matrix homeserver (the messages still go to the local IM).
+    /// `relay`: how live events reach other instances, as with several instances on one database.
     static func make(
         settings: QuestionSettings = Fixture.settings, callbackFailures: Int = 0, path: String? = nil,
-        busyTimeout: TimeInterval = AppDatabase.defaultBusyTimeout, imRooms: Bool = false
+        busyTimeout: TimeInterval = AppDatabase.defaultBusyTimeout, imRooms: Bool = false, relay: (any QuestionEventRelay)? = nil
     ) async throws -> Fixture {
         let clock = TestClock()
         let database = try path.map { try AppDatabase.open(path: $0, busyTimeout: busyTimeout) } ?? AppDatabase.inMemory()
@@ -83,7 +84,7 @@ struct Fixture {
             ids[who] = issued.token.id
         }
         let questionStore = SQLiteQuestionStore(database: database, clock: clock)
-        let events = QuestionEvents()
+        let events = QuestionEvents(relay: relay)
         let callbacks = FakeCallbackSender(failures: callbackFailures)
         let messenger = GatedMessenger(LocalMessenger(events: events, clock: clock))
         let dispatcher = OutboxDispatcher(store: questionStore, messenger: messenger, callbacks: callbacks, clock: clock)

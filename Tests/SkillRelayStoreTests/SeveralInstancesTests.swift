@@ -130,12 +130,16 @@ struct SeveralInstancesTests {
         await second.close()
     }
 
+    /// Once it listens again, the relay tells every stream on its instance that it may have missed events: an asker's
+    /// stream reads the question again, an inbox stream ends for its follower to read the inbox again.
     @Test func aRelayWhoseConnectionDropsListensAgainAndSaysSo() async throws {
         let (first, second) = try await Self.twoInstances()
         let log = CapturedLog()
         let (relays, events, running) = await Self.relaying(first, second, log: log)
         let listening = relays[1]
         let there = Received(events[1].askerEvents(question: "q-2"))
+        let updates = Received(events[1].askerUpdates(question: "q-2"))
+        let inbox = CollectedEvents(events[1].inboxEvents(handle: "kube.specialist.01"))
 
         let killed = try await first.read { connection in
             var count = 0
@@ -150,8 +154,12 @@ struct SeveralInstancesTests {
         #expect(log.messages.all.contains { $0.instance == 1 && $0.text.hasPrefix("the live event relay lost its PostgreSQL connection") })
         #expect(log.messages.all.contains { $0.instance == 1 && $0.text == "the live event relay listens again" })
 
+        #expect(try await updates.first(1) == [.mayHaveMissed])
+        try await inbox.ended.wait(within: Self.deadline, "the inbox stream ending") { !$0.isEmpty }
+
         events[0].publish(.wave(number: 1, deliveredTo: 2), question: "q-2")
         #expect(try await there.first(1) == [.wave(number: 1, deliveredTo: 2)])
+        #expect(try await updates.first(1) == [.event(.wave(number: 1, deliveredTo: 2))])
 
         for task in running { task.cancel() }
         await first.close()

@@ -76,46 +76,23 @@ struct QuestionsController {
             followThreads: try request.queryBool("followThreads", default: false))
     }
 
-    /// The asker's event stream of one question, for the API and the web page alike.
+    /// The asker's event stream of one question, for the API and the web page alike (`QuestionService.follow`).
     /// With `followThreads`, the stream goes on after `closed` while the answers' threads take follow-ups, until the
     /// client disconnects.
     static func answerEvents(question id: String, caller: Caller, questions: QuestionService, followThreads: Bool = false) async throws -> Response {
-        // Subscribe before reading the past, so nothing falls between the two; answers seen in the past are skipped live.
-        let live = questions.eventStreams.askerEvents(question: id)
-        let view = try await questions.question(id, by: caller)
-        let lastRank = view.answers.last?.rank ?? 0
-        let pastFollowUps = view.followUps
-        var past = view.answers.map { EventEncoding.answer($0) }
-        past += view.reveals.sorted { $0.key < $1.key }.map { EventEncoding.encode(AskerEvent.reveal(rank: $0.key, $0.value)) }
-        past += view.followUps.map { ServerSentEvent(event: "message", data: EventEncoding.json(FollowUpResponse($0))) }
-        if view.status != .open, let reason = CloseReason(view.status) { past.append(EventEncoding.closed(reason)) }
-        let liveEvents = AsyncStream<ServerSentEvent> { continuation in
-            let task = Task {
-                for await event in live {
-                    if case .answer(let answer) = event, answer.rank <= lastRank { continue }
-                    // A follow-up already read with the past is not sent twice.
-                    if case .followUp(let followUp) = event, pastFollowUps.contains(followUp) { continue }
-                    continuation.yield(EventEncoding.encode(event))
+        let following = try await questions.follow(question: id, by: caller, followThreads: followThreads)
+        let live = following.live.map { live in
+            AsyncStream<ServerSentEvent> { continuation in
+                let task = Task {
+                    for await event in live { continuation.yield(EventEncoding.encode(event)) }
+                    continuation.finish()
                 }
-                continuation.finish()
+                continuation.onTermination = { _ in task.cancel() }
             }
-            continuation.onTermination = { _ in task.cancel() }
         }
-        let keepOpen = followThreads && questions.acceptsFollowUps(view)
-        return Response.eventStream(past: past, live: view.status == .open || keepOpen ? liveEvents : nil) { event in
-            !keepOpen && event.event == "closed"
-        }
-    }
-}
-
-extension CloseReason {
-    /// The reason a closed question closed.
-    init?(_ status: QuestionStatus) {
-        switch status {
-        case .open: return nil
-        case .answered: self = .answered
-        case .expired: self = .expired
-        case .cancelled: self = .cancelled
+        let endsWhenClosed = following.endsWhenClosed
+        return Response.eventStream(past: following.past.map(EventEncoding.encode), live: live) { event in
+            endsWhenClosed && event.event == "closed"
         }
     }
 }

@@ -107,6 +107,13 @@ function liveAnswers(list) {
 function liveInbox(notice) {
   const source = new EventSource(notice.dataset.inboxEvents);
   const show = () => { notice.hidden = false; };
+  // The server ends the stream when it may have missed something; the browser reconnects, and what was missed is on
+  // the page once it is shown again.
+  let opened = false;
+  source.addEventListener("open", () => {
+    if (opened) show();
+    opened = true;
+  });
   source.addEventListener("delivery", show);
   source.addEventListener("closed", show);
   source.addEventListener("message", show);

@@ -1,0 +1,55 @@
+import SkillRelayDomain
+import Synchronization
+
+/// A fake relay between `QuestionEvents` in one process, standing in for the database's: whatever one instance
+/// forwards reaches every other instance's running relay, except one cut off (`cutOff`), which misses it until it
+/// hears the others again (`hearAgain`) and is told so, as a relay whose connection dropped would be.
+public final class InProcessRelayHub: Sendable {
+    public let forwarded = Recorded<(from: String, event: QuestionEvent)>()
+    public let connected = Recorded<String>()
+    private struct Running {
+        var deliver: @Sendable (QuestionEvent) -> Void
+        var resumed: @Sendable () -> Void
+        var cutOff = false
+    }
+    private let running = Mutex<[String: Running]>([:])
+
+    public init() {}
+
+    public func relay(named name: String) -> Relay { Relay(name: name, hub: self) }
+
+    /// From now on, the relay `name` misses what the others forward.
+    public func cutOff(_ name: String) { running.withLock { $0[name]?.cutOff = true } }
+
+    /// The relay `name` hears the others again, and is told it may have missed some.
+    public func hearAgain(_ name: String) {
+        let resumed = running.withLock { running -> (@Sendable () -> Void)? in
+            running[name]?.cutOff = false
+            return running[name]?.resumed
+        }
+        resumed?()
+    }
+
+    public struct Relay: QuestionEventRelay {
+        let name: String
+        let hub: InProcessRelayHub
+
+        public func forward(_ event: QuestionEvent) {
+            hub.forwarded.append((name, event))
+            let others = hub.running.withLock { $0.filter { $0.key != name && !$0.value.cutOff }.map(\.value.deliver) }
+            for deliver in others { deliver(event) }
+        }
+
+        public func send(_ event: QuestionEvent) async throws { forward(event) }
+
+        /// Nothing waits: `forward` hands an event on before it returns.
+        public func flush(within limit: Duration) async {}
+
+        public func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void, resumed: @escaping @Sendable () -> Void) async throws {
+            hub.running.withLock { $0[name] = Running(deliver: deliver, resumed: resumed) }
+            hub.connected.append(name)
+            defer { _ = hub.running.withLock { $0.removeValue(forKey: name) } }
+            try await Task.sleep(for: .seconds(86_400))
+        }
+    }
+}
