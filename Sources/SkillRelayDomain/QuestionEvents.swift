@@ -68,6 +68,15 @@ public enum LiveUpdate<Event: Sendable>: Sendable {
 
 extension LiveUpdate: Equatable where Event: Equatable {}
 
+/// What a relay may have missed (`QuestionEventRelay.run`).
+public enum MissedEvents: Sendable, Equatable {
+    /// Whatever the other instances published for a while: the relay could not hear them.
+    case all
+    /// What an instance that stopped had published and not yet told the others. What it sent (`send`: the outbox's
+    /// messages) is not among it: another instance sends that again.
+    case publishedByStoppedInstance
+}
+
 /// One live event and whose stream it is for: what one instance tells the others.
 public enum QuestionEvent: Sendable, Equatable, Codable {
     case asker(question: String, AskerEvent)
@@ -86,11 +95,12 @@ public protocol QuestionEventRelay: Sendable {
     /// first.
     func flush(within limit: Duration) async
     /// Until cancelled (called once): every event another instance forwarded, handed to `deliver` once. Events this
-    /// instance forwarded are not handed back: its own streams had them when they were published. `resumed` is called
-    /// each time the relay hears the other instances again after a time it could not (its connection dropped): what
-    /// they published meanwhile did not reach this instance. It is called once the relay hears them again, so what they
-    /// publish from then on is delivered.
-    func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void, resumed: @escaping @Sendable () -> Void) async throws
+    /// instance forwarded are not handed back: its own streams had them when they were published. `missed` is called
+    /// whenever this instance may have missed some: with `.all` once the relay hears the other instances again after a
+    /// time it could not (its connection dropped), and with `.publishedByStoppedInstance` when another instance
+    /// stopped, which may have died between a change and telling the others. It is called once what comes after is
+    /// delivered, so a stream that reads the store then misses nothing.
+    func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void, missed: @escaping @Sendable (MissedEvents) -> Void) async throws
 }
 
 /// Live events for server-sent event streams: one channel per question (the asker) and per specialist (the inbox).
@@ -183,8 +193,8 @@ public final class QuestionEvents: Sendable {
         askers.publish(event, to: id)
     }
 
-    /// Until cancelled: what the other instances publish reaches this instance's streams, and when the relay could not
-    /// hear them for a while, every stream here is told it may have missed events. Returns at once without a relay.
+    /// Until cancelled: what the other instances publish reaches this instance's streams, and when the relay may have
+    /// missed some, the streams that may have are told so. Returns at once without a relay.
     public func relayEvents() async throws {
         guard let relay else { return }
         try await relay.run { [askers, inboxes] event in
@@ -192,9 +202,11 @@ public final class QuestionEvents: Sendable {
             case .asker(let question, let event): askers.publish(event, to: question)
             case .inbox(let handle, let event): inboxes.publish(event, to: handle)
             }
-        } resumed: { [askers, inboxes] in
+        } missed: { [askers, inboxes] missed in
             askers.tellEveryone(.mayHaveMissed)
-            inboxes.tellEveryone(.mayHaveMissed)
+            // An inbox stream shows what the outbox sends, which another instance sends again when the one that
+            // stopped had not told the others; only a gap in what the relay heard leaves a hole in it.
+            if missed == .all { inboxes.tellEveryone(.mayHaveMissed) }
         }
     }
 

@@ -15,7 +15,9 @@ import Synchronization
 ///
 /// Listening takes a connection of its own. If it drops, the relay says so in the log and listens again; events
 /// published meanwhile are not replayed, but once it listens again every stream on this instance is told it may have
-/// missed some (`resumed`), and reads what it missed from the store.
+/// missed some (`missed`), and reads what it missed from the store. The same happens when another instance's listening
+/// connection goes away (looked for every few seconds): an instance killed between committing a change and notifying
+/// it takes the notification with it, and the streams here read the change from the store instead.
 public final class PostgresEventRelay: QuestionEventRelay {
     /// This instance, as its notifications name it.
     public let instanceID: String
@@ -28,12 +30,24 @@ public final class PostgresEventRelay: QuestionEventRelay {
     private let forwarded = Mutex(0)
     private let handled = Progress()
     private let lastPurge = Mutex<ContinuousClock.Instant?>(nil)
+    /// The other instances the last check found listening, and how many checks were made.
+    private let otherInstances = Mutex<Set<String>>([])
+    private let checks = Progress()
+
+    /// How often the relay looks for instances whose listening connection went away.
+    let peerCheckInterval: Duration
 
     static let channel = "skillrelay_events"
+    /// What an instance's listening connection is called (`application_name`), after its instance id.
+    static let listenerPrefix = "skillrelay events "
     /// PostgreSQL refuses a notification payload of this many bytes or more.
     static let notifyLimit = 8000
 
-    public init(database: PostgresAppDatabase, instanceID: String = UUID().uuidString.lowercased(), logger: Logger) {
+    public init(
+        database: PostgresAppDatabase, instanceID: String = UUID().uuidString.lowercased(), peerCheckInterval: Duration = .seconds(5),
+        logger: Logger
+    ) {
+        self.peerCheckInterval = peerCheckInterval
         self.database = database
         self.instanceID = instanceID
         self.logger = logger
@@ -65,10 +79,12 @@ public final class PostgresEventRelay: QuestionEventRelay {
         try await notify(event)
     }
 
-    public func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void, resumed: @escaping @Sendable () -> Void) async throws {
+    public func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void, missed: @escaping @Sendable (MissedEvents) -> Void) async throws
+    {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.sendForwarded() }
-            group.addTask { try await self.listen(delivering: deliver, resumed: resumed) }
+            group.addTask { try await self.listen(delivering: deliver, missed: missed) }
+            group.addTask { try await self.watchOtherInstances(missed: missed) }
             try await group.next()
             group.cancelAll()
         }
@@ -77,6 +93,15 @@ public final class PostgresEventRelay: QuestionEventRelay {
     /// Returns once the relay has begun listening `times` times in all: the first time, and once more after each drop.
     public func waitUntilListening(times: Int = 1) async {
         await listening.wait(atLeast: times)
+    }
+
+    /// Returns once a check for other instances (`peerCheckInterval`) has found the instance `id` listening.
+    public func waitUntilSeeing(instance id: String) async {
+        while true {
+            let made = checks.current
+            if otherInstances.withLock({ $0.contains(id) }) { return }
+            await checks.wait(atLeast: made + 1)
+        }
     }
 
     /// What one notification carries: the event itself, or the id of the row holding it.
@@ -137,7 +162,9 @@ public final class PostgresEventRelay: QuestionEventRelay {
 
     // MARK: - Listening
 
-    private func listen(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void, resumed: @escaping @Sendable () -> Void) async throws {
+    private func listen(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void, missed: @escaping @Sendable (MissedEvents) -> Void)
+        async throws
+    {
         var dropped = false
         var backoff: Duration = .seconds(1)
         while true {
@@ -151,7 +178,7 @@ public final class PostgresEventRelay: QuestionEventRelay {
                         // here are told to read the store again.
                         if dropped {
                             logger.notice("the live event relay listens again")
-                            resumed()
+                            missed(.all)
                         }
                         dropped = false
                         backoff = .seconds(1)
@@ -178,6 +205,45 @@ public final class PostgresEventRelay: QuestionEventRelay {
             try await Task.sleep(for: backoff)
             backoff = min(backoff * 2, .seconds(30))
         }
+    }
+
+    /// Until cancelled: every `peerCheckInterval`, which instances listen on this database; when one that listened no
+    /// longer does, `missed`. A check that fails (the database out of reach) starts afresh: the listener says what
+    /// happened, and tells the streams itself once it listens again.
+    private func watchOtherInstances(missed: @escaping @Sendable (MissedEvents) -> Void) async throws {
+        var known: Set<String>?
+        while true {
+            do {
+                let listening = try await listeningInstances()
+                if let known, case let gone = known.subtracting(listening), !gone.isEmpty {
+                    logger.notice(
+                        "another instance stopped listening for live events; streams here read what it may not have told them",
+                        metadata: ["skillrelay.instances": "\(gone.sorted().joined(separator: ", "))"])
+                    missed(.publishedByStoppedInstance)
+                }
+                known = listening
+                otherInstances.withLock { $0 = listening }
+            } catch {
+                known = nil
+            }
+            checks.advance()
+            try await Task.sleep(for: peerCheckInterval)
+        }
+    }
+
+    /// The ids of the other instances listening on this database now.
+    private func listeningInstances() async throws -> Set<String> {
+        var found: Set<String> = []
+        let rows = try await database.client.query(
+            """
+            SELECT application_name FROM pg_stat_activity
+            WHERE datname = current_database() AND starts_with(application_name, \(Self.listenerPrefix))
+            """, logger: logger)
+        for try await name in rows.decode(String.self) {
+            let id = String(name.dropFirst(Self.listenerPrefix.count))
+            if id != instanceID { found.insert(id) }
+        }
+        return found
     }
 
     /// One notification: another instance's event, read from its row when it was too large to carry.
@@ -223,6 +289,8 @@ private final class Progress: Sendable {
     }
 
     private let state = Mutex(State())
+
+    var current: Int { state.withLock { $0.count } }
 
     func advance() {
         let ready = state.withLock { state in

@@ -106,6 +106,24 @@ import Testing
         for task in running { task.cancel() }
     }
 
+    /// When another instance stopped, which may have died before telling the others what it published, asker streams
+    /// are told they may have missed events; inbox streams go on, since what they show is sent again by another
+    /// instance when the one that stopped had not told the others.
+    @Test func whenAnotherInstanceStopsAskerStreamsAreToldAndInboxStreamsGoOn() async throws {
+        let (hub, here, there, running) = try await Self.twoInstances("here", "there")
+        let updates = CollectedEvents(there.askerUpdates(question: "q-1"))
+        let inbox = CollectedEvents(there.inboxEvents(handle: "kube.specialist.01"))
+
+        hub.stopped("here")
+        try await updates.events.wait(within: 60, "word of a gap") { $0.count == 1 }
+        #expect(updates.events.all == [.mayHaveMissed])
+        here.publish(.closed(deliveryID: "d-1", reason: .expired), handle: "kube.specialist.01")
+        try await inbox.events.wait(within: 60, "the closing, on the stream still open") { $0.count == 1 }
+        #expect(inbox.events.all == [.closed(deliveryID: "d-1", reason: .expired)])
+        #expect(inbox.ended.all.isEmpty)
+        for task in running { task.cancel() }
+    }
+
     /// Two instances' live events joined by an in-process hub, both relays running.
     static func twoInstances(_ first: String, _ second: String) async throws -> (
         hub: InProcessRelayHub, first: QuestionEvents, second: QuestionEvents, running: [Task<Void, any Error>]

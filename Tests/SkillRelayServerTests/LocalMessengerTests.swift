@@ -75,7 +75,7 @@ import Testing
         /// Nothing here hands the queued events on.
         func flush(within limit: Duration) async {}
 
-        func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void, resumed: @escaping @Sendable () -> Void) async throws {
+        func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void, missed: @escaping @Sendable (MissedEvents) -> Void) async throws {
             try await Task.sleep(for: .seconds(86_400))
         }
     }

@@ -166,6 +166,30 @@ struct SeveralInstancesTests {
         await second.close()
     }
 
+    /// An instance killed between committing a change and notifying it takes the notification with it. The others see
+    /// its listening connection go away and tell their asker streams, which read the question again.
+    @Test func whenAnotherInstanceStopsListeningAskerStreamsAreTold() async throws {
+        let (first, second) = try await Self.twoInstances()
+        let log = CapturedLog()
+        let relays = [first, second].enumerated().map { index, database in
+            PostgresEventRelay(database: database, peerCheckInterval: .milliseconds(200), logger: log.logger(instance: index))
+        }
+        let events = relays.map { QuestionEvents(relay: $0) }
+        let running = events.map { events in Task { try await events.relayEvents() } }
+        try await withDeadline(seconds: Self.deadline, "the second seeing the first listen") {
+            await relays[1].waitUntilSeeing(instance: relays[0].instanceID)
+        }
+        let updates = Received(events[1].askerUpdates(question: "q-5"))
+
+        running[0].cancel()
+        await first.close()
+        #expect(try await updates.first(1) == [.mayHaveMissed])
+        #expect(log.messages.all.contains { $0.instance == 1 && $0.text.hasPrefix("another instance stopped listening for live events") })
+
+        running[1].cancel()
+        await second.close()
+    }
+
     /// What the outbox sends (the `local` IM's messages) is handed to the other instances before the send returns, by
     /// the caller itself: the relay's background sender never runs here, and the sending instance closes the moment
     /// the send returned, as one killed right after marking the message sent would. Where the database cannot be

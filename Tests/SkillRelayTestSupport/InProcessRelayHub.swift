@@ -3,13 +3,14 @@ import Synchronization
 
 /// A fake relay between `QuestionEvents` in one process, standing in for the database's: whatever one instance
 /// forwards reaches every other instance's running relay, except one cut off (`cutOff`), which misses it until it
-/// hears the others again (`hearAgain`) and is told so, as a relay whose connection dropped would be.
+/// hears the others again (`hearAgain`) and is told so, as a relay whose connection dropped would be; and each is told
+/// when another instance stopped (`stopped`).
 public final class InProcessRelayHub: Sendable {
     public let forwarded = Recorded<(from: String, event: QuestionEvent)>()
     public let connected = Recorded<String>()
     private struct Running {
         var deliver: @Sendable (QuestionEvent) -> Void
-        var resumed: @Sendable () -> Void
+        var missed: @Sendable (MissedEvents) -> Void
         var cutOff = false
     }
     private let running = Mutex<[String: Running]>([:])
@@ -23,11 +24,18 @@ public final class InProcessRelayHub: Sendable {
 
     /// The relay `name` hears the others again, and is told it may have missed some.
     public func hearAgain(_ name: String) {
-        let resumed = running.withLock { running -> (@Sendable () -> Void)? in
+        let missed = running.withLock { running -> (@Sendable (MissedEvents) -> Void)? in
             running[name]?.cutOff = false
-            return running[name]?.resumed
+            return running[name]?.missed
         }
-        resumed?()
+        missed?(.all)
+    }
+
+    /// The instance `name` stopped: every other relay is told, as a relay that saw its listening connection go away
+    /// would be.
+    public func stopped(_ name: String) {
+        let others = running.withLock { $0.filter { $0.key != name }.map(\.value.missed) }
+        for missed in others { missed(.publishedByStoppedInstance) }
     }
 
     public struct Relay: QuestionEventRelay {
@@ -45,8 +53,10 @@ public final class InProcessRelayHub: Sendable {
         /// Nothing waits: `forward` hands an event on before it returns.
         public func flush(within limit: Duration) async {}
 
-        public func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void, resumed: @escaping @Sendable () -> Void) async throws {
-            hub.running.withLock { $0[name] = Running(deliver: deliver, resumed: resumed) }
+        public func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void, missed: @escaping @Sendable (MissedEvents) -> Void)
+            async throws
+        {
+            hub.running.withLock { $0[name] = Running(deliver: deliver, missed: missed) }
             hub.connected.append(name)
             defer { _ = hub.running.withLock { $0.removeValue(forKey: name) } }
             try await Task.sleep(for: .seconds(86_400))
