@@ -100,51 +100,59 @@ extension PostgresQuestionStore {
     }
 
     public func inbox(of handle: String, page: PageRequest) async throws -> ListPage<InboxItem> {
-        // Without a transaction's BEGIN and COMMIT, two round trips of the specialist's most frequent read: the person's
-        // and the cursor's ids never change, and the threads and reveals read after the page are those of its
-        // deliveries, at worst a moment newer than the page.
-        try await database.withoutTransaction { connection in
-            let employee = try await Self.employee(connection, handle: handle)
-            // The cursor names the last delivery shown, which must be this specialist's: its time and row are the key.
-            var after: (at: Date, id: Int64) = (.distantFuture, .max)
-            if let cursor = page.after {
-                guard
-                    let row = try await Self.rows(
-                        connection, "SELECT deliveredAt, id FROM delivery WHERE publicId = \(cursor.keys[0]) AND specialistId = \(employee.id)"
-                    ).first
-                else { throw InvalidCursor() }
-                after = try row.decode((Date, Int64).self)
-            }
-            let rows = try await Self.rows(
-                connection,
-                """
-                SELECT delivery.publicId, delivery.state, delivery.deliveredAt, question.text, question.status, topic.slug, topic.name
-                FROM delivery JOIN question ON question.id = delivery.questionId JOIN topic ON topic.id = question.topicId
-                WHERE delivery.specialistId = \(employee.id) AND delivery.deliveredAt <= \(after.at)
-                    AND (delivery.deliveredAt, delivery.id) < (\(after.at), \(after.id))
-                ORDER BY delivery.deliveredAt DESC, delivery.id DESC LIMIT \(page.limit + 1)
-                """
-            ).map { row in
-                let (id, state, deliveredAt, text, status, slug, name) = try row.decode((String, String, Date, String, String, String, String).self)
-                return InboxItem(
-                    id: id, topic: TopicReference(slug: slug, name: name), text: text, state: DeliveryState(rawValue: state) ?? .closed,
-                    questionStatus: QuestionStatus(rawValue: status) ?? .open, deliveredAt: deliveredAt)
-            }
-            var items = rows
-            let threads = try await Self.threads(connection, deliveries: rows.map(\.id))
-            let reveals = try await Self.specialistReveals(connection, deliveries: rows.filter { $0.state == .answered }.map(\.id))
-            for index in items.indices {
-                if let thread = threads[items[index].id] {
-                    items[index].rank = thread.rank
-                    items[index].followUps = thread.followUps
-                }
-                if let reveal = reveals[items[index].id] {
-                    items[index].rank = reveal.rank
-                    items[index].reveal = reveal.view
-                }
-            }
-            return ListPage(rows: items, limit: page.limit, list: .inbox) { [$0.id] }
+        // One statement (`InboxPage`): the person, the cursor's place, the page, and each delivery's thread and reveal,
+        // in one round trip instead of five, and without a transaction: one statement sees one snapshot.
+        let rows = try await database.withoutTransaction { connection in
+            try await connection.rows(
+                PreparedQuery<InboxPage> {
+                    $0.append(handle)
+                    $0.append(page.after?.keys[0])
+                    $0.append(page.limit + 1)
+                })
         }
+        guard let first = rows.first else { throw DirectoryError.employeeNotFound(handle) }
+        let (known, cursorFound) = try first.decode((Bool, Bool).self)
+        guard known else { throw DirectoryError.employeeNotFound(handle) }
+        // The cursor names the last delivery shown, which must be this specialist's.
+        guard cursorFound else { throw InvalidCursor() }
+        var items: [InboxItem] = []
+        for row in rows {
+            let columns = try row.decode(
+                (
+                    Bool, Bool, String?, String?, Date?, Int?, String?, String?, String?, String?, Int?, String?, String?, String?, String?,
+                    [String]?, [String]?, [Date]?
+                ).self)
+            let (_, _, id, state, deliveredAt, number, text, status, slug, name) = (
+                columns.0, columns.1, columns.2, columns.3, columns.4, columns.5, columns.6, columns.7, columns.8, columns.9
+            )
+            // A specialist with no deliveries (on this page) still has the one row that says they exist.
+            guard let id, let state, let deliveredAt, let number, let text, let status, let slug, let name else { continue }
+            var item = InboxItem(
+                id: id, topic: TopicReference(slug: slug, name: name), text: text, state: DeliveryState(rawValue: state) ?? .closed,
+                questionStatus: QuestionStatus(rawValue: status) ?? .open, deliveredAt: deliveredAt)
+            let (rank, offeredBy, revealState, askerName, askerIMID, senders, texts, sentAts) = (
+                columns.10, columns.11, columns.12, columns.13, columns.14, columns.15, columns.16, columns.17
+            )
+            // A relayed answer has a thread; once answered, revealing with the asker stands somewhere.
+            if let rank {
+                item.rank = rank
+                let (senders, texts, sentAts) = (senders ?? [], texts ?? [], sentAts ?? [])
+                item.followUps = senders.indices.map { index in
+                    Self.followUp(
+                        rank: rank, from: FollowUpSide(rawValue: senders[index]) ?? .asker, seenBy: .specialist, number: number,
+                        text: texts[index], at: sentAts[index])
+                }
+                if item.state == .answered {
+                    var reveal: RevealRow?
+                    if let offeredBy, let side = RevealSide(rawValue: offeredBy), let state = revealState.flatMap(RevealRow.State.init(rawValue:)) {
+                        reveal = RevealRow(offeredBy: side, state: state)
+                    }
+                    item.reveal = Self.view(reveal, for: .specialist, other: RevealedPerson(name: askerName ?? "", imID: askerIMID))
+                }
+            }
+            items.append(item)
+        }
+        return ListPage(rows: items, limit: page.limit, list: .inbox) { [$0.id] }
     }
 
     // MARK: - Presence and pause

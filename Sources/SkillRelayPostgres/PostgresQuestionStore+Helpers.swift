@@ -440,36 +440,6 @@ extension PostgresQuestionStore {
         }
     }
 
-    /// The threads of some of a specialist's deliveries: each relayed answer's rank and its follow-ups, oldest first,
-    /// as the specialist sees them; by delivery id.
-    static func threads(_ connection: PostgresConnection, deliveries: [String]) async throws -> [String: (rank: Int, followUps: [FollowUp])] {
-        guard !deliveries.isEmpty else { return [:] }
-        var threads: [String: (rank: Int, followUps: [FollowUp])] = [:]
-        for row in try await rows(
-            connection,
-            """
-            SELECT delivery.publicId, answer.rank FROM answer JOIN delivery ON delivery.id = answer.deliveryId
-            WHERE delivery.publicId = ANY(\(deliveries)) AND answer.rank IS NOT NULL
-            """)
-        {
-            let (delivery, rank) = try row.decode((String, Int).self)
-            threads[delivery] = (rank, [])
-        }
-        for row in try await rows(
-            connection,
-            """
-            SELECT delivery.publicId, answer.rank, delivery.number, followUp.sender, followUp.text, followUp.sentAt
-            FROM followUp JOIN answer ON answer.id = followUp.answerId JOIN delivery ON delivery.id = answer.deliveryId
-            WHERE delivery.publicId = ANY(\(deliveries)) ORDER BY followUp.id
-            """)
-        {
-            let (delivery, rank, number, sender, text, sentAt) = try row.decode((String, Int, Int, String, String, Date).self)
-            threads[delivery]?.followUps.append(
-                followUp(rank: rank, from: FollowUpSide(rawValue: sender) ?? .asker, seenBy: .specialist, number: number, text: text, at: sentAt))
-        }
-        return threads
-    }
-
     static func followUp(rank: Int, from sender: FollowUpSide, seenBy viewer: FollowUpSide, number: Int, text: String, at: Date) -> FollowUp {
         FollowUp(rank: rank, from: sender, alias: FollowUp.alias(of: sender, seenBy: viewer, specialistNumber: number), text: text, sentAt: at)
     }
@@ -519,30 +489,6 @@ extension PostgresQuestionStore {
             let (rank, offeredBy, state, name, imID) = try row.decode((Int, String, String, String, String?).self)
             guard let side = RevealSide(rawValue: offeredBy), let state = RevealRow.State(rawValue: state) else { continue }
             reveals[rank] = view(RevealRow(offeredBy: side, state: state), for: .asker, other: RevealedPerson(name: name, imID: imID))
-        }
-        return reveals
-    }
-
-    /// A specialist's reveals with the askers of these deliveries: the answer's rank and the view, by delivery id.
-    static func specialistReveals(_ connection: PostgresConnection, deliveries: [String]) async throws -> [String: (rank: Int, view: RevealView)] {
-        guard !deliveries.isEmpty else { return [:] }
-        var reveals: [String: (rank: Int, view: RevealView)] = [:]
-        for row in try await rows(
-            connection,
-            """
-            SELECT delivery.publicId, answer.rank, reveal.offeredBy, reveal.state, employee.name, employee.imId
-            FROM delivery JOIN answer ON answer.deliveryId = delivery.id AND answer.rank IS NOT NULL
-            JOIN question ON question.id = delivery.questionId LEFT JOIN employee ON employee.id = question.askerEmployeeId
-            LEFT JOIN reveal ON reveal.deliveryId = delivery.id
-            WHERE delivery.publicId = ANY(\(deliveries))
-            """)
-        {
-            let (delivery, rank, offeredBy, state, name, imID) = try row.decode((String, Int, String?, String?, String?, String?).self)
-            var reveal: RevealRow?
-            if let offeredBy, let side = RevealSide(rawValue: offeredBy), let state = state.flatMap(RevealRow.State.init(rawValue:)) {
-                reveal = RevealRow(offeredBy: side, state: state)
-            }
-            reveals[delivery] = (rank: rank, view: view(reveal, for: .specialist, other: RevealedPerson(name: name ?? "", imID: imID)))
         }
         return reveals
     }

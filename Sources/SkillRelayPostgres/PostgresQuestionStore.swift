@@ -449,3 +449,44 @@ enum DueQuestionClaim: PreparedSQL {
         FROM claimDueQuestions($1::bigint, $2::timestamptz, $3::bigint, $4::text[], $5::timestamptz)
         """
 }
+
+/// A specialist's inbox page in one statement: whether the person (`$1`, a handle) exists and whether the cursor (`$2`,
+/// the last delivery shown, or null) is one of theirs, then a row per delivery after it, newest first, at most `$3`,
+/// each with its relayed answer's rank, its reveal, the asker's name and IM id (for a reveal), and its thread's
+/// follow-ups oldest first as three arrays. A person with no deliveries on the page gets one row without a delivery.
+enum InboxPage: PreparedSQL {
+    static let name = "skillrelay_inbox_page_v1"
+    static let sql = """
+        WITH me AS (SELECT id FROM employee WHERE handle = $1::text),
+        after AS (
+            SELECT delivery.deliveredAt, delivery.id FROM delivery
+            WHERE delivery.publicId = $2::text AND delivery.specialistId = (SELECT id FROM me)
+        ),
+        bound AS (
+            SELECT coalesce((SELECT deliveredAt FROM after), 'infinity'::timestamptz) AS at,
+                coalesce((SELECT id FROM after), 9223372036854775807) AS id
+        ),
+        page AS (
+            SELECT delivery.id, delivery.publicId, delivery.state, delivery.deliveredAt, delivery.number, question.text, question.status,
+                question.askerEmployeeId, topic.slug, topic.name
+            FROM bound, delivery JOIN question ON question.id = delivery.questionId JOIN topic ON topic.id = question.topicId
+            WHERE delivery.specialistId = (SELECT id FROM me) AND delivery.deliveredAt <= bound.at
+                AND (delivery.deliveredAt, delivery.id) < (bound.at, bound.id)
+            ORDER BY delivery.deliveredAt DESC, delivery.id DESC LIMIT $3::bigint
+        )
+        SELECT EXISTS (SELECT 1 FROM me), $2::text IS NULL OR EXISTS (SELECT 1 FROM after),
+            page.publicId, page.state, page.deliveredAt, page.number::bigint, page.text, page.status, page.slug, page.name,
+            answer.rank::bigint, reveal.offeredBy, reveal.state, asker.name, asker.imId, thread.senders, thread.texts, thread.sentAts
+        FROM (SELECT 1) AS one
+        LEFT JOIN page ON true
+        LEFT JOIN answer ON answer.deliveryId = page.id AND answer.rank IS NOT NULL
+        LEFT JOIN reveal ON reveal.deliveryId = page.id
+        LEFT JOIN employee AS asker ON asker.id = page.askerEmployeeId
+        LEFT JOIN LATERAL (
+            SELECT array_agg(followUp.sender ORDER BY followUp.id) AS senders, array_agg(followUp.text ORDER BY followUp.id) AS texts,
+                array_agg(followUp.sentAt ORDER BY followUp.id) AS sentAts
+            FROM followUp WHERE followUp.answerId = answer.id
+        ) AS thread ON true
+        ORDER BY page.deliveredAt DESC, page.id DESC
+        """
+}

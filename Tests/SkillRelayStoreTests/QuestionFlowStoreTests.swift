@@ -273,4 +273,54 @@ import Testing
         #expect(delays.count == 1 && abs((delays.first ?? 0) - 90) < 0.01, "\(delays)")
         await database.close()
     }
+
+    /// A specialist's inbox pages newest first (two deliveries made at one moment in the order they were made), each
+    /// delivery with its thread and where revealing stands; a cursor naming someone else's delivery is refused, and a
+    /// handle nobody has is an error. Nothing delivered yet is an empty page.
+    @Test(arguments: StoreBackend.available)
+    func aSpecialistsInboxPagesNewestFirstWithItsThreadsAndAStrangersCursorIsRefused(backend: StoreBackend) async throws {
+        let (clock, database, store) = try await Self.seeded(backend)
+        #expect(try await store.inbox(of: "s1", page: PageRequest()).items.isEmpty)
+        for number in 1...5 {
+            let question = NewQuestion(
+                id: "q\(number)", asker: .employee("ann"), topic: TopicReference(slug: "infra", name: "Infrastructure"),
+                text: "Question q\(number)?", maxAnswers: 2, idempotencyKey: nil, callbackURL: nil, channel: .api, createdAt: clock.now(),
+                expiresAt: clock.now().addingTimeInterval(3600))
+            _ = try await store.createQuestion(
+                question, firstWave: [Candidate(handle: "s1", level: 3), Candidate(handle: "s2", level: 3)], nextActionAt: clock.now())
+            // The third and fourth at one moment.
+            if number != 3 { clock.advance(by: 10) }
+        }
+
+        var seen: [String] = []
+        var page = PageRequest(limit: 2)
+        var pages = 0
+        repeat {
+            let found = try await store.inbox(of: "s1", page: page)
+            seen += found.items.map(\.text)
+            page.after = found.next
+            pages += 1
+        } while page.after != nil && pages < 10
+        #expect(seen == ["Question q5?", "Question q4?", "Question q3?", "Question q2?", "Question q1?"] && pages == 3)
+
+        // s1 answers the first question; its asker follows up in the thread and offers to reveal.
+        let first = try #require(try await store.inbox(of: "s1", page: PageRequest()).items.last)
+        let answered = try await store.recordAnswer(delivery: first.id, by: "s1", text: "Yes.", labeling: AnswerLabeling(k: 5), now: clock.now())
+        let rank = try #require(answered.relayed?.rank)
+        _ = try await store.recordFollowUp(
+            by: .asker(.employee("ann"), question: "q1", rank: rank), text: "Which node?", openFor: 86_400, now: clock.now())
+        _ = try await store.reveal(.offer, question: "q1", rank: rank, by: .employee("ann"), now: clock.now())
+        let items = try await store.inbox(of: "s1", page: PageRequest()).items
+        let thread = try #require(items.first { $0.id == first.id })
+        #expect(thread.state == .answered && thread.rank == rank && thread.reveal == RevealView(state: .invited))
+        #expect(thread.followUps.map(\.text) == ["Which node?"] && thread.followUps.map(\.alias) == ["the asker"])
+        #expect(items.filter { $0.id != first.id }.allSatisfy { $0.state == .pending && $0.rank == nil && $0.reveal == nil && $0.followUps.isEmpty })
+
+        let strangers = try #require(try await store.inbox(of: "s2", page: PageRequest()).items.first).id
+        await #expect(throws: InvalidCursor.self) {
+            try await store.inbox(of: "s1", page: PageRequest(after: PageCursor(list: .inbox, keys: [strangers])))
+        }
+        await #expect(throws: DirectoryError.employeeNotFound("nobody")) { try await store.inbox(of: "nobody", page: PageRequest()) }
+        await database.close()
+    }
 }
