@@ -41,6 +41,8 @@ enum PageBenchmark {
         var teamLead: String
         /// One of the team lead's reports: a person with no one below.
         var individual: String
+        /// Another of the team lead's reports, whose inbox is filled before the timing (`fillInbox`).
+        var specialist: String
 
         init(employees: Int) {
             ceo = SyntheticDirectory.handle(0)
@@ -50,6 +52,7 @@ enum PageBenchmark {
             let lastManager = (employees - 2) / 8
             teamLead = SyntheticDirectory.handle(lastManager)
             individual = SyntheticDirectory.handle(min(employees - 1, lastManager * 8 + 1))
+            specialist = SyntheticDirectory.handle(min(employees - 1, lastManager * 8 + 2))
         }
     }
 
@@ -111,6 +114,72 @@ enum PageBenchmark {
             if round >= 2 { times.append(elapsed) }
         }
         return Row(label: item.label, who: item.who, status: status, times: times, bytes: bytes)
+    }
+
+    /// Gives `specialist` an inbox as a day's questions leave it, through the API as people would: tagged (by the
+    /// admin) on a topic of their own, available, asked four questions by `asker` (the daily budget's worth), three of
+    /// them answered and relayed, two of those with a follow-up from the asker and one with the specialist's reply, and
+    /// one with the asker's offer to reveal. Nothing is done where the topic already exists.
+    static func fillInbox(specialist: String, specialistToken: String, askerToken: String, adminToken: String, base: String) async throws {
+        let topic = "bench-inbox"
+        // A database copied from one whose inbox was filled (PostgreSQL's, from SQLite's after its run) has it already.
+        let existing = try await HTTPClient.shared.execute(request(base + "/v1/topics/\(topic)", as: .token(adminToken)), timeout: .seconds(60))
+        _ = try await existing.body.collect(upTo: 1 << 20)
+        if existing.status == .ok { return }
+        _ = try await call("POST", base + "/v1/topics", token: adminToken, body: #"{"slug":"\#(topic)","name":"Bench inbox"}"#, expecting: 201)
+        _ = try await call(
+            "PUT", base + "/v1/employees/\(specialist)/skills/\(topic)", token: adminToken, body: #"{"level":5}"#, expecting: 200)
+        _ = try await call("PUT", base + "/v1/me/presence", token: specialistToken, body: #"{"status":"available"}"#, expecting: 200)
+        struct Asked: Decodable { var id: String }
+        var questions: [String] = []
+        for number in 1...4 {
+            let body = #"{"topic":"\#(topic)","text":"Bench question \#(number): how do we rotate the signing keys?","maxAnswers":1}"#
+            let asked = try await call("POST", base + "/v1/questions", token: askerToken, body: body, expecting: 201)
+            questions.append(try JSONDecoder().decode(Asked.self, from: asked).id)
+        }
+        struct Inbox: Decodable {
+            struct Item: Decodable { var id: String }
+            var items: [Item]
+        }
+        let inbox = try JSONDecoder().decode(
+            Inbox.self, from: try await call("GET", base + "/v1/inbox", token: specialistToken, body: nil, expecting: 200))
+        guard inbox.items.count == 4 else {
+            throw MatrixAccount.Failure(description: "\(specialist) holds \(inbox.items.count) of the 4 bench questions")
+        }
+        // Newest first: the inbox's first three are the last three questions.
+        for (index, item) in inbox.items.prefix(3).enumerated() {
+            let question = questions[3 - index]
+            _ = try await call(
+                "POST", base + "/v1/inbox/\(item.id)/answer", token: specialistToken, body: #"{"text":"Rotate them one at a time."}"#, expecting: 200)
+            if index < 2 {
+                _ = try await call(
+                    "POST", base + "/v1/questions/\(question)/answers/1/messages", token: askerToken, body: #"{"text":"Which one first?"}"#,
+                    expecting: 201)
+            }
+            if index == 0 {
+                _ = try await call(
+                    "POST", base + "/v1/inbox/\(item.id)/messages", token: specialistToken, body: #"{"text":"The oldest."}"#, expecting: 201)
+                _ = try await call("POST", base + "/v1/questions/\(question)/answers/1/reveal", token: askerToken, body: nil, expecting: 200)
+            }
+        }
+    }
+
+    /// One API call as `token`; its body, once the status is `expecting`.
+    static func call(_ method: String, _ url: String, token: String, body: String?, expecting: UInt) async throws -> Data {
+        var request = HTTPClientRequest(url: url)
+        request.method = HTTPMethod(rawValue: method)
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let data = Data(try await response.body.collect(upTo: 1 << 20).readableBytesView)
+        guard response.status.code == expecting else {
+            throw MatrixAccount.Failure(
+                description: "\(method) \(url) answered \(response.status.code), not \(expecting): \(String(decoding: data, as: UTF8.self))")
+        }
+        return data
     }
 
     /// Follows a list's `next` cursor `pages` times and returns the path of the page reached (a deep page).

@@ -238,10 +238,14 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
     func measurePages(base: String, people: PageBenchmark.People, binary: String, database: String, store: String) async throws {
         var sessions: [String: PageBenchmark.Credential] = [:]
         var tokens: [String: PageBenchmark.Credential] = [:]
-        for handle in [people.ceo, people.vp, people.director, people.teamLead, people.individual] {
+        for handle in [people.ceo, people.vp, people.director, people.teamLead, people.individual, people.specialist] {
             sessions[handle] = .session(try await PageBenchmark.signIn(handle, binary: binary, database: database, base: base))
             tokens[handle] = .token(try Self.output(binary, ["token", "create", "--db", database, "--employee", handle]))
         }
+        guard case .token(let ceo) = tokens[people.ceo], case .token(let lead) = tokens[people.teamLead],
+            case .token(let specialist) = tokens[people.specialist]
+        else { return }
+        try await PageBenchmark.fillInbox(specialist: people.specialist, specialistToken: specialist, askerToken: lead, adminToken: ceo, base: base)
         let search = "q=Employee%20424"
         let ceoDeep = try await PageBenchmark.deepPage("/v1/employees?limit=50", pages: 200, credential: tokens[people.ceo]!, base: base)
         let cases: [PageBenchmark.Case] = [
@@ -264,6 +268,7 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
             .init(label: "Admin page, a topic search", who: "CEO", credential: sessions[people.ceo]!, path: "/admin?q=Topic%2012"),
             .init(label: "Ask page", who: "CEO", credential: sessions[people.ceo]!, path: "/ask"),
             .init(label: "Inbox page", who: "an individual", credential: sessions[people.individual]!, path: "/inbox"),
+            .init(label: "Inbox page, a day's four questions", who: "a specialist", credential: sessions[people.specialist]!, path: "/inbox"),
             .init(label: "GET /v1/employees, first page", who: "CEO", credential: tokens[people.ceo]!, path: "/v1/employees?limit=50"),
             .init(label: "GET /v1/employees, page 201", who: "CEO", credential: tokens[people.ceo]!, path: ceoDeep),
             .init(label: "GET /v1/employees?q=", who: "CEO", credential: tokens[people.ceo]!, path: "/v1/employees?\(search)"),
@@ -278,6 +283,7 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
             .init(label: "GET /v1/topics", who: "CEO", credential: tokens[people.ceo]!, path: "/v1/topics"),
             .init(label: "GET /v1/tokens", who: "CEO", credential: tokens[people.ceo]!, path: "/v1/tokens"),
             .init(label: "GET /v1/inbox", who: "an individual", credential: tokens[people.individual]!, path: "/v1/inbox"),
+            .init(label: "GET /v1/inbox, a day's four questions", who: "a specialist", credential: tokens[people.specialist]!, path: "/v1/inbox"),
             .init(label: "GET /v1/questions", who: "CEO", credential: tokens[people.ceo]!, path: "/v1/questions"),
         ]
         var rows: [PageBenchmark.Row] = []
