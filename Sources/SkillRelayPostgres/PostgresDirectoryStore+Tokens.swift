@@ -60,22 +60,38 @@ extension PostgresDirectoryStore {
 
     public func tokens(by caller: Caller, page: PageRequest) async throws -> ListPage<APIToken> {
         try DirectoryPolicy.authorize(caller, to: .manageTokens)
-        return try await database.reading { db in
-            // Newest first by row (tokens are only ever added, so that is creation order); the cursor names the last shown.
-            var after = Int64.max
-            if let cursor = page.after {
-                guard let id = try await db.value("SELECT id FROM apiToken WHERE publicId = \(cursor.keys[0])", Int64.self) else {
-                    throw InvalidCursor()
-                }
-                after = id
-            }
-            let records = try await db.rows(
-                "SELECT \(unescaped: TokenRow.columns) FROM apiToken WHERE id < \(after) ORDER BY id DESC LIMIT \(page.limit + 1)", TokenRow.init)
-            let shown = ListPage(rows: records, limit: page.limit, list: .tokens) { [$0.publicId] }
-            var tokens: [APIToken] = []
-            for record in shown.items { tokens.append(try await Self.token(db, record: record)) }
-            return ListPage(items: tokens, next: shown.next)
+        // One statement, so no transaction: whether the cursor names a token, then the page after it, newest first by
+        // row (tokens are only ever added, so that is creation order), each with its owner's handle. Before, each
+        // token's owner was a round trip of its own.
+        let rows = try await database.readingOneStatement { db in
+            try await db.rows(
+                """
+                WITH after AS (SELECT id FROM apiToken WHERE publicId = \(page.after?.keys[0]))
+                SELECT \(page.after == nil) OR EXISTS (SELECT 1 FROM after), token.*
+                FROM (SELECT 1) AS one
+                LEFT JOIN LATERAL (
+                    SELECT \(unescaped: TokenRow.columns("apiToken")), employee.handle
+                    FROM apiToken LEFT JOIN employee ON employee.id = apiToken.employeeId
+                    WHERE apiToken.id < coalesce((SELECT id FROM after), 9223372036854775807)
+                    ORDER BY apiToken.id DESC LIMIT \(page.limit + 1)
+                ) AS token ON true
+                ORDER BY token.id DESC
+                """
+            ) { $0 }
         }
+        let decoded = try rows.map { try $0.decode((Bool, Int64?, String?, Int64?, String?, Date?, Date?, Date?, String?).self) }
+        guard decoded.first?.0 == true else { throw InvalidCursor() }
+        var tokens: [(record: TokenRow, handle: String?)] = []
+        for columns in decoded {
+            // No tokens after the cursor: the one row that says whether the cursor was found.
+            guard let id = columns.1, let publicId = columns.2, let createdAt = columns.5 else { continue }
+            let record = TokenRow(
+                id: id, publicId: publicId, employeeId: columns.3, botName: columns.4, createdAt: createdAt, revokedAt: columns.6,
+                lastUsedAt: columns.7)
+            tokens.append((record, columns.8))
+        }
+        let shown = ListPage(rows: tokens, limit: page.limit, list: .tokens) { [$0.record.publicId] }
+        return ListPage(items: shown.items.map { Self.token($0.record, ownerHandle: $0.handle) }, next: shown.next)
     }
 
     public func revokeToken(_ id: String, by caller: Caller) async throws -> APIToken {
@@ -95,14 +111,14 @@ extension PostgresDirectoryStore {
     }
 
     static func token(_ db: PostgresStatements, record: TokenRow) async throws -> APIToken {
-        let owner: APIToken.Owner
-        if let botName = record.botName {
-            owner = .bot(botName)
-        } else {
-            var handle = ""
-            if let employeeID = record.employeeId { handle = try await employeeRow(db, id: employeeID)?.handle ?? "" }
-            owner = .employee(handle)
-        }
+        var handle: String?
+        if record.botName == nil, let employeeID = record.employeeId { handle = try await employeeRow(db, id: employeeID)?.handle }
+        return token(record, ownerHandle: handle)
+    }
+
+    /// A token as the API shows it, its owner an employee by `ownerHandle` unless it is a bot's.
+    static func token(_ record: TokenRow, ownerHandle: String?) -> APIToken {
+        let owner: APIToken.Owner = record.botName.map { .bot($0) } ?? .employee(ownerHandle ?? "")
         return APIToken(id: record.publicId, owner: owner, createdAt: record.createdAt, revokedAt: record.revokedAt, lastUsedAt: record.lastUsedAt)
     }
 
@@ -118,6 +134,11 @@ extension PostgresDirectoryStore {
 struct TokenRow: Sendable {
     static let columns = "id, publicId, employeeId, botName, createdAt, revokedAt, lastUsedAt"
 
+    /// `columns`, each named with `table`.
+    static func columns(_ table: String) -> String {
+        columns.split(separator: ", ").map { "\(table).\($0)" }.joined(separator: ", ")
+    }
+
     var id: Int64
     var publicId: String
     var employeeId: Int64?
@@ -129,6 +150,12 @@ struct TokenRow: Sendable {
     init(_ row: PostgresRow) throws {
         (id, publicId, employeeId, botName, createdAt, revokedAt, lastUsedAt) = try row.decode(
             (Int64, String, Int64?, String?, Date, Date?, Date?).self)
+    }
+
+    init(id: Int64, publicId: String, employeeId: Int64?, botName: String?, createdAt: Date, revokedAt: Date?, lastUsedAt: Date?) {
+        (self.id, self.publicId, self.employeeId, self.botName, self.createdAt, self.revokedAt, self.lastUsedAt) = (
+            id, publicId, employeeId, botName, createdAt, revokedAt, lastUsedAt
+        )
     }
 }
 

@@ -190,9 +190,18 @@ import Testing
             let (several, _) = try await Self.all(limit: 2) { try await store.topicPage(matching: "data", page: $0) }
             #expect(several.count > 2 && several.map(\.slug) == several.map(\.slug).sorted())
             #expect(Set(several.map(\.slug)) == Set(try await store.topics(matching: "data", limit: 100, offset: 0).topics.map(\.slug)))
+            let employees = try await store.tokens(by: .cliOperator, page: PageRequest(limit: 500)).items
+            let first = try await store.createToken(for: .employee("lena.weber"), by: .cliOperator).token
             for index in 0..<5 { _ = try await store.createToken(for: .bot("bot-\(index)"), by: .cliOperator) }
             let (tokens, pages) = try await Self.all(limit: 2) { try await store.tokens(by: .cliOperator, page: $0) }
-            #expect(tokens.map(\.owner) == (0..<5).reversed().map { APIToken.Owner.bot("bot-\($0)") } && pages == 3)
+            #expect(
+                tokens.map(\.owner) == (0..<5).reversed().map { APIToken.Owner.bot("bot-\($0)") } + [.employee("lena.weber")] + employees.map(\.owner)
+            )
+            #expect(pages == (tokens.count + 1) / 2)
+            // Past the oldest token: an empty page, not an error.
+            let oldest = try #require(tokens.last)
+            #expect(try await store.tokens(by: .cliOperator, page: PageRequest(after: PageCursor(list: .tokens, keys: [oldest.id]))).items.isEmpty)
+            #expect(tokens.contains(first))
             // A cursor naming a token that does not exist is refused, not a crash.
             await #expect(throws: InvalidCursor.self) {
                 try await store.tokens(by: .cliOperator, page: PageRequest(after: PageCursor(list: .tokens, keys: ["tok_nothing"])))
