@@ -69,7 +69,9 @@ extension PostgresDirectoryStore {
 
     public func reports(of handle: String, isActive: Bool, by caller: Caller, page: PageRequest) async throws -> ListPage<EmployeeSummary> {
         if case .bot = caller.identity { try DirectoryPolicy.authorize(caller, to: .readEmployee(.unrelated)) }
-        return try await database.reading { db in
+        // Without a transaction: the manager's id never changes, and whether the caller may read them is decided at a
+        // moment either way; the page is then one statement.
+        return try await database.readingWithoutSnapshot { db in
             let manager = try await Self.employeeRow(db, handle: handle)
             try DirectoryPolicy.authorize(caller, to: .readEmployee(try await Self.relation(db, of: manager, to: caller)))
             var sql = DynamicSQL()

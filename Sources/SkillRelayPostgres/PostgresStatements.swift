@@ -91,6 +91,12 @@ extension PostgresAppDatabase {
 
     /// `withoutTransaction`, with the statements helper: for a read of one statement.
     func readingOneStatement<T: Sendable>(_ body: (PostgresStatements) async throws -> T) async throws -> T {
+        try await readingWithoutSnapshot(body)
+    }
+
+    /// `withoutTransaction`, with the statements helper, for a read of several statements that need no common
+    /// snapshot: lookups of ids that never change, then one statement. Saves `read`'s BEGIN and COMMIT.
+    func readingWithoutSnapshot<T: Sendable>(_ body: (PostgresStatements) async throws -> T) async throws -> T {
         try await withoutTransaction { connection in try await body(PostgresStatements(connection: connection, logger: logger)) }
     }
 }
