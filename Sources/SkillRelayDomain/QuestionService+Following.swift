@@ -56,11 +56,14 @@ struct ShownToAsker: Sendable {
     var closed = false
 
     /// What `view` holds that was not shown yet, in the order a stream shows a question's past: a wave gone out since,
-    /// the answers, the reveals that stand, the follow-ups, then `closed`.
+    /// the answers, the reveals that stand (and an offer shown that no longer stands, as none), the follow-ups, then
+    /// `closed`.
     mutating func news(in view: QuestionView) -> [AskerEvent] {
         var found: [AskerEvent] = [.wave(number: view.waves, deliveredTo: view.deliveredTo)]
         found += view.answers.map { .answer($0) }
-        found += view.reveals.sorted { $0.key < $1.key }.map { .reveal(rank: $0.key, $0.value) }
+        var reveals = view.reveals
+        for rank in self.reveals.keys where reveals[rank] == nil { reveals[rank] = RevealView.none }
+        found += reveals.sorted { $0.key < $1.key }.map { .reveal(rank: $0.key, $0.value) }
         found += view.followUps.map { .followUp($0) }
         if let reason = CloseReason(view.status) { found.append(.closed(reason)) }
         return found.filter { isNew($0) }

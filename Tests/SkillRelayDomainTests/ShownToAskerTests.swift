@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+
+@testable import SkillRelayDomain
+
+/// What an asker's stream has shown, read against the question read again: only what is new, each once.
+@Suite struct ShownToAskerTests {
+    static let when = Date(timeIntervalSince1970: 1_800_000_000)
+
+    static func answer(_ rank: Int) -> RelayedAnswer {
+        RelayedAnswer(
+            rank: rank, alias: "specialist \(rank)", label: AnswererLabel(topic: "kubernetes", level: nil, band: nil), text: "Answer \(rank).",
+            receivedAt: when, helpful: nil)
+    }
+
+    static func view(status: QuestionStatus = .open, waves: Int, answers: [Int], reveals: [Int: RevealView] = [:]) -> QuestionView {
+        QuestionView(
+            id: "q-1", status: status, topic: TopicReference(slug: "kubernetes", name: "Kubernetes"), text: "How?", maxAnswers: 3,
+            deliveredTo: 2 * waves, waves: waves, createdAt: when, expiresAt: when.addingTimeInterval(3600), closedAt: nil,
+            answers: answers.map(answer), reveals: reveals)
+    }
+
+    @Test func aQuestionReadAgainShowsWhatIsNewOnceAndAnOfferThatNoLongerStandsAsNone() {
+        var shown = ShownToAsker(waves: 1)
+        let offered = RevealView(state: .invited)
+        let past = shown.news(in: Self.view(waves: 1, answers: [1], reveals: [1: offered]))
+        #expect(past == [.answer(Self.answer(1)), .reveal(rank: 1, offered)])
+        // Live: the second answer, then the same again (a repeat is not news).
+        let second = shown.isNew(.answer(Self.answer(2)))
+        let again = shown.isNew(.answer(Self.answer(2)))
+        #expect(second && !again)
+        // Read again after a gap: a wave, a third answer, the offer withdrawn (no longer among the reveals), the closing.
+        let later = Self.view(status: .answered, waves: 2, answers: [1, 2, 3])
+        let missed = shown.news(in: later)
+        #expect(missed == [.wave(number: 2, deliveredTo: 4), .answer(Self.answer(3)), .reveal(rank: 1, RevealView.none), .closed(.answered)])
+        let readOnceMore = shown.news(in: later)
+        let closedAgain = shown.isNew(.closed(.answered))
+        #expect(readOnceMore.isEmpty && !closedAgain)
+    }
+}
