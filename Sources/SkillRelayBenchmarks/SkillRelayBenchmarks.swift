@@ -237,15 +237,15 @@ struct SkillRelayBenchmarks: AsyncParsableCommand {
 
     func measurePages(base: String, people: PageBenchmark.People, binary: String, database: String, store: String) async throws {
         var sessions: [String: PageBenchmark.Credential] = [:]
-        var tokens: [String: PageBenchmark.Credential] = [:]
+        var secrets: [String: String] = [:]
         for handle in [people.ceo, people.vp, people.director, people.teamLead, people.individual, people.specialist] {
             sessions[handle] = .session(try await PageBenchmark.signIn(handle, binary: binary, database: database, base: base))
-            tokens[handle] = .token(try Self.output(binary, ["token", "create", "--db", database, "--employee", handle]))
+            secrets[handle] = try Self.output(binary, ["token", "create", "--db", database, "--employee", handle])
         }
-        guard case .token(let ceo) = tokens[people.ceo], case .token(let lead) = tokens[people.teamLead],
-            case .token(let specialist) = tokens[people.specialist]
-        else { return }
-        try await PageBenchmark.fillInbox(specialist: people.specialist, specialistToken: specialist, askerToken: lead, adminToken: ceo, base: base)
+        let tokens = secrets.mapValues { PageBenchmark.Credential.token($0) }
+        try await PageBenchmark.fillInbox(
+            specialist: people.specialist, specialistToken: secrets[people.specialist]!, askerToken: secrets[people.teamLead]!,
+            adminToken: secrets[people.ceo]!, base: base)
         let search = "q=Employee%20424"
         let ceoDeep = try await PageBenchmark.deepPage("/v1/employees?limit=50", pages: 200, credential: tokens[people.ceo]!, base: base)
         let cases: [PageBenchmark.Case] = [

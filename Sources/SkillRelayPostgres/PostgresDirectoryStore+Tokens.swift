@@ -82,13 +82,13 @@ extension PostgresDirectoryStore {
         let decoded = try rows.map { try $0.decode((Bool, Int64?, String?, Int64?, String?, Date?, Date?, Date?, String?).self) }
         guard decoded.first?.0 == true else { throw InvalidCursor() }
         var tokens: [(record: TokenRow, handle: String?)] = []
-        for columns in decoded {
+        for (_, id, publicId, employeeId, botName, createdAt, revokedAt, lastUsedAt, handle) in decoded {
             // No tokens after the cursor: the one row that says whether the cursor was found.
-            guard let id = columns.1, let publicId = columns.2, let createdAt = columns.5 else { continue }
+            guard let id, let publicId, let createdAt else { continue }
             let record = TokenRow(
-                id: id, publicId: publicId, employeeId: columns.3, botName: columns.4, createdAt: createdAt, revokedAt: columns.6,
-                lastUsedAt: columns.7)
-            tokens.append((record, columns.8))
+                id: id, publicId: publicId, employeeId: employeeId, botName: botName, createdAt: createdAt, revokedAt: revokedAt,
+                lastUsedAt: lastUsedAt)
+            tokens.append((record, handle))
         }
         let shown = ListPage(rows: tokens, limit: page.limit, list: .tokens) { [$0.record.publicId] }
         return ListPage(items: shown.items.map { Self.token($0.record, ownerHandle: $0.handle) }, next: shown.next)
@@ -147,15 +147,15 @@ struct TokenRow: Sendable {
     var revokedAt: Date?
     var lastUsedAt: Date?
 
-    init(_ row: PostgresRow) throws {
-        (id, publicId, employeeId, botName, createdAt, revokedAt, lastUsedAt) = try row.decode(
-            (Int64, String, Int64?, String?, Date, Date?, Date?).self)
-    }
+}
 
-    init(id: Int64, publicId: String, employeeId: Int64?, botName: String?, createdAt: Date, revokedAt: Date?, lastUsedAt: Date?) {
-        (self.id, self.publicId, self.employeeId, self.botName, self.createdAt, self.revokedAt, self.lastUsedAt) = (
-            id, publicId, employeeId, botName, createdAt, revokedAt, lastUsedAt
-        )
+extension TokenRow {
+    init(_ row: PostgresRow) throws {
+        let (id, publicId, employeeId, botName, createdAt, revokedAt, lastUsedAt) = try row.decode(
+            (Int64, String, Int64?, String?, Date, Date?, Date?).self)
+        self.init(
+            id: id, publicId: publicId, employeeId: employeeId, botName: botName, createdAt: createdAt, revokedAt: revokedAt,
+            lastUsedAt: lastUsedAt)
     }
 }
 

@@ -30,8 +30,9 @@ public final class PostgresEventRelay: QuestionEventRelay {
     private let forwarded = Mutex(0)
     private let handled = Progress()
     private let lastPurge = Mutex<ContinuousClock.Instant?>(nil)
-    /// The other instances the last check found listening, and how many checks were made.
-    private let otherInstances = Mutex<Set<String>>([])
+    /// The other instances the last check found listening (`nil` before one, or after one failed), and how many
+    /// checks were made.
+    private let otherInstances = Mutex<Set<String>?>(nil)
     private let checks = Progress()
 
     /// How often the relay looks for instances whose listening connection went away.
@@ -99,7 +100,7 @@ public final class PostgresEventRelay: QuestionEventRelay {
     public func waitUntilSeeing(instance id: String) async {
         while true {
             let made = checks.current
-            if otherInstances.withLock({ $0.contains(id) }) { return }
+            if otherInstances.withLock({ $0?.contains(id) == true }) { return }
             await checks.wait(atLeast: made + 1)
         }
     }
@@ -211,20 +212,17 @@ public final class PostgresEventRelay: QuestionEventRelay {
     /// longer does, `missed`. A check that fails (the database out of reach) starts afresh: the listener says what
     /// happened, and tells the streams itself once it listens again.
     private func watchOtherInstances(missed: @escaping @Sendable (MissedEvents) -> Void) async throws {
-        var known: Set<String>?
         while true {
-            do {
-                let listening = try await listeningInstances()
-                if let known, case let gone = known.subtracting(listening), !gone.isEmpty {
-                    logger.notice(
-                        "another instance stopped listening for live events; streams here read what it may not have told them",
-                        metadata: ["skillrelay.instances": "\(gone.sorted().joined(separator: ", "))"])
-                    missed(.publishedByStoppedInstance)
-                }
-                known = listening
-                otherInstances.withLock { $0 = listening }
-            } catch {
-                known = nil
+            let listening = try? await listeningInstances()
+            let known = otherInstances.withLock { known in
+                defer { known = listening }
+                return known
+            }
+            if let known, let listening, case let gone = known.subtracting(listening), !gone.isEmpty {
+                logger.notice(
+                    "another instance stopped listening for live events; streams here read what it may not have told them",
+                    metadata: ["skillrelay.instances": "\(gone.sorted().joined(separator: ", "))"])
+                missed(.publishedByStoppedInstance)
             }
             checks.advance()
             try await Task.sleep(for: peerCheckInterval)

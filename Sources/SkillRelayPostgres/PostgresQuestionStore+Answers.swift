@@ -117,22 +117,20 @@ extension PostgresQuestionStore {
         guard cursorFound else { throw InvalidCursor() }
         var items: [InboxItem] = []
         for row in rows {
-            let columns = try row.decode(
-                (
-                    Bool, Bool, String?, String?, Date?, Int?, String?, String?, String?, String?, Int?, String?, String?, String?, String?,
-                    [String]?, [String]?, [Date]?
-                ).self)
-            let (_, _, id, state, deliveredAt, number, text, status, slug, name) = (
-                columns.0, columns.1, columns.2, columns.3, columns.4, columns.5, columns.6, columns.7, columns.8, columns.9
-            )
+            let (
+                _, _, id, state, deliveredAt, number, text, status, slug, name, rank, offeredBy, revealState, askerName, askerIMID, senders, texts,
+                sentAts
+            ) =
+                try row.decode(
+                    (
+                        Bool, Bool, String?, String?, Date?, Int?, String?, String?, String?, String?, Int?, String?, String?, String?, String?,
+                        [String]?, [String]?, [Date]?
+                    ).self)
             // A specialist with no deliveries (on this page) still has the one row that says they exist.
             guard let id, let state, let deliveredAt, let number, let text, let status, let slug, let name else { continue }
             var item = InboxItem(
                 id: id, topic: TopicReference(slug: slug, name: name), text: text, state: DeliveryState(rawValue: state) ?? .closed,
                 questionStatus: QuestionStatus(rawValue: status) ?? .open, deliveredAt: deliveredAt)
-            let (rank, offeredBy, revealState, askerName, askerIMID, senders, texts, sentAts) = (
-                columns.10, columns.11, columns.12, columns.13, columns.14, columns.15, columns.16, columns.17
-            )
             // A relayed answer has a thread; once answered, revealing with the asker stands somewhere.
             if let rank {
                 item.rank = rank
