@@ -41,10 +41,22 @@ extension PostgresDirectoryStore {
         return try await db.value(sql.query, Int.self) ?? 0
     }
 
+    /// A page of the topics the query finds, best first, and how many it finds in all: one statement, and a count of
+    /// its own only for a page past the last.
+    static func searchPage(_ db: PostgresStatements, words: [String], limit: Int, offset: Int) async throws -> (ids: [Int64], total: Int) {
+        let found = try await searchTopics(db, words: words, limit: limit, offset: offset)
+        guard let total = found.first?.total else { return ([], offset == 0 ? 0 : try await searchCount(db, words: words)) }
+        return (found.map(\.id), total)
+    }
+
     /// The topics the query finds (`searchQuery`), best first (FTS5's `bm25(topicSearch, 10.0, 10.0, 8.0, 1.0)`: more
-    /// negative is better), then by slug.
+    /// negative is better), then by slug, each with how many it finds in all (`total`).
+    ///
+    /// The corpus's size comes from each topic's `searchSize` (migration "pg v12"), and each word's count of topics
+    /// from the `search` index; the words are folded once (`phrase` is materialized: inlined, PostgreSQL folded them
+    /// again for every topic found).
     static func searchTopics(_ db: PostgresStatements, words: [String], any: Bool = false, limit: Int, offset: Int) async throws -> [(
-        id: Int64, slug: String, name: String, score: Double
+        id: Int64, slug: String, name: String, score: Double, total: Int
     )] {
         var sql = DynamicSQL()
         let match = searchQuery(&sql, words: words, any: any)
@@ -54,19 +66,16 @@ extension PostgresDirectoryStore {
         let phraseHit = any ? "lexeme.lexeme = idf.word" : "starts_with(lexeme.lexeme, idf.word)"
         let count = sql.bind(limit)
         let skip = sql.bind(offset)
-        // `tokens(search)`: the words of a row (a tsvector keeps each word once, with all its positions).
-        let tokens = "(SELECT coalesce(sum(array_length(positions, 1)), 0) FROM unnest(%@))::float8"
         sql.append(
             """
-            WITH phrase AS (
+            WITH phrase AS MATERIALIZED (
                 SELECT ord, trim(searchFold(raw)) AS word FROM unnest(\(wordList)::text[]) WITH ORDINALITY AS given(raw, ord)
             ),
             corpus AS (
-                SELECT count(*)::float8 AS rows, coalesce(sum(\(tokens.replacingOccurrences(of: "%@", with: "topic.search"))), 0) AS tokens FROM topic
+                SELECT count(*)::float8 AS rows, coalesce(sum(searchSize), 0) AS tokens FROM topic
             ),
             found AS (
-                SELECT id, slug, name, search, \(tokens.replacingOccurrences(of: "%@", with: "topic.search")) AS size
-                FROM topic WHERE search @@ \(match)
+                SELECT id, slug, name, search, searchSize AS size FROM topic WHERE search @@ \(match)
             ),
             idf AS (
                 SELECT phrase.ord, phrase.word,
@@ -90,11 +99,11 @@ extension PostgresDirectoryStore {
                 ) AS frequency
                 GROUP BY found.id, found.slug, found.name
             )
-            SELECT id, slug, name, score FROM scored ORDER BY score, slug COLLATE "C" LIMIT \(count) OFFSET \(skip)
+            SELECT id, slug, name, score, count(*) OVER () FROM scored ORDER BY score, slug COLLATE "C" LIMIT \(count) OFFSET \(skip)
             """)
         return try await db.rows(sql.query) { row in
-            let (id, slug, name, score) = try row.decode((Int64, String, String, Double).self)
-            return (id, slug, name, score)
+            let (id, slug, name, score, total) = try row.decode((Int64, String, String, Double, Int).self)
+            return (id, slug, name, score, total)
         }
     }
 }

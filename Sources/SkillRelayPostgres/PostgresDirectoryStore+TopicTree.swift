@@ -9,8 +9,7 @@ extension PostgresDirectoryStore: TopicTreeStore {
         return try await database.reading { db in
             if let query, !query.trimmingWhitespace().isEmpty {
                 guard let words = Self.searchWords(query) else { return TopicBranch(path: [], topics: [], total: 0) }
-                let total = try await Self.searchCount(db, words: words)
-                let ids = try await Self.searchTopics(db, words: words, limit: limit, offset: offset).map(\.id)
+                let (ids, total) = try await Self.searchPage(db, words: words, limit: limit, offset: offset)
                 return TopicBranch(path: [], topics: try await Self.topicNodes(db, ids: ids), total: total)
             }
             var parent: TopicRow?

@@ -11,8 +11,7 @@ extension PostgresDirectoryStore {
                 return TopicPage(topics: try await Self.topics(db, ids: ids), total: total)
             }
             guard let words = Self.searchWords(query) else { return TopicPage(topics: [], total: 0) }
-            let total = try await Self.searchCount(db, words: words)
-            let ids = try await Self.searchTopics(db, words: words, limit: limit, offset: offset).map(\.id)
+            let (ids, total) = try await Self.searchPage(db, words: words, limit: limit, offset: offset)
             return TopicPage(topics: try await Self.topics(db, ids: ids), total: total)
         }
     }

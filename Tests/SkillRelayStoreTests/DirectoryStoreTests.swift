@@ -33,6 +33,12 @@ import Testing
             let other = try await postgres.directoryStore().topics(matching: query, limit: 50, offset: 0)
             #expect(one.total == other.total, "\(query)")
             #expect(one.topics.map(\.slug) == other.topics.map(\.slug), "\(query)")
+            // A page in the middle and a page past the last say how many there are in all, as the first does.
+            for offset in [2, 500] {
+                let page = try await postgres.directoryStore().topics(matching: query, limit: 3, offset: offset)
+                #expect(page.total == one.total, "\(query) from \(offset)")
+                #expect(page.topics.map(\.slug) == Array(one.topics.dropFirst(offset).prefix(3).map(\.slug)), "\(query) from \(offset)")
+            }
         }
         await postgres.close()
     }
@@ -49,6 +55,12 @@ import Testing
             "Is there a style guide for python type hints?", "Who knows about data warehousing and dbt models?", "machine learning",
             "security", "ok",
         ]
+        // A topic's size in words follows its aliases and description on PostgreSQL, as FTS5's does.
+        for store in [try await sqlite.directoryStore(), try await postgres.directoryStore()] {
+            _ = try await store.addAlias("helm-charts", to: "kubernetes", by: .cliOperator)
+            _ = try await store.updateTopic(
+                "postgresql", with: TopicPatch(description: "Replication, backups, vacuum and the planner"), by: .cliOperator)
+        }
         for text in texts {
             let expected = try await questions.topicMatches(forText: text).hits
             #expect(expected.isEmpty == (text == "ok"), "\(text)")
