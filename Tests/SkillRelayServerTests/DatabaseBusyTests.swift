@@ -3,6 +3,7 @@ import GRDB
 import Hummingbird
 import HummingbirdTesting
 import SkillRelayStore
+import SkillRelayTestSupport
 import Testing
 
 /// A database held by another writer (a backup, an operator's `sqlite3` shell in `BEGIN IMMEDIATE`) for longer than
@@ -46,7 +47,7 @@ import Testing
     static func withDatabaseFile(_ body: (String) async throws -> Void) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("skillrelay-busy-\(UUID().uuidString).sqlite").path
         defer {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            ScratchSQLiteFile.remove(path)
         }
         try await body(path)
     }

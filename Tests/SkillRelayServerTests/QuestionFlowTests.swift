@@ -4,6 +4,7 @@ import HummingbirdTesting
 import SkillRelayDomain
 import SkillRelayLocalIM
 import SkillRelayStore
+import SkillRelayTestSupport
 import Testing
 
 /// The question's life through the service, on the embedded `local` IM, with the clock in the test's hands.
@@ -116,8 +117,9 @@ import Testing
     }
 
     @Test func exactlyKOfTwentySimultaneousAnswersAreRelayed() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("skillrelay-race-\(UUID().uuidString).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let file = ScratchSQLiteFile("skillrelay-race")
+        defer { file.remove() }
+        let path = file.path
         let fixture = try await Fixture.make(settings: Self.settings(waveSize: 20), path: path)
         _ = try await fixture.addSpecialists(20)
         let asked = try await ask(fixture, maxAnswers: 3)
@@ -225,8 +227,9 @@ import Testing
     }
 
     @Test func aRestartedServiceResumesWavesAndExpiryFromTheDatabase() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("skillrelay-restart-\(UUID().uuidString).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let file = ScratchSQLiteFile("skillrelay-restart")
+        defer { file.remove() }
+        let path = file.path
         let before = try await Fixture.make(settings: Self.settings(waveSize: 1), path: path)
         _ = try await before.addSpecialists(2)
         let asked = try await ask(before)

@@ -236,7 +236,7 @@ import Testing
     @Test func blockingAndAsyncReadsTogetherUnderLoadAllFinish() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("skillrelay-blocking-\(UUID().uuidString).sqlite").path
         defer {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            ScratchSQLiteFile.remove(path)
         }
         let store = SQLiteQuestionStore(database: try AppDatabase.open(path: path))
         // The watchdog is a thread of its own: a deadlock takes every cooperative thread, so a task could not fire.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SkillRelayTestSupport
 import Testing
 
 @testable import SkillRelayStore
@@ -20,8 +21,9 @@ import Testing
     }
 
     @Test func aDatabaseFromTheFirstVersionOpensAndUpgradesKeepingItsData() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("skillrelay-\(UUID().uuidString).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let file = ScratchSQLiteFile("skillrelay")
+        defer { file.remove() }
+        let path = file.path
         do {
             // Given a database file left by the first release, with a person in it
             let old = try DatabasePool(path: path, configuration: AppDatabase.makeConfiguration())
@@ -43,8 +45,9 @@ import Testing
     }
 
     @Test func openingTwiceDoesNotMigrateTwice() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("skillrelay-\(UUID().uuidString).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let file = ScratchSQLiteFile("skillrelay")
+        defer { file.remove() }
+        let path = file.path
         _ = try AppDatabase.open(path: path)
         let reopened = try AppDatabase.open(path: path)
         let mode = try await reopened.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }

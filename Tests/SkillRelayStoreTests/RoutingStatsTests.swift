@@ -11,7 +11,7 @@ import Testing
 @Suite struct RoutingStatsTests {
     /// `ann` asks; `s1`…`s3` hold `infra` at level 3. A database file, so that it can be opened again.
     func makeDatabase() async throws -> (path: String, clock: TestClock) {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("routing-stats-\(UUID().uuidString).sqlite").path
+        let path = ScratchSQLiteFile("routing-stats").path
         let clock = TestClock()
         let directory = SQLiteDirectoryStore(database: try AppDatabase.open(path: path), clock: clock)
         var employees = "handle,name,email,im_id,manager,admin,active\n"
@@ -41,7 +41,7 @@ import Testing
 
     @Test func answersPassesSilenceAndRatingsAreLearnedAndSurviveARestart() async throws {
         let (path, clock) = try await makeDatabase()
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        defer { ScratchSQLiteFile.remove(path) }
         let learning = RoutingLearning(halfLife: 14 * 86_400, timelySeconds: 600)
         do {
             let store = SQLiteQuestionStore(database: try AppDatabase.open(path: path), clock: clock, learning: learning)
@@ -81,7 +81,7 @@ import Testing
 
     @Test func someoneStillHoldingARecentQuestionWhenItClosesIsNotCountedSilent() async throws {
         let (path, clock) = try await makeDatabase()
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        defer { ScratchSQLiteFile.remove(path) }
         let store = SQLiteQuestionStore(database: try AppDatabase.open(path: path), clock: clock)
         let questions = try service(store, clock: clock)
         let asked = try await questions.ask(QuestionDraft(asker: .employee("ann"), topic: "infra", text: "Which CNI?", maxAnswers: 1))
@@ -98,8 +98,9 @@ import Testing
     }
 
     @Test func aLaterWaveWaitsWhileThoseHoldingTheQuestionAreStillLikelyToAnswer() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("routing-waves-\(UUID().uuidString).sqlite").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = ScratchSQLiteFile("routing-waves")
+        defer { file.remove() }
+        let path = file.path
         let clock = TestClock()
         let database = try AppDatabase.open(path: path)
         let people = (1...8).map { "s\($0)" }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GRDBSQLite
+import SkillRelayTestSupport
 import Testing
 
 @testable import SkillRelayStore
@@ -10,8 +11,9 @@ import Testing
     /// and SQLite expires every prepared statement of the connection when that pragma runs: each cached statement was
     /// compiled again at its next use, 40 % of a simulation's CPU.
     @Test func aScratchDatabasesReadsKeepItsPreparedStatements() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("skillrelay-\(UUID().uuidString).sqlite").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = ScratchSQLiteFile("skillrelay")
+        defer { file.remove() }
+        let path = file.path
         let database = try AppDatabase.openScratch(path: path)
         let sql = "SELECT count(*) FROM employee"
         // Given a statement compiled and cached by a read
@@ -37,8 +39,9 @@ import Testing
     }
 
     @Test func aScratchDatabasesReadSeesOneStateAndReturnsItsResult() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("skillrelay-\(UUID().uuidString).sqlite").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = ScratchSQLiteFile("skillrelay")
+        defer { file.remove() }
+        let path = file.path
         let database = try AppDatabase.openScratch(path: path)
         try await database.writer.write { db in
             try db.execute(sql: "INSERT INTO setting (key, value) VALUES ('a', '1'), ('b', '2')")
