@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import PostgresNIO
 import SkillRelayDomain
 import Synchronization
@@ -10,7 +11,8 @@ import Synchronization
 /// the notification carries its row's id; rows are purged after ten minutes.
 ///
 /// An event published (`forward`) is notified by a sender in the background, in order, after the request that made it
-/// returned. What the outbox sends (`send`) is notified by the caller before it returns: the outbox marks it sent only
+/// returned; the events waiting when the sender is ready go in one statement (under load, many asks' events in one
+/// round trip where each took its own). What the outbox sends (`send`) is notified by the caller before it returns: the outbox marks it sent only
 /// then, so an instance killed in between leaves it to another, never lost.
 ///
 /// Listening takes a connection of its own. If it drops, the relay says so in the log and listens again; events
@@ -23,8 +25,15 @@ public final class PostgresEventRelay: QuestionEventRelay {
     public let instanceID: String
     private let database: PostgresAppDatabase
     private let logger: Logger
-    private let outgoing: AsyncStream<QuestionEvent>
-    private let outgoingContinuation: AsyncStream<QuestionEvent>.Continuation
+    /// Events forwarded and not yet notified, oldest first; the sender is woken by `wake`.
+    private let waiting = Mutex(CircularBuffer<QuestionEvent>())
+    private let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+    /// Numbers the notifications this instance sends, so that no two carry the same payload: PostgreSQL delivers
+    /// identical notifications of one transaction once, and a batch is one transaction.
+    private let notified = Mutex(0)
+    /// Statements that notified events so far (for tests: how the events were batched).
+    let notifyingStatements = Mutex(0)
     private let listening = Progress()
     /// Events forwarded so far, and how many of them the background sender has notified (or failed to).
     private let forwarded = Mutex(0)
@@ -43,6 +52,10 @@ public final class PostgresEventRelay: QuestionEventRelay {
     static let listenerPrefix = "skillrelay events "
     /// PostgreSQL refuses a notification payload of this many bytes or more.
     static let notifyLimit = 8000
+    /// Events that may wait for the sender; beyond this the oldest is dropped (never notified).
+    static let waitingLimit = 10_000
+    /// At most this many events in one statement.
+    static let batchLimit = 200
 
     public init(
         database: PostgresAppDatabase, instanceID: String = UUID().uuidString.lowercased(), peerCheckInterval: Duration = .seconds(5),
@@ -52,18 +65,20 @@ public final class PostgresEventRelay: QuestionEventRelay {
         self.database = database
         self.instanceID = instanceID
         self.logger = logger
-        (outgoing, outgoingContinuation) = AsyncStream.makeStream(of: QuestionEvent.self, bufferingPolicy: .bufferingNewest(10_000))
+        (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     public func forward(_ event: QuestionEvent) {
         forwarded.withLock { $0 += 1 }
-        switch outgoingContinuation.yield(event) {
-        case .enqueued: break
-        // The oldest waiting event made room for this one, or the relay stopped: neither will be notified.
-        case .dropped: handled.advance()
-        case .terminated: handled.advance()
-        @unknown default: handled.advance()
+        let dropped = waiting.withLock { waiting in
+            waiting.append(event)
+            guard waiting.count > Self.waitingLimit else { return false }
+            waiting.removeFirst()
+            return true
         }
+        // The oldest waiting event made room for this one: it will not be notified.
+        if dropped { handled.advance() }
+        wake.yield()
     }
 
     public func flush(within limit: Duration) async {
@@ -77,7 +92,7 @@ public final class PostgresEventRelay: QuestionEventRelay {
     }
 
     public func send(_ event: QuestionEvent) async throws {
-        try await notify(event)
+        try await notify([event])
     }
 
     public func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void, missed: @escaping @Sendable (MissedEvents) -> Void) async throws
@@ -108,33 +123,74 @@ public final class PostgresEventRelay: QuestionEventRelay {
     /// What one notification carries: the event itself, or the id of the row holding it.
     struct Envelope: Codable {
         var origin: String
+        /// This notification's number from its instance (`notified`).
+        var number: Int?
         var event: QuestionEvent?
         var stored: Int64?
     }
 
     // MARK: - Sending
 
-    /// One at a time and in order, so that the other instances see a question's events as they happened here.
+    /// One batch at a time and in order, so that the other instances see a question's events as they happened here.
     private func sendForwarded() async {
-        for await event in outgoing {
-            do {
-                try await notify(event)
-            } catch {
-                logger.warning("could not relay a live event to the other instances", metadata: ["skillrelay.error": "\(error)"])
+        for await _ in wakeups {
+            while true {
+                let batch = waiting.withLock { waiting in
+                    let batch = Array(waiting.prefix(Self.batchLimit))
+                    waiting.removeFirst(batch.count)
+                    return batch
+                }
+                if batch.isEmpty { break }
+                do {
+                    try await notify(batch)
+                } catch {
+                    logger.warning(
+                        "could not relay live events to the other instances",
+                        metadata: ["skillrelay.error": "\(error)", "skillrelay.events": "\(batch.count)"])
+                }
+                handled.advance(by: batch.count)
             }
-            handled.advance()
         }
     }
 
-    private func notify(_ event: QuestionEvent) async throws {
-        let encoder = JSONEncoder()
-        let inline = String(decoding: try encoder.encode(Envelope(origin: instanceID, event: event)), as: UTF8.self)
-        if inline.utf8.count < Self.notifyLimit {
-            try await database.client.query("SELECT pg_notify(\(Self.channel), \(inline))", logger: logger)
-            return
+    /// Notifies `events` in order: those small enough to carry in one statement, each larger one in a transaction of
+    /// its own with its row.
+    private func notify(_ events: [QuestionEvent]) async throws {
+        var carried: [String] = []
+        for event in events {
+            let number = notified.withLock { number in
+                number += 1
+                return number
+            }
+            let inline = String(decoding: try JSONEncoder().encode(Envelope(origin: instanceID, number: number, event: event)), as: UTF8.self)
+            if inline.utf8.count < Self.notifyLimit {
+                carried.append(inline)
+                continue
+            }
+            try await notifyCarried(carried)
+            carried = []
+            try await notifyStored(event, number: number)
         }
+        try await notifyCarried(carried)
+    }
+
+    /// One statement for every payload, notified in the order given (PostgreSQL evaluates a volatile function in the
+    /// select list after `ORDER BY`).
+    private func notifyCarried(_ payloads: [String]) async throws {
+        guard !payloads.isEmpty else { return }
+        notifyingStatements.withLock { $0 += 1 }
+        try await database.client.query(
+            """
+            SELECT pg_notify(\(Self.channel), payload) FROM unnest(\(payloads)::text[]) WITH ORDINALITY AS batch(payload, position)
+            ORDER BY position
+            """, logger: logger)
+    }
+
+    private func notifyStored(_ event: QuestionEvent, number: Int) async throws {
+        let encoder = JSONEncoder()
         let payload = String(decoding: try encoder.encode(event), as: UTF8.self)
         let purge = purgeIsDue()
+        notifyingStatements.withLock { $0 += 1 }
         try await database.client.withTransaction(logger: logger) { connection in
             var id: Int64?
             for try await stored in try await connection.query(
@@ -142,7 +198,7 @@ public final class PostgresEventRelay: QuestionEventRelay {
             ).decode(Int64.self) {
                 id = stored
             }
-            let note = String(decoding: try encoder.encode(Envelope(origin: instanceID, stored: id)), as: UTF8.self)
+            let note = String(decoding: try encoder.encode(Envelope(origin: instanceID, number: number, stored: id)), as: UTF8.self)
             // Delivered when the transaction commits, so the row is there for whoever reads it.
             try await connection.query("SELECT pg_notify(\(Self.channel), \(note))", logger: logger)
             if purge {
@@ -290,9 +346,9 @@ private final class Progress: Sendable {
 
     var current: Int { state.withLock { $0.count } }
 
-    func advance() {
+    func advance(by steps: Int = 1) {
         let ready = state.withLock { state in
-            state.count += 1
+            state.count += steps
             let ready = state.waiters.filter { $0.value.count <= state.count }
             for id in ready.keys { state.waiters[id] = nil }
             return ready.values.map(\.continuation)

@@ -2,10 +2,11 @@ import Foundation
 import Logging
 import PostgresNIO
 import SkillRelayDomain
-import SkillRelayPostgres
 import SkillRelayTestSupport
 import Synchronization
 import Testing
+
+@testable import SkillRelayPostgres
 
 /// Two instances on one PostgreSQL: two handles on one test database, as two processes would have.
 @Suite("PostgreSQL: several instances share one lead, one event stream, one rate", .enabled(if: TestPostgres.serverURL != nil))
@@ -240,6 +241,34 @@ struct SeveralInstancesTests {
         try await withDeadline(seconds: Self.deadline, "a flush with nobody sending") { await idle.flush(within: .milliseconds(100)) }
 
         running[1].cancel()
+        await second.close()
+    }
+
+    /// Events forwarded while the relay's sender is busy wait, and go together in one statement: in order, and an
+    /// event forwarded twice arrives twice (PostgreSQL delivers identical notifications of one transaction once, so
+    /// each carries its number). Here the sender is not running yet when they are forwarded.
+    @Test func eventsWaitingTogetherAreNotifiedInOneStatementInOrder() async throws {
+        let (first, second) = try await Self.twoInstances()
+        let log = CapturedLog()
+        let sending = PostgresEventRelay(database: first, logger: log.logger(instance: 0))
+        let listening = PostgresEventRelay(database: second, logger: log.logger(instance: 1))
+        let there = QuestionEvents(relay: listening)
+        let listeningTask = Task { try await there.relayEvents() }
+        await listening.waitUntilListening()
+        let received = Received(there.askerEvents(question: "q-4"))
+
+        let published: [AskerEvent] =
+            [.wave(number: 1, deliveredTo: 3), .closed(.expired), .wave(number: 1, deliveredTo: 3)]
+            + (2...40).map { .wave(number: $0, deliveredTo: $0) }
+        for event in published { sending.forward(.asker(question: "q-4", event)) }
+        let sendingTask = Task { try await QuestionEvents(relay: sending).relayEvents() }
+        await sending.flush(within: .seconds(Self.deadline))
+        #expect(try await received.first(published.count) == published)
+        #expect(sending.notifyingStatements.withLock { $0 } == 1)
+
+        sendingTask.cancel()
+        listeningTask.cancel()
+        await first.close()
         await second.close()
     }
 
