@@ -72,8 +72,9 @@ extension LiveUpdate: Equatable where Event: Equatable {}
 public enum MissedEvents: Sendable, Equatable {
     /// Whatever the other instances published for a while: the relay could not hear them.
     case all
-    /// What an instance that stopped had published and not yet told the others. What it sent (`send`: the outbox's
-    /// messages) is not among it: another instance sends that again.
+    /// What an instance that stopped without saying it had told the others everything (one killed) had published and
+    /// not yet told them. What it sent (`send`: the outbox's messages) is not among it: another instance sends that
+    /// again.
     case publishedByStoppedInstance
 }
 
@@ -98,8 +99,9 @@ public protocol QuestionEventRelay: Sendable {
     /// instance forwarded are not handed back: its own streams had them when they were published. `missed` is called
     /// whenever this instance may have missed some: with `.all` once the relay hears the other instances again after a
     /// time it could not (its connection dropped), and with `.publishedByStoppedInstance` when another instance
-    /// stopped, which may have died between a change and telling the others. It is called once what comes after is
-    /// delivered, so a stream that reads the store then misses nothing.
+    /// stopped without telling the others it had told them everything, as one that died between a change and telling
+    /// them would. It is called once what comes after is delivered, so a stream that reads the store then misses
+    /// nothing.
     func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void, missed: @escaping @Sendable (MissedEvents) -> Void) async throws
 }
 

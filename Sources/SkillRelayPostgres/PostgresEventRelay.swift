@@ -18,8 +18,10 @@ import Synchronization
 /// Listening takes a connection of its own. If it drops, the relay says so in the log and listens again; events
 /// published meanwhile are not replayed, but once it listens again every stream on this instance is told it may have
 /// missed some (`missed`), and reads what it missed from the store. The same happens when another instance's listening
-/// connection goes away (looked for every few seconds): an instance killed between committing a change and notifying
-/// it takes the notification with it, and the streams here read the change from the store instead.
+/// connection goes away (looked for every few seconds) without its farewell: an instance killed between committing a
+/// change and notifying it takes the notification with it, and the streams here read the change from the store
+/// instead. An instance that stops cleanly first notifies what it still had and then its farewell, and its going
+/// away costs the streams on the others nothing.
 public final class PostgresEventRelay: QuestionEventRelay {
     /// This instance, as its notifications name it.
     public let instanceID: String
@@ -32,6 +34,8 @@ public final class PostgresEventRelay: QuestionEventRelay {
     /// Numbers the notifications this instance sends, so that no two carry the same payload: PostgreSQL delivers
     /// identical notifications of one transaction once, and a batch is one transaction.
     private let notified = Mutex(0)
+    /// Reaches 1 once the sender, stopping, has notified what was waiting and this instance's farewell.
+    private let farewellSaid = Progress()
     /// Statements that notified events so far (for tests: how the events were batched).
     let notifyingStatements = Mutex(0)
     private let listening = Progress()
@@ -42,6 +46,8 @@ public final class PostgresEventRelay: QuestionEventRelay {
     /// The other instances the last check found listening (`nil` before one, or after one failed), and how many
     /// checks were made.
     private let otherInstances = Mutex<Set<String>?>(nil)
+    /// Instances whose farewell this one heard: their going away is not a loss.
+    private let departed = Mutex<Set<String>>([])
     private let checks = Progress()
 
     /// How often the relay looks for instances whose listening connection went away.
@@ -82,13 +88,7 @@ public final class PostgresEventRelay: QuestionEventRelay {
     }
 
     public func flush(within limit: Duration) async {
-        let target = forwarded.withLock { $0 }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.handled.wait(atLeast: target) }
-            group.addTask { try? await Task.sleep(for: limit) }
-            await group.next()
-            group.cancelAll()
-        }
+        await handled.wait(atLeast: forwarded.withLock { $0 }, atMost: limit)
     }
 
     public func send(_ event: QuestionEvent) async throws {
@@ -113,9 +113,19 @@ public final class PostgresEventRelay: QuestionEventRelay {
 
     /// Returns once a check for other instances (`peerCheckInterval`) has found the instance `id` listening.
     public func waitUntilSeeing(instance id: String) async {
+        await waitForCheck { $0.contains(id) }
+    }
+
+    /// Returns once a check for other instances has found the instance `id` no longer listening (and said what that
+    /// means for the streams here).
+    public func waitUntilNotSeeing(instance id: String) async {
+        await waitForCheck { !$0.contains(id) }
+    }
+
+    private func waitForCheck(until found: (Set<String>) -> Bool) async {
         while true {
             let made = checks.current
-            if otherInstances.withLock({ $0?.contains(id) == true }) { return }
+            if otherInstances.withLock({ $0.map(found) == true }) { return }
             await checks.wait(atLeast: made + 1)
         }
     }
@@ -127,35 +137,59 @@ public final class PostgresEventRelay: QuestionEventRelay {
         var number: Int?
         var event: QuestionEvent?
         var stored: Int64?
+        /// The instance stops, and has notified everything it published.
+        var farewell: Bool?
     }
 
     // MARK: - Sending
 
     /// One batch at a time and in order, so that the other instances see a question's events as they happened here.
+    /// When the relay stops (cancelled), what is still waiting and then the farewell. A batch is notified to the end
+    /// even if the relay is cancelled meanwhile: none is dropped half-way.
     private func sendForwarded() async {
         for await _ in wakeups {
             while true {
-                let batch = waiting.withLock { waiting in
-                    let batch = Array(waiting.prefix(Self.batchLimit))
-                    waiting.removeFirst(batch.count)
-                    return batch
-                }
+                let batch = takeWaiting(atMost: Self.batchLimit)
                 if batch.isEmpty { break }
-                do {
-                    try await notify(batch)
-                } catch {
-                    logger.warning(
-                        "could not relay live events to the other instances",
-                        metadata: ["skillrelay.error": "\(error)", "skillrelay.events": "\(batch.count)"])
-                }
-                handled.advance(by: batch.count)
+                await Task.detached { [self] in
+                    do {
+                        try await notify(batch)
+                    } catch {
+                        logger.warning(
+                            "could not relay live events to the other instances",
+                            metadata: ["skillrelay.error": "\(error)", "skillrelay.events": "\(batch.count)"])
+                    }
+                    handled.advance(by: batch.count)
+                }.value
             }
+        }
+        guard !database.dedicated.isClosed else { return }
+        await Task.detached { [self] in
+            let remaining = takeWaiting(atMost: Int.max)
+            do {
+                try await notify(remaining, farewell: true)
+                logger.debug("told the other instances this one stops")
+            } catch {
+                logger.warning(
+                    "could not tell the other instances this one stops; their streams will read the store again",
+                    metadata: ["skillrelay.error": "\(error)"])
+            }
+            handled.advance(by: remaining.count)
+        }.value
+        farewellSaid.advance()
+    }
+
+    private func takeWaiting(atMost limit: Int) -> [QuestionEvent] {
+        waiting.withLock { waiting in
+            let batch = Array(waiting.prefix(limit))
+            waiting.removeFirst(batch.count)
+            return batch
         }
     }
 
     /// Notifies `events` in order: those small enough to carry in one statement, each larger one in a transaction of
-    /// its own with its row.
-    private func notify(_ events: [QuestionEvent]) async throws {
+    /// its own with its row; with `farewell`, this instance's farewell last.
+    private func notify(_ events: [QuestionEvent], farewell: Bool = false) async throws {
         var carried: [String] = []
         for event in events {
             let number = notified.withLock { number in
@@ -170,6 +204,9 @@ public final class PostgresEventRelay: QuestionEventRelay {
             try await notifyCarried(carried)
             carried = []
             try await notifyStored(event, number: number)
+        }
+        if farewell {
+            carried.append(String(decoding: try JSONEncoder().encode(Envelope(origin: instanceID, farewell: true)), as: UTF8.self))
         }
         try await notifyCarried(carried)
     }
@@ -247,6 +284,11 @@ public final class PostgresEventRelay: QuestionEventRelay {
                 } catch {
                     failure = error
                 }
+                // Stopping cleanly: the listener closes after the farewell, since the others take a listener gone
+                // without one for a loss. Waited for outside this cancelled task, and for 5 s at most.
+                if Task.isCancelled && !database.dedicated.isClosed {
+                    await Task.detached { [farewellSaid] in await farewellSaid.wait(atLeast: 1, atMost: .seconds(5)) }.value
+                }
                 await database.dedicated.close(connection)
             } catch let closed as PostgresDatabaseClosed {
                 throw closed
@@ -275,10 +317,22 @@ public final class PostgresEventRelay: QuestionEventRelay {
                 return known
             }
             if let known, let listening, case let gone = known.subtracting(listening), !gone.isEmpty {
-                logger.notice(
-                    "another instance stopped listening for live events; streams here read what it may not have told them",
-                    metadata: ["skillrelay.instances": "\(gone.sorted().joined(separator: ", "))"])
-                missed(.publishedByStoppedInstance)
+                let announced = departed.withLock { departed in
+                    defer { departed.subtract(gone) }
+                    return gone.intersection(departed)
+                }
+                if !announced.isEmpty {
+                    logger.notice(
+                        "another instance stopped after telling the others everything",
+                        metadata: ["skillrelay.instances": "\(announced.sorted().joined(separator: ", "))"])
+                }
+                let lost = gone.subtracting(announced)
+                if !lost.isEmpty {
+                    logger.notice(
+                        "another instance stopped listening for live events without a farewell; streams here read what it may not have told them",
+                        metadata: ["skillrelay.instances": "\(lost.sorted().joined(separator: ", "))"])
+                    missed(.publishedByStoppedInstance)
+                }
             }
             checks.advance()
             try await Task.sleep(for: peerCheckInterval)
@@ -308,6 +362,10 @@ public final class PostgresEventRelay: QuestionEventRelay {
             return
         }
         guard envelope.origin != instanceID else { return }
+        if envelope.farewell == true {
+            departed.withLock { _ = $0.insert(envelope.origin) }
+            return
+        }
         if let event = envelope.event {
             deliver(event)
             return
@@ -354,6 +412,16 @@ private final class Progress: Sendable {
             return ready.values.map(\.continuation)
         }
         for continuation in ready { continuation.resume() }
+    }
+
+    /// `wait(atLeast:)`, or `limit`, whichever comes first.
+    func wait(atLeast count: Int, atMost limit: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.wait(atLeast: count) }
+            group.addTask { try? await Task.sleep(for: limit) }
+            await group.next()
+            group.cancelAll()
+        }
     }
 
     func wait(atLeast count: Int) async {

@@ -168,24 +168,49 @@ struct SeveralInstancesTests {
     }
 
     /// An instance killed between committing a change and notifying it takes the notification with it. The others see
-    /// its listening connection go away and tell their asker streams, which read the question again.
-    @Test func whenAnotherInstanceStopsListeningAskerStreamsAreTold() async throws {
+    /// its listening connection go away without a farewell and tell their asker streams, which read the question
+    /// again; inbox streams go on (what they show is sent by the outbox, which another instance sends again). Here the
+    /// first instance's database closes under its running relay, as a kill would leave it.
+    @Test func whenAnotherInstanceStopsListeningWithoutAFarewellAskerStreamsAreTold() async throws {
         let (first, second) = try await Self.twoInstances()
         let log = CapturedLog()
-        let relays = [first, second].enumerated().map { index, database in
-            PostgresEventRelay(database: database, peerCheckInterval: .milliseconds(200), logger: log.logger(instance: index))
-        }
-        let events = relays.map { QuestionEvents(relay: $0) }
-        let running = events.map { events in Task { try await events.relayEvents() } }
-        try await withDeadline(seconds: Self.deadline, "the second seeing the first listen") {
-            await relays[1].waitUntilSeeing(instance: relays[0].instanceID)
-        }
+        let (_, events, running) = try await Self.watching(first, second, log: log)
         let updates = Received(events[1].askerUpdates(question: "q-5"))
 
-        running[0].cancel()
         await first.close()
         #expect(try await updates.first(1) == [.mayHaveMissed])
-        #expect(log.messages.all.contains { $0.instance == 1 && $0.text.hasPrefix("another instance stopped listening for live events") })
+        #expect(
+            log.messages.all.contains {
+                $0.instance == 1 && $0.text.hasPrefix("another instance stopped listening for live events without a farewell")
+            })
+
+        for task in running { task.cancel() }
+        await second.close()
+    }
+
+    /// An instance that stops cleanly notifies what it still had, then its farewell, before its listening connection
+    /// closes: the others' streams lose nothing, and no asker stream reads its question again.
+    @Test func anInstanceThatStopsCleanlySaysFarewellAndTheStreamsElsewhereGoOn() async throws {
+        let (first, second) = try await Self.twoInstances()
+        let log = CapturedLog()
+        let (relays, events, running) = try await Self.watching(first, second, log: log)
+        let updates = Received(events[1].askerUpdates(question: "q-6"))
+        let inbox = Received(events[1].inboxEvents(handle: "kube.specialist.01"))
+
+        events[0].publish(.wave(number: 1, deliveredTo: 3), question: "q-6")
+        running[0].cancel()
+        _ = await running[0].result
+        await first.close()
+        try await withDeadline(seconds: Self.deadline, "the second seeing the first gone") {
+            await relays[1].waitUntilNotSeeing(instance: relays[0].instanceID)
+        }
+        #expect(log.messages.all.contains { $0.instance == 1 && $0.text == "another instance stopped after telling the others everything" })
+        #expect(!log.messages.all.contains { $0.instance == 1 && $0.text.hasPrefix("another instance stopped listening") })
+
+        events[1].publish(.closed(.expired), question: "q-6")
+        events[1].publish(.closed(deliveryID: "d-6", reason: .expired), handle: "kube.specialist.01")
+        #expect(try await updates.first(2) == [.event(.wave(number: 1, deliveredTo: 3)), .event(.closed(.expired))])
+        #expect(try await inbox.first(1) == [.closed(deliveryID: "d-6", reason: .expired)])
 
         running[1].cancel()
         await second.close()
@@ -289,6 +314,21 @@ struct SeveralInstancesTests {
         let events = relays.map { QuestionEvents(relay: $0) }
         let running = events.map { events in Task { try await events.relayEvents() } }
         for relay in relays { await relay.waitUntilListening() }
+        return (relays, events, running)
+    }
+
+    /// `relaying`, with each relay looking for the other every 200 ms, once the second has seen the first listen.
+    static func watching(
+        _ first: PostgresAppDatabase, _ second: PostgresAppDatabase, log: CapturedLog
+    ) async throws -> ([PostgresEventRelay], [QuestionEvents], [Task<Void, any Error>]) {
+        let relays = [first, second].enumerated().map { index, database in
+            PostgresEventRelay(database: database, peerCheckInterval: .milliseconds(200), logger: log.logger(instance: index))
+        }
+        let events = relays.map { QuestionEvents(relay: $0) }
+        let running = events.map { events in Task { try await events.relayEvents() } }
+        try await withDeadline(seconds: deadline, "the second seeing the first listen") {
+            await relays[1].waitUntilSeeing(instance: relays[0].instanceID)
+        }
         return (relays, events, running)
     }
 
