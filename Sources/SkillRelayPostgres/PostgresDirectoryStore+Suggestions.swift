@@ -8,14 +8,16 @@ extension PostgresDirectoryStore: SuggestionStore {
     // Only those that still apply: a suggested topic not tagged since, a stale tag still there.
     public func suggestions(below handle: String?, by caller: Caller, page: PageRequest) async throws -> ListPage<SkillSuggestion> {
         try DirectoryPolicy.authorize(caller, to: .readTeam)
-        return try await database.reading { db in
+        // Where the people are, then one statement: no snapshot is needed between them (nothing is written), and a
+        // transaction would be two round trips more on every team page.
+        return try await database.readingWithoutSnapshot { db in
             var range: (lower: String, upper: String)?
             if let top = handle ?? (caller.isAdmin ? nil : caller.handle) {
-                guard let node = try await Self.teamNodeIfAny(db, handle: top) else { throw DirectoryError.employeeNotFound(top) }
+                let mine = caller.isAdmin || top == caller.handle ? nil : caller.handle
+                let nodes = try await Self.teamNodes(db, handles: [top] + (mine.map { [$0] } ?? []))
+                guard let node = nodes[top] else { throw DirectoryError.employeeNotFound(top) }
                 if !caller.isAdmin, top != caller.handle {
-                    guard let me = caller.handle, let mine = try await Self.teamNodeIfAny(db, handle: me), node.orgPath.hasPrefix(mine.orgPath) else {
-                        throw DirectoryError.employeeNotFound(top)
-                    }
+                    guard let mine, let me = nodes[mine], node.orgPath.hasPrefix(me.orgPath) else { throw DirectoryError.employeeNotFound(top) }
                 }
                 range = Self.subtreeRange(node.orgPath)
             }

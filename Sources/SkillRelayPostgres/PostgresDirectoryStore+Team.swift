@@ -10,11 +10,13 @@ extension PostgresDirectoryStore: TeamStore {
         guard let handle = caller.handle else { throw DirectoryError.forbidden("My team is for managers: nobody reports to you.") }
         let scanLimit = teamScanLimit
         return try await database.reading { db in
-            let me = try await Self.teamNode(db, handle: handle)
+            let under = query.under.flatMap { $0 == handle ? nil : $0 }
+            let nodes = try await Self.teamNodes(db, handles: [handle] + (under.map { [$0] } ?? []))
+            guard let me = nodes[handle] else { throw DirectoryError.employeeNotFound(handle) }
             var node = me
             // Someone not below the caller is "not found", exactly as someone who does not exist: the page tells nothing.
-            if let under = query.under, under != handle {
-                guard let found = try await Self.teamNodeIfAny(db, handle: under), found.isActive, found.orgPath.hasPrefix(me.orgPath) else {
+            if let under {
+                guard let found = nodes[under], found.isActive, found.orgPath.hasPrefix(me.orgPath) else {
                     throw DirectoryError.employeeNotFound(under)
                 }
                 node = found
@@ -25,16 +27,15 @@ extension PostgresDirectoryStore: TeamStore {
                 node: node, query: query, topic: topic, words: Self.teamSearchWords(query.search), scanLimit: scanLimit,
                 limit: max(1, min(query.limit, TeamQuery.maximumLimit)))
             let (rows, previous, next) = try await listing.page(db)
-            let skills = try await Self.skills(db, of: rows.map(\.id) + [node.id])
-            let hours = try await Self.workingTimes(db, of: rows.map(\.id) + [node.id])
+            let details = try await Self.memberDetails(db, of: rows.map(\.id) + [node.id], between: me, and: node)
             func member(id: Int64, handle: String, name: String, peopleBelow: Int) -> TeamMember {
                 TeamMember(
-                    handle: handle, name: name, peopleBelow: peopleBelow, skills: skills[id] ?? [], timeZone: hours[id]?.timeZone,
-                    workingHours: hours[id]?.workingHours)
+                    handle: handle, name: name, peopleBelow: peopleBelow, skills: details.skills[id] ?? [],
+                    timeZone: details.hours[id]?.timeZone, workingHours: details.hours[id]?.workingHours)
             }
             return TeamPage(
                 manager: member(id: node.id, handle: node.handle, name: node.name, peopleBelow: node.peopleBelow),
-                breadcrumbs: try await Self.breadcrumbs(db, from: me, to: node),
+                breadcrumbs: details.breadcrumbs,
                 topic: topic.map { TopicReference(slug: $0.slug, name: $0.name) },
                 members: rows.map { member(id: $0.id, handle: $0.handle, name: $0.name, peopleBelow: $0.peopleBelow) },
                 previous: previous, next: next)
@@ -63,6 +64,12 @@ extension PostgresDirectoryStore: TeamStore {
         try await db.row("SELECT \(unescaped: TeamNode.columns) FROM employee WHERE handle = \(handle)", TeamNode.init)
     }
 
+    /// The places of several people at once, by handle (those who exist).
+    static func teamNodes(_ db: PostgresStatements, handles: [String]) async throws -> [String: TeamNode] {
+        let nodes = try await db.rows("SELECT \(unescaped: TeamNode.columns) FROM employee WHERE handle = ANY(\(handles)::text[])", TeamNode.init)
+        return Dictionary(nodes.map { ($0.handle, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
     static func teamNode(_ db: PostgresStatements, handle: String) async throws -> TeamNode {
         guard let node = try await teamNodeIfAny(db, handle: handle) else { throw DirectoryError.employeeNotFound(handle) }
         return node
@@ -74,52 +81,46 @@ extension PostgresDirectoryStore: TeamStore {
         (path, String(path.dropLast()) + "0")
     }
 
-    /// The people from `me` down to `node`'s manager, read by the ids on `node`'s path.
-    static func breadcrumbs(_ db: PostgresStatements, from me: TeamNode, to node: TeamNode) async throws -> [TeamAncestor] {
-        guard node.id != me.id else { return [] }
-        let between = node.orgPath.dropFirst(me.orgPath.count).split(separator: "/").dropLast().compactMap { Int64($0) }
-        let rows = try await db.rows("SELECT id, handle, name FROM employee WHERE id = ANY(\(Array(between))::bigint[])") {
-            try $0.decode((Int64, String, String).self)
-        }
-        let byID = Dictionary(rows.map { ($0.0, TeamAncestor(handle: $0.1, name: $0.2)) }, uniquingKeysWith: { a, _ in a })
-        return [TeamAncestor(handle: me.handle, name: me.name)] + between.compactMap { byID[$0] }
-    }
-
-    /// The time zones and working hours of a page of people who have either.
-    static func workingTimes(_ db: PostgresStatements, of ids: [Int64]) async throws -> [Int64: (timeZone: String?, workingHours: WorkingHours?)] {
-        guard !ids.isEmpty else { return [:] }
+    /// What a team page shows beside its list, in one statement: the skills of a page of people (each person's best
+    /// first) and their time zones and working hours, and the people from `me` down to `node`'s manager (read by the
+    /// ids on `node`'s path) for its breadcrumbs.
+    static func memberDetails(_ db: PostgresStatements, of ids: [Int64], between me: TeamNode, and node: TeamNode) async throws -> (
+        skills: [Int64: [Skill]], hours: [Int64: (timeZone: String?, workingHours: WorkingHours?)], breadcrumbs: [TeamAncestor]
+    ) {
+        let between = node.id == me.id ? [] : node.orgPath.dropFirst(me.orgPath.count).split(separator: "/").dropLast().compactMap { Int64($0) }
         let rows = try await db.rows(
             """
-            SELECT id, timeZone, workingHours FROM employee
-            WHERE id = ANY(\(ids)::bigint[]) AND (timeZone IS NOT NULL OR workingHours IS NOT NULL)
-            """
-        ) { try $0.decode((Int64, String?, String?).self) }
-        return Dictionary(
-            rows.map { ($0.0, (timeZone: $0.1, workingHours: WorkingHours(stored: $0.2))) }, uniquingKeysWith: { first, _ in first })
-    }
-
-    /// The skills of a page of people, each person's best first.
-    static func skills(_ db: PostgresStatements, of ids: [Int64]) async throws -> [Int64: [Skill]] {
-        let rows = try await db.rows(
-            """
-            SELECT skill.employeeId, \(unescaped: skillColumns)
+            SELECT 'skill', skill.employeeId, topic.slug, topic.name, skill.level, skill.source, tagger.handle, skill.taggedAt
             FROM skill
             JOIN topic ON topic.id = skill.topicId
             LEFT JOIN employee AS tagger ON tagger.id = skill.taggedById
             WHERE skill.employeeId = ANY(\(ids)::bigint[])
+            UNION ALL
+            SELECT 'hours', id, timeZone, workingHours, NULL, NULL, NULL, NULL FROM employee
+            WHERE id = ANY(\(ids)::bigint[]) AND (timeZone IS NOT NULL OR workingHours IS NOT NULL)
+            UNION ALL
+            SELECT 'crumb', id, handle, name, NULL, NULL, NULL, NULL FROM employee WHERE id = ANY(\(Array(between))::bigint[])
             """
-        ) { row in
-            let (employeeID, slug, name, level, source, taggedBy, taggedAt) = try row.decode((Int64, String, String, Int, String, String?, Date).self)
-            return (
-                employeeID,
-                Skill(
-                    topic: TopicReference(slug: slug, name: name), level: level, source: SkillSource(rawValue: source) ?? .manager,
-                    taggedBy: taggedBy, taggedAt: taggedAt)
-            )
+        ) { try $0.decode((String, Int64, String?, String?, Int?, String?, String?, Date?).self) }
+        var skills: [Int64: [Skill]] = [:]
+        var hours: [Int64: (timeZone: String?, workingHours: WorkingHours?)] = [:]
+        var crumbs: [Int64: TeamAncestor] = [:]
+        for (kind, id, first, second, level, source, taggedBy, taggedAt) in rows {
+            switch kind {
+            case "skill":
+                guard let slug = first, let name = second, let level, let source, let taggedAt else { continue }
+                skills[id, default: []].append(
+                    Skill(
+                        topic: TopicReference(slug: slug, name: name), level: level, source: SkillSource(rawValue: source) ?? .manager,
+                        taggedBy: taggedBy, taggedAt: taggedAt))
+            case "hours": hours[id] = (timeZone: first, workingHours: WorkingHours(stored: second))
+            default: if let handle = first, let name = second { crumbs[id] = TeamAncestor(handle: handle, name: name) }
+            }
         }
-        return Dictionary(grouping: rows, by: { $0.0 }).mapValues { rows in
-            rows.map { $0.1 }.sorted { ($1.level, $0.topic.slug) < ($0.level, $1.topic.slug) }
-        }
+        return (
+            skills.mapValues { $0.sorted { ($1.level, $0.topic.slug) < ($0.level, $1.topic.slug) } }, hours,
+            node.id == me.id ? [] : [TeamAncestor(handle: me.handle, name: me.name)] + between.compactMap { crumbs[$0] }
+        )
     }
 
     /// The words of a team search, folded as the full-text index folds them; `nil` for no search.

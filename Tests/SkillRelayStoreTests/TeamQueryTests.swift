@@ -245,6 +245,17 @@ import Testing
             #expect(director.breadcrumbs.map(\.handle) == ["ceo", "vp1"])
             #expect(director.members.map(\.handle) == ["ayse", "p11-01", "p11-02", "p11-03", "p11-04", "p11-05", "p11-06"])
             #expect(director.members[3].skills.map(\.topic.slug) == ["kubernetes"])
+            #expect(director.breadcrumbs.map(\.name) == ["Chief Exec", "Vice President 1"])
+            // Beside the list: each person's time zone and working hours, and the manager's own.
+            let hours = try WorkingHours(parsing: "Mon-Fri 09:00-17:30")
+            for handle in ["p11-02", "d11"] {
+                _ = try await store.updateEmployee(
+                    handle, with: EmployeePatch(timeZone: "Europe/Paris", workingHours: hours), by: .cliOperator)
+            }
+            let again = try await store.teamPage(TeamQuery(under: "d11", limit: 7), by: Self.manager("ceo"))
+            #expect(again.members.map(\.timeZone) == [nil, nil, "Europe/Paris", nil, nil, nil, nil])
+            #expect(again.members[2].workingHours == hours && again.members[1].workingHours == nil)
+            #expect(again.manager.timeZone == "Europe/Paris" && again.manager.workingHours == hours)
             let all = try await Self.pageThrough(store, TeamQuery(under: "d11", limit: 7), by: Self.manager("vp1"))
             #expect(all.forward.count == 31 && Set(all.forward).count == 31)
             #expect(all.backward == all.forward)
