@@ -11,9 +11,9 @@ import Synchronization
 /// the notification carries its row's id; rows are purged after ten minutes.
 ///
 /// An event published (`forward`) is notified by a sender in the background, in order, after the request that made it
-/// returned; the events waiting when the sender is ready go in one statement (under load, many asks' events in one
-/// round trip where each took its own). What the outbox sends (`send`) is notified by the caller before it returns: the outbox marks it sent only
-/// then, so an instance killed in between leaves it to another, never lost.
+/// returned; the events waiting when the sender is ready go in one statement. What the outbox sends (`send`) is
+/// notified by the caller before it returns: the outbox marks it sent only then, so an instance killed in between
+/// leaves it to another, never lost.
 ///
 /// Listening takes a connection of its own. If it drops, the relay says so in the log and listens again; events
 /// published meanwhile are not replayed, but once it listens again every stream on this instance is told it may have
@@ -21,7 +21,8 @@ import Synchronization
 /// connection goes away (looked for every few seconds) without its farewell: an instance killed between committing a
 /// change and notifying it takes the notification with it, and the streams here read the change from the store
 /// instead. An instance that stops cleanly first notifies what it still had and then its farewell, and its going
-/// away costs the streams on the others nothing.
+/// away costs the streams on the others nothing; one that could not notify some event says no farewell, so that the
+/// others' streams read the store again.
 public final class PostgresEventRelay: QuestionEventRelay {
     /// This instance, as its notifications name it.
     public let instanceID: String
@@ -36,6 +37,8 @@ public final class PostgresEventRelay: QuestionEventRelay {
     private let notified = Mutex(0)
     /// Reaches 1 once the sender, stopping, has notified what was waiting and this instance's farewell.
     private let farewellSaid = Progress()
+    /// Whether some event forwarded was never notified (dropped, or its statement failed): then no farewell.
+    private let lostSome = Mutex(false)
     /// Statements that notified events so far (for tests: how the events were batched).
     let notifyingStatements = Mutex(0)
     private let listening = Progress()
@@ -83,7 +86,10 @@ public final class PostgresEventRelay: QuestionEventRelay {
             return true
         }
         // The oldest waiting event made room for this one: it will not be notified.
-        if dropped { handled.advance() }
+        if dropped {
+            lostSome.withLock { $0 = true }
+            handled.advance()
+        }
         wake.yield()
     }
 
@@ -116,8 +122,8 @@ public final class PostgresEventRelay: QuestionEventRelay {
         await waitForCheck { $0.contains(id) }
     }
 
-    /// Returns once a check for other instances has found the instance `id` no longer listening (and said what that
-    /// means for the streams here).
+    /// Returns once a check for other instances has found the instance `id` no longer listening. Without its farewell
+    /// heard by then, the next check decides whether it was lost.
     public func waitUntilNotSeeing(instance id: String) async {
         await waitForCheck { !$0.contains(id) }
     }
@@ -155,6 +161,7 @@ public final class PostgresEventRelay: QuestionEventRelay {
                     do {
                         try await notify(batch)
                     } catch {
+                        lostSome.withLock { $0 = true }
                         logger.warning(
                             "could not relay live events to the other instances",
                             metadata: ["skillrelay.error": "\(error)", "skillrelay.events": "\(batch.count)"])
@@ -167,8 +174,9 @@ public final class PostgresEventRelay: QuestionEventRelay {
         await Task.detached { [self] in
             let remaining = takeWaiting(atMost: Int.max)
             do {
-                try await notify(remaining, farewell: true)
-                logger.debug("told the other instances this one stops")
+                let complete = !lostSome.withLock { $0 }
+                try await notify(remaining, farewell: complete)
+                if complete { logger.debug("told the other instances this one stops") }
             } catch {
                 logger.warning(
                     "could not tell the other instances this one stops; their streams will read the store again",
@@ -310,29 +318,35 @@ public final class PostgresEventRelay: QuestionEventRelay {
     /// longer does, `missed`. A check that fails (the database out of reach) starts afresh: the listener says what
     /// happened, and tells the streams itself once it listens again.
     private func watchOtherInstances(missed: @escaping @Sendable (MissedEvents) -> Void) async throws {
+        // Gone at the last check without a farewell heard: the farewell, notified just before the listener closed, may
+        // still be on its way here, so such an instance is taken for lost only if none has come by the next check.
+        var suspects: Set<String> = []
         while true {
             let listening = try? await listeningInstances()
             let known = otherInstances.withLock { known in
                 defer { known = listening }
                 return known
             }
-            if let known, let listening, case let gone = known.subtracting(listening), !gone.isEmpty {
-                let announced = departed.withLock { departed in
-                    defer { departed.subtract(gone) }
-                    return gone.intersection(departed)
-                }
+            if let listening {
+                let farewells = departed.withLock { $0 }
+                let gone = known.map { $0.subtracting(listening) } ?? []
+                let announced = gone.union(suspects).intersection(farewells)
+                let lost = suspects.subtracting(farewells)
+                suspects = gone.subtracting(farewells)
                 if !announced.isEmpty {
                     logger.notice(
                         "another instance stopped after telling the others everything",
                         metadata: ["skillrelay.instances": "\(announced.sorted().joined(separator: ", "))"])
                 }
-                let lost = gone.subtracting(announced)
                 if !lost.isEmpty {
                     logger.notice(
                         "another instance stopped listening for live events without a farewell; streams here read what it may not have told them",
                         metadata: ["skillrelay.instances": "\(lost.sorted().joined(separator: ", "))"])
                     missed(.publishedByStoppedInstance)
                 }
+                // Farewells are kept while their instance listens or is suspected; the rest are decided on, or were
+                // never seen.
+                departed.withLock { $0.formIntersection(listening.union(suspects)) }
             }
             checks.advance()
             try await Task.sleep(for: peerCheckInterval)

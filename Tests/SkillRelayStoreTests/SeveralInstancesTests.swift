@@ -204,13 +204,45 @@ struct SeveralInstancesTests {
         try await withDeadline(seconds: Self.deadline, "the second seeing the first gone") {
             await relays[1].waitUntilNotSeeing(instance: relays[0].instanceID)
         }
-        #expect(log.messages.all.contains { $0.instance == 1 && $0.text == "another instance stopped after telling the others everything" })
+        try await log.messages.wait(within: Self.deadline, "the farewell taken into account") { messages in
+            messages.contains { $0.instance == 1 && $0.text == "another instance stopped after telling the others everything" }
+        }
         #expect(!log.messages.all.contains { $0.instance == 1 && $0.text.hasPrefix("another instance stopped listening") })
 
         events[1].publish(.closed(.expired), question: "q-6")
         events[1].publish(.closed(deliveryID: "d-6", reason: .expired), handle: "kube.specialist.01")
         #expect(try await updates.first(2) == [.event(.wave(number: 1, deliveredTo: 3)), .event(.closed(.expired))])
         #expect(try await inbox.first(1) == [.closed(deliveryID: "d-6", reason: .expired)])
+
+        running[1].cancel()
+        await second.close()
+    }
+
+    /// An instance that could not notify every event it published says no farewell when it stops, so that the others'
+    /// asker streams read their questions again. Here more events waited than the relay keeps, and the oldest was
+    /// dropped.
+    @Test func anInstanceThatLostAnEventSaysNoFarewell() async throws {
+        let (first, second) = try await Self.twoInstances()
+        let log = CapturedLog()
+        let relays = [first, second].enumerated().map { index, database in
+            PostgresEventRelay(database: database, peerCheckInterval: .milliseconds(200), logger: log.logger(instance: index))
+        }
+        let events = relays.map { QuestionEvents(relay: $0) }
+        for number in 0...PostgresEventRelay.waitingLimit { relays[0].forward(.asker(question: "q-flood", .wave(number: number, deliveredTo: 1))) }
+        let running = events.map { events in Task { try await events.relayEvents() } }
+        try await withDeadline(seconds: Self.deadline, "the second seeing the first listen") {
+            await relays[1].waitUntilSeeing(instance: relays[0].instanceID)
+        }
+        let updates = Received(events[1].askerUpdates(question: "q-7"))
+
+        running[0].cancel()
+        _ = await running[0].result
+        await first.close()
+        #expect(try await updates.first(1) == [.mayHaveMissed])
+        #expect(
+            log.messages.all.contains {
+                $0.instance == 1 && $0.text.hasPrefix("another instance stopped listening for live events without a farewell")
+            })
 
         running[1].cancel()
         await second.close()
