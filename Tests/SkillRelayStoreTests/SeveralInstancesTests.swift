@@ -224,14 +224,10 @@ struct SeveralInstancesTests {
     @Test func anInstanceThatLostAnEventSaysNoFarewell() async throws {
         let (first, second) = try await Self.twoInstances()
         let log = CapturedLog()
-        let relays = [first, second].enumerated().map { index, database in
-            PostgresEventRelay(database: database, peerCheckInterval: .milliseconds(200), logger: log.logger(instance: index))
-        }
-        let events = relays.map { QuestionEvents(relay: $0) }
-        for number in 0...PostgresEventRelay.waitingLimit { relays[0].forward(.asker(question: "q-flood", .wave(number: number, deliveredTo: 1))) }
-        let running = events.map { events in Task { try await events.relayEvents() } }
-        try await withDeadline(seconds: Self.deadline, "the second seeing the first listen") {
-            await relays[1].waitUntilSeeing(instance: relays[0].instanceID)
+        let (_, events, running) = try await Self.watching(first, second, log: log) { relays in
+            for number in 0...PostgresEventRelay.waitingLimit {
+                relays[0].forward(.asker(question: "q-flood", .wave(number: number, deliveredTo: 1)))
+            }
         }
         let updates = Received(events[1].askerUpdates(question: "q-7"))
 
@@ -349,13 +345,15 @@ struct SeveralInstancesTests {
         return (relays, events, running)
     }
 
-    /// `relaying`, with each relay looking for the other every 200 ms, once the second has seen the first listen.
+    /// `relaying`, with each relay looking for the other every 200 ms, once the second has seen the first listen;
+    /// `beforeRunning` has the relays before they run.
     static func watching(
-        _ first: PostgresAppDatabase, _ second: PostgresAppDatabase, log: CapturedLog
+        _ first: PostgresAppDatabase, _ second: PostgresAppDatabase, log: CapturedLog, beforeRunning: ([PostgresEventRelay]) -> Void = { _ in }
     ) async throws -> ([PostgresEventRelay], [QuestionEvents], [Task<Void, any Error>]) {
         let relays = [first, second].enumerated().map { index, database in
             PostgresEventRelay(database: database, peerCheckInterval: .milliseconds(200), logger: log.logger(instance: index))
         }
+        beforeRunning(relays)
         let events = relays.map { QuestionEvents(relay: $0) }
         let running = events.map { events in Task { try await events.relayEvents() } }
         try await withDeadline(seconds: deadline, "the second seeing the first listen") {
