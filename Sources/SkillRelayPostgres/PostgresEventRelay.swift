@@ -51,6 +51,8 @@ public final class PostgresEventRelay: QuestionEventRelay {
     private let otherInstances = Mutex<Set<String>?>(nil)
     /// Instances whose farewell this one heard: their going away is not a loss.
     private let departed = Mutex<Set<String>>([])
+    /// The highest barrier this instance's listener has heard back.
+    private let barriersHeard = Progress()
     private let checks = Progress()
 
     /// How often the relay looks for instances whose listening connection went away.
@@ -122,8 +124,8 @@ public final class PostgresEventRelay: QuestionEventRelay {
         await waitForCheck { $0.contains(id) }
     }
 
-    /// Returns once a check for other instances has found the instance `id` no longer listening. Without its farewell
-    /// heard by then, the next check decides whether it was lost.
+    /// Returns once a check for other instances has found the instance `id` no longer listening, and said what that
+    /// means for the streams here.
     public func waitUntilNotSeeing(instance id: String) async {
         await waitForCheck { !$0.contains(id) }
     }
@@ -145,6 +147,8 @@ public final class PostgresEventRelay: QuestionEventRelay {
         var stored: Int64?
         /// The instance stops, and has notified everything it published.
         var farewell: Bool?
+        /// Sent by an instance to itself: once heard, so has everything committed before it (`barriersHeard`).
+        var barrier: Int?
     }
 
     // MARK: - Sending
@@ -318,39 +322,51 @@ public final class PostgresEventRelay: QuestionEventRelay {
     /// longer does, `missed`. A check that fails (the database out of reach) starts afresh: the listener says what
     /// happened, and tells the streams itself once it listens again.
     private func watchOtherInstances(missed: @escaping @Sendable (MissedEvents) -> Void) async throws {
-        // Gone at the last check without a farewell heard: the farewell, notified just before the listener closed, may
-        // still be on its way here, so such an instance is taken for lost only if none has come by the next check.
-        var suspects: Set<String> = []
+        var barriers = 0
         while true {
             let listening = try? await listeningInstances()
-            let known = otherInstances.withLock { known in
-                defer { known = listening }
-                return known
-            }
-            if let listening {
-                let farewells = departed.withLock { $0 }
-                let gone = known.map { $0.subtracting(listening) } ?? []
-                let announced = gone.union(suspects).intersection(farewells)
-                let lost = suspects.subtracting(farewells)
-                suspects = gone.subtracting(farewells)
+            let known = otherInstances.withLock { $0 }
+            if let known, let listening, case let gone = known.subtracting(listening), !gone.isEmpty {
+                // A farewell is committed before its instance's listener closes, so before this check saw it gone, and
+                // notifications arrive in the order they were committed: once a barrier notified now has come back,
+                // every farewell there was has been heard.
+                if !gone.isSubset(of: departed.withLock { $0 }) {
+                    barriers += 1
+                    await hearWhatWasNotifiedBefore(barrier: barriers)
+                }
+                let announced = departed.withLock { gone.intersection($0) }
                 if !announced.isEmpty {
                     logger.notice(
                         "another instance stopped after telling the others everything",
                         metadata: ["skillrelay.instances": "\(announced.sorted().joined(separator: ", "))"])
                 }
+                let lost = gone.subtracting(announced)
                 if !lost.isEmpty {
                     logger.notice(
                         "another instance stopped listening for live events without a farewell; streams here read what it may not have told them",
                         metadata: ["skillrelay.instances": "\(lost.sorted().joined(separator: ", "))"])
                     missed(.publishedByStoppedInstance)
                 }
-                // Farewells are kept while their instance listens or is suspected; the rest are decided on, or were
-                // never seen.
-                departed.withLock { $0.formIntersection(listening.union(suspects)) }
             }
+            if let listening {
+                // Farewells are kept while their instance still listens: those gone are decided on, or were never seen.
+                departed.withLock { $0.formIntersection(listening) }
+            }
+            otherInstances.withLock { $0 = listening }
             checks.advance()
             try await Task.sleep(for: peerCheckInterval)
         }
+    }
+
+    /// Notifies a barrier to this instance's own listener and waits (10 s at most) until it has come back. Where it
+    /// cannot be sent or does not come back, what was heard is all there is to go on.
+    private func hearWhatWasNotifiedBefore(barrier: Int) async {
+        do {
+            try await notifyCarried([String(decoding: try JSONEncoder().encode(Envelope(origin: instanceID, barrier: barrier)), as: UTF8.self)])
+        } catch {
+            return
+        }
+        await barriersHeard.wait(atLeast: barrier, atMost: .seconds(10))
     }
 
     /// The ids of the other instances listening on this database now.
@@ -375,7 +391,10 @@ public final class PostgresEventRelay: QuestionEventRelay {
             logger.warning("ignored a live event another instance relayed that this one cannot read")
             return
         }
-        guard envelope.origin != instanceID else { return }
+        guard envelope.origin != instanceID else {
+            if let barrier = envelope.barrier { barriersHeard.advance(to: barrier) }
+            return
+        }
         if envelope.farewell == true {
             departed.withLock { _ = $0.insert(envelope.origin) }
             return
@@ -419,8 +438,17 @@ private final class Progress: Sendable {
     var current: Int { state.withLock { $0.count } }
 
     func advance(by steps: Int = 1) {
+        advance(to: nil, by: steps)
+    }
+
+    /// Raises the count to `target` (a count already there stays).
+    func advance(to target: Int) {
+        advance(to: target, by: 0)
+    }
+
+    private func advance(to target: Int?, by steps: Int) {
         let ready = state.withLock { state in
-            state.count += steps
+            state.count = max(state.count + steps, target ?? 0)
             let ready = state.waiters.filter { $0.value.count <= state.count }
             for id in ready.keys { state.waiters[id] = nil }
             return ready.values.map(\.continuation)

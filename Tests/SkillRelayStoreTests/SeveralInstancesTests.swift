@@ -189,7 +189,8 @@ struct SeveralInstancesTests {
     }
 
     /// An instance that stops cleanly notifies what it still had, then its farewell, before its listening connection
-    /// closes: the others' streams lose nothing, and no asker stream reads its question again.
+    /// closes: the others' streams lose nothing, and no asker stream reads its question again. The check that finds
+    /// its listener gone has heard the farewell by the time it decides, however late the notification came.
     @Test func anInstanceThatStopsCleanlySaysFarewellAndTheStreamsElsewhereGoOn() async throws {
         let (first, second) = try await Self.twoInstances()
         let log = CapturedLog()
@@ -204,9 +205,7 @@ struct SeveralInstancesTests {
         try await withDeadline(seconds: Self.deadline, "the second seeing the first gone") {
             await relays[1].waitUntilNotSeeing(instance: relays[0].instanceID)
         }
-        try await log.messages.wait(within: Self.deadline, "the farewell taken into account") { messages in
-            messages.contains { $0.instance == 1 && $0.text == "another instance stopped after telling the others everything" }
-        }
+        #expect(log.messages.all.contains { $0.instance == 1 && $0.text == "another instance stopped after telling the others everything" })
         #expect(!log.messages.all.contains { $0.instance == 1 && $0.text.hasPrefix("another instance stopped listening") })
 
         events[1].publish(.closed(.expired), question: "q-6")
