@@ -145,6 +145,15 @@ class SkillRelayInABrowser(unittest.TestCase):
             lambda d: d.execute_script("return window.skillrelayBeforeSubmit") is None)
         return self.wait_for(driver, ".flash").text
 
+    def ask(self, driver, topic, text):
+        """Asks on the ask page as a person does: types the topic, sees the help line name it, types and sends."""
+        driver.find_element(By.ID, "topic").send_keys(topic)
+        WebDriverWait(driver, WAIT).until(
+            lambda d: f"({topic})" in d.execute_script("return document.getElementById('topic-help').textContent"))
+        driver.find_element(By.ID, "text").send_keys(text)
+        driver.find_element(By.CSS_SELECTOR, "form[action='/ask'] button[type=submit]").click()
+        WebDriverWait(driver, WAIT).until(EC.url_contains("/questions/q_"))
+
     def wait_for(self, driver, selector):
         return WebDriverWait(driver, WAIT).until(EC.presence_of_element_located((By.CSS_SELECTOR, selector)))
 
@@ -179,12 +188,16 @@ class SkillRelayInABrowser(unittest.TestCase):
         probe.get(link)
         self.assertIn("This link no longer works", probe.find_element(By.TAG_NAME, "h1").text)
 
-        # Topic suggestions appear as one types (the full-text topic search).
+        # Topic suggestions appear as one types (the full-text topic search), and the form does not move when they do:
+        # a button that moved would not be under the pointer any more (a click in a CI run landed beside it).
+        ask_button = asker.find_element(By.CSS_SELECTOR, "form[action='/ask'] button[type=submit]")
+        where_before = ask_button.rect
         topic = asker.find_element(By.ID, "topic")
         topic.send_keys("kube")
         WebDriverWait(asker, WAIT).until(
             lambda d: "kubernetes" in [o.get_attribute("value") for o in d.find_elements(By.CSS_SELECTOR, "#topic-options option")])
         self.assertIn("Kubernetes", asker.find_element(By.ID, "topic-help").text)
+        self.assertEqual(ask_button.rect, where_before)
         topic.clear()
         topic.send_keys("kubernetes")
         question = "How do I drain a node without downtime? <script>window.pwned = 1</script>"
@@ -283,11 +296,8 @@ class SkillRelayInABrowser(unittest.TestCase):
 
         asker = self.browser()
         self.sign_in(asker, "henrik.andersen")
-        asker.find_element(By.ID, "topic").send_keys("infrastructure")
         question = "Which load balancer sits in front of the clusters?"
-        asker.find_element(By.ID, "text").send_keys(question)
-        asker.find_element(By.CSS_SELECTOR, "form[action='/ask'] button[type=submit]").click()
-        WebDriverWait(asker, WAIT).until(EC.url_contains("/questions/q_"))
+        self.ask(asker, "infrastructure", question)
         self.assertEqual(asker.find_element(By.ID, "delivered").text, "1")
 
         # Nikos (tagged with kubernetes, not infrastructure) answers; the asker rates the answer helpful.
@@ -330,11 +340,8 @@ class SkillRelayInABrowser(unittest.TestCase):
 
         asker = self.browser()
         self.sign_in(asker, "henrik.andersen")
-        asker.find_element(By.ID, "topic").send_keys("kubernetes")
         question = "Does our ingress controller support gRPC?"
-        asker.find_element(By.ID, "text").send_keys(question)
-        asker.find_element(By.CSS_SELECTOR, "form[action='/ask'] button[type=submit]").click()
-        WebDriverWait(asker, WAIT).until(EC.url_contains("/questions/q_"))
+        self.ask(asker, "kubernetes", question)
 
         specialist.get(self.base + "/inbox")
         WebDriverWait(specialist, WAIT).until(

@@ -27,6 +27,7 @@ function suggestTopics(input) {
         if (status) {
           status.textContent = topics.length === 0 ? "No topic matches yet." :
             "Topics: " + topics.map((topic) => topic.name + " (" + topic.slug + ")").join(", ");
+          status.title = status.textContent;
         }
       } catch (error) {
         // Suggestions are a help, not a need: the form works without them.
