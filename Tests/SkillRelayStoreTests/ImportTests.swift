@@ -21,6 +21,20 @@ import Testing
         }
     }
 
+    // The planner knows what an import loaded as soon as it commits: a table never analyzed has no row count
+    // (`reltuples` -1) and no column statistics, and autovacuum may take minutes to come round.
+    @Test(.enabled(if: TestPostgres.serverURL != nil)) func anImportOnPostgreSQLLeavesThePlannerItsStatistics() async throws {
+        try await withSample(.postgres) { (database, _) async throws in
+            for table in ["employee", "topic", "topicalias", "skill"] {
+                let counted = try await database.count("SELECT count(*) FROM \(table)")
+                let known = try await database.count("SELECT reltuples::bigint FROM pg_class WHERE relname = '\(table)'")
+                #expect(known == counted, "\(table)")
+                let columns = try await database.count("SELECT count(*) FROM pg_stats WHERE tablename = '\(table)'")
+                #expect(columns > 0, "\(table)")
+            }
+        }
+    }
+
     @Test(arguments: StoreBackend.available) func reimportingUpsertsInsteadOfDuplicating(backend: StoreBackend) async throws {
         try await withEmpty(backend) { (_, store) async throws in
             let first = try batch([
