@@ -88,20 +88,12 @@ extension PostgresDirectoryStore: TeamStore {
         skills: [Int64: [Skill]], hours: [Int64: (timeZone: String?, workingHours: WorkingHours?)], breadcrumbs: [TeamAncestor]
     ) {
         let between = node.id == me.id ? [] : node.orgPath.dropFirst(me.orgPath.count).split(separator: "/").dropLast().compactMap { Int64($0) }
-        let rows = try await db.rows(
-            """
-            SELECT 'skill', skill.employeeId, topic.slug, topic.name, skill.level, skill.source, tagger.handle, skill.taggedAt
-            FROM skill
-            JOIN topic ON topic.id = skill.topicId
-            LEFT JOIN employee AS tagger ON tagger.id = skill.taggedById
-            WHERE skill.employeeId = ANY(\(ids)::bigint[])
-            UNION ALL
-            SELECT 'hours', id, timeZone, workingHours, NULL, NULL, NULL, NULL FROM employee
-            WHERE id = ANY(\(ids)::bigint[]) AND (timeZone IS NOT NULL OR workingHours IS NOT NULL)
-            UNION ALL
-            SELECT 'crumb', id, handle, name, NULL, NULL, NULL, NULL FROM employee WHERE id = ANY(\(Array(between))::bigint[])
-            """
-        ) { try $0.decode((String, Int64, String?, String?, Int?, String?, String?, Date?).self) }
+        let rows = try await db.connection.rows(
+            PreparedQuery<TeamMemberDetails> {
+                $0.append(ids)
+                $0.append(Array(between))
+            }
+        ).map { try $0.decode((String, Int64, String?, String?, Int?, String?, String?, Date?).self) }
         var skills: [Int64: [Skill]] = [:]
         var hours: [Int64: (timeZone: String?, workingHours: WorkingHours?)] = [:]
         var crumbs: [Int64: TeamAncestor] = [:]
@@ -133,6 +125,23 @@ extension PostgresDirectoryStore: TeamStore {
     static func fold(_ text: String) -> String {
         text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).lowercased()
     }
+}
+
+/// `memberDetails`' statement, prepared: planning its three parts for a page's ids cost about as much as running them.
+enum TeamMemberDetails: PreparedSQL {
+    static let name = "skillrelay_team_member_details_v1"
+    static let sql = """
+        SELECT 'skill', skill.employeeId, topic.slug, topic.name, skill.level, skill.source, tagger.handle, skill.taggedAt
+        FROM skill
+        JOIN topic ON topic.id = skill.topicId
+        LEFT JOIN employee AS tagger ON tagger.id = skill.taggedById
+        WHERE skill.employeeId = ANY($1::bigint[])
+        UNION ALL
+        SELECT 'hours', id, timeZone, workingHours, NULL, NULL, NULL, NULL FROM employee
+        WHERE id = ANY($1::bigint[]) AND (timeZone IS NOT NULL OR workingHours IS NOT NULL)
+        UNION ALL
+        SELECT 'crumb', id, handle, name, NULL, NULL, NULL, NULL FROM employee WHERE id = ANY($2::bigint[])
+        """
 }
 
 /// One page of a team listing, read in a stable order from the cursor on: SQLite's `TeamListing`, order for order.
