@@ -355,7 +355,11 @@ struct SeveralInstancesTests {
         beforeRunning(relays)
         let events = relays.map { QuestionEvents(relay: $0) }
         let running = events.map { events in Task { try await events.relayEvents() } }
-        try await withDeadline(seconds: deadline, "the second seeing the first listen") {
+        // Both listening, not only seen: a check finds an instance by its listening connection, which may not have run
+        // its LISTEN yet, and a check of the second's may come before its own LISTEN. An event published before then
+        // is not heard (a CI run lost one so).
+        try await withDeadline(seconds: deadline, "both instances listening, and the second seeing the first") {
+            for relay in relays { await relay.waitUntilListening() }
             await relays[1].waitUntilSeeing(instance: relays[0].instanceID)
         }
         return (relays, events, running)
