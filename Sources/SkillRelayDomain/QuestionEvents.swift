@@ -103,6 +103,9 @@ public protocol QuestionEventRelay: Sendable {
     /// them would. It is called once what comes after is delivered, so a stream that reads the store then misses
     /// nothing.
     func run(delivering deliver: @escaping @Sendable (QuestionEvent) -> Void, missed: @escaping @Sendable (MissedEvents) -> Void) async throws
+    /// Whether `run` has begun hearing the other instances (on PostgreSQL: its `LISTEN` has been confirmed). Until then,
+    /// what they publish does not reach this instance's streams.
+    var hasListened: Bool { get }
 }
 
 /// Live events for server-sent event streams: one channel per question (the asker) and per specialist (the inbox).
@@ -172,6 +175,12 @@ public final class QuestionEvents: Sendable {
         inboxes.publish(event, to: handle)
         relay?.forward(.inbox(handle: handle, event))
     }
+
+    /// Whether this instance's streams hear what the other instances publish: always without a relay; with one, once it
+    /// has begun listening. Until then an instance should not take requests (`GET /health` says it is starting): a
+    /// stream opened meanwhile would read the store and then miss what another instance published before the relay
+    /// listened.
+    public var hearsOtherInstances: Bool { relay?.hasListened ?? true }
 
     /// Returns once what was published here so far has reached the other instances (or could not), waiting at most
     /// `limit`: for a request whose events are its result (an answer, a follow-up), so that an instance killed right

@@ -114,6 +114,8 @@ public final class PostgresEventRelay: QuestionEventRelay {
         }
     }
 
+    public var hasListened: Bool { listening.current > 0 }
+
     /// Returns once the relay has begun listening `times` times in all: the first time, and once more after each drop.
     public func waitUntilListening(times: Int = 1) async {
         await listening.wait(atLeast: times)

@@ -19,7 +19,7 @@ public func buildRouter(store: any DirectoryStore, questions: QuestionService, w
     let router = Router(context: APIRequestContext.self)
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
-    SystemController(store: store).addRoutes(to: router)
+    SystemController(store: store, events: questions.eventStreams).addRoutes(to: router)
     let v1 = router.group("v1").add(middleware: AuthenticationMiddleware(store: store))
     EmployeesController(store: store).addRoutes(to: v1)
     TopicsController(store: store).addRoutes(to: v1)

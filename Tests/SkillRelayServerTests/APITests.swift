@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import SkillRelayServer
+import SkillRelayTestSupport
 import Testing
 
 @Suite struct APITests {
@@ -83,6 +84,28 @@ import Testing
                 #expect(!response.text.contains("secret"))
             }
         }
+    }
+
+    /// An instance sharing its database with others is ready once it hears their live events: a load balancer that sent
+    /// it a stream before would have the stream miss what they published meanwhile.
+    @Test func anInstanceIsStartingUntilItHearsTheOthersLiveEvents() async throws {
+        let hub = InProcessRelayHub()
+        let fixture = try await Fixture.make(relay: hub.relay(named: "here"))
+        try await fixture.test { client in
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.text == #"{"status":"starting"}"#)
+            }
+        }
+        let relaying = Task { try await fixture.questions.eventStreams.relayEvents() }
+        try await hub.connected.wait(within: 60, "the relay running") { $0.count == 1 }
+        try await fixture.test { client in
+            try await client.execute(uri: "/health", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.text == #"{"status":"ok"}"#)
+            }
+        }
+        relaying.cancel()
     }
 
     @Test func healthAnswersOverARealSocket() async throws {

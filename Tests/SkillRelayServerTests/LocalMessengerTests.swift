@@ -72,6 +72,9 @@ import Testing
             handedOn.append(event)
         }
 
+        /// Hears nobody, and these tests do not ask.
+        var hasListened: Bool { true }
+
         /// Nothing here hands the queued events on.
         func flush(within limit: Duration) async {}
 

@@ -354,6 +354,8 @@ struct SeveralInstancesTests {
         }
         beforeRunning(relays)
         let events = relays.map { QuestionEvents(relay: $0) }
+        let hearingBefore = events.map(\.hearsOtherInstances)
+        #expect(hearingBefore == [false, false])
         let running = events.map { events in Task { try await events.relayEvents() } }
         // Both listening, not only seen: a check finds an instance by its listening connection, which may not have run
         // its LISTEN yet, and a check of the second's may come before its own LISTEN. An event published before then
@@ -362,6 +364,8 @@ struct SeveralInstancesTests {
             for relay in relays { await relay.waitUntilListening() }
             await relays[1].waitUntilSeeing(instance: relays[0].instanceID)
         }
+        let hearingAfter = events.map(\.hearsOtherInstances)
+        #expect(hearingAfter == [true, true])
         return (relays, events, running)
     }
 

@@ -50,6 +50,9 @@ public final class InProcessRelayHub: Sendable {
 
         public func send(_ event: QuestionEvent) async throws { forward(event) }
 
+        /// Hears the others once `run` has joined the hub.
+        public var hasListened: Bool { hub.running.withLock { $0[name] != nil } }
+
         /// Nothing waits: `forward` hands an event on before it returns.
         public func flush(within limit: Duration) async {}
 

@@ -5,6 +5,7 @@ import SkillRelayDomain
 /// Unauthenticated endpoints: health and the API's description.
 struct SystemController {
     let store: any DirectoryStore
+    let events: QuestionEvents
 
     func addRoutes(to router: Router<APIRequestContext>) {
         router.get("health", use: health)
@@ -16,14 +17,16 @@ struct SystemController {
         var status: String
     }
 
+    /// Readiness: the database answers, and (with several instances) this one hears the others' live events.
     @Sendable func health(_ request: Request, context: APIRequestContext) async throws -> EditedResponse<Health> {
         do {
             try await store.checkHealth()
-            return EditedResponse(status: .ok, response: Health(status: "ok"))
         } catch {
             context.logger.error("health check failed", metadata: ["skillrelay.error": "\(error)"])
             return EditedResponse(status: .serviceUnavailable, response: Health(status: "database unavailable"))
         }
+        guard events.hearsOtherInstances else { return EditedResponse(status: .serviceUnavailable, response: Health(status: "starting")) }
+        return EditedResponse(status: .ok, response: Health(status: "ok"))
     }
 
     /// Liveness: answers without touching the database (a process that is up but whose database is not is still alive).
