@@ -57,6 +57,10 @@ public final class PostgresEventRelay: QuestionEventRelay {
 
     /// How often the relay looks for instances whose listening connection went away.
     let peerCheckInterval: Duration
+    /// How long a stopping relay's listener waits for its farewell to be notified, and how long a check waits for its
+    /// barrier to come back, before going on without.
+    let farewellWait: Duration
+    let barrierWait: Duration
 
     static let channel = "skillrelay_events"
     /// What an instance's listening connection is called (`application_name`), after its instance id.
@@ -70,9 +74,11 @@ public final class PostgresEventRelay: QuestionEventRelay {
 
     public init(
         database: PostgresAppDatabase, instanceID: String = UUID().uuidString.lowercased(), peerCheckInterval: Duration = .seconds(5),
-        logger: Logger
+        farewellWait: Duration = .seconds(5), barrierWait: Duration = .seconds(10), logger: Logger
     ) {
         self.peerCheckInterval = peerCheckInterval
+        self.farewellWait = farewellWait
+        self.barrierWait = barrierWait
         self.database = database
         self.instanceID = instanceID
         self.logger = logger
@@ -151,6 +157,9 @@ public final class PostgresEventRelay: QuestionEventRelay {
         var farewell: Bool?
         /// Sent by an instance to itself: once heard, so has everything committed before it (`barriersHeard`).
         var barrier: Int?
+
+        /// The notification's payload.
+        func text() throws -> String { String(decoding: try JSONEncoder().encode(self), as: UTF8.self) }
     }
 
     // MARK: - Sending
@@ -210,7 +219,7 @@ public final class PostgresEventRelay: QuestionEventRelay {
                 number += 1
                 return number
             }
-            let inline = String(decoding: try JSONEncoder().encode(Envelope(origin: instanceID, number: number, event: event)), as: UTF8.self)
+            let inline = try Envelope(origin: instanceID, number: number, event: event).text()
             if inline.utf8.count < Self.notifyLimit {
                 carried.append(inline)
                 continue
@@ -220,7 +229,7 @@ public final class PostgresEventRelay: QuestionEventRelay {
             try await notifyStored(event, number: number)
         }
         if farewell {
-            carried.append(String(decoding: try JSONEncoder().encode(Envelope(origin: instanceID, farewell: true)), as: UTF8.self))
+            carried.append(try Envelope(origin: instanceID, farewell: true).text())
         }
         try await notifyCarried(carried)
     }
@@ -238,8 +247,7 @@ public final class PostgresEventRelay: QuestionEventRelay {
     }
 
     private func notifyStored(_ event: QuestionEvent, number: Int) async throws {
-        let encoder = JSONEncoder()
-        let payload = String(decoding: try encoder.encode(event), as: UTF8.self)
+        let payload = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
         let purge = purgeIsDue()
         notifyingStatements.withLock { $0 += 1 }
         try await database.client.withTransaction(logger: logger) { connection in
@@ -249,7 +257,7 @@ public final class PostgresEventRelay: QuestionEventRelay {
             ).decode(Int64.self) {
                 id = stored
             }
-            let note = String(decoding: try encoder.encode(Envelope(origin: instanceID, number: number, stored: id)), as: UTF8.self)
+            let note = try Envelope(origin: instanceID, number: number, stored: id).text()
             // Delivered when the transaction commits, so the row is there for whoever reads it.
             try await connection.query("SELECT pg_notify(\(Self.channel), \(note))", logger: logger)
             if purge {
@@ -299,9 +307,9 @@ public final class PostgresEventRelay: QuestionEventRelay {
                     failure = error
                 }
                 // Stopping cleanly: the listener closes after the farewell, since the others take a listener gone
-                // without one for a loss. Waited for outside this cancelled task, and for 5 s at most.
+                // without one for a loss. Waited for outside this cancelled task, and for `farewellWait` at most.
                 if Task.isCancelled && !database.dedicated.isClosed {
-                    await Task.detached { [farewellSaid] in await farewellSaid.wait(atLeast: 1, atMost: .seconds(5)) }.value
+                    await Task.detached { [farewellSaid, farewellWait] in await farewellSaid.wait(atLeast: 1, atMost: farewellWait) }.value
                 }
                 await database.dedicated.close(connection)
             } catch let closed as PostgresDatabaseClosed {
@@ -360,15 +368,15 @@ public final class PostgresEventRelay: QuestionEventRelay {
         }
     }
 
-    /// Notifies a barrier to this instance's own listener and waits (10 s at most) until it has come back. Where it
+    /// Notifies a barrier to this instance's own listener and waits (`barrierWait`) until it has come back. Where it
     /// cannot be sent or does not come back, what was heard is all there is to go on.
     private func hearWhatWasNotifiedBefore(barrier: Int) async {
         do {
-            try await notifyCarried([String(decoding: try JSONEncoder().encode(Envelope(origin: instanceID, barrier: barrier)), as: UTF8.self)])
+            try await notifyCarried([try Envelope(origin: instanceID, barrier: barrier).text()])
         } catch {
             return
         }
-        await barriersHeard.wait(atLeast: barrier, atMost: .seconds(10))
+        await barriersHeard.wait(atLeast: barrier, atMost: barrierWait)
     }
 
     /// The ids of the other instances listening on this database now.

@@ -350,7 +350,11 @@ struct SeveralInstancesTests {
         _ first: PostgresAppDatabase, _ second: PostgresAppDatabase, log: CapturedLog, beforeRunning: ([PostgresEventRelay]) -> Void = { _ in }
     ) async throws -> ([PostgresEventRelay], [QuestionEvents], [Task<Void, any Error>]) {
         let relays = [first, second].enumerated().map { index, database in
-            PostgresEventRelay(database: database, peerCheckInterval: .milliseconds(200), logger: log.logger(instance: index))
+            // Checks often, so that a test need not wait; the waits for a farewell and a barrier as long as a test's
+            // deadline, so that a slow machine cannot turn a clean stop into a lost one.
+            PostgresEventRelay(
+                database: database, peerCheckInterval: .milliseconds(200), farewellWait: .seconds(deadline), barrierWait: .seconds(deadline),
+                logger: log.logger(instance: index))
         }
         beforeRunning(relays)
         let events = relays.map { QuestionEvents(relay: $0) }
