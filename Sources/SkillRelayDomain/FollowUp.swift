@@ -32,6 +32,12 @@ public struct FollowUp: Sendable, Equatable, Codable {
         if sender == viewer { return "you" }
         return sender == .asker ? "the asker" : "specialist \(number)"
     }
+
+    /// Whether `other` is this message, as a live event or as read from a store: a store keeps its time to the
+    /// millisecond (SQLite) or microsecond (PostgreSQL), a live event to the clock's precision.
+    public func isSameMessage(as other: FollowUp) -> Bool {
+        rank == other.rank && from == other.from && alias == other.alias && text == other.text && abs(sentAt.timeIntervalSince(other.sentAt)) < 0.001
+    }
 }
 
 /// Who writes a follow-up, and on which thread: the asker on their answer `rank`, or the specialist on their delivery.

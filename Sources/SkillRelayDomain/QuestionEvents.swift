@@ -59,11 +59,74 @@ struct OnceOnly {
     }
 }
 
+/// What a specialist's inbox stream has shown (what happens once to a delivery, each delivery's latest reveal state,
+/// its follow-ups), and the inbox as it stood when the stream began, so that what the stream reads of the inbox again
+/// (`InboxRereading`) shows only what its follower has seen neither live nor before.
+struct ShownInInbox {
+    private var once = OnceOnly(capacity: QuestionEvents.onceOnlyCapacity)
+    private var reveals: [String: RevealView] = [:]
+    private var followUps: [String: [FollowUp]] = [:]
+    /// The inbox when the stream began, by delivery.
+    private var before: [String: InboxItem] = [:]
+
+    /// The inbox (`items`) as it stood when the stream began, which its follower had read.
+    mutating func began(with items: [InboxItem]) {
+        before = Dictionary(items.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Whether a live `event` is to be shown: what happens once to a delivery the first time, a reveal state that
+    /// differs from the last shown, a follow-up not shown yet. It is then counted as shown.
+    mutating func isNew(_ event: InboxEvent) -> Bool {
+        switch event {
+        case .reveal(let delivery, _, let view):
+            guard reveals[delivery] != view else { return false }
+            reveals[delivery] = view
+        case .followUp(let delivery, let followUp):
+            guard !followUps[delivery, default: []].contains(where: { $0.isSameMessage(as: followUp) }) else { return false }
+            followUps[delivery, default: []].append(followUp)
+        case .delivered, .closed, .introduction:
+            return once.isNew(event.happensOnce)
+        }
+        return true
+    }
+
+    /// The reveal states and follow-ups in `items` (an inbox read again, newest first) that the follower has not seen,
+    /// oldest delivery first; they are then counted as shown. What happens once to a delivery is not among them: the
+    /// outbox sends it, again if need be.
+    mutating func news(in items: [InboxItem]) -> [InboxEvent] {
+        var found: [InboxEvent] = []
+        for item in items.reversed() {
+            let earlier = before[item.id]
+            // A delivery whose revealing the follower knows nothing of stands at none.
+            if let rank = item.rank, let reveal = item.reveal, reveal != (reveals[item.id] ?? earlier?.reveal ?? RevealView.none) {
+                reveals[item.id] = reveal
+                found.append(.reveal(deliveryID: item.id, rank: rank, reveal))
+            }
+            for followUp in item.followUps where !(earlier?.followUps ?? []).contains(where: { $0.isSameMessage(as: followUp) }) {
+                let event = InboxEvent.followUp(deliveryID: item.id, followUp)
+                if isNew(event) { found.append(event) }
+            }
+        }
+        return found
+    }
+}
+
+/// How an inbox stream reads the specialist's inbox: once when it begins, and again when another instance stopped
+/// without telling the others everything it published (a reveal state or a follow-up may be among it).
+public struct InboxRereading: Sendable {
+    public var read: @Sendable () async throws -> [InboxItem]
+
+    public init(read: @escaping @Sendable () async throws -> [InboxItem]) {
+        self.read = read
+    }
+}
+
 /// What a live stream receives: an event, or word that it may have missed some (another instance's notifications could
 /// not reach this one for a while), so that whoever follows it reads what they need from the store again.
 public enum LiveUpdate<Event: Sendable>: Sendable {
     case event(Event)
-    case mayHaveMissed
+    /// Some may have been missed, and which.
+    case mayHaveMissed(MissedEvents)
 }
 
 extension LiveUpdate: Equatable where Event: Equatable {}
@@ -138,21 +201,39 @@ public final class QuestionEvents: Sendable {
     public func askerUpdates(question id: String) -> AsyncStream<LiveUpdate<AskerEvent>> { askers.subscribe(id) }
 
     /// Events of one specialist's inbox, from now on; what happens once to a delivery (it arrives, it closes, the two
-    /// are introduced) is shown once. Several instances send what the outbox holds at least once: one that dies after
-    /// sending a message and before marking it leaves it to another, which sends it again after the lease (as a
-    /// homeserver keeps a retried transaction id from posting twice, the stream keeps the repeat from showing).
+    /// are introduced), a reveal state and a follow-up are each shown once. Several instances send what the outbox holds
+    /// at least once: one that dies after sending a message and before marking it leaves it to another, which sends it
+    /// again after the lease (as a homeserver keeps a retried transaction id from posting twice, the stream keeps the
+    /// repeat from showing).
     ///
-    /// The stream ends when it may have missed events (`LiveUpdate.mayHaveMissed`): its follower reads the inbox again
-    /// and follows it anew, rather than trust a stream with a hole in it.
-    public func inboxEvents(handle: String) -> AsyncStream<InboxEvent> {
+    /// The stream ends when its relay may have missed events (`MissedEvents.all`): its follower reads the inbox again
+    /// and follows it anew, rather than trust a stream with a hole in it. When another instance stopped without telling
+    /// the others everything (`MissedEvents.publishedByStoppedInstance`), the stream goes on: what the outbox sends is
+    /// sent again by another instance, and with `rereading` the inbox (read when the stream began) is read again and the
+    /// reveal states and follow-ups the stopped instance may have published without telling are shown, once. Where the
+    /// inbox cannot be read, the stream ends.
+    public func inboxEvents(handle: String, rereading: InboxRereading? = nil) -> AsyncStream<InboxEvent> {
         let live = inboxes.subscribe(handle)
         return AsyncStream(bufferingPolicy: .bufferingNewest(256)) { continuation in
             let task = Task {
-                var shown = OnceOnly(capacity: Self.onceOnlyCapacity)
+                var shown = ShownInInbox()
+                // Read after subscribing: an event published meanwhile is both read and heard, and shown live.
+                if let rereading {
+                    guard let items = try? await rereading.read() else {
+                        continuation.finish()
+                        return
+                    }
+                    shown.began(with: items)
+                }
                 updates: for await update in live {
                     switch update {
-                    case .event(let event): if shown.isNew(event.happensOnce) { continuation.yield(event) }
-                    case .mayHaveMissed: break updates
+                    case .event(let event): if shown.isNew(event) { continuation.yield(event) }
+                    case .mayHaveMissed(.all): break updates
+                    case .mayHaveMissed(.publishedByStoppedInstance):
+                        guard let rereading else { continue }
+                        // Where the inbox cannot be read now, the stream ends: a follower reconnecting reads the inbox.
+                        guard let items = try? await rereading.read() else { break updates }
+                        for event in shown.news(in: items) { continuation.yield(event) }
                     }
                 }
                 continuation.finish()
@@ -160,6 +241,10 @@ public final class QuestionEvents: Sendable {
             continuation.onTermination = { _ in task.cancel() }
         }
     }
+
+    /// Whether events published here reach other instances' streams (and theirs these): whether a stream must be ready
+    /// for word that it may have missed some.
+    public var isRelayed: Bool { relay != nil }
 
     /// How many once-only events an inbox stream remembers (a specialist gets a handful of questions a day).
     static let onceOnlyCapacity = 1000
@@ -214,10 +299,8 @@ public final class QuestionEvents: Sendable {
             case .inbox(let handle, let event): inboxes.publish(event, to: handle)
             }
         } missed: { [askers, inboxes] missed in
-            askers.tellEveryone(.mayHaveMissed)
-            // An inbox stream shows what the outbox sends, which another instance sends again when the one that
-            // stopped had not told the others; only a gap in what the relay heard leaves a hole in it.
-            if missed == .all { inboxes.tellEveryone(.mayHaveMissed) }
+            askers.tellEveryone(.mayHaveMissed(missed))
+            inboxes.tellEveryone(.mayHaveMissed(missed))
         }
     }
 

@@ -45,6 +45,19 @@ extension QuestionService {
     }
 }
 
+extension QuestionService {
+    /// Follows the caller's inbox as its live events (`QuestionEvents.inboxEvents`). Where other instances publish too,
+    /// the newest page of the inbox is read when the stream begins and again when one of them stopped without telling
+    /// the others everything, so that a reveal state or a follow-up it published and did not tell is shown then, once.
+    public func followInbox(of caller: Caller) throws -> AsyncStream<InboxEvent> {
+        let handle = try Self.employeeHandle(caller)
+        guard events.isRelayed else { return events.inboxEvents(handle: handle) }
+        let store = store
+        return events.inboxEvents(
+            handle: handle, rereading: InboxRereading { try await store.inbox(of: handle, page: PageRequest()).items })
+    }
+}
+
 /// What an asker's stream of one question has shown, so that what it reads of the question (on connecting, and
 /// again after its live events may have missed some) and what comes live are each shown once.
 struct ShownToAsker: Sendable {
@@ -82,7 +95,7 @@ struct ShownToAsker: Sendable {
             guard reveals[rank] != view else { return false }
             reveals[rank] = view
         case .followUp(let followUp):
-            guard !followUps.contains(followUp) else { return false }
+            guard !followUps.contains(where: { $0.isSameMessage(as: followUp) }) else { return false }
             followUps.append(followUp)
         case .closed:
             guard !closed else { return false }

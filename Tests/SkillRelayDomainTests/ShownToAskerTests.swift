@@ -37,4 +37,21 @@ import Testing
         let closedAgain = shown.isNew(.closed(.answered))
         #expect(readOnceMore.isEmpty && !closedAgain)
     }
+
+    /// A follow-up shown live carries the clock's time; read again from a store, the same message has it to the
+    /// millisecond (SQLite) or microsecond (PostgreSQL). It is the same message, not news; another is.
+    @Test func aFollowUpShownLiveIsNotNewsWhenReadAgainWithItsTimeAsStored() {
+        var shown = ShownToAsker(waves: 1)
+        let sent = Self.when.addingTimeInterval(61.000_456_789)
+        let live = FollowUp(rank: 1, from: .specialist, alias: "specialist 1", text: "Did that help?", sentAt: sent)
+        let first = shown.isNew(.followUp(live))
+        #expect(first)
+        let stored = Date(timeIntervalSince1970: (sent.timeIntervalSince1970 * 1000).rounded() / 1000)
+        #expect(stored != sent)
+        var readAgain = Self.view(waves: 1, answers: [])
+        let reply = FollowUp(rank: 1, from: .specialist, alias: "specialist 1", text: "Did that help?", sentAt: stored.addingTimeInterval(90))
+        readAgain.followUps = [FollowUp(rank: 1, from: .specialist, alias: "specialist 1", text: "Did that help?", sentAt: stored), reply]
+        let news = shown.news(in: readAgain)
+        #expect(news == [.followUp(reply)])
+    }
 }

@@ -155,7 +155,7 @@ struct SeveralInstancesTests {
         #expect(log.messages.all.contains { $0.instance == 1 && $0.text.hasPrefix("the live event relay lost its PostgreSQL connection") })
         #expect(log.messages.all.contains { $0.instance == 1 && $0.text == "the live event relay listens again" })
 
-        #expect(try await updates.first(1) == [.mayHaveMissed])
+        #expect(try await updates.first(1) == [.mayHaveMissed(.all)])
         try await inbox.ended.wait(within: Self.deadline, "the inbox stream ending") { !$0.isEmpty }
 
         events[0].publish(.wave(number: 1, deliveredTo: 2), question: "q-2")
@@ -168,17 +168,41 @@ struct SeveralInstancesTests {
     }
 
     /// An instance killed between committing a change and notifying it takes the notification with it. The others see
-    /// its listening connection go away without a farewell and tell their asker streams, which read the question
-    /// again; inbox streams go on (what they show is sent by the outbox, which another instance sends again). Here the
-    /// first instance's database closes under its running relay, as a kill would leave it.
-    @Test func whenAnotherInstanceStopsListeningWithoutAFarewellAskerStreamsAreTold() async throws {
+    /// its listening connection go away without a farewell and tell their streams: an asker stream reads its question
+    /// again; an inbox stream goes on (what the outbox sends, another instance sends again) and reads the inbox again
+    /// for the reveal states and follow-ups it has not shown. Here the first instance's database closes under its
+    /// running relay, as a kill would leave it.
+    @Test func whenAnotherInstanceStopsListeningWithoutAFarewellTheStreamsAreTold() async throws {
         let (first, second) = try await Self.twoInstances()
         let log = CapturedLog()
         let (_, events, running) = try await Self.watching(first, second, log: log)
         let updates = Received(events[1].askerUpdates(question: "q-5"))
+        // The inbox as read when the stream begins, then as read again: a reveal offer and a follow-up since.
+        let reads = Mutex(0)
+        var item = InboxItem(
+            id: "d-5", topic: TopicReference(slug: "kubernetes", name: "Kubernetes"), text: "How do I drain a node?", state: .answered,
+            questionStatus: .answered, deliveredAt: Date(timeIntervalSince1970: 1_800_000_000), rank: 1, reveal: RevealView.none)
+        let before = item
+        let followUp = FollowUp(rank: 1, from: .asker, alias: "the asker", text: "Thanks!", sentAt: Date(timeIntervalSince1970: 1_800_000_060))
+        item.reveal = RevealView(state: .invited)
+        item.followUps = [followUp]
+        let after = item
+        let inbox = Received(
+            events[1].inboxEvents(
+                handle: "kube.specialist.01",
+                rereading: InboxRereading {
+                    let count = reads.withLock { count in
+                        count += 1
+                        return count
+                    }
+                    return count == 1 ? [before] : [after]
+                }))
 
         await first.close()
-        #expect(try await updates.first(1) == [.mayHaveMissed])
+        #expect(try await updates.first(1) == [.mayHaveMissed(.publishedByStoppedInstance)])
+        let missed: [InboxEvent] = [.reveal(deliveryID: "d-5", rank: 1, RevealView(state: .invited)), .followUp(deliveryID: "d-5", followUp)]
+        #expect(try await inbox.first(2) == missed)
+        #expect(reads.withLock { $0 } == 2)
         #expect(
             log.messages.all.contains {
                 $0.instance == 1 && $0.text.hasPrefix("another instance stopped listening for live events without a farewell")
@@ -233,7 +257,7 @@ struct SeveralInstancesTests {
         running[0].cancel()
         _ = await running[0].result
         await first.close()
-        #expect(try await updates.first(1) == [.mayHaveMissed])
+        #expect(try await updates.first(1) == [.mayHaveMissed(.publishedByStoppedInstance)])
         #expect(
             log.messages.all.contains {
                 $0.instance == 1 && $0.text.hasPrefix("another instance stopped listening for live events without a farewell")

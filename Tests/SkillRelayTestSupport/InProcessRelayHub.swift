@@ -3,8 +3,9 @@ import Synchronization
 
 /// A fake relay between `QuestionEvents` in one process, standing in for the database's: whatever one instance
 /// forwards reaches every other instance's running relay, except one cut off (`cutOff`), which misses it until it
-/// hears the others again (`hearAgain`) and is told so, as a relay whose connection dropped would be; and each is told
-/// when another instance stopped (`stopped`).
+/// hears the others again (`hearAgain`) and is told so, as a relay whose connection dropped would be; one silenced
+/// (`silence`), whose events reach nobody, as an instance killed before notifying them; and each is told when another
+/// instance stopped (`stopped`).
 public final class InProcessRelayHub: Sendable {
     public let forwarded = Recorded<(from: String, event: QuestionEvent)>()
     public let connected = Recorded<String>()
@@ -12,6 +13,7 @@ public final class InProcessRelayHub: Sendable {
         var deliver: @Sendable (QuestionEvent) -> Void
         var missed: @Sendable (MissedEvents) -> Void
         var cutOff = false
+        var silenced = false
     }
     private let running = Mutex<[String: Running]>([:])
 
@@ -21,6 +23,10 @@ public final class InProcessRelayHub: Sendable {
 
     /// From now on, the relay `name` misses what the others forward.
     public func cutOff(_ name: String) { running.withLock { $0[name]?.cutOff = true } }
+
+    /// From now on, what the instance `name` forwards reaches no other, as what an instance killed before it could
+    /// notify it would have published.
+    public func silence(_ name: String) { running.withLock { $0[name]?.silenced = true } }
 
     /// The relay `name` hears the others again, and is told it may have missed some.
     public func hearAgain(_ name: String) {
@@ -44,7 +50,10 @@ public final class InProcessRelayHub: Sendable {
 
         public func forward(_ event: QuestionEvent) {
             hub.forwarded.append((name, event))
-            let others = hub.running.withLock { $0.filter { $0.key != name && !$0.value.cutOff }.map(\.value.deliver) }
+            let others = hub.running.withLock { running -> [@Sendable (QuestionEvent) -> Void] in
+                guard running[name]?.silenced != true else { return [] }
+                return running.filter { $0.key != name && !$0.value.cutOff }.map(\.value.deliver)
+            }
             for deliver in others { deliver(event) }
         }
 

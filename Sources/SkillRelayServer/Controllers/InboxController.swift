@@ -50,8 +50,7 @@ struct InboxController {
 
     /// A specialist's inbox event stream, for the API and the web page alike.
     static func inboxEvents(caller: Caller, questions: QuestionService) throws -> Response {
-        guard let handle = caller.handle else { throw DirectoryError.forbidden("Only employees receive and answer questions.") }
-        let live = questions.eventStreams.inboxEvents(handle: handle)
+        let live = try questions.followInbox(of: caller)
         let events = AsyncStream<ServerSentEvent> { continuation in
             let task = Task {
                 for await event in live { continuation.yield(EventEncoding.encode(event)) }
