@@ -12,17 +12,8 @@ import Testing
     static let deadline = 60.0
 
     @Test func anAskersStreamShowsWhatItMissedOnceItsRelayHearsTheOtherInstanceAgain() async throws {
-        let settings = QuestionFlowTests.settings(waveSize: 2, maxWaves: 3)
-        let hub = InProcessRelayHub()
-        let fixture = try await Fixture.make(settings: settings, relay: hub.relay(named: "here"))
-        let handles = try await fixture.addSpecialists(4).keys.sorted()
-        // The other instance: the same database, live events of its own.
-        let elsewhereEvents = QuestionEvents(relay: hub.relay(named: "elsewhere"))
-        let elsewhere = try QuestionService(
-            store: fixture.questionStore, presence: LocalPresenceSource(store: fixture.questionStore), settings: settings, clock: fixture.clock,
-            events: elsewhereEvents)
-        let running = [Task { try await fixture.questions.eventStreams.relayEvents() }, Task { try await elsewhereEvents.relayEvents() }]
-        try await hub.connected.wait(within: Self.deadline, "both relays running") { $0.count == 2 }
+        let (hub, fixture, handles, elsewhere, elsewhereEvents, running) = try await Self.twoInstances(
+            settings: QuestionFlowTests.settings(waveSize: 2, maxWaves: 3), specialists: 4)
 
         let asked = try await fixture.questions.ask(
             QuestionDraft(asker: .employee("boss"), topic: "k8s", text: "How do I drain a node safely?", maxAnswers: 2))
@@ -65,16 +56,9 @@ import Testing
     /// is seen gone without a farewell, and shows what it missed, once: nothing the specialist saw before the stream
     /// began, nothing it showed live, and nothing again when a late notification comes after all.
     @Test func aSpecialistsStreamShowsWhatAKilledInstanceRecordedAndNeverTold() async throws {
-        let settings = QuestionFlowTests.settings(waveSize: 1, maxWaves: 1)
-        let hub = InProcessRelayHub()
-        let fixture = try await Fixture.make(settings: settings, relay: hub.relay(named: "here"))
-        let handle = try #require(try await fixture.addSpecialists(1).keys.first)
-        let elsewhereEvents = QuestionEvents(relay: hub.relay(named: "elsewhere"))
-        let elsewhere = try QuestionService(
-            store: fixture.questionStore, presence: LocalPresenceSource(store: fixture.questionStore), settings: settings, clock: fixture.clock,
-            events: elsewhereEvents)
-        let running = [Task { try await fixture.questions.eventStreams.relayEvents() }, Task { try await elsewhereEvents.relayEvents() }]
-        try await hub.connected.wait(within: Self.deadline, "both relays running") { $0.count == 2 }
+        let (hub, fixture, handles, elsewhere, _, running) = try await Self.twoInstances(
+            settings: QuestionFlowTests.settings(waveSize: 1, maxWaves: 1), specialists: 1)
+        let handle = try #require(handles.first)
 
         let asked = try await fixture.questions.ask(
             QuestionDraft(asker: .employee("boss"), topic: "k8s", text: "How do I drain a node safely?", maxAnswers: 1))
@@ -117,6 +101,24 @@ import Testing
             ])
         #expect(!live.events.all.map(Self.summary).contains("follow-up from the asker: \(seenBefore.text)"))
         for task in running { task.cancel() }
+    }
+
+    /// Two instances on one database, both relays running: the fixture's service ("here", with `specialists` tagged)
+    /// and another ("elsewhere") with live events of its own.
+    private static func twoInstances(settings: QuestionSettings, specialists: Int) async throws -> (
+        hub: InProcessRelayHub, fixture: Fixture, handles: [String], elsewhere: QuestionService, elsewhereEvents: QuestionEvents,
+        running: [Task<Void, any Error>]
+    ) {
+        let hub = InProcessRelayHub()
+        let fixture = try await Fixture.make(settings: settings, relay: hub.relay(named: "here"))
+        let handles = try await fixture.addSpecialists(specialists).keys.sorted()
+        let elsewhereEvents = QuestionEvents(relay: hub.relay(named: "elsewhere"))
+        let elsewhere = try QuestionService(
+            store: fixture.questionStore, presence: LocalPresenceSource(store: fixture.questionStore), settings: settings, clock: fixture.clock,
+            events: elsewhereEvents)
+        let running = [Task { try await fixture.questions.eventStreams.relayEvents() }, Task { try await elsewhereEvents.relayEvents() }]
+        try await hub.connected.wait(within: deadline, "both relays running") { $0.count == 2 }
+        return (hub, fixture, handles, elsewhere, elsewhereEvents, running)
     }
 
     /// An inbox event in a few words: which kind, and for a follow-up its sender and text (its time is as precise as
