@@ -208,23 +208,31 @@ public final class QuestionEvents: Sendable {
     ///
     /// The stream ends when its relay may have missed events (`MissedEvents.all`): its follower reads the inbox again
     /// and follows it anew, rather than trust a stream with a hole in it. When another instance stopped without telling
-    /// the others everything (`MissedEvents.publishedByStoppedInstance`), the stream goes on: what the outbox sends is
-    /// sent again by another instance, and with `rereading` the inbox (read when the stream began) is read again and the
-    /// reveal states and follow-ups the stopped instance may have published without telling are shown, once. Where the
-    /// inbox cannot be read, the stream ends.
-    public func inboxEvents(handle: String, rereading: InboxRereading? = nil) -> AsyncStream<InboxEvent> {
+    /// the others everything (`MissedEvents.publishedByStoppedInstance`), it goes on: what the outbox sends, another
+    /// instance sends again. (What else that instance published is lost to this stream: see
+    /// `inboxEvents(handle:rereading:)`.)
+    public func inboxEvents(handle: String) -> AsyncStream<InboxEvent> {
+        inboxStream(inboxes.subscribe(handle), shown: ShownInInbox(), rereading: nil)
+    }
+
+    /// Events of one specialist's inbox, from now on, as `inboxEvents(handle:)`; and when another instance stopped
+    /// without telling the others everything, the inbox is read again (`rereading`) and the reveal states and
+    /// follow-ups that instance may have recorded without telling are shown, once. The inbox is read first, to know
+    /// what the follower had seen; that read's error is thrown. Where a later read fails, the stream ends.
+    public func inboxEvents(handle: String, rereading: InboxRereading) async throws -> AsyncStream<InboxEvent> {
+        // Subscribed before the inbox is read: an event published meanwhile is both read and heard, and shown live.
         let live = inboxes.subscribe(handle)
-        return AsyncStream(bufferingPolicy: .bufferingNewest(256)) { continuation in
+        var shown = ShownInInbox()
+        shown.began(with: try await rereading.read())
+        return inboxStream(live, shown: shown, rereading: rereading)
+    }
+
+    private func inboxStream(_ live: AsyncStream<LiveUpdate<InboxEvent>>, shown: ShownInInbox, rereading: InboxRereading?)
+        -> AsyncStream<InboxEvent>
+    {
+        AsyncStream(bufferingPolicy: .bufferingNewest(256)) { continuation in
             let task = Task {
-                var shown = ShownInInbox()
-                // Read after subscribing: an event published meanwhile is both read and heard, and shown live.
-                if let rereading {
-                    guard let items = try? await rereading.read() else {
-                        continuation.finish()
-                        return
-                    }
-                    shown.began(with: items)
-                }
+                var shown = shown
                 updates: for await update in live {
                     switch update {
                     case .event(let event): if shown.isNew(event) { continuation.yield(event) }

@@ -47,13 +47,14 @@ extension QuestionService {
 
 extension QuestionService {
     /// Follows the caller's inbox as its live events (`QuestionEvents.inboxEvents`). Where other instances publish too,
-    /// the newest page of the inbox is read when the stream begins and again when one of them stopped without telling
-    /// the others everything, so that a reveal state or a follow-up it published and did not tell is shown then, once.
-    public func followInbox(of caller: Caller) throws -> AsyncStream<InboxEvent> {
+    /// the newest page of the inbox is read when the stream begins (an error then is thrown) and again when one of them
+    /// stopped without telling the others everything, so that a reveal state or a follow-up it recorded and did not
+    /// tell is shown then, once.
+    public func followInbox(of caller: Caller) async throws -> AsyncStream<InboxEvent> {
         let handle = try Self.employeeHandle(caller)
         guard events.isRelayed else { return events.inboxEvents(handle: handle) }
         let store = store
-        return events.inboxEvents(
+        return try await events.inboxEvents(
             handle: handle, rereading: InboxRereading { try await store.inbox(of: handle, page: PageRequest()).items })
     }
 }

@@ -125,6 +125,33 @@ import Testing
         for task in running { task.cancel() }
     }
 
+    /// An inbox stream that reads the inbox (where other instances publish too) fails with the first read, before it
+    /// shows anything; one that cannot read the inbox again when another instance stopped ends, so that its follower
+    /// reads the inbox again when it reconnects.
+    @Test func anInboxStreamThatCannotReadTheInboxFailsAtOnceOrEnds() async throws {
+        let (hub, _, there, running) = try await Self.twoInstances("here", "there")
+        await #expect(throws: TimedOut.self) {
+            _ = try await there.inboxEvents(handle: "kube.specialist.01", rereading: InboxRereading { throw TimedOut(what: "the inbox") })
+        }
+        let reads = Mutex(0)
+        let inbox = CollectedEvents(
+            try await there.inboxEvents(
+                handle: "kube.specialist.01",
+                rereading: InboxRereading {
+                    let count = reads.withLock { count in
+                        count += 1
+                        return count
+                    }
+                    if count > 1 { throw TimedOut(what: "the inbox, again") }
+                    return []
+                }))
+        hub.stopped("here")
+        try await inbox.ended.wait(within: 60, "the inbox stream ending") { !$0.isEmpty }
+        #expect(inbox.events.all.isEmpty)
+        #expect(reads.withLock { $0 } == 2)
+        for task in running { task.cancel() }
+    }
+
     /// Two instances' live events joined by an in-process hub, both relays running.
     static func twoInstances(_ first: String, _ second: String) async throws -> (
         hub: InProcessRelayHub, first: QuestionEvents, second: QuestionEvents, running: [Task<Void, any Error>]

@@ -69,7 +69,7 @@ import Testing
         let seenBefore = try await fixture.questions.followUp(question: asked.id, rank: 1, text: "Which version?", by: boss)
         let specialist = try await fixture.caller(handle)
         let delivery = try #require(try await fixture.questions.inbox(of: specialist).first).id
-        let live = CollectedEvents(try fixture.questions.followInbox(of: specialist))
+        let live = CollectedEvents(try await fixture.questions.followInbox(of: specialist))
 
         fixture.clock.advance(by: 60.000_123_4)
         let heardLive = try await elsewhere.followUp(question: asked.id, rank: 1, text: "1.29, if it matters.", by: boss)

@@ -188,7 +188,7 @@ struct SeveralInstancesTests {
         item.followUps = [followUp]
         let after = item
         let inbox = Received(
-            events[1].inboxEvents(
+            try await events[1].inboxEvents(
                 handle: "kube.specialist.01",
                 rereading: InboxRereading {
                     let count = reads.withLock { count in

@@ -45,12 +45,12 @@ struct InboxController {
 
     /// `delivery`, `message` (follow-ups) and `closed` events for the caller's inbox, until they disconnect.
     @Sendable func events(_ request: Request, context: APIRequestContext) async throws -> Response {
-        try Self.inboxEvents(caller: try context.requireCaller(), questions: questions)
+        try await Self.inboxEvents(caller: try context.requireCaller(), questions: questions)
     }
 
     /// A specialist's inbox event stream, for the API and the web page alike.
-    static func inboxEvents(caller: Caller, questions: QuestionService) throws -> Response {
-        let live = try questions.followInbox(of: caller)
+    static func inboxEvents(caller: Caller, questions: QuestionService) async throws -> Response {
+        let live = try await questions.followInbox(of: caller)
         let events = AsyncStream<ServerSentEvent> { continuation in
             let task = Task {
                 for await event in live { continuation.yield(EventEncoding.encode(event)) }

@@ -80,7 +80,7 @@ struct InboxPages {
 
     /// The same stream as `GET /v1/inbox/events`, for the page's script.
     @Sendable func events(_ request: Request, context: WebRequestContext) async throws -> Response {
-        try InboxController.inboxEvents(caller: try context.requireUser().caller, questions: questions)
+        try await InboxController.inboxEvents(caller: try context.requireUser().caller, questions: questions)
     }
 
     @Sendable func answer(_ request: Request, context: WebRequestContext) async throws -> Response {
