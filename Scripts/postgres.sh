@@ -55,7 +55,8 @@ ensure_os_user() {
 }
 
 free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+    # Below the ephemeral range, which outgoing connections take their ports from (see the script).
+    "$SCRIPT_DIR/free-port"
 }
 
 data_dir() { [ -f "$DATA_DIR_FILE" ] && cat "$DATA_DIR_FILE"; }

@@ -8,7 +8,6 @@ SKILLRELAY_ARTIFACTS (default .web-test/artifacts).
 import os
 import re
 import shutil
-import socket
 import json
 import subprocess
 import tempfile
@@ -34,9 +33,8 @@ WAIT = 20
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    # Below the ephemeral range, which outgoing connections take their ports from (see the script).
+    return int(subprocess.check_output([str(ROOT / "Scripts" / "free-port")], text=True))
 
 
 class SkillRelayInABrowser(unittest.TestCase):
