@@ -61,16 +61,16 @@ struct OnceOnly {
 
 /// What a specialist's inbox stream has shown (what happens once to a delivery, each delivery's latest reveal state,
 /// its follow-ups), and the inbox as it stood when the stream began, so that what the stream reads of the inbox again
-/// (`InboxRereading`) shows only what its follower has seen neither live nor before.
+/// (`QuestionEvents.inboxEvents(handle:readingInbox:)`) shows only what its follower has seen neither live nor before.
 struct ShownInInbox {
     private var once = OnceOnly(capacity: QuestionEvents.onceOnlyCapacity)
     private var reveals: [String: RevealView] = [:]
     private var followUps: [String: [FollowUp]] = [:]
-    /// The inbox when the stream began, by delivery.
-    private var before: [String: InboxItem] = [:]
+    /// The inbox when the stream began, which its follower had read, by delivery.
+    private let before: [String: InboxItem]
 
-    /// The inbox (`items`) as it stood when the stream began, which its follower had read.
-    mutating func began(with items: [InboxItem]) {
+    /// `before`: the inbox as it stood when the stream began (none for a stream that never reads it).
+    init(before items: [InboxItem] = []) {
         before = Dictionary(items.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
@@ -108,16 +108,6 @@ struct ShownInInbox {
             }
         }
         return found
-    }
-}
-
-/// How an inbox stream reads the specialist's inbox: once when it begins, and again when another instance stopped
-/// without telling the others everything it published (a reveal state or a follow-up may be among it).
-public struct InboxRereading: Sendable {
-    public var read: @Sendable () async throws -> [InboxItem]
-
-    public init(read: @escaping @Sendable () async throws -> [InboxItem]) {
-        self.read = read
     }
 }
 
@@ -210,26 +200,26 @@ public final class QuestionEvents: Sendable {
     /// and follows it anew, rather than trust a stream with a hole in it. When another instance stopped without telling
     /// the others everything (`MissedEvents.publishedByStoppedInstance`), it goes on: what the outbox sends, another
     /// instance sends again. (What else that instance published is lost to this stream: see
-    /// `inboxEvents(handle:rereading:)`.)
+    /// `inboxEvents(handle:readingInbox:)`.)
     public func inboxEvents(handle: String) -> AsyncStream<InboxEvent> {
-        inboxStream(inboxes.subscribe(handle), shown: ShownInInbox(), rereading: nil)
+        inboxStream(inboxes.subscribe(handle), shown: ShownInInbox(), reread: nil)
     }
 
     /// Events of one specialist's inbox, from now on, as `inboxEvents(handle:)`; and when another instance stopped
-    /// without telling the others everything, the inbox is read again (`rereading`) and the reveal states and
-    /// follow-ups that instance may have recorded without telling are shown, once. The inbox is read first, to know
+    /// without telling the others everything, the inbox is read again (`read`: its newest page) and the reveal states
+    /// and follow-ups that instance may have recorded without telling are shown, once. The inbox is read first, to know
     /// what the follower had seen; that read's error is thrown. Where a later read fails, the stream ends.
-    public func inboxEvents(handle: String, rereading: InboxRereading) async throws -> AsyncStream<InboxEvent> {
-        // Subscribed before the inbox is read: an event published meanwhile is both read and heard, and shown live.
-        let live = inboxes.subscribe(handle)
-        var shown = ShownInInbox()
-        shown.began(with: try await rereading.read())
-        return inboxStream(live, shown: shown, rereading: rereading)
-    }
-
-    private func inboxStream(_ live: AsyncStream<LiveUpdate<InboxEvent>>, shown: ShownInInbox, rereading: InboxRereading?)
+    public func inboxEvents(handle: String, readingInbox read: @escaping @Sendable () async throws -> [InboxItem]) async throws
         -> AsyncStream<InboxEvent>
     {
+        // Subscribed before the inbox is read: an event published meanwhile is both read and heard, and shown live.
+        let live = inboxes.subscribe(handle)
+        return inboxStream(live, shown: ShownInInbox(before: try await read()), reread: read)
+    }
+
+    private func inboxStream(
+        _ live: AsyncStream<LiveUpdate<InboxEvent>>, shown: ShownInInbox, reread: (@Sendable () async throws -> [InboxItem])?
+    ) -> AsyncStream<InboxEvent> {
         AsyncStream(bufferingPolicy: .bufferingNewest(256)) { continuation in
             let task = Task {
                 var shown = shown
@@ -238,9 +228,9 @@ public final class QuestionEvents: Sendable {
                     case .event(let event): if shown.isNew(event) { continuation.yield(event) }
                     case .mayHaveMissed(.all): break updates
                     case .mayHaveMissed(.publishedByStoppedInstance):
-                        guard let rereading else { continue }
+                        guard let reread else { continue }
                         // Where the inbox cannot be read now, the stream ends: a follower reconnecting reads the inbox.
-                        guard let items = try? await rereading.read() else { break updates }
+                        guard let items = try? await reread() else { break updates }
                         for event in shown.news(in: items) { continuation.yield(event) }
                     }
                 }

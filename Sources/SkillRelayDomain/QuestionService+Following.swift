@@ -55,7 +55,7 @@ extension QuestionService {
         guard events.isRelayed else { return events.inboxEvents(handle: handle) }
         let store = store
         return try await events.inboxEvents(
-            handle: handle, rereading: InboxRereading { try await store.inbox(of: handle, page: PageRequest()).items })
+            handle: handle, readingInbox: { try await store.inbox(of: handle, page: PageRequest()).items })
     }
 }
 

@@ -131,13 +131,13 @@ import Testing
     @Test func anInboxStreamThatCannotReadTheInboxFailsAtOnceOrEnds() async throws {
         let (hub, _, there, running) = try await Self.twoInstances("here", "there")
         await #expect(throws: TimedOut.self) {
-            _ = try await there.inboxEvents(handle: "kube.specialist.01", rereading: InboxRereading { throw TimedOut(what: "the inbox") })
+            _ = try await there.inboxEvents(handle: "kube.specialist.01", readingInbox: { throw TimedOut(what: "the inbox") })
         }
         let reads = Mutex(0)
         let inbox = CollectedEvents(
             try await there.inboxEvents(
                 handle: "kube.specialist.01",
-                rereading: InboxRereading {
+                readingInbox: {
                     let count = reads.withLock { count in
                         count += 1
                         return count

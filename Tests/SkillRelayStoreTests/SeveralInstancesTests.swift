@@ -190,7 +190,7 @@ struct SeveralInstancesTests {
         let inbox = Received(
             try await events[1].inboxEvents(
                 handle: "kube.specialist.01",
-                rereading: InboxRereading {
+                readingInbox: {
                     let count = reads.withLock { count in
                         count += 1
                         return count
