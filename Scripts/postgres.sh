@@ -97,7 +97,7 @@ cmd_up() {
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$dir'
-max_connections = 200
+max_connections = 300
 fsync = off
 synchronous_commit = off
 full_page_writes = off

@@ -15,34 +15,53 @@ public final class PostgresAppDatabase: Sendable {
     public let client: PostgresClient
     let logger: Logger
     private let runner: Task<Void, Never>
+    private let heartbeat: Task<Void, Never>
     /// Connections outside the pool (the leader's lock, the event relay's `LISTEN`), closed with it.
     let dedicated = DedicatedConnections()
+
+    /// How the pool's connections name themselves in `pg_stat_activity`.
+    public static let poolApplicationName = "skillrelay pool"
 
     /// The advisory lock every write transaction holds (`pg_advisory_xact_lock`).
     static let writeLock: Int64 = 0x536B_696C_6C52_0001
     /// The advisory lock around migrations and the first load of a directory (`pg_advisory_lock`).
     public static let setupLock: Int64 = 0x536B_696C_6C52_0002
 
-    private init(location: PostgresLocation, client: PostgresClient, logger: Logger) {
+    private init(location: PostgresLocation, client: PostgresClient, connections: Int, heartbeat timing: PoolHeartbeat.Timing, logger: Logger) {
         self.location = location
         self.client = client
         self.logger = logger
         self.runner = Task { await client.run() }
+        let heartbeat = PoolHeartbeat(client: client, connections: connections, timing: timing, logger: logger)
+        self.heartbeat = Task { await heartbeat.run() }
     }
 
     /// Connects (a clear `PostgresSetupError` when the server cannot be reached or refuses the login), starts the pool
     /// and migrates the schema under the setup lock.
+    ///
+    /// The pool keeps `keptOpen` of its `maximumConnections` open from the start (all of them unless said otherwise),
+    /// and reopens any of those that closes: a connection that stays needs no idle timer, and the pool's keep-alive is
+    /// `PoolHeartbeat`'s, so that taking such a connection out and putting it back schedules nothing (postgres-nio's
+    /// timers cost each statement more than a round trip's worth of CPU). Connections beyond `keptOpen` open when
+    /// needed and close after a minute unused.
     public static func open(
-        url: String, logger: Logger = Logger(label: "skillrelay.postgres"), maximumConnections: Int = 20
+        url: String, logger: Logger = Logger(label: "skillrelay.postgres"), maximumConnections connections: Int = 20,
+        keptOpen: Int? = nil, heartbeat: PoolHeartbeat.Timing = .standard
     ) async throws -> PostgresAppDatabase {
+        let kept = min(max(keptOpen ?? connections, 0), connections)
         let location = try PostgresLocation(url: url)
         try await check(location, logger: logger)
         var configuration = PostgresClient.Configuration(
             host: location.host, port: location.port, username: location.username, password: location.password,
             database: location.database, tls: location.clientTLS)
-        configuration.options.maximumConnections = maximumConnections
+        configuration.options.maximumConnections = connections
+        configuration.options.minimumConnections = kept
+        configuration.options.keepAliveBehavior = nil
         configuration.options.connectTimeout = .seconds(10)
-        let database = PostgresAppDatabase(location: location, client: PostgresClient(configuration: configuration), logger: logger)
+        configuration.options.additionalStartupParameters = [("application_name", Self.poolApplicationName)]
+        let database = PostgresAppDatabase(
+            location: location, client: PostgresClient(configuration: configuration), connections: kept, heartbeat: heartbeat,
+            logger: logger)
         do {
             try await database.migrate()
         } catch {
@@ -81,6 +100,8 @@ public final class PostgresAppDatabase: Sendable {
 
     /// Stops the pool and closes the connections outside it. Nothing may use the database afterwards.
     public func close() async {
+        heartbeat.cancel()
+        _ = await heartbeat.value
         await dedicated.closeAll()
         runner.cancel()
         _ = await runner.value

@@ -110,7 +110,7 @@ public struct PostgresLeadership: Leadership {
                     sinceQuery += Self.closedPoll
                     guard sinceQuery >= checkInterval else { continue }
                     sinceQuery = .zero
-                    guard await isAlive(connection) else { return .lost }
+                    guard await connection.answers(within: checkInterval, logger: logger) else { return .lost }
                 }
             }
             while let ending = try await group.next() {
@@ -121,35 +121,6 @@ public struct PostgresLeadership: Leadership {
             }
             return .returned
         }
-    }
-
-    /// Whether the connection still answers, within the check interval; one that does not is closed (which also ends
-    /// a query stuck on a half-open socket). Neither the query nor the timer waits for the other: the answer is
-    /// whichever comes first, so a query that never ends cannot keep the lead from being given up.
-    private func isAlive(_ connection: PostgresConnection) async -> Bool {
-        if connection.isClosed { return false }
-        let (outcomes, outcome) = AsyncStream.makeStream(of: Bool.self, bufferingPolicy: .bufferingOldest(1))
-        Task {
-            do {
-                try await connection.query("SELECT 1", logger: logger)
-                outcome.yield(true)
-            } catch {
-                outcome.yield(false)
-            }
-        }
-        let timer = Task {
-            try? await Task.sleep(for: checkInterval)
-            outcome.yield(false)
-        }
-        defer { timer.cancel() }
-        // Cancelled (the lead's body ended), the stream ends at once and the answer no longer matters.
-        var first = outcomes.makeAsyncIterator()
-        let alive = await first.next() ?? true
-        if !alive, !Task.isCancelled {
-            // Not awaited: closing a channel ends its pending query, and the caller need not wait for either.
-            let _: EventLoopFuture<Void> = connection.close()
-        }
-        return alive
     }
 
     static func tryLock(_ name: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {

@@ -173,6 +173,59 @@ struct PostgresDatabaseTests {
         }
     }
 
+    /// A connection whose server stops answering without a word (its process stopped here, as a machine gone or a
+    /// network that drops it silently would leave it) is closed by the pool's heartbeat and replaced, so no request
+    /// waits on it.
+    @Test func aPooledConnectionThatStopsAnsweringIsReplaced() async throws {
+        let url = try #require(TestPostgres.serverURL)
+        let migrated = try await TestPostgres.freshDatabase()
+        let location = migrated.location
+        await migrated.close()
+        let database = try await PostgresAppDatabase.open(
+            url: location.url, logger: TestPostgres.logger, maximumConnections: 2,
+            heartbeat: PoolHeartbeat.Timing(interval: .milliseconds(200), answerWithin: .seconds(2)))
+        defer { Task { await database.close() } }
+        @Sendable func poolBackends() async throws -> Set<Int32> {
+            try await TestPostgres.admin(url) { connection in
+                let rows = try await connection.query(
+                    """
+                    SELECT pid FROM pg_stat_activity
+                    WHERE datname = \(location.database) AND application_name = \(PostgresAppDatabase.poolApplicationName)
+                    """, logger: TestPostgres.logger)
+                var pids: Set<Int32> = []
+                for try await pid in rows.decode(Int32.self) { pids.insert(pid) }
+                return pids
+            }
+        }
+        // The pool opens both its connections by itself.
+        let first = try await withDeadline(seconds: 60, "the pool's two connections") {
+            while true {
+                let pids = try await poolBackends()
+                if pids.count == 2 { return pids }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        let stopped = try #require(first.first)
+        #expect(kill(stopped, SIGSTOP) == 0, "could not stop PostgreSQL's process \(stopped): errno \(errno)")
+        defer {
+            kill(stopped, SIGCONT)
+        }
+        // The heartbeat finds it silent, closes it, and the pool opens another.
+        try await withDeadline(seconds: 60, "a connection in place of the silent one") {
+            while try await poolBackends().subtracting([stopped]).count < 2 { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        for _ in 0..<10 {
+            let answer = try await withDeadline(seconds: 60, "a read through the pool") {
+                try await database.withoutTransaction { connection in
+                    var value = 0
+                    for try await one in try await connection.query("SELECT 1", logger: TestPostgres.logger).decode(Int.self) { value = one }
+                    return value
+                }
+            }
+            #expect(answer == 1)
+        }
+    }
+
     private static func closedPort() throws -> Int {
         // A port just released by a socket of our own: nothing listens there.
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

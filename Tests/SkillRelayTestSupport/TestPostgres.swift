@@ -31,7 +31,9 @@ public enum TestPostgres {
             try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) TEMPLATE \(templateName)"), logger: logger)
         }
         let location = try PostgresLocation(url: url).with(database: name)
-        return try await PostgresAppDatabase.open(url: location.url, logger: logger, maximumConnections: 4)
+        // Tests run side by side, each on a database of its own: one connection each kept open, the others opened when
+        // needed, so that they do not hold the cluster's connections all at once.
+        return try await PostgresAppDatabase.open(url: location.url, logger: logger, maximumConnections: 4, keptOpen: 1)
     }
 
     public static let logger = Logger(label: "skillrelay.tests.postgres")
@@ -74,7 +76,8 @@ private actor TemplateDatabase {
         try await TestPostgres.admin(url) { connection in
             try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: TestPostgres.logger)
         }
-        let database = try await PostgresAppDatabase.open(url: try PostgresLocation(url: url).with(database: name).url, logger: TestPostgres.logger)
+        let database = try await PostgresAppDatabase.open(
+            url: try PostgresLocation(url: url).with(database: name).url, logger: TestPostgres.logger, maximumConnections: 2)
         await database.close()
         try await TestPostgres.admin(url) { connection in
             // Whatever is still connected is the closed pool's, on its way out: told to go, then waited for.
