@@ -13,8 +13,10 @@ import Synchronization
 /// waiting on it, and the pool opens another in its place; without the check, the first request to take it out in the
 /// morning would wait until TCP gave up, a quarter of an hour.
 ///
-/// A connection in use is not asked (it is answering, or its request will see); one taken out by this heartbeat is
-/// held only until every other has been taken out too, so that each is asked once, and at most `gathering`.
+/// A round takes every connection the pool keeps out at once, so that each is a different one (the pool hands out the
+/// first free one, and those it keeps open come first), and holds each only until the others are out too, and for no
+/// longer than `gathering` from the round's start: a connection in use is not asked (it is answering, or its request
+/// will see), and a request never waits on the heartbeat for longer than that, once a round.
 public struct PoolHeartbeat: Sendable {
     public struct Timing: Sendable {
         /// Between two rounds of asking every connection.
@@ -34,8 +36,9 @@ public struct PoolHeartbeat: Sendable {
     let connections: Int
     let timing: Timing
     let logger: Logger
-    /// How long a connection taken out waits for the others to be taken out.
-    static let gathering: Duration = .milliseconds(200)
+    /// How long after a round starts its connections are taken out and held: a free connection is handed out at once,
+    /// so one not out by then was in use.
+    static let gathering: Duration = .milliseconds(50)
 
     /// Asks every connection, every `timing.interval`, until cancelled.
     func run() async {
@@ -49,26 +52,21 @@ public struct PoolHeartbeat: Sendable {
         }
     }
 
-    /// One round: as many connections as the pool keeps open taken out at the same time (so each is a different one:
-    /// the pool hands out the first free one, and those it keeps open come first), asked, and put back.
+    /// One round: each connection free within `gathering` asked once, and put back.
     func beat() async {
-        let taken = Counter()
-        let expected = connections
+        let round = Round(expected: connections, until: ContinuousClock.now + Self.gathering)
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<connections {
                 group.addTask {
                     try? await client.withConnection { connection in
-                        taken.add()
+                        // Handed out late, it was in use, and may be one this round asked already.
+                        guard round.take() else { return }
                         if await !connection.answers(within: timing.answerWithin, logger: logger) {
                             logger.warning(
                                 "a PostgreSQL connection did not answer within \(timing.answerWithin); closed it, the pool opens another",
                                 metadata: ["skillrelay.connection": "\(connection.id)"])
                         }
-                        let clock = ContinuousClock()
-                        let deadline = clock.now + Self.gathering
-                        while taken.value < expected, clock.now < deadline, !Task.isCancelled {
-                            try? await Task.sleep(for: .milliseconds(2))
-                        }
+                        await round.waitForTheOthers()
                     }
                 }
             }
@@ -76,11 +74,30 @@ public struct PoolHeartbeat: Sendable {
     }
 }
 
-/// The connections one round has taken out so far.
-private final class Counter: Sendable {
-    private let count = Mutex(0)
-    var value: Int { count.withLock { $0 } }
-    func add() { count.withLock { $0 += 1 } }
+/// One heartbeat round: how many connections it has taken out, until when.
+private final class Round: Sendable {
+    private let taken = Mutex(0)
+    private let expected: Int
+    private let deadline: ContinuousClock.Instant
+
+    init(expected: Int, until deadline: ContinuousClock.Instant) {
+        self.expected = expected
+        self.deadline = deadline
+    }
+
+    /// Counts a connection taken out, if the round is still gathering them.
+    func take() -> Bool {
+        guard ContinuousClock.now < deadline else { return false }
+        taken.withLock { $0 += 1 }
+        return true
+    }
+
+    /// Returns once every connection is out, or the gathering is over.
+    func waitForTheOthers() async {
+        while taken.withLock({ $0 }) < expected, ContinuousClock.now < deadline, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
 }
 
 extension PostgresConnection {
