@@ -20,9 +20,7 @@ final class DedicatedConnections: Sendable {
             defer { state.nextID += 1 }
             return state.nextID
         }
-        var configuration = PostgresConnection.Configuration(
-            host: location.host, port: location.port, username: location.username, password: location.password,
-            database: location.database, tls: try location.connectionTLS())
+        var configuration = try location.connectionConfiguration()
         configuration.options.connectTimeout = .seconds(10)
         configuration.options.additionalStartupParameters = [("application_name", "skillrelay \(purpose)")]
         let connection = try await PostgresConnection.connect(

@@ -51,9 +51,7 @@ public final class PostgresAppDatabase: Sendable {
         let kept = min(max(keptOpen ?? connections, 0), connections)
         let location = try PostgresLocation(url: url)
         try await check(location, logger: logger)
-        var configuration = PostgresClient.Configuration(
-            host: location.host, port: location.port, username: location.username, password: location.password,
-            database: location.database, tls: location.clientTLS)
+        var configuration = location.clientConfiguration
         configuration.options.maximumConnections = connections
         configuration.options.minimumConnections = kept
         configuration.options.keepAliveBehavior = nil
@@ -74,9 +72,7 @@ public final class PostgresAppDatabase: Sendable {
     /// One connection, opened and closed, to turn "refused", "no such database" and "wrong password" into messages
     /// before a pool would retry them quietly.
     static func check(_ location: PostgresLocation, logger: Logger) async throws {
-        var configuration = PostgresConnection.Configuration(
-            host: location.host, port: location.port, username: location.username, password: location.password,
-            database: location.database, tls: try location.connectionTLS())
+        var configuration = try location.connectionConfiguration()
         configuration.options.connectTimeout = .seconds(10)
         let connection: PostgresConnection
         do {

@@ -4,6 +4,12 @@ import PostgresNIO
 
 /// Where a PostgreSQL database is, from a `postgres://user:password@host:port/dbname?sslmode=…` URL (the form libpq and
 /// every PostgreSQL tool read). `sslmode` is `disable`, `prefer` (the default, as libpq) or `require`.
+///
+/// As with libpq, a host that begins with a slash is the directory of a Unix-domain socket (`.s.PGSQL.<port>` in it),
+/// written percent-encoded in the host's place (`postgres://relay@%2Fvar%2Frun%2Fpostgresql/skills`) or as the `host`
+/// parameter (`postgres://relay@/skills?host=/var/run/postgresql`); a `port` parameter names the port too. Over a
+/// socket there is no TLS, whatever `sslmode` says (libpq ignores it there too): PostgreSQL on the same machine, and
+/// with Debian's `peer` authentication no password either.
 public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     public enum TLSMode: String, Sendable { case disable, prefer, require }
 
@@ -24,13 +30,13 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         guard Self.isURL(text), let components = URLComponents(string: text) else {
             throw PostgresSetupError.invalidURL(text, "expected postgres://user:password@host:port/dbname")
         }
-        guard let host = components.host, !host.isEmpty else { throw PostgresSetupError.invalidURL(text, "no host") }
         guard let user = components.percentEncodedUser?.removingPercentEncoding, !user.isEmpty else {
             throw PostgresSetupError.invalidURL(text, "no user name")
         }
         let name = String(components.path.drop(while: { $0 == "/" }))
         guard !name.isEmpty, !name.contains("/") else { throw PostgresSetupError.invalidURL(text, "no database name after the host") }
-        if let port = components.port, !(1...65535).contains(port) { throw PostgresSetupError.invalidURL(text, "port \(port) is out of range") }
+        var host = components.host ?? ""
+        var port = components.port
         var tls = TLSMode.prefer
         for item in components.queryItems ?? [] {
             switch item.name {
@@ -39,12 +45,21 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
                     throw PostgresSetupError.invalidURL(text, "sslmode must be disable, prefer or require")
                 }
                 tls = mode
+            case "host":
+                host = item.value ?? ""
+            case "port":
+                guard let value = item.value, let number = Int(value) else { throw PostgresSetupError.invalidURL(text, "port must be a number") }
+                port = number
             default:
-                throw PostgresSetupError.invalidURL(text, "unknown parameter \(item.name) (only sslmode is read)")
+                throw PostgresSetupError.invalidURL(text, "unknown parameter \(item.name) (only sslmode, host and port are read)")
             }
         }
+        guard !host.isEmpty else {
+            throw PostgresSetupError.invalidURL(text, "no host (for a Unix-domain socket, its directory: ?host=/var/run/postgresql)")
+        }
+        if let port, !(1...65535).contains(port) { throw PostgresSetupError.invalidURL(text, "port \(port) is out of range") }
         self.host = host
-        self.port = components.port ?? 5432
+        self.port = port ?? 5432
         self.username = user
         self.password = components.percentEncodedPassword?.removingPercentEncoding
         self.database = name.removingPercentEncoding ?? name
@@ -57,16 +72,49 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         components.scheme = "postgres"
         components.user = username
         components.password = password
-        components.host = host
-        components.port = port
         components.path = "/" + database
         components.queryItems = [URLQueryItem(name: "sslmode", value: tls.rawValue)]
+        if socketDirectory != nil {
+            components.queryItems? += [URLQueryItem(name: "host", value: host), URLQueryItem(name: "port", value: String(port))]
+        } else {
+            components.host = host
+            components.port = port
+        }
         return components.string ?? description
     }
 
     /// The URL without its password, for logs and error messages.
     public var description: String {
-        "postgres://\(username)\(password == nil ? "" : ":***")@\(host):\(port)/\(database)"
+        let user = "\(username)\(password == nil ? "" : ":***")"
+        if socketDirectory != nil { return "postgres://\(user)@/\(database)?host=\(host)&port=\(port)" }
+        return "postgres://\(user)@\(host):\(port)/\(database)"
+    }
+
+    /// The directory of the Unix-domain socket to connect through, when the host is one (it begins with a slash).
+    public var socketDirectory: String? { host.hasPrefix("/") ? host : nil }
+
+    /// The pool's configuration: TCP (with TLS as `sslmode` says) or the Unix-domain socket.
+    var clientConfiguration: PostgresClient.Configuration {
+        if let socketDirectory {
+            return PostgresClient.Configuration(
+                unixSocketPath: Self.socketPath(in: socketDirectory, port: port), username: username, password: password, database: database)
+        }
+        return PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: clientTLS)
+    }
+
+    /// One connection's configuration, as `clientConfiguration`.
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        if let socketDirectory {
+            return PostgresConnection.Configuration(
+                unixSocketPath: Self.socketPath(in: socketDirectory, port: port), username: username, password: password, database: database)
+        }
+        return PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: password, database: database, tls: try connectionTLS())
+    }
+
+    /// The socket PostgreSQL listens on for `port` in `directory`, named as every PostgreSQL client names it.
+    static func socketPath(in directory: String, port: Int) -> String {
+        (directory.hasSuffix("/") ? directory : directory + "/") + ".s.PGSQL.\(port)"
     }
 
     /// The same server and credentials, another database (the tests make one per test).

@@ -1,8 +1,9 @@
 import Foundation
 import PostgresNIO
-import SkillRelayPostgres
 import SkillRelayTestSupport
 import Testing
+
+@testable import SkillRelayPostgres
 
 @Suite("PostgreSQL: opening, migrating, the schema's own rules", .enabled(if: TestPostgres.serverURL != nil))
 struct PostgresDatabaseTests {
@@ -16,9 +17,35 @@ struct PostgresDatabaseTests {
         #expect(location.tls == .require)
         #expect(!location.description.contains("cret"))
         #expect(try PostgresLocation(url: location.url) == location)
-        for bad in ["postgres://db.example/skills", "postgres://relay@db.example", "mysql://relay@db/x", "postgres://relay@db/x?sslmode=maybe"] {
+        for bad in [
+            "postgres://db.example/skills", "postgres://relay@db.example", "mysql://relay@db/x", "postgres://relay@db/x?sslmode=maybe",
+            "postgres://relay@/skills", "postgres://relay@/skills?host=/run/pg&port=http", "postgres://relay@/skills?host=/run/pg&port=70000",
+            "postgres://relay@/skills?hostaddr=127.0.0.1",
+        ] {
             #expect(throws: PostgresSetupError.self) { try PostgresLocation(url: bad) }
         }
+        #expect(location.socketDirectory == nil)
+    }
+
+    /// libpq's two ways of naming a Unix-domain socket's directory: a host that begins with a slash, percent-encoded, or
+    /// the `host` parameter (with `port`, which names the socket's file).
+    @Test func aHostThatIsADirectoryIsAUnixDomainSocket() throws {
+        let encoded = try PostgresLocation(url: "postgres://relay@%2Fvar%2Frun%2Fpostgresql/skills")
+        #expect(encoded.socketDirectory == "/var/run/postgresql")
+        #expect(encoded.port == 5432)
+        #expect(encoded.password == nil)
+        let parameter = try PostgresLocation(url: "postgres://relay:s%40cret@/skills?host=/run/my%20pg&port=5433&sslmode=disable")
+        #expect(parameter.socketDirectory == "/run/my pg")
+        #expect(parameter.port == 5433)
+        #expect(parameter.password == "s@cret")
+        #expect(PostgresLocation.socketPath(in: "/run/my pg", port: 5433) == "/run/my pg/.s.PGSQL.5433")
+        #expect(PostgresLocation.socketPath(in: "/run/pg/", port: 5432) == "/run/pg/.s.PGSQL.5432")
+        #expect(parameter.description == "postgres://relay:***@/skills?host=/run/my pg&port=5433")
+        #expect(try PostgresLocation(url: parameter.url) == parameter)
+        #expect(try PostgresLocation(url: encoded.url) == encoded)
+        // The parameter wins over the URL's host, as in libpq.
+        #expect(try PostgresLocation(url: "postgres://relay@db.example/skills?host=/run/pg").socketDirectory == "/run/pg")
+        #expect(try PostgresLocation(url: "postgres://relay@db.example/skills?port=6000").port == 6000)
     }
 
     @Test func aWrongPasswordIsRefusedAndAClosedPortUnreachable() async throws {
@@ -223,6 +250,54 @@ struct PostgresDatabaseTests {
                 }
             }
             #expect(answer == 1)
+        }
+    }
+
+    /// A URL naming the test cluster's socket directory connects through it: the pool, and a connection of its own.
+    @Test func aUnixDomainSocketURLConnectsWithoutTCP() async throws {
+        let url = try #require(TestPostgres.serverURL)
+        let tcp = try PostgresLocation(url: url)
+        let directories = try await TestPostgres.admin(url) { connection in
+            var value = ""
+            for try await row in try await connection.query("SHOW unix_socket_directories", logger: TestPostgres.logger).decode(String.self) {
+                value = row
+            }
+            return value
+        }
+        let directory = try #require(directories.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) })
+        let migrated = try await TestPostgres.freshDatabase()
+        let name = migrated.location.database
+        await migrated.close()
+        var socket = try PostgresLocation(url: "postgres://\(tcp.username)@/\(name)?host=\(directory)&port=\(tcp.port)")
+        socket.password = tcp.password
+        #expect(socket.socketDirectory == directory)
+        // PostgreSQL reports a client on a Unix-domain socket with no address and port -1.
+        let overTheSocket: PostgresQuery = "SELECT client_addr IS NULL AND client_port = -1 FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+        let database = try await PostgresAppDatabase.open(url: socket.url, logger: TestPostgres.logger, maximumConnections: 2)
+        let pooled = try await database.withoutTransaction { connection in
+            var local = false
+            for try await row in try await connection.query(overTheSocket, logger: TestPostgres.logger).decode(Bool.self) { local = row }
+            return local
+        }
+        await database.close()
+        #expect(pooled)
+        let own = try await socket.withConnection(logger: TestPostgres.logger) { connection in
+            var local = false
+            for try await row in try await connection.query(overTheSocket, logger: TestPostgres.logger).decode(Bool.self) { local = row }
+            return local
+        }
+        #expect(own)
+        // A directory with no socket in it: unreachable, and said so.
+        let nowhere = try PostgresLocation(url: "postgres://\(tcp.username)@/\(name)?host=/nonexistent-skillrelay-dir&port=\(tcp.port)")
+        do {
+            _ = try await PostgresAppDatabase.open(url: nowhere.url, logger: TestPostgres.logger)
+            Issue.record("opened a socket that is not there")
+        } catch let error as PostgresSetupError {
+            guard case .unreachable(let location, _) = error else {
+                Issue.record("\(error)")
+                return
+            }
+            #expect(location.contains("/nonexistent-skillrelay-dir"))
         }
     }
 
