@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// postgres-nio's own keep-alive schedules a timer each time a connection goes back into the pool and cancels it when
 /// the connection is next taken out: three tasks, a task group and a clock sleep for every statement, some 30-45 µs of
-/// a statement's 150-500 µs on this machine (BENCHMARKS.md, "the pool's timers"). So the pool runs without it, with
+/// a statement's 150-500 µs on this machine (BENCHMARKS.md, "the pool schedules no timers"). So the pool runs without it, with
 /// every connection kept open (no idle timers either), and this asks each of them `SELECT 1` every `interval`
 /// instead: what keeps a quiet connection alive through firewalls, and finds one that stopped answering (its server
 /// gone without a word, a network that drops it silently). Such a connection is closed, which ends whatever was

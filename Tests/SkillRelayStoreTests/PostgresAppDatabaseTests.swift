@@ -208,10 +208,6 @@ struct PostgresDatabaseTests {
         let migrated = try await TestPostgres.freshDatabase()
         let location = migrated.location
         await migrated.close()
-        let database = try await PostgresAppDatabase.open(
-            url: location.url, logger: TestPostgres.logger, maximumConnections: 2,
-            heartbeat: PoolHeartbeat.Timing(interval: .milliseconds(200), answerWithin: .seconds(2)))
-        defer { Task { await database.close() } }
         @Sendable func poolBackends() async throws -> Set<Int32> {
             try await TestPostgres.admin(url) { connection in
                 let rows = try await connection.query(
@@ -224,6 +220,14 @@ struct PostgresDatabaseTests {
                 return pids
             }
         }
+        // The migrating pool's server processes gone, so that those counted below are the new pool's.
+        try await withDeadline(seconds: 60, "the first pool's connections to end") {
+            while try await !poolBackends().isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let database = try await PostgresAppDatabase.open(
+            url: location.url, logger: TestPostgres.logger, maximumConnections: 2,
+            heartbeat: PoolHeartbeat.Timing(interval: .milliseconds(200), answerWithin: .seconds(2)))
+        defer { Task { await database.close() } }
         // The pool opens both its connections by itself.
         let first = try await withDeadline(seconds: 60, "the pool's two connections") {
             while true {
