@@ -35,18 +35,24 @@ struct Stores: Sendable {
     var services: [any Service] = []
     let close: @Sendable () async -> Void
 
-    /// Opens (creating and migrating if needed) the database chosen.
-    static func open(_ choice: DatabaseChoice, logger: Logger = Logger(label: "skillrelay.database")) async throws -> Stores {
+    /// Opens (creating and migrating if needed) the database chosen. On PostgreSQL the pool keeps `keptOpen` connections
+    /// open (all of them when nil: a server's).
+    static func open(_ choice: DatabaseChoice, logger: Logger = Logger(label: "skillrelay.database"), keptOpen: Int? = nil) async throws
+        -> Stores
+    {
         switch choice {
         case .sqlite(let path): sqlite(try AppDatabase.open(path: path), name: path)
         case .postgres(let location):
-            postgres(try await PostgresAppDatabase.open(url: location.url, logger: logger), name: location.description, logger: logger)
+            postgres(
+                try await PostgresAppDatabase.open(url: location.url, logger: logger, keptOpen: keptOpen), name: location.description,
+                logger: logger)
         }
     }
 
-    /// Opens the database, runs `body` with its stores and closes it again, whatever happens.
+    /// Opens the database, runs `body` with its stores and closes it again, whatever happens: for a command that does
+    /// one thing and exits, which needs one connection open, not a server's twenty.
     static func with<T: Sendable>(_ choice: DatabaseChoice, _ body: (Stores) async throws -> T) async throws -> T {
-        let stores = try await open(choice)
+        let stores = try await open(choice, keptOpen: 1)
         do {
             let value = try await body(stores)
             await stores.close()
