@@ -21,17 +21,14 @@ extension PostgresQuestionStore {
     }
 
     public func hasSpecialists(_ query: CandidateQuery) async throws -> Bool {
-        try await database.read { connection in
-            guard let topics = try await Self.subtree(connection, of: query.topic) else { return false }
-            return try await Self.value(
-                connection,
-                """
-                SELECT EXISTS (
-                    SELECT 1 FROM skill JOIN employee ON employee.id = skill.employeeId
-                    WHERE skill.topicId = ANY(\(topics)) AND skill.level >= \(query.minimumLevel)
-                        AND employee.isActive AND employee.handle IS DISTINCT FROM \(query.excluding)::text
-                )
-                """, as: Bool.self) ?? false
+        try await database.withoutTransaction { connection in
+            try await connection.rows(
+                PreparedQuery<TopicHasSpecialists> {
+                    $0.append(query.topic.lowercased())
+                    $0.append(query.minimumLevel)
+                    $0.append(query.excluding)
+                }
+            ).first?.decode(Bool.self) ?? false
         }
     }
 
@@ -126,6 +123,13 @@ extension PostgresQuestionStore {
 enum CandidateReadStart: PreparedSQL {
     static let name = "skillrelay_candidate_read_start_v2"
     static let sql = "SELECT topicSubtree($1::text), (SELECT max(id) FROM employee)"
+}
+
+/// Whether anyone but the asker (`$3`, a handle or null) is tagged on the topic (`$1`, a slug or alias in lower case) or
+/// a subtopic at level `$2` or above and active: one statement (`topicHasSpecialists`, migration "pg v13").
+enum TopicHasSpecialists: PreparedSQL {
+    static let name = "skillrelay_topic_has_specialists_v1"
+    static let sql = "SELECT topicHasSpecialists($1::text, $2::bigint, $3::text)"
 }
 
 /// The slices of `candidates`, from `firstSlice` on (slice `2 × (5 − level)` is a level's people from the pivot on, the

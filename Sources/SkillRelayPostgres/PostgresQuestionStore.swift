@@ -403,18 +403,15 @@ extension PostgresQuestionStore {
 /// Every port of the SQLite question store, on PostgreSQL (its methods live in this file's siblings).
 extension PostgresQuestionStore: QuestionStore {}
 
-/// What an ask must know before it is recorded: an earlier ask of the asker's (`$1`) with the same idempotency key
-/// (`$2`), the topic's id (`$3`, a slug), the asking employee's id (`$4`, a handle, or null for a bot), and the ids
-/// and IM ids of the first wave's people (`$5`, handles; an IM id is '' where `imId IS NOT NULL` is false).
+/// What an ask must know before it is recorded (`askPreflight`, migration "pg v13"): an earlier ask of the asker's
+/// (`$1`) with the same idempotency key (`$2`), the topic's id (`$3`, a slug), the asking employee's id (`$4`, a handle,
+/// or null for a bot), and the ids and IM ids of the first wave's people (`$5`, handles; an IM id is '' where
+/// `imId IS NOT NULL` is false).
 enum AskPreflight: PreparedSQL {
-    static let name = "skillrelay_ask_preflight_v1"
+    static let name = "skillrelay_ask_preflight_v2"
     static let sql = """
-        SELECT (SELECT publicId FROM question WHERE askerKey = $1::text AND idempotencyKey = $2::text),
-            (SELECT id FROM topic WHERE slug = $3::text),
-            (SELECT id FROM employee WHERE handle = $4::text),
-            coalesce(array_agg(handle), '{}'), coalesce(array_agg(id), '{}'), coalesce(array_agg(coalesce(imId, '')), '{}'),
-            coalesce(array_agg(imId IS NOT NULL), '{}')
-        FROM employee WHERE handle = ANY($5::text[])
+        SELECT foundQuestion, foundTopic, foundAsker, waveHandles, waveIds, waveImIds, waveHasImId
+        FROM askPreflight($1::text, $2::text, $3::text, $4::text, $5::text[])
         """
 }
 

@@ -82,6 +82,9 @@ import Testing
         #expect(try await store.hasSpecialists(query))
         #expect(try await !store.hasSpecialists(CandidateQuery(topic: "kubernetes", excluding: "sub")))
         #expect(try await store.hasSpecialists(CandidateQuery(topic: "kubernetes")))
+        // By an alias, in any case; an unknown topic has nobody.
+        #expect(try await store.hasSpecialists(CandidateQuery(topic: "K8s", minimumLevel: 5)))
+        #expect(try await !store.hasSpecialists(CandidateQuery(topic: "nowhere")))
         await database.close()
     }
 
