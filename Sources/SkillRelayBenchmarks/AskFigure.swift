@@ -22,6 +22,9 @@ extension SkillRelayBenchmarks {
     struct AskResult {
         var liveness = AskPathBenchmark.Load()
         var ask = AskPathBenchmark.Load()
+        /// CPU seconds PostgreSQL's processes on this machine spent during the ask load (`nil` on SQLite, whose work is
+        /// the server's, or where PostgreSQL runs elsewhere).
+        var databaseCPU: Double?
         /// The largest peak RSS of the set-up's server processes.
         var serverRSS: Double?
         /// Whether every server exited within 10 s of SIGTERM after the loads.
@@ -152,6 +155,10 @@ extension SkillRelayBenchmarks {
         let topics = self.topics
         let messagesBefore = fake.messageCount
         cpuBefore = serverCPU()
+        // PostgreSQL's work for the asks happens in its own processes, on the same cores when it runs here.
+        var databaseCPU: () -> Double? = { nil }
+        if case .postgres = database { databaseCPU = { Measurement.cpuSeconds(ofProcessesNamed: "postgres") } }
+        let databaseCPUBefore = databaseCPU()
         result.ask = await AskPathBenchmark.load(connections: connections, seconds: loadSeconds) { sequence in
             var request = HTTPClientRequest(url: bases[(sequence / 1_000_000) % bases.count] + "/v1/questions")
             request.method = .POST
@@ -162,6 +169,7 @@ extension SkillRelayBenchmarks {
             return request
         }
         result.ask.serverCPU = serverCPU().flatMap { after in cpuBefore.map { after - $0 } }
+        result.databaseCPU = databaseCPU().flatMap { after in databaseCPUBefore.map { after - $0 } }
         result.messagesDuringLoad = fake.messageCount - messagesBefore
         result.drainSeconds = try await drained(database)
         result.serverRSS = pids.compactMap { Measurement.peakRSS(pid: $0) }.max()
@@ -220,12 +228,14 @@ extension SkillRelayBenchmarks {
             return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
         }
         func cpuPerAsk(_ result: AskResult) -> Double? { result.ask.serverCPU.map { $0 / Double(max(result.ask.requests, 1)) } }
+        func databaseCPUPerAsk(_ result: AskResult) -> Double? { result.databaseCPU.map { $0 / Double(max(result.ask.requests, 1)) } }
         let rounds = results.values.map(\.count).max() ?? 0
         var table = ResultTable(
             title:
                 "3b. The ask path by database and build: \(connections) connections for \(Int(loadSeconds)) s, median of \(rounds) round\(rounds == 1 ? "" : "s") each",
             header: [
-                "what", "asks/s", "p50", "p99", "failed", "refused (503)", "server CPU per ask", "messages sent during the load / queued",
+                "what", "asks/s", "p50", "p99", "failed", "refused (503)", "server CPU per ask",
+                "PostgreSQL CPU per ask (its processes on this machine)", "messages sent during the load / queued",
                 "drained after the load", "asks/s with every message sent", "unsent at stop", "peak RSS", "asks/s vs SQLite, this build",
                 "with every message sent vs SQLite, this build", "CPU per ask vs SQLite, this build",
             ])
@@ -240,12 +250,14 @@ extension SkillRelayBenchmarks {
             guard !runs.isEmpty else { continue }
             let rate = median(runs.map(\.ask.perSecond))
             let cpu = runs.compactMap(cpuPerAsk)
+            let databaseCPU = runs.compactMap(databaseCPUPerAsk)
             table.add([
                 label, String(format: "%.0f", rate),
                 Measurement.format(Measurement.median(runs.map { Measurement.median($0.ask.latencies) })),
                 Measurement.format(Measurement.median(runs.map { Measurement.percentile($0.ask.latencies, 99) })),
                 "\(runs.map(\.ask.failures).reduce(0, +))", "\(runs.map(\.ask.refused).reduce(0, +))",
                 cpu.isEmpty ? "?" : String(format: "%.0f µs", median(cpu) * 1_000_000),
+                databaseCPU.isEmpty ? "–" : String(format: "%.0f µs", median(databaseCPU) * 1_000_000),
                 "\(Int(median(runs.map { Double($0.messagesDuringLoad) }))) / \(Int(median(runs.map { Double($0.questionMessages) })))",
                 runs.contains { $0.drainSeconds == nil }
                     ? "not within \(Int(Measurement.seconds(Self.drainLimit))) s in \(runs.filter { $0.drainSeconds == nil }.count) of \(runs.count)"

@@ -37,13 +37,31 @@ enum Measurement {
     /// CPU time a process has used so far (user and system, from `/proc/PID/stat`), in seconds. Steadier than a rate
     /// on a shared machine: what the process itself spent, whoever else ran.
     static func cpuSeconds(pid: String) -> Double? {
+        processStat(pid).map { ($0.user + $0.system) / ticksPerSecond }
+    }
+
+    /// CPU time every process named `name` on this machine has used so far, with that of the children they waited
+    /// for (a PostgreSQL server's backends that exited count through the postmaster), in seconds; `nil` when none runs.
+    static func cpuSeconds(ofProcessesNamed name: String) -> Double? {
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.filter { $0.allSatisfy(\.isNumber) } ?? []
+        let matching = pids.compactMap(processStat).filter { $0.name == name }
+        guard !matching.isEmpty else { return nil }
+        return matching.reduce(0) { $0 + $1.user + $1.system + $1.children } / ticksPerSecond
+    }
+
+    private static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+
+    /// A process's name and CPU time in clock ticks (its own user and system time, and its waited-for children's).
+    private static func processStat(_ pid: String) -> (name: Substring, user: Double, system: Double, children: Double)? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let afterName = stat.range(of: ")", options: .backwards)
+            let nameStart = stat.firstIndex(of: "("), let afterName = stat.range(of: ")", options: .backwards)
         else { return nil }
-        // After "pid (name)": state is field 3, utime and stime are fields 14 and 15.
+        // After "pid (name)": state is field 3, utime and stime fields 14 and 15, cutime and cstime 16 and 17.
         let fields = stat[afterName.upperBound...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        guard fields.count > 14, let user = Double(fields[11]), let system = Double(fields[12]), let childUser = Double(fields[13]),
+            let childSystem = Double(fields[14])
+        else { return nil }
+        return (stat[stat.index(after: nameStart)..<afterName.lowerBound], user, system, childUser + childSystem)
     }
 
     /// Peak resident set size (VmHWM) of a process, this one by default, in MiB.
