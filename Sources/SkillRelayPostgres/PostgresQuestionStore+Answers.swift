@@ -277,8 +277,8 @@ extension PostgresQuestionStore {
     }
 
     /// `pendingOutbox`'s claim, for an instance holding the claims `mine`: one statement, `claimOutbox` (migration
-    /// "pg v11"), which takes `outboxClaimLock` itself. Returns each claimed message's id, message, attempts, queueing
-    /// time and whether it was put off.
+    /// "pg v11"), which takes `outboxClaimLock` itself. Returns each claimed
+    /// message's id, message, attempts, queueing time and whether it was put off.
     static func outboxClaim(now: Date, limit: Int, mine: [Int64], excluding destinations: Set<String>) -> PreparedQuery<OutboxClaim> {
         PreparedQuery {
             $0.append(outboxClaimLock)
@@ -294,22 +294,17 @@ extension PostgresQuestionStore {
     /// delivery's or thread's own row, as the IM's echoes of the same messages do (with the same references).
     public func markOutboxSent(_ ids: [Int64], references: [String: String], now: Date) async throws {
         guard references.keys.contains(where: { ThreadReferenceKey($0) != nil }) else {
-            // Only questions' references (a drain of questions): the marks and the references in one statement.
+            // Only questions' references (a drain of questions): the marks and the references in one statement,
+            // `markQuestionsSent` (migration "pg v15"), the references in the keys' order (see `keepReferences`).
             let sent = references.sorted { $0.key < $1.key }
-            // Not prepared: planned for each call's values. Prepared, with its plan kept from the first calls while
-            // `delivery` was nearly empty (and the claims' plans kept too), figure 3's drain fell seconds behind.
             try await database.withoutTransaction { connection in
-                try await Self.execute(
-                    connection,
-                    """
-                    WITH sent AS (
-                        UPDATE outbox SET sentAt = \(now), attempts = attempts + 1, claimedUntil = NULL WHERE id = ANY(\(ids))
-                        RETURNING 1
-                    )
-                    UPDATE delivery SET imReference = kept.event
-                    FROM unnest(\(sent.map(\.key))::text[], \(sent.map(\.value))::text[]) AS kept(key, event)
-                    WHERE delivery.publicId = kept.key
-                    """)
+                _ = try await connection.rows(
+                    PreparedQuery<QuestionsSentMark> {
+                        $0.append(ids)
+                        $0.append(now)
+                        $0.append(sent.map(\.key))
+                        $0.append(sent.map(\.value))
+                    })
             }
             claims.releaseOutbox(ids)
             return
@@ -458,4 +453,10 @@ enum OutboxClaim: PreparedSQL {
         SELECT claimedId, claimedMessage, claimedAttempts, claimedCreatedAt, deferred
         FROM claimOutbox($1::bigint, $2::timestamptz, $3::bigint, $4::bigint[], $5::text[], $6::timestamptz)
         """
+}
+
+/// The marks of a drain that sent only questions, with each delivery's IM reference (`markOutboxSent`).
+enum QuestionsSentMark: PreparedSQL {
+    static let name = "skillrelay_questions_sent_v1"
+    static let sql = "SELECT markQuestionsSent($1::bigint[], $2::timestamptz, $3::text[], $4::text[])"
 }
