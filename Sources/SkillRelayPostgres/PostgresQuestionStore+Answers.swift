@@ -256,13 +256,12 @@ extension PostgresQuestionStore {
     /// `claimLease` (cleared when they are marked). Two instances draining at once never get the same message, nor
     /// two messages of one destination; a dead instance's claims are taken up after the lease.
     ///
-    /// Whether a message is held back is looked up among its own destination's earlier messages only, in
-    /// `outboxPendingByDestination`, whatever the table's statistics say. Planned from the statistics of an outbox that
-    /// was empty when last analysed (a new deployment, a fresh copy, until autovacuum looks again a minute later), a
-    /// plain `NOT EXISTS` became a join that read every unsent message again for each row it considered: the more the
-    /// drain was behind, the slower it claimed. In figure-3 runs on a fresh copy the claim took 92 ms a call on average
-    /// and up to 1.9 s, and the drain needed 9 to 27 s after the load to catch up. `OFFSET 0` keeps the check a subquery
-    /// of its own, and its order (the index's) makes that index its cheapest plan.
+    /// Which messages are held back is decided in one pass over the unsent messages in queueing order (`claimOutbox`,
+    /// migration "pg v15"), whatever the table's statistics say. Planned from the statistics of an outbox that was
+    /// empty when last analysed (a new deployment, a fresh copy, until autovacuum looks again a minute later), a check
+    /// for each message read every unsent message again for each one it considered, first as a join (92 ms a claim on
+    /// average and up to 1.9 s in figure-3 runs on a fresh copy, the drain 9 to 27 s behind after the load), then,
+    /// as a subquery meant to probe the destination's index, through a range of the id index (24 to 73 ms a claim).
     public func pendingOutbox(now: Date, limit: Int, excluding destinations: Set<String>) async throws -> [OutboxItem] {
         let mine = claims.outbox(at: now)
         let rows = try await database.withoutTransaction { connection in
