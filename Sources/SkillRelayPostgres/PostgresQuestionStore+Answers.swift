@@ -276,8 +276,8 @@ extension PostgresQuestionStore {
     }
 
     /// `pendingOutbox`'s claim, for an instance holding the claims `mine`: one statement, `claimOutbox` (migration
-    /// "pg v11"), which takes `outboxClaimLock` itself. Returns each claimed
-    /// message's id, message, attempts, queueing time and whether it was put off.
+    /// "pg v11", one pass since "pg v15"), which takes `outboxClaimLock` itself. Returns each claimed message's id,
+    /// message, attempts, queueing time and whether it was put off.
     static func outboxClaim(now: Date, limit: Int, mine: [Int64], excluding destinations: Set<String>) -> PreparedQuery<OutboxClaim> {
         PreparedQuery {
             $0.append(outboxClaimLock)
