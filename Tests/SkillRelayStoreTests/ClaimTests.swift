@@ -189,7 +189,7 @@ struct ClaimTests {
             // What this transaction read of `outbox`, as PostgreSQL counts it: the entries of each of its indexes, and
             // the rows of any sequential scan.
             var read = 0
-            for index in ["outbox_pkey", "outboxDueById", "outboxPending", "outbox"] {
+            for index in ["outbox_pkey", "outboxDueById", "outboxPending", "outboxClaimed", "outbox"] {
                 read += try await PostgresIndexReads.entries(of: index, on: connection)
             }
             return (claimed, read)

@@ -69,4 +69,53 @@ import Testing
         #expect(later.first?.deferred == true)
         await database.close()
     }
+
+    /// Held back means queued behind: a message queued before its destination's held-back one still goes.
+    @Test(arguments: StoreBackend.available)
+    func aMessageQueuedBeforeItsDestinationsHeldBackOneStillGoes(backend: StoreBackend) async throws {
+        let clock = TestClock()
+        let database = try await TestDatabase.empty(backend)
+        let store = database.questionStore(clock: clock)
+        try await database.enqueue([Self.question("a1", to: "alice"), Self.question("a2", to: "alice")], now: clock.now())
+        let due = try await store.pendingOutbox(now: clock.now(), limit: 10, excluding: [])
+        #expect(Self.deliveries(due) == ["a1", "a2"])
+        // a2 is put off for half a minute; a1 failed and may be tried again at once.
+        try await store.deferOutbox(due[1].id, until: clock.now().addingTimeInterval(30), reason: "429")
+        try await store.markOutboxFailed(due[0].id, error: "timeout", retryAt: clock.now())
+        #expect(Self.deliveries(try await store.pendingOutbox(now: clock.now(), limit: 10, excluding: [])) == ["a1"])
+        await database.close()
+    }
+
+    /// Many destinations held back at once (the IM server down, or its rate limit putting off one message after
+    /// another): each holds back its own later messages, and the others go in queueing order.
+    @Test(arguments: StoreBackend.available)
+    func manyDestinationsHeldBackAtOnceHoldBackOnlyTheirOwnMessages(backend: StoreBackend) async throws {
+        let clock = TestClock()
+        let database = try await TestDatabase.empty(backend)
+        let store = database.questionStore(clock: clock)
+        let held = 150
+        var messages: [OutboxMessage] = []
+        for round in 0..<2 {
+            for person in 0..<held {
+                messages.append(Self.question("p\(person)-\(round)", to: "p\(person)"))
+                if person % 10 == 0 { messages.append(Self.question("free\(person)-\(round)", to: "free\(person)")) }
+            }
+        }
+        try await database.enqueue(messages, now: clock.now())
+        let due = try await store.pendingOutbox(now: clock.now(), limit: 1000, excluding: [])
+        #expect(due.count == messages.count)
+        // Every p's first message is put off; their second ones wait behind them.
+        for item in due {
+            guard let delivery = Self.deliveries([item]).first, delivery.hasPrefix("p"), delivery.hasSuffix("-0") else { continue }
+            try await store.deferOutbox(item.id, until: clock.now().addingTimeInterval(30), reason: "429")
+        }
+        let free = Self.deliveries(try await store.pendingOutbox(now: clock.now(), limit: 1000, excluding: []))
+        #expect(free == Self.deliveries(due).filter { $0.hasPrefix("free") })
+        // Five at a time, the first five of them.
+        #expect(Self.deliveries(try await store.pendingOutbox(now: clock.now(), limit: 5, excluding: [])) == Array(free.prefix(5)))
+        clock.advance(by: 30)
+        let all = try await store.pendingOutbox(now: clock.now(), limit: 1000, excluding: [])
+        #expect(Self.deliveries(all) == Self.deliveries(due))
+        await database.close()
+    }
 }
