@@ -1135,6 +1135,13 @@ extension PostgresAppDatabase {
     /// message; then the due messages in id order, each looked up in the map, up to `wanted`; then, as in v15, the
     /// picked rows are claimed by primary key, each checked again as it is updated. The same answers; 15 ms for the
     /// claim above. Every read is still of one table, and the plan is still made once a session.
+    ///
+    /// Planned from the statistics of an outbox that was empty when last analysed, v15's update of the picked rows went
+    /// through `outboxPending`, reading every due message and comparing each with every picked id; it is now written so
+    /// that no partial index can serve it, which leaves the primary key. The held-back reads are ordered by their
+    /// indexes, so that the same statistics cannot turn them into a scan of every unsent message by id. (A claim of 200
+    /// from 2,000 unsent messages read 2,400 index entries from such statistics; now about 400, as the store's test
+    /// checks.)
     private static let heldBackLookedUp: [String] = [
         "CREATE INDEX outboxClaimed ON outbox (claimedUntil) WHERE sentAt IS NULL AND failedAt IS NULL AND claimedUntil IS NOT NULL",
         """
@@ -1155,12 +1162,20 @@ extension PostgresAppDatabase {
             FROM (
                 SELECT waiting.destination, min(waiting.id) AS firstId
                 FROM (
-                    SELECT outbox.destination, outbox.id FROM outbox
-                    WHERE outbox.sentAt IS NULL AND outbox.failedAt IS NULL AND outbox.nextAttemptAt > asOf
+                    -- Each in its index's order, so that the planner reads that index's range of waiting messages even
+                    -- when the statistics say the outbox is empty (it would as soon scan every unsent message by id).
+                    (
+                        SELECT outbox.destination, outbox.id FROM outbox
+                        WHERE outbox.sentAt IS NULL AND outbox.failedAt IS NULL AND outbox.nextAttemptAt > asOf
+                        ORDER BY outbox.nextAttemptAt
+                    )
                     UNION ALL
-                    SELECT outbox.destination, outbox.id FROM outbox
-                    WHERE outbox.sentAt IS NULL AND outbox.failedAt IS NULL AND outbox.claimedUntil IS NOT NULL
-                        AND outbox.claimedUntil > asOf AND NOT outbox.id = ANY(mine)
+                    (
+                        SELECT outbox.destination, outbox.id FROM outbox
+                        WHERE outbox.sentAt IS NULL AND outbox.failedAt IS NULL AND outbox.claimedUntil IS NOT NULL
+                            AND outbox.claimedUntil > asOf AND NOT outbox.id = ANY(mine)
+                        ORDER BY outbox.claimedUntil
+                    )
                 ) AS waiting
                 GROUP BY waiting.destination
             ) AS held;
@@ -1172,9 +1187,11 @@ extension PostgresAppDatabase {
                     AND NOT outbox.destination = ANY(busy)
                 ORDER BY outbox.id LIMIT wanted
             );
+            -- By primary key: written so, "not sent nor given up" matches no partial index's predicate, and the planner
+            -- cannot read the due messages' whole range (`outboxPending`), as it did from an empty outbox's statistics.
             RETURN QUERY
             UPDATE outbox SET claimedUntil = leaseUntil
-            WHERE outbox.id = ANY(picked) AND outbox.sentAt IS NULL AND outbox.failedAt IS NULL AND outbox.nextAttemptAt <= asOf
+            WHERE outbox.id = ANY(picked) AND coalesce(outbox.sentAt, outbox.failedAt) IS NULL AND outbox.nextAttemptAt <= asOf
                 AND (outbox.claimedUntil IS NULL OR outbox.claimedUntil <= asOf OR outbox.id = ANY(mine))
             RETURNING outbox.id, outbox.message, outbox.attempts, outbox.createdAt, outbox.nextAttemptAt > outbox.createdAt;
         END $$

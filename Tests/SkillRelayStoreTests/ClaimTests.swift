@@ -175,9 +175,9 @@ struct ClaimTests {
     }
 
     /// A claim reads in proportion to what it claims, not to how far behind the outbox is, even when PostgreSQL plans
-    /// it from the statistics of an empty outbox (a new deployment or a fresh copy, until autovacuum looks again): it
-    /// reads the unsent messages once, in order, however its reads are planned.
-    @Test func aClaimReadsTheUnsentMessagesOnceWhateverTheStatistics() async throws {
+    /// it from the statistics of an empty outbox (a new deployment or a fresh copy, until autovacuum looks again): the
+    /// due messages in order as far as it claims, and of the others only those that wait, however its reads are planned.
+    @Test func aClaimReadsWhatItClaimsWhateverTheStatistics() async throws {
         let database = try await TestPostgres.freshDatabase()
         let clock = TestClock()
         try await database.write { connection in _ = try await connection.query("ANALYZE outbox", logger: TestPostgres.logger) }
@@ -199,7 +199,8 @@ struct ClaimTests {
         // held-back check planned as a join, or as a scan of every unsent message for each one considered, read all
         // 2000 for each of the 200.
         #expect(read >= 2 * claimed, "the claim did not read what it claimed")
-        #expect(read < 2 * unsent, "read \(read) entries to decide which of \(unsent) messages are held back")
+        // Nothing waits here, so deciding what is held back reads nothing more: not the 2000 unsent messages again.
+        #expect(read < 3 * claimed, "read \(read) entries to decide which of \(unsent) messages are held back")
         await database.close()
     }
 
