@@ -226,6 +226,7 @@ extension SQLiteQuestionStore {
 
     /// The due messages in queueing order, leaving out those queued behind a message to the same destination that
     /// waits for its retry. Read by `outboxDueById`, each destination's earlier messages by `outboxPendingByDestination`.
+    /// (`Scripts/claim-held-back.sh` times a copy of it: change both.)
     static func pendingOutboxSQL(excluding count: Int = 0) -> String {
         """
         SELECT id, message, attempts, createdAt, nextAttemptAt > createdAt AS deferred FROM outbox AS due
