@@ -258,11 +258,12 @@ extension PostgresQuestionStore {
     ///
     /// Which messages are held back is decided from the held-back messages themselves, read first into a map from each
     /// destination to its first (`claimOutbox`, migration "pg v16"), then one pass over the due messages in queueing
-    /// order, each looked up in it: whatever the table's statistics say, and however many destinations wait at once. Planned from the statistics of an outbox that was
-    /// empty when last analysed (a new deployment, a fresh copy, until autovacuum looks again a minute later), a check
-    /// for each message read every unsent message again for each one it considered, first as a join (92 ms a claim on
-    /// average and up to 1.9 s in figure-3 runs on a fresh copy, the drain 9 to 27 s behind after the load), then,
-    /// as a subquery meant to probe the destination's index, through a range of the id index (24 to 73 ms a claim).
+    /// order, each looked up in it: whatever the table's statistics say, and however many destinations wait at once.
+    /// Planned from the statistics of an outbox that was empty when last analysed (a new deployment, a fresh copy, until
+    /// autovacuum looks again a minute later), a check for each message read every unsent message again for each one
+    /// it considered, first as a join (92 ms a claim on average and up to 1.9 s in figure-3 runs on a fresh copy, the
+    /// drain 9 to 27 s behind after the load), then, as a subquery meant to probe the destination's index, through a
+    /// range of the id index (24 to 73 ms a claim).
     public func pendingOutbox(now: Date, limit: Int, excluding destinations: Set<String>) async throws -> [OutboxItem] {
         let mine = claims.outbox(at: now)
         let rows = try await database.withoutTransaction { connection in
@@ -278,8 +279,8 @@ extension PostgresQuestionStore {
 
     /// `pendingOutbox`'s claim, for an instance holding the claims `mine`: one statement, `claimOutbox` (migration
     /// "pg v11", one pass since "pg v15", the held-back destinations looked up since "pg v16"), which takes
-    /// `outboxClaimLock` itself. Returns each claimed message's id,
-    /// message, attempts, queueing time and whether it was put off.
+    /// `outboxClaimLock` itself. Returns each claimed message's id, message, attempts, queueing time and whether it was
+    /// put off.
     static func outboxClaim(now: Date, limit: Int, mine: [Int64], excluding destinations: Set<String>) -> PreparedQuery<OutboxClaim> {
         PreparedQuery {
             $0.append(outboxClaimLock)
