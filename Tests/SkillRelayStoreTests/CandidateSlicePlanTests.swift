@@ -40,10 +40,12 @@ struct CandidateSlicePlanTests {
                 hourAgo: now.addingTimeInterval(-3600), hourlyBudget: 3, dayAgo: now.addingTimeInterval(-86_400), dayCount: 16,
                 topic: subtree[0], hourOfWeek: LearnedRecord.hourOfWeek(now), topics: subtree.sorted(), minimumLevel: 1, pivot: 0,
                 now: now, excluding: nil, dailyBudget: 8, limit: limit, firstSlice: 0, alreadyFound: [])
-            var returned = 0
-            for try await _ in try await connection.execute(scan, logger: connection.logger) { returned += 1 }
-            // The entries this transaction has read from the index the slices scan, as PostgreSQL counts them.
-            return (returned, try await PostgresIndexReads.entries(of: "skillByTopicLevel", on: connection))
+            // The entries the scan read from the index the slices scan, as PostgreSQL counts them.
+            return try await PostgresIndexReads.entries(of: ["skillByTopicLevel"], on: connection) {
+                var returned = 0
+                for try await _ in try await connection.execute(scan, logger: connection.logger) { returned += 1 }
+                return returned
+            }
         }
         #expect(returned == limit)
         // The first topic alone has enough people: its first six are read, and no other topic's, where reading each
