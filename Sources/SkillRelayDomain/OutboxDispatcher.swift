@@ -97,6 +97,8 @@ public final class OutboxDispatcher: Sendable {
         var wake: (@Sendable () -> Void)?
         /// Told what each worker came to, for the log.
         var report: (@Sendable (SendReport) -> Void)?
+        /// Set by `stop`: no drain reads or starts anything from then on.
+        var stopping = false
     }
 
     /// What one destination's worker came to: the messages it sent, and the one that failed (with the error), which
@@ -151,6 +153,7 @@ public final class OutboxDispatcher: Sendable {
     @discardableResult
     public func drain(limit: Int = 200) async throws -> Int {
         try await recordOutcomes()
+        guard !state.withLock({ $0.stopping }) else { return 0 }
         let now = clock.now()
         // Destinations whose worker is busy are left out: their messages would only be read, decoded and skipped.
         let busy = state.withLock { Set($0.workers.keys) }
@@ -179,7 +182,7 @@ public final class OutboxDispatcher: Sendable {
                 busy[worker.lane, default: (0, 0)].width += slow ? 0 : 1
                 busy[worker.lane, default: (0, 0)].all += 1
             }
-            for destination in order {
+            for destination in order where !state.stopping {
                 guard state.workers[destination] == nil else { continue }
                 if let until = state.breakers[destination]?.openUntil, until > now { continue }
                 let lane: Lane = destination.hasPrefix("callback:") ? .callback : .im
@@ -199,6 +202,30 @@ public final class OutboxDispatcher: Sendable {
             state.withLock { state in state.workers[destination]?.task = task }
         }
         return started.reduce(0) { $0 + $1.1.count }
+    }
+
+    /// Stops for a clean shutdown: starts no more workers, gives those sending up to `grace` to finish, cancels the
+    /// rest (a message whose send is cut off stays unsent, its try not counted) and records what they all came to.
+    /// Recorded, nothing this instance sent is sent again by whoever takes the outbox up next (another instance, or
+    /// this one restarted); what is left unsent is then the store's to give back (`QuestionStore.releaseClaims`). Call
+    /// it once no drain is under way (`OutboxPump.stop` does). Throws if the outcomes cannot be recorded.
+    public func stop(grace: Duration) async throws {
+        state.withLock { $0.stopping = true }
+        let deadline = ContinuousClock.now + grace
+        while !runningWorkers.isEmpty, ContinuousClock.now < deadline, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        for task in runningWorkers { task.cancel() }
+        await idle()
+        try await recordOutcomes()
+    }
+
+    /// The tasks of the workers that have not finished.
+    private var runningWorkers: [Task<Void, Never>] {
+        state.withLock { state in
+            let finished = Set(state.outcomes.map(\.destination))
+            return state.workers.filter { !finished.contains($0.key) }.values.compactMap(\.task)
+        }
     }
 
     /// Whether finished workers left outcomes that no drain has recorded yet (their destinations are still held).
@@ -241,13 +268,16 @@ public final class OutboxDispatcher: Sendable {
         defer { renewal?.cancel() }
         var outcome = Outcome(destination: destination, at: clock.now())
         for item in queue {
+            // Stopped (`stop`): what is left of the queue stays unsent, for whoever takes the outbox up next.
+            if Task.isCancelled { break }
             do {
                 if let reference = try await send(item), let key = item.message.referenceKey {
                     outcome.references[key] = reference
                 }
                 outcome.sent.append(item.id)
             } catch {
-                outcome.failure = (item, error)
+                // A send cut off by `stop` did not fail: it is not counted as a try.
+                if !Task.isCancelled { outcome.failure = (item, error) }
                 break
             }
         }

@@ -10,6 +10,8 @@ public actor OutboxPump {
 
     private let dispatcher: OutboxDispatcher
     private var running = false
+    /// Set by `stop`: kicks drain nothing from then on.
+    private var stopped = false
     private var again = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
     private var lastError: (any Error)?
@@ -46,6 +48,7 @@ public actor OutboxPump {
 
     /// Drains the outbox; returns once a drain that started after this call has finished.
     public func kick() async {
+        guard !stopped else { return }
         guard !running else {
             again = true
             await withCheckedContinuation { waiting.append($0) }
@@ -70,8 +73,21 @@ public actor OutboxPump {
             }
             // Callers who kicked before this round began were served by it.
             for continuation in resumed { continuation.resume() }
-        } while again || !waiting.isEmpty
+        } while !stopped && (again || !waiting.isEmpty)
         running = false
+        // Stopped: whoever waits for another round gets none.
+        let left = waiting
+        waiting = []
+        for continuation in left { continuation.resume() }
+    }
+
+    /// Stops for a clean shutdown, once the round under way (if any) has finished: no drain from then on, and the
+    /// dispatcher's workers finish or are cut off after `grace`, their outcomes recorded (`OutboxDispatcher.stop`).
+    /// Throws if those cannot be recorded.
+    public func stop(grace: Duration) async throws {
+        stopped = true
+        if running { await withCheckedContinuation { waiting.append($0) } }
+        try await dispatcher.stop(grace: grace)
     }
 
     /// Drains until every message that is due has been tried and every worker has finished: what a test awaits

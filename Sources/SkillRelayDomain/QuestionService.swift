@@ -239,6 +239,12 @@ public struct QuestionService: Sendable {
         try await store.purgeCompliance(before: clock.now().addingTimeInterval(-Double(settings.retentionDays) * 86_400))
     }
 
+    /// Gives back this instance's claims on outbox messages and due questions it has not finished
+    /// (`QuestionStore.releaseClaims`): for a clean stop, once nothing ticks and the outbox pump has stopped.
+    public func releaseClaims() async throws {
+        try await store.releaseClaims(now: clock.now())
+    }
+
     /// Deletes outbox messages sent or given up more than `outboxKeepDays` ago; returns how many. The outbox is a
     /// queue, not a record: what was sent to whom is in the compliance log.
     @discardableResult

@@ -353,6 +353,11 @@ public protocol QuestionStore: PlainAnswerStore {
     /// How long a claim on an outbox message lasts before another instance may take the message up; `nil` where
     /// messages are not claimed (one process owns the outbox), and then there is nothing to renew.
     var outboxClaimLease: TimeInterval? { get }
+    /// Gives back this instance's claims on what it has not finished, outbox messages not sent and due questions not
+    /// handled, so that another instance takes them up at once instead of after their lease: for a clean stop, once
+    /// nothing is sent or handled here any more (the question worker stopped, `OutboxDispatcher.stop` returned). Nothing
+    /// to do where one process owns the database (SQLite).
+    func releaseClaims(now: Date) async throws
     /// When the earliest open question or outbox message is next due, if any.
     func nextDueTime() async throws -> Date?
 

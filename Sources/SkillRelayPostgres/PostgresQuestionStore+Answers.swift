@@ -321,6 +321,21 @@ extension PostgresQuestionStore {
 
     public var outboxClaimLease: TimeInterval? { Self.claimLease }
 
+    public func releaseClaims(now: Date) async throws {
+        // Only claims still this instance's, as for a renewal; a row marked meanwhile (sent, given up, a wave recorded)
+        // has no claim left to give back.
+        let outbox = claims.outbox(at: now)
+        let questions = claims.questions(at: now)
+        guard !outbox.isEmpty || !questions.isEmpty else { return }
+        try await writeClaimed { connection in
+            try await Self.execute(
+                connection, "UPDATE outbox SET claimedUntil = NULL WHERE id = ANY(\(outbox)) AND sentAt IS NULL AND failedAt IS NULL")
+            try await Self.execute(connection, "UPDATE question SET claimedUntil = NULL WHERE publicId = ANY(\(questions))")
+        }
+        claims.releaseOutbox(outbox)
+        claims.releaseQuestions(questions)
+    }
+
     public func renewOutboxClaims(_ ids: [Int64], now: Date) async throws {
         // Only claims still this instance's: one that lapsed may be another instance's by now.
         let held = Set(claims.outbox(at: now))

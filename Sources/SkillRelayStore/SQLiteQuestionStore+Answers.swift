@@ -283,6 +283,9 @@ extension SQLiteQuestionStore {
 
     public var outboxClaimLease: TimeInterval? { nil }
 
+    /// Nothing to give back: one process owns a SQLite database, and claims nothing.
+    public func releaseClaims(now: Date) async throws {}
+
     public func markOutboxFailed(_ id: Int64, error: String, retryAt: Date?) async throws {
         let now = clock.now()
         try await database.write { db in

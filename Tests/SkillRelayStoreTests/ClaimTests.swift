@@ -201,6 +201,48 @@ struct ClaimTests {
         await database.close()
     }
 
+    /// An instance stopped cleanly (SIGTERM, as in a rolling restart) while a send hangs gives back its claims on
+    /// what it did not finish, outbox messages and due questions: another instance takes them up at once, not a lease
+    /// later, and nothing the stopped instance sent is sent again.
+    @Test func anInstanceStoppedCleanlyGivesItsClaimsBackAndTheOtherTakesThemUpAtOnce() async throws {
+        let (first, second) = try await Self.twoInstances()
+        let clock = TestClock()
+        try await Self.enqueue([Self.message(1, to: "alice"), Self.message(2, to: "bob"), Self.message(3, to: "bob")], on: first, now: clock.now())
+        try await first.write { connection in
+            try await connection.query(
+                "INSERT INTO topic (slug, name, createdAt, updatedAt) VALUES ('infra', 'Infra', \(clock.now()), \(clock.now()))",
+                logger: TestPostgres.logger)
+        }
+        let stopping = PostgresQuestionStore(database: first, clock: clock)
+        let other = PostgresQuestionStore(database: second, clock: clock)
+        let question = NewQuestion(
+            id: "q1", asker: .bot("bot"), topic: TopicReference(slug: "infra", name: "Infra"), text: "?", maxAnswers: 1, idempotencyKey: nil,
+            callbackURL: nil, channel: .api, createdAt: clock.now(), expiresAt: clock.now().addingTimeInterval(3600))
+        _ = try await stopping.createQuestion(question, firstWave: [], nextActionAt: clock.now())
+        // The instance that stops holds the due question (its tick was cut off) and, through its drain, every message:
+        // alice's goes out, and bob's first hangs with his second behind it.
+        #expect(try await stopping.dueQuestions(now: clock.now(), limit: 10) == ["q1"])
+        let messenger = OutboxDispatcherTests.HangingMessenger(hanging: ["bob"])
+        let pump = OutboxPump(
+            dispatcher: OutboxDispatcher(store: stopping, messenger: messenger, callbacks: FakeCallbackSender(), clock: clock, imConcurrency: 2))
+        await pump.kick()
+        try await messenger.events.wait(within: 60, "alice's sent and bob's hanging") { Set($0) == ["sent d1", "hanging d2"] }
+        #expect(try await other.pendingOutbox(now: clock.now(), limit: 10, excluding: []).isEmpty)
+        #expect(try await other.dueQuestions(now: clock.now(), limit: 10).isEmpty)
+
+        try await pump.stop(grace: .milliseconds(50))
+        try await stopping.releaseClaims(now: clock.now())
+        // At the same moment, long before any lease would end: the other instance takes up what was left, in order,
+        // and not alice's message, which was recorded as sent.
+        let takenUp = try await other.pendingOutbox(now: clock.now(), limit: 10, excluding: [])
+        #expect(takenUp.map(\.message) == [Self.message(2, to: "bob"), Self.message(3, to: "bob")])
+        #expect(takenUp.map(\.attempts) == [0, 0])
+        #expect(try await other.dueQuestions(now: clock.now(), limit: 10) == ["q1"])
+        #expect(messenger.recording.sent.withLock { $0 } == ["question d1"])
+        await first.close()
+        await second.close()
+    }
+
     @Test func twoInstancesNeverClaimOneDueQuestionAndWavesAndExpiriesClearTheClaim() async throws {
         let (first, second) = try await Self.twoInstances()
         let clock = TestClock()

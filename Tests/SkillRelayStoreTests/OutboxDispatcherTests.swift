@@ -47,6 +47,74 @@ import Testing
         }
     }
 
+    /// A fake messenger that sends questions as `RecordingMessenger` does, except to the `hanging` people: those sends
+    /// never go through, and wait until they are cut off (cancelled), as with a room or a homeserver that stopped
+    /// answering. `events` says "sent D" or "hanging D" for each delivery D, as it happens.
+    final class HangingMessenger: Messenger, Sendable {
+        let recording = RecordingMessenger()
+        let hanging: Set<String>
+        let events = Recorded<String>()
+        init(hanging: Set<String>) { self.hanging = hanging }
+        func deliverQuestion(_ message: QuestionMessage, key: String) async throws -> String? {
+            guard hanging.contains(message.recipient.handle) else {
+                defer { events.append("sent \(message.deliveryID)") }
+                return try await recording.deliverQuestion(message, key: key)
+            }
+            events.append("hanging \(message.deliveryID)")
+            while true { try await Task.sleep(for: .seconds(1)) }
+        }
+        func deliverAnswer(_ message: AnswerMessage, key: String) async throws -> String? { try await recording.deliverAnswer(message, key: key) }
+        func deliverFollowUp(_ message: FollowUpMessage, key: String) async throws -> String? {
+            try await recording.deliverFollowUp(message, key: key)
+        }
+        func notifyClosed(_ message: ClosedMessage, key: String) async throws { try await recording.notifyClosed(message, key: key) }
+        func notifyAsker(_ message: AskerNotice, key: String) async throws { try await recording.notifyAsker(message, key: key) }
+        func deliverReveal(_ message: RevealNotice, key: String) async throws -> String? { try await recording.deliverReveal(message, key: key) }
+        func introduce(_ introduction: Introduction, key: String) async throws -> String? {
+            try await recording.introduce(introduction, key: key)
+        }
+    }
+
+    /// A clean stop (SIGTERM) while one person's send hangs: what went out is recorded, so that the next process does
+    /// not send it again; the send cut off is not counted as a try, and nothing is read or sent from then on.
+    @Test func aCleanStopRecordsWhatWasSentAndCutsOffAHangingSendUncounted() async throws {
+        let clock = TestClock()
+        let store = SQLiteQuestionStore(database: try AppDatabase.inMemory(), clock: clock)
+        try await store.database.writer.write { db in
+            for message in [Self.question("a1", to: "alice"), Self.question("b1", to: "bob"), Self.question("b2", to: "bob")] {
+                try SQLiteQuestionStore.enqueue(db, message, now: clock.now())
+            }
+        }
+        let messenger = HangingMessenger(hanging: ["bob"])
+        // Without a pump, no drain follows alice's send: its outcome waits unrecorded until the stop.
+        let dispatcher = OutboxDispatcher(store: store, messenger: messenger, callbacks: DeadCallbackSender(), clock: clock, imConcurrency: 2)
+        #expect(try await dispatcher.drain() == 3)
+        try await messenger.events.wait(within: 60, "alice's sent and bob's hanging") { Set($0) == ["sent a1", "hanging b1"] }
+        #expect(try await Self.outboxRow(store, delivery: "a1")["sentAt"] as Date? == nil)
+
+        try await dispatcher.stop(grace: .milliseconds(50))
+        #expect(try await Self.outboxRow(store, delivery: "a1")["sentAt"] as Date? != nil)
+        for delivery in ["b1", "b2"] {
+            let row = try await Self.outboxRow(store, delivery: delivery)
+            #expect(row["sentAt"] as Date? == nil, "\(delivery)")
+            #expect(row["attempts"] as Int == 0, "\(delivery)")
+            #expect(row["lastError"] as String? == nil, "\(delivery)")
+        }
+        // A question asked while the server winds down is queued, and left for the next process.
+        try await store.database.writer.write { db in try SQLiteQuestionStore.enqueue(db, Self.question("c1", to: "carol"), now: clock.now()) }
+        #expect(try await dispatcher.drain() == 0)
+        #expect(messenger.events.all.sorted() == ["hanging b1", "sent a1"])
+
+        // The next process sends what was left, in order, and not alice's again.
+        let next = RecordingMessenger()
+        let restarted = OutboxPump(
+            dispatcher: OutboxDispatcher(store: store, messenger: next, callbacks: DeadCallbackSender(), clock: clock, imConcurrency: 2))
+        await restarted.flush()
+        let sent = next.sent.withLock { $0 }
+        #expect(sent.sorted() == ["question b1", "question b2", "question c1"])
+        #expect(sent.filter { $0.hasPrefix("question b") } == ["question b1", "question b2"])
+    }
+
     @Test func aSlowCallbackHoldsUpNobodyElsesMessagesAndEachPersonsComeInOrder() async throws {
         let clock = TestClock()
         let store = SQLiteQuestionStore(database: try AppDatabase.inMemory(), clock: clock)

@@ -38,6 +38,18 @@ public enum TestPostgres {
 
     public static let logger = Logger(label: "skillrelay.tests.postgres")
 
+    /// The rows `sql` reads from the database at `url`, each column as text (`nil` for NULL; the query casts what is
+    /// not text): for tests whose code under test talks to PostgreSQL from another process.
+    public static func texts(_ url: String, _ sql: String) async throws -> [[String?]] {
+        try await PostgresLocation(url: url).withConnection(logger: logger) { connection in
+            var rows: [[String?]] = []
+            for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger) {
+                rows.append(try row.map { try $0.decode(String?.self) })
+            }
+            return rows
+        }
+    }
+
     /// One connection to the maintenance database, for CREATE DATABASE (which cannot run in a transaction).
     public static func admin<T: Sendable>(_ url: String, _ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await PostgresLocation(url: url).withConnection(logger: logger, body)
