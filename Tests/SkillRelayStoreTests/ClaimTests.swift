@@ -28,6 +28,21 @@ struct ClaimTests {
                 text: "?", maxAnswers: 1))
     }
 
+    /// The topic `question` asks about.
+    static func addTopic(on database: PostgresAppDatabase, now: Date) async throws {
+        try await database.write { connection in
+            try await connection.query(
+                "INSERT INTO topic (slug, name, createdAt, updatedAt) VALUES ('infra', 'Infra', \(now), \(now))", logger: TestPostgres.logger)
+        }
+    }
+
+    /// A bot's question on the topic `addTopic` adds, open for an hour from `now`.
+    static func question(_ id: String, now: Date) -> NewQuestion {
+        NewQuestion(
+            id: id, asker: .bot("bot"), topic: TopicReference(slug: "infra", name: "Infra"), text: "?", maxAnswers: 1, idempotencyKey: nil,
+            callbackURL: nil, channel: .api, createdAt: now, expiresAt: now.addingTimeInterval(3600))
+    }
+
     static func enqueue(_ messages: [OutboxMessage], on database: PostgresAppDatabase, now: Date) async throws {
         try await database.write { connection in
             for message in messages { try await PostgresQuestionStore.enqueue(connection, message, now: now) }
@@ -208,17 +223,10 @@ struct ClaimTests {
         let (first, second) = try await Self.twoInstances()
         let clock = TestClock()
         try await Self.enqueue([Self.message(1, to: "alice"), Self.message(2, to: "bob"), Self.message(3, to: "bob")], on: first, now: clock.now())
-        try await first.write { connection in
-            try await connection.query(
-                "INSERT INTO topic (slug, name, createdAt, updatedAt) VALUES ('infra', 'Infra', \(clock.now()), \(clock.now()))",
-                logger: TestPostgres.logger)
-        }
+        try await Self.addTopic(on: first, now: clock.now())
         let stopping = PostgresQuestionStore(database: first, clock: clock)
         let other = PostgresQuestionStore(database: second, clock: clock)
-        let question = NewQuestion(
-            id: "q1", asker: .bot("bot"), topic: TopicReference(slug: "infra", name: "Infra"), text: "?", maxAnswers: 1, idempotencyKey: nil,
-            callbackURL: nil, channel: .api, createdAt: clock.now(), expiresAt: clock.now().addingTimeInterval(3600))
-        _ = try await stopping.createQuestion(question, firstWave: [], nextActionAt: clock.now())
+        _ = try await stopping.createQuestion(Self.question("q1", now: clock.now()), firstWave: [], nextActionAt: clock.now())
         // The instance that stops holds the due question (its tick was cut off) and, through its drain, every message:
         // alice's goes out, and bob's first hangs with his second behind it.
         #expect(try await stopping.dueQuestions(now: clock.now(), limit: 10) == ["q1"])
@@ -246,18 +254,12 @@ struct ClaimTests {
     @Test func twoInstancesNeverClaimOneDueQuestionAndWavesAndExpiriesClearTheClaim() async throws {
         let (first, second) = try await Self.twoInstances()
         let clock = TestClock()
-        try await first.write { connection in
-            try await connection.query(
-                "INSERT INTO topic (slug, name, createdAt, updatedAt) VALUES ('infra', 'Infra', \(clock.now()), \(clock.now()))",
-                logger: TestPostgres.logger)
-        }
+        try await Self.addTopic(on: first, now: clock.now())
         let one = PostgresQuestionStore(database: first, clock: clock)
         let other = PostgresQuestionStore(database: second, clock: clock)
         var ids: [String] = []
         for number in 0..<40 {
-            let question = NewQuestion(
-                id: "q\(number)", asker: .bot("bot"), topic: TopicReference(slug: "infra", name: "Infra"), text: "?", maxAnswers: 1,
-                idempotencyKey: nil, callbackURL: nil, channel: .api, createdAt: clock.now(), expiresAt: clock.now().addingTimeInterval(3600))
+            let question = Self.question("q\(number)", now: clock.now())
             ids.append(try await one.createQuestion(question, firstWave: [], nextActionAt: clock.now().addingTimeInterval(Double(number))).id)
         }
         clock.advance(by: 60)

@@ -79,12 +79,8 @@ import Testing
     /// not send it again; the send cut off is not counted as a try, and nothing is read or sent from then on.
     @Test func aCleanStopRecordsWhatWasSentAndCutsOffAHangingSendUncounted() async throws {
         let clock = TestClock()
-        let store = SQLiteQuestionStore(database: try AppDatabase.inMemory(), clock: clock)
-        try await store.database.writer.write { db in
-            for message in [Self.question("a1", to: "alice"), Self.question("b1", to: "bob"), Self.question("b2", to: "bob")] {
-                try SQLiteQuestionStore.enqueue(db, message, now: clock.now())
-            }
-        }
+        let store = try await Self.store(
+            queueing: [Self.question("a1", to: "alice"), Self.question("b1", to: "bob"), Self.question("b2", to: "bob")], clock: clock)
         let messenger = HangingMessenger(hanging: ["bob"])
         // Without a pump, no drain follows alice's send: its outcome waits unrecorded until the stop.
         let dispatcher = OutboxDispatcher(store: store, messenger: messenger, callbacks: DeadCallbackSender(), clock: clock, imConcurrency: 2)
@@ -328,6 +324,15 @@ import Testing
                 text: "?", maxAnswers: 1))
     }
 
+    /// A store in memory with `messages` queued, in order.
+    static func store(queueing messages: [OutboxMessage], clock: TestClock) async throws -> SQLiteQuestionStore {
+        let store = SQLiteQuestionStore(database: try AppDatabase.inMemory(), clock: clock)
+        try await store.database.writer.write { db in
+            for message in messages { try SQLiteQuestionStore.enqueue(db, message, now: clock.now()) }
+        }
+        return store
+    }
+
     static func outboxRow(_ store: SQLiteQuestionStore, delivery: String) async throws -> Row {
         try await store.database.writer.read { db in
             try #require(try Row.fetchOne(db, sql: "SELECT * FROM outbox WHERE message LIKE ?", arguments: ["%\"\(delivery)\"%"]))
@@ -442,12 +447,8 @@ import Testing
     @Test func onePersonsStuckRoomStopsHoldingUpTheOthersOnceItIsSlow() async throws {
         // Given one person's room that never answers, first in line, and the IM lane one person wide.
         let clock = TestClock()
-        let store = SQLiteQuestionStore(database: try AppDatabase.inMemory(), clock: clock)
-        try await store.database.writer.write { db in
-            for message in [Self.question("a1", to: "alice"), Self.question("b1", to: "bob"), Self.question("c1", to: "carol")] {
-                try SQLiteQuestionStore.enqueue(db, message, now: clock.now())
-            }
-        }
+        let store = try await Self.store(
+            queueing: [Self.question("a1", to: "alice"), Self.question("b1", to: "bob"), Self.question("c1", to: "carol")], clock: clock)
         let messenger = StuckRoomMessenger(stuck: "alice")
         let dispatcher = OutboxDispatcher(
             store: store, messenger: messenger, callbacks: DeadCallbackSender(), clock: clock, imConcurrency: 1, slowAfter: 2)
