@@ -77,6 +77,11 @@ extension SeveralInstancesTests.Instance {
 
 /// A TCP listener on 127.0.0.1 that accepts connections and never answers them: a bot's callback URL that hangs.
 final class SilentListener: Sendable {
+    /// The socket could not be opened, bound or made to listen.
+    struct ListenFailed: Error {
+        var errno: Int32
+    }
+
     let port: Int
     private let descriptor: Int32
     /// The connections accepted, kept open until `close`.
@@ -84,7 +89,7 @@ final class SilentListener: Sendable {
 
     init() throws {
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard listener >= 0 else { throw CLITests.Timeout() }
+        guard listener >= 0 else { throw ListenFailed(errno: errno) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = 0
@@ -96,8 +101,9 @@ final class SilentListener: Sendable {
             }
         }
         guard listening, listen(listener, 16) == 0 else {
+            let failure = ListenFailed(errno: errno)
             Glibc.close(listener)
-            throw CLITests.Timeout()
+            throw failure
         }
         descriptor = listener
         port = Int(UInt16(bigEndian: address.sin_port))
